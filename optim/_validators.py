@@ -1,0 +1,62 @@
+"""attrs validators for hyperparameters: each error names the field and the value."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import attrs
+
+
+def _real(attribute: attrs.Attribute[Any], value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{attribute.name} must be a real number, got {type(value).__name__} "
+            f"{value!r}"
+        )
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{attribute.name} must be finite, got {value!r}")
+    return number
+
+
+def positive(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Require a finite real number > 0."""
+    if _real(attribute, value) <= 0.0:
+        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
+
+
+def non_negative(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """Require a finite real number >= 0."""
+    if _real(attribute, value) < 0.0:
+        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
+
+
+def optional_positive(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """Require None or a finite real number > 0."""
+    if value is not None:
+        positive(instance, attribute, value)
+
+
+def count(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Require an integer >= 0 (booleans are refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{attribute.name} must be an integer, got {type(value).__name__} {value!r}"
+        )
+    if value < 0:
+        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
+
+
+def positive_count(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """Require an integer >= 1."""
+    count(instance, attribute, value)
+    if value == 0:
+        raise ValueError(f"{attribute.name} must be >= 1, got 0")

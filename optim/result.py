@@ -1,0 +1,127 @@
+"""Records the optimizer produces: per-step `StepInfo`, the final `Result`."""
+
+import enum
+
+import attrs
+import numpy as np
+
+from optim._types import Array
+from optim.mode import Mode
+
+_array_eq = attrs.cmp_using(eq=np.array_equal)
+
+
+class Status(enum.Enum):
+    """Why a run ended.
+
+    Examples:
+        >>> Status.CONVERGED.value
+        'converged'
+    """
+
+    CONVERGED = "converged"
+    """A convergence test (such as `StopOnZeroGradient`) was met."""
+    MAX_STEPS = "max_steps"
+    """`max_steps` steps were taken without meeting a stopping test."""
+    DIVERGED = "diverged"
+    """A value, gradient or point became non-finite, or the objective exploded."""
+    STOPPED = "stopped"
+    """A callback asked to stop."""
+
+
+@attrs.frozen
+class Stop:
+    """What a callback returns to end a run with a given status and message.
+
+    A plain `True` from a callback means `Stop(Status.STOPPED, ...)`.
+
+    Examples:
+        >>> Stop(Status.CONVERGED, "close enough").status
+        <Status.CONVERGED: 'converged'>
+    """
+
+    status: Status
+    """The run's final status."""
+    message: str
+    """Why the run stopped, for people."""
+
+
+@attrs.frozen
+class StepInfo:
+    """What callbacks and `Optimizer.iterate` see at each step, in the user's sign.
+
+    Step `0` is the starting point; step `k` is the point after `k` updates.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim import FixedStep, Optimizer
+        >>> from optim.problems import Sphere
+        >>> optimizer = Optimizer(Sphere(), step_rule=FixedStep(0.1), max_steps=1)
+        >>> [info.value for info in optimizer.iterate(np.array([3.0, 2.0]))]
+        [13.0, 8.32]
+    """
+
+    step: int
+    """Number of updates applied so far."""
+    x: Array = attrs.field(eq=_array_eq)
+    """The current point (do not modify it)."""
+    value: float
+    """The objective at `x`."""
+    gradient: Array = attrs.field(eq=_array_eq)
+    """The gradient (or its estimate) at `x`."""
+    gradient_norm: float
+    """Euclidean norm of `gradient`."""
+    gradient_error: float | None
+    """Euclidean norm of the estimator's error estimate, or `None` if it has none."""
+    evaluations: int
+    """Objective value calls so far, finite-difference and trial points included."""
+    gradient_evaluations: int
+    """Analytic gradient calls so far."""
+
+
+@attrs.frozen(kw_only=True)
+class Result:
+    """The outcome of [`Optimizer.run`][optim.optimizer.Optimizer.run].
+
+    Values and gradients are in the user's own sign, whatever the mode.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim import FixedStep, Optimizer, StopOnZeroGradient
+        >>> from optim.problems import Sphere
+        >>> result = Optimizer(
+        ...     Sphere(), step_rule=FixedStep(0.1), callbacks=[StopOnZeroGradient(1e-8)]
+        ... ).run(np.array([3.0, 2.0]))
+        >>> result.status, result.steps, result.success
+        (<Status.CONVERGED: 'converged'>, 92, True)
+    """
+
+    x: Array = attrs.field(eq=_array_eq)
+    """The final point (the last finite one if the run diverged)."""
+    value: float
+    """The objective at `x`."""
+    gradient: Array = attrs.field(eq=_array_eq)
+    """The gradient at `x`."""
+    gradient_norm: float
+    """Euclidean norm of `gradient`."""
+    steps: int
+    """Number of updates applied."""
+    evaluations: int
+    """Objective value calls, including finite-difference and trial points."""
+    gradient_evaluations: int
+    """Analytic gradient calls."""
+    status: Status
+    """Why the run ended."""
+    message: str
+    """A sentence explaining the status, with a hint when something went wrong."""
+    best_x: Array = attrs.field(eq=_array_eq)
+    """The best point seen (lowest value in descent, highest in ascent)."""
+    best_value: float
+    """The objective at `best_x`."""
+    mode: Mode
+    """Whether the run minimized or maximized."""
+
+    @property
+    def success(self) -> bool:
+        """Whether the run converged."""
+        return self.status is Status.CONVERGED
