@@ -1,6 +1,9 @@
 """Conversions and checks for the arrays that cross the public API."""
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from optim._types import Array, ArrayLike
 
@@ -48,8 +51,8 @@ def as_scalar(value: object, *, name: str = "objective value") -> float:
         TypeError: If `value` is None, a string or otherwise not a real number.
         ValueError: If `value` is an array with more than one element.
     """
-    if type(value) is float:
-        return value
+    if isinstance(value, float):  # float and numpy.float64, the common cases
+        return float(value)
     if value is None or isinstance(value, str | bytes):
         raise TypeError(f"{name} must be a real scalar, got {type(value).__name__}")
     array = np.asarray(value)
@@ -60,6 +63,62 @@ def as_scalar(value: object, *, name: str = "objective value") -> float:
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a real scalar, got dtype {array.dtype}")
     return float(array.reshape(()))
+
+
+def as_complex_scalar(value: object, *, name: str = "objective value") -> complex:
+    """Convert what an objective returned for a complex point into a Python complex.
+
+    Used only on the complex-step path; the normal path keeps the real check of
+    `as_scalar`.
+
+    Raises:
+        TypeError: If `value` is None, a string or otherwise not a number.
+        ValueError: If `value` is an array with more than one element.
+    """
+    if value is None or isinstance(value, str | bytes):
+        raise TypeError(f"{name} must be a scalar, got {type(value).__name__}")
+    array = np.asarray(value)
+    if array.ndim != 0 and array.size != 1:
+        raise ValueError(
+            f"{name} must be a scalar, got an array of shape {array.shape}"
+        )
+    if array.dtype.kind != "c":
+        raise TypeError(
+            f"{name} must be complex for a complex point, got dtype {array.dtype}: "
+            "the function drops the imaginary part (abs, comparisons, float(...)), "
+            "so complex-step differentiation cannot work on it"
+        )
+    return complex(array.reshape(()))
+
+
+def checked_values(values: object, points: npt.NDArray[Any], *, name: str) -> Any:
+    """Return the values of a stack of `points` as a 1-d array, after checking it.
+
+    Real points give a float64 array; complex points (the complex-step path) give a
+    complex128 array.
+
+    Raises:
+        TypeError: If the values are not numeric, or complex for real points.
+        ValueError: If there is not exactly one value per point.
+    """
+    array = np.asarray(values)
+    complex_points = np.iscomplexobj(points)
+    if complex_points and array.dtype.kind != "c":
+        raise TypeError(
+            f"{name} must be complex for complex points, got dtype {array.dtype}: "
+            "the objective drops the imaginary part, so complex-step "
+            "differentiation cannot work on it"
+        )
+    if not complex_points and array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must be real numbers for real points, got dtype {array.dtype}"
+        )
+    if array.shape != (len(points),):
+        raise ValueError(
+            f"{name} must have shape ({len(points)},) for {len(points)} points, "
+            f"got {array.shape}"
+        )
+    return array.astype(np.complex128 if complex_points else np.float64, copy=False)
 
 
 def check_gradient_shape(gradient: object, x: Array, *, name: str) -> Array:

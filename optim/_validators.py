@@ -60,3 +60,19 @@ def positive_count(
     count(instance, attribute, value)
     if value == 0:
         raise ValueError(f"{attribute.name} must be >= 1, got 0")
+
+
+def optional_positive_count(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """Require None or an integer >= 1."""
+    if value is not None:
+        positive_count(instance, attribute, value)
+
+
+def optional_count(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """Require None or an integer >= 0."""
+    if value is not None:
+        count(instance, attribute, value)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import logging
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
@@ -81,7 +85,11 @@ CallbackLike: TypeAlias = Callback | StepCallback
 class StopOnZeroGradient(Callback):
     """Stop with status `CONVERGED` once the gradient norm is at most `tol`.
 
-    Started at a stationary point, the run stops at step 0.
+    Started at a stationary point, the run stops at step 0. If the estimator
+    reports an error estimate ([`StepInfo.gradient_error`][optim.result.StepInfo])
+    larger than `tol`, a small gradient proves nothing: the run then stops with
+    [`Status.NOISE_FLOOR`][optim.result.Status] instead, and a message saying that
+    the estimator's noise floor was reached.
 
     Examples:
         >>> import numpy as np
@@ -111,12 +119,20 @@ class StopOnZeroGradient(Callback):
             size = info.gradient_norm
         else:
             size = float(np.linalg.norm(info.gradient.reshape(-1), ord=self.norm))
-        if size <= self.tol:
+        if size > self.tol:
+            return None
+        if info.gradient_error is not None and info.gradient_error > self.tol:
             return Stop(
-                Status.CONVERGED,
-                f"gradient norm {size:.3g} <= tol {self.tol:.3g} at step {info.step}",
+                Status.NOISE_FLOOR,
+                f"gradient norm {size:.3g} <= tol {self.tol:.3g} at step {info.step}, "
+                f"but the estimator's error estimate {info.gradient_error:.3g} exceeds "
+                "tol: the run reached the estimator's noise floor, so the gradient is "
+                "not known to be zero (use a more accurate estimator or a larger tol)",
             )
-        return None
+        return Stop(
+            Status.CONVERGED,
+            f"gradient norm {size:.3g} <= tol {self.tol:.3g} at step {info.step}",
+        )
 
 
 def _default_logger() -> logging.Logger:
@@ -252,3 +268,86 @@ class History(Callback):
         if len(x) > 1:
             sizes[1:] = np.linalg.norm(np.diff(x, axis=0), axis=1)
         return sizes
+
+    def as_dict(self, *, points: bool = True) -> dict[str, np.ndarray]:
+        """Return the record as columns: a dict of equal-length 1-D arrays.
+
+        `pandas.DataFrame(history.as_dict())` makes a table of it. Coordinates of
+        the point become the columns `x[0]`, `x[1]`, ... (flattened in C order).
+
+        Args:
+            points: Include the point's coordinates (leave them out for large `x`).
+
+        Returns:
+            Columns `step`, `value`, `gradient_norm`, `step_size` and, with
+            `points`, one column per coordinate.
+
+        Examples:
+            >>> from optim import FixedStep, Optimizer
+            >>> from optim.problems import Sphere
+            >>> history = History()
+            >>> _ = Optimizer(
+            ...     Sphere(),
+            ...     step_rule=FixedStep(0.25),
+            ...     callbacks=[history],
+            ...     max_steps=1,
+            ... ).run([1.0, 0.0])
+            >>> history.as_dict()["x[0]"]
+            array([1. , 0.5])
+        """
+        columns: dict[str, np.ndarray] = {
+            "step": self.steps,
+            "value": self.values,
+            "gradient_norm": self.gradient_norms,
+            "step_size": self.step_sizes,
+        }
+        if points and self._infos:
+            flat = self.x.reshape(len(self._infos), -1)
+            for i in range(flat.shape[1]):
+                columns[f"x[{i}]"] = flat[:, i]
+        return columns
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        """Write the record to a `.csv` or `.json` file (chosen by the extension).
+
+        CSV has a header row and one row per step, with the columns of
+        [`as_dict`][optim.callbacks.History.as_dict]; JSON is an object of lists
+        with the same keys. Floats are written with full precision (`repr`).
+
+        Args:
+            path: The file; its suffix must be `.csv` or `.json`.
+
+        Raises:
+            ValueError: For any other suffix (naming `path`).
+
+        Examples:
+            >>> import pathlib, tempfile
+            >>> from optim import FixedStep, Optimizer
+            >>> from optim.problems import Sphere
+            >>> history = History()
+            >>> _ = Optimizer(
+            ...     Sphere(),
+            ...     step_rule=FixedStep(0.25),
+            ...     callbacks=[history],
+            ...     max_steps=1,
+            ... ).run([1.0])
+            >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.csv"
+            >>> history.write(path)
+            >>> print(path.read_text())
+            step,value,gradient_norm,step_size,x[0]
+            0,1.0,2.0,0.0,1.0
+            1,0.25,1.0,0.5,0.5
+            <BLANKLINE>
+        """
+        target = Path(path)
+        suffix = target.suffix.lower()
+        if suffix not in (".csv", ".json"):
+            raise ValueError(f"path must end in .csv or .json, got {str(path)!r}")
+        columns = {key: column.tolist() for key, column in self.as_dict().items()}
+        if suffix == ".json":
+            target.write_text(json.dumps(columns))
+            return
+        with target.open("w", newline="") as stream:
+            writer = csv.writer(stream, lineterminator="\n")
+            writer.writerow(columns)
+            writer.writerows(zip(*columns.values(), strict=True))

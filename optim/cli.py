@@ -4,14 +4,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-import numpy as np
-
-from optim.callbacks import StopOnZeroGradient
 from optim.gradients import CentralDifference
-from optim.optimizer import Optimizer
 from optim.problems import Sphere
-from optim.result import Result
-from optim.step_rules import FixedStep
+from optim.sweep import SweepRun, sweep_learning_rates
 from optim.textbook import TEXTBOOK_STEP
 
 DEMO_RUNS: tuple[tuple[float, tuple[float, float]], ...] = (
@@ -23,40 +18,40 @@ DEMO_RUNS: tuple[tuple[float, tuple[float, float]], ...] = (
 """The textbook's runs: (learning rate, start) on the sphere."""
 
 
-def demo_results(
-    max_steps: int = 100, tol: float = 1e-8
-) -> list[tuple[float, tuple[float, float], Result]]:
-    """Run the textbook example and return `(rate, start, result)` per run.
+def demo_results(max_steps: int = 100, tol: float = 1e-8) -> list[SweepRun]:
+    """Run the textbook example and return one run per textbook learning rate.
 
     The sphere $x_0^2 + x_1^2$ with [`FixedStep`][optim.step_rules.FixedStep],
     the textbook's central differences (`h = 1e-4`) and
-    [`StopOnZeroGradient`][optim.callbacks.StopOnZeroGradient].
+    [`StopOnZeroGradient`][optim.callbacks.StopOnZeroGradient], from the starts in
+    `DEMO_RUNS`.
 
     Args:
         max_steps: Most steps per run (the textbook's `step_num`).
         tol: Gradient-norm tolerance for convergence.
 
     Returns:
-        One `(learning_rate, start, result)` triple per textbook run.
+        One [`SweepRun`][optim.sweep.SweepRun] per textbook run, with its path.
 
     Examples:
-        >>> [result.status.name for _, _, result in demo_results()]
-        ['CONVERGED', 'MAX_STEPS', 'MAX_STEPS', 'DIVERGED']
+        >>> [run.result.outcome for run in demo_results()]
+        ['converged', 'oscillating', 'stalled', 'diverged']
     """
     runs = []
     for rate, start in DEMO_RUNS:
-        optimizer = Optimizer(
+        (run,) = sweep_learning_rates(
             Sphere(),
-            step_rule=FixedStep(learning_rate=rate),
+            start,
+            [rate],
             estimator=CentralDifference(step=TEXTBOOK_STEP),
-            callbacks=[StopOnZeroGradient(tol)],
             max_steps=max_steps,
+            tol=tol,
         )
-        runs.append((rate, start, optimizer.run(np.array(start))))
+        runs.append(run)
     return runs
 
 
-def format_demo(runs: Sequence[tuple[float, tuple[float, float], Result]]) -> str:
+def format_demo(runs: Sequence[SweepRun]) -> str:
     """Format the demo's runs as a table with each run's message below it.
 
     Args:
@@ -70,14 +65,16 @@ def format_demo(runs: Sequence[tuple[float, tuple[float, float], Result]]) -> st
         0.1     (3, 2)    converged      92  (3.6425e-09, 2.42834e-09)       1.916e-17
     """
     lines = [
-        f"{'rate':<7} {'start':<9} {'status':<10} {'steps':>6}  "
+        f"{'rate':<7} {'start':<9} {'outcome':<11} {'steps':>5}  "
         f"{'final point':<30} {'value':>10}"
     ]
-    for rate, start, result in runs:
+    for run in runs:
+        result = run.result
+        x0 = run.history.x[0]
         point = ", ".join(f"{v:.6g}" for v in result.x)
         lines.append(
-            f"{rate:<7g} {f'({start[0]:g}, {start[1]:g})':<9} "
-            f"{result.status.value:<10} {result.steps:>6}  {f'({point})':<30} "
+            f"{run.learning_rate:<7g} {f'({x0[0]:g}, {x0[1]:g})':<9} "
+            f"{result.outcome:<11} {result.steps:>5}  {f'({point})':<30} "
             f"{result.value:>10.4g}"
         )
         lines.append(f"        {result.message}")
@@ -100,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--max-steps", type=int, default=100, help="steps per run (default: 100)"
+    )
+    demo.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="also draw the paths and value curves to FILE (png, svg, pdf)",
     )
     return parser
 
@@ -127,7 +129,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Gradient descent on the sphere f(x) = x0^2 + x1^2, central differences "
         f"(h = 1e-4), at most {args.max_steps} steps\n"
     )
-    print(format_demo(demo_results(max_steps=args.max_steps)))
+    runs = demo_results(max_steps=args.max_steps)
+    print(format_demo(runs))
+    if args.plot:
+        from optim.plot import plot_sweep
+
+        try:
+            plot_sweep(Sphere(), runs).savefig(args.plot)
+        except (OSError, ValueError) as error:
+            parser.exit(
+                2, f"optim demo: error: cannot write --plot {args.plot}: {error}\n"
+            )
+        print(f"\nwrote {args.plot}")
     return 0
 
 

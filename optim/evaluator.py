@@ -1,8 +1,18 @@
 """Counted access to the objective, in the minimization convention, for step rules."""
 
-import numpy as np
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from typing import Any
 
-from optim._arrays import as_float_array, as_scalar, check_gradient_shape
+import numpy as np
+import numpy.typing as npt
+
+from optim._arrays import (
+    as_float_array,
+    as_scalar,
+    check_gradient_shape,
+    checked_values,
+)
 from optim._types import Array, override
 from optim.gradients import GradientEstimator
 from optim.mode import Mode
@@ -32,13 +42,30 @@ class _Counted(Objective):
     @override
     def values(self, xs: Array) -> Array:
         self.evaluations += len(xs)
-        values = np.asarray(self.objective.values(xs), dtype=np.float64)
-        if values.shape != (len(xs),):
-            raise ValueError(
-                f"objective values must have shape ({len(xs)},) for {len(xs)} points, "
-                f"got {values.shape}"
-            )
+        values: Array = checked_values(
+            self.objective.values(xs), xs, name="objective values"
+        )
         return values
+
+    @override
+    def map_values(
+        self,
+        batches: Sequence[npt.NDArray[Any]],
+        executor: Executor | None = None,
+    ) -> list[npt.NDArray[Any]]:
+        # Count here, in the optimizer's process, then let the wrapped objective
+        # dispatch: a pickled copy of this wrapper would count on the workers.
+        self.evaluations += sum(len(batch) for batch in batches)
+        results = self.objective.map_values(batches, executor)
+        if len(results) != len(batches):
+            raise ValueError(
+                f"map_values must return one array per batch ({len(batches)}), "
+                f"got {len(results)}"
+            )
+        return [
+            checked_values(values, batch, name="objective values")
+            for batch, values in zip(batches, results, strict=True)
+        ]
 
     @override
     def gradient(self, x: Array) -> Array:
@@ -119,6 +146,10 @@ class Evaluator:
 
     def _orient_gradient(self, gradient: Array) -> Array:
         return gradient if self._sign == 1.0 else -gradient
+
+    def _orient_value(self, value: float) -> float:
+        """Turn the user's value into that of the function minimized."""
+        return self._sign * value
 
     def _orient(self, value: float, gradient: Array) -> tuple[float, Array]:
         """Turn the user's value and gradient into those of the function minimized."""

@@ -1,20 +1,34 @@
-"""Gradient estimators: exact gradients and finite differences."""
+"""Gradient estimators: exact, finite-difference, complex-step, extrapolated, random."""
+
+from __future__ import annotations
 
 import abc
+import math
+import numbers
+import os
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from optim import _validators
-from optim._arrays import as_float_array
-from optim._types import Array, override
+from optim._arrays import as_float_array, checked_values
+from optim._types import Array, ArrayLike, override
 from optim.objective import Objective
 
 _EPS = float(np.finfo(np.float64).eps)
 
-_BATCH_BYTES = 8 * 2**20
-"""Largest stack of perturbed points built at once (bytes); bounds peak memory."""
+_BATCH_BYTES = 2**20
+"""Default `max_batch_bytes`: the largest stack of points built at once."""
+
+_COMPLEX_STEP = 1e-20
+"""Relative imaginary step of `ComplexStep`."""
+
+_ROUNDING_SAFETY = 10.0
+"""Safety factor on the rounding part of `Richardson`'s error estimate."""
 
 
 class GradientEstimator(abc.ABC):
@@ -119,57 +133,158 @@ class AnalyticGradient(GradientEstimator):
         return value, gradient, None
 
 
-def _coordinate_steps(x: Array, step: float | None, relative: float) -> Array:
-    """Return the per-coordinate step `h_i` for a flat point `x`.
+def _to_step(value: float | ArrayLike | None) -> float | Array | None:
+    """Convert a `step` argument: `None`, a positive float, or an array of them."""
+    if value is None:
+        return None
+    if isinstance(value, bool | str | bytes):
+        raise TypeError(
+            f"step must be None, a positive number or an array of them, got "
+            f"{type(value).__name__} {value!r}"
+        )
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if not (math.isfinite(number) and number > 0.0):
+            raise ValueError(f"step must be finite and > 0, got {value!r}")
+        return number
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"step must be None, a positive number or an array of them, got "
+            f"{type(value).__name__}"
+        ) from error
+    if array.ndim == 0:
+        return _to_step(float(array))
+    if array.size == 0 or not (np.isfinite(array).all() and (array > 0.0).all()):
+        raise ValueError(f"step must hold finite values > 0, got {array!r}")
+    array.setflags(write=False)
+    return array
 
-    An absolute `step` is used as given. `None` gives the relative step
-    `relative * max(1, |x_i|)`, rounded so that `x_i + h_i` is exactly representable
-    and the difference quotient divides by the distance actually travelled.
+
+def _same_step(a: float | Array | None, b: float | Array | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return bool(np.shape(a) == np.shape(b) and np.array_equal(a, b))
+
+
+_step_eq = attrs.cmp_using(eq=_same_step)
+_optional_executor = attrs.validators.optional(attrs.validators.instance_of(Executor))
+
+
+def _coordinate_steps(
+    flat: Array, step: float | Array | None, relative: float, shape: tuple[int, ...]
+) -> Array:
+    """Return the per-coordinate step `h_i` for the flattened point `flat`.
+
+    An absolute `step` (a float, or an array shaped like `x`) is used as given.
+    `None` gives the relative step `relative * max(1, |x_i|)`, rounded so that
+    `x_i + h_i` is exactly representable and the difference quotient divides by
+    the distance actually travelled.
     """
-    if step is not None:
-        return np.full(x.shape, float(step))
-    h = relative * np.maximum(1.0, np.abs(x))
-    return (x + h) - x
+    if step is None:
+        h = relative * np.maximum(1.0, np.abs(flat))
+        return (flat + h) - flat
+    if isinstance(step, float):
+        return np.full(flat.shape, step)
+    if step.shape not in (shape, (flat.size,)):
+        raise ValueError(
+            f"step has shape {step.shape}, but x has shape {shape}: per-coordinate "
+            "steps must be shaped like x"
+        )
+    return step.reshape(-1)
 
 
-def _perturbed_values(
+def _evaluate(
     objective: Objective,
     x: Array,
-    coordinates: npt.NDArray[np.intp],
-    offsets: Array,
-) -> Array:
-    """Evaluate `objective` at `x + offsets[j] * e[coordinates[j]]` for every `j`.
+    count: int,
+    build: Callable[[int, int], npt.NDArray[Any]],
+    *,
+    dtype: type[np.float64] | type[np.complex128],
+    max_batch_bytes: int,
+    batch_size: int | None,
+    executor: Executor | None,
+) -> npt.NDArray[Any]:
+    """Evaluate the `count` points `build(start, end)` returns, batch by batch.
 
-    The points are built in batches of at most `_BATCH_BYTES` and each batch is
-    sent through [`Objective.values`][optim.objective.Objective.values], so a
-    vectorized objective takes one call per batch.
+    At most `max_batch_bytes` of points exist at once (always at least one point).
+    They are cut into batches of `batch_size` points (default: all of them without
+    an executor; one batch per CPU with one) and sent through
+    [`Objective.map_values`][optim.objective.Objective.map_values]. Each point's
+    value is independent of the batching, so every path gives the same result.
     """
-    flat = x.reshape(-1)
-    count = len(coordinates)
-    per_batch = max(1, _BATCH_BYTES // (8 * flat.size))
-    out = np.empty(count, dtype=np.float64)
-    for start in range(0, count, per_batch):
-        end = min(start + per_batch, count)
-        rows = np.arange(end - start)
-        points = np.tile(flat, (end - start, 1))
-        points[rows, coordinates[start:end]] += offsets[start:end]
-        out[start:end] = objective.values(points.reshape(end - start, *x.shape))
+    group = max(1, max_batch_bytes // (np.dtype(dtype).itemsize * x.size))
+    if batch_size is not None:
+        size = min(batch_size, group)
+    elif executor is None:
+        size = group
+    else:
+        size = max(1, math.ceil(min(group, count) / (os.cpu_count() or 1)))
+    out = np.empty(count, dtype=dtype)
+    for group_start in range(0, count, group):
+        group_end = min(group_start + group, count)
+        bounds = [
+            (start, min(start + size, group_end))
+            for start in range(group_start, group_end, size)
+        ]
+        batches = [build(start, end) for start, end in bounds]
+        results = objective.map_values(batches, executor)
+        if len(results) != len(batches):
+            raise ValueError(
+                f"map_values must return one array per batch ({len(batches)}), "
+                f"got {len(results)}"
+            )
+        for (start, end), batch, values in zip(bounds, batches, results, strict=True):
+            out[start:end] = checked_values(values, batch, name="objective values")
     return out
+
+
+def _axis_points(
+    x: Array, offsets: npt.NDArray[Any]
+) -> Callable[[int, int], npt.NDArray[Any]]:
+    """Build the points `x + offsets[j] * e[j % n]` for `j` in `[start, end)`.
+
+    Consecutive points move consecutive coordinates, so within a batch the moved
+    entries lie on diagonals of the stacked points: each run is one strided slice,
+    which is cheaper than fancy indexing.
+    """
+    flat = x.reshape(-1).astype(offsets.dtype, copy=False)
+    n = flat.size
+
+    def build(start: int, end: int) -> npt.NDArray[Any]:
+        points = np.repeat(flat[np.newaxis], end - start, axis=0)
+        linear = points.reshape(-1)
+        j = start
+        while j < end:
+            coordinate = j % n
+            stop = min(end, j + n - coordinate)
+            first = (j - start) * n + coordinate
+            last = first + (stop - j - 1) * (n + 1)
+            linear[first : last + 1 : n + 1] += offsets[j:stop]
+            j = stop
+        return points.reshape(end - start, *x.shape)
+
+    return build
 
 
 @attrs.frozen
 class CentralDifference(GradientEstimator):
     r"""Central differences: $g_i = (f(x + h_i e_i) - f(x - h_i e_i)) / (2 h_i)$.
 
-    Costs `2 n` objective evaluations per gradient (`n = x.size`), sent through
-    [`Objective.values`][optim.objective.Objective.values]. The truncation error
-    is $O(h^2)$.
+    Costs `2 n` objective evaluations per gradient (`n = x.size`), and `2 n + 1`
+    per optimizer step (the value at `x` is one more call). The points are sent
+    in batches through [`Objective.map_values`][optim.objective.Objective.map_values],
+    so a vectorized objective takes one call per batch and an `executor` spreads
+    the batches over workers. The truncation error is $O(h^2)$; no error estimate
+    is returned (use [`Richardson`][optim.gradients.Richardson] for one).
 
     Step choice: `step=None` (default) uses $h_i = \epsilon^{1/3} \max(1, |x_i|)$
     (about `6e-6` near the origin), the step that balances truncation against
     rounding error for a smooth objective, rounded so that $x_i \pm h_i$ is exact.
-    A float is an absolute step used as given: `CentralDifference(step=1e-4)` is the
-    textbook's numerical gradient.
+    A float is an absolute step used for every coordinate, an array (shaped like
+    `x`) one absolute step per coordinate; both are used as given:
+    `CentralDifference(step=1e-4)` is the textbook's numerical gradient, bit for bit.
 
     Examples:
         >>> import numpy as np
@@ -181,42 +296,73 @@ class CentralDifference(GradientEstimator):
 
         >>> CentralDifference(step=1e-4).estimate(Sphere(), np.array([3, 2])).round(6)
         array([6., 4.])
+
+        One absolute step per coordinate:
+
+        >>> steps = np.array([1e-3, 1e-5])
+        >>> CentralDifference(step=steps).estimate(Sphere(), np.array([3.0, 2.0]))
+        array([6., 4.])
     """
 
-    step: float | None = attrs.field(
-        default=None, validator=_validators.optional_positive
+    step: float | Array | None = attrs.field(
+        default=None, converter=_to_step, eq=_step_eq, hash=False
     )
-    """Absolute step, or `None` for the automatic relative step."""
+    """Absolute step (a float, or an array shaped like `x`), or `None` for the
+    automatic relative step."""
+
+    max_batch_bytes: int = attrs.field(
+        default=_BATCH_BYTES, kw_only=True, validator=_validators.positive_count
+    )
+    """Memory bound: the most bytes of perturbed points built at once (at least one
+    point is always built). Peak memory is about this plus the objective's own
+    temporaries."""
+
+    batch_size: int | None = attrs.field(
+        default=None, kw_only=True, validator=_validators.optional_positive_count
+    )
+    """Most points per `values` call; `None` fills `max_batch_bytes`, or with an
+    `executor` makes one batch per CPU of this machine."""
+
+    executor: Executor | None = attrs.field(
+        default=None, kw_only=True, validator=_optional_executor
+    )
+    """Where batches are evaluated: any `concurrent.futures.Executor`
+    (`ProcessPoolExecutor`, Dask's `Client.get_executor()`, ...) or `None` for
+    here."""
 
     @override
     def estimate(self, objective: Objective, x: Array) -> Array:
         x = as_float_array(x)
         flat = x.reshape(-1)
         n = flat.size
-        h = _coordinate_steps(flat, self.step, _EPS ** (1.0 / 3.0))
-        coordinates = np.arange(n)
-        f = _perturbed_values(
+        h = _coordinate_steps(flat, self.step, _EPS ** (1.0 / 3.0), x.shape)
+        f = _evaluate(
             objective,
             x,
-            np.concatenate([coordinates, coordinates]),
-            np.concatenate([h, -h]),
+            2 * n,
+            _axis_points(x, np.concatenate([h, -h])),
+            dtype=np.float64,
+            max_batch_bytes=self.max_batch_bytes,
+            batch_size=self.batch_size,
+            executor=self.executor,
         )
         distance = 2.0 * h if self.step is not None else (flat + h) - (flat - h)
-        return ((f[:n] - f[n:]) / distance).reshape(x.shape)
+        return np.asarray((f[:n] - f[n:]) / distance).reshape(x.shape)
 
 
 @attrs.frozen
 class ForwardDifference(GradientEstimator):
     r"""Forward differences: $g_i = (f(x + h_i e_i) - f(x)) / h_i$.
 
-    Costs `n + 1` objective evaluations per gradient (`n = x.size`), or `n` inside
-    an optimizer run, where `f(x)` is evaluated anyway and shared. The truncation
-    error is $O(h)$: cheaper than
+    Costs `n + 1` objective evaluations per gradient (`n = x.size`), and also
+    `n + 1` per optimizer step, where `f(x)` is the step's value and is shared.
+    The truncation error is $O(h)$: cheaper than
     [`CentralDifference`][optim.gradients.CentralDifference] but less accurate.
+    Batching, `executor` and memory bound work as for `CentralDifference`.
 
     Step choice: `step=None` (default) uses $h_i = \epsilon^{1/2} \max(1, |x_i|)$
     (about `1.5e-8` near the origin), rounded so that $x_i + h_i$ is exact; a float
-    is an absolute step used as given.
+    or an array shaped like `x` is an absolute step used as given.
 
     Examples:
         >>> import numpy as np
@@ -225,15 +371,32 @@ class ForwardDifference(GradientEstimator):
         array([6., 4.])
     """
 
-    step: float | None = attrs.field(
-        default=None, validator=_validators.optional_positive
+    step: float | Array | None = attrs.field(
+        default=None, converter=_to_step, eq=_step_eq, hash=False
     )
-    """Absolute step, or `None` for the automatic relative step."""
+    """Absolute step (a float, or an array shaped like `x`), or `None` for the
+    automatic relative step."""
+
+    max_batch_bytes: int = attrs.field(
+        default=_BATCH_BYTES, kw_only=True, validator=_validators.positive_count
+    )
+    """Memory bound: the most bytes of perturbed points built at once."""
+
+    batch_size: int | None = attrs.field(
+        default=None, kw_only=True, validator=_validators.optional_positive_count
+    )
+    """Most points per `values` call; `None` fills `max_batch_bytes`, or with an
+    `executor` makes one batch per CPU of this machine."""
+
+    executor: Executor | None = attrs.field(
+        default=None, kw_only=True, validator=_optional_executor
+    )
+    """Where batches are evaluated (any `concurrent.futures.Executor`), or `None`."""
 
     @override
     def estimate(self, objective: Objective, x: Array) -> Array:
         x = as_float_array(x)
-        return self._quotients(objective, x, objective.value(x))
+        return _one_sided(self, objective, x, objective.value(x), 1.0)
 
     @override
     def value_and_estimate(
@@ -241,10 +404,393 @@ class ForwardDifference(GradientEstimator):
     ) -> tuple[float, Array, Array | None]:
         x = as_float_array(x)
         value = objective.value(x)
-        return value, self._quotients(objective, x, value), None
+        return value, _one_sided(self, objective, x, value, 1.0), None
 
-    def _quotients(self, objective: Objective, x: Array, value: float) -> Array:
+
+@attrs.frozen
+class BackwardDifference(GradientEstimator):
+    r"""Backward differences: $g_i = (f(x) - f(x - h_i e_i)) / h_i$.
+
+    The mirror image of [`ForwardDifference`][optim.gradients.ForwardDifference],
+    with the same cost (`n + 1` evaluations per gradient and per optimizer step,
+    `f(x)` shared), the same $O(h)$ accuracy and the same step rule
+    ($h_i = \epsilon^{1/2} \max(1, |x_i|)$, rounded so that $x_i - h_i$ is exact).
+    Useful when the objective is undefined just above `x`, at an upper bound.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim.problems import Sphere
+        >>> np.round(BackwardDifference().estimate(Sphere(), np.array([3.0, 2.0])), 6)
+        array([6., 4.])
+    """
+
+    step: float | Array | None = attrs.field(
+        default=None, converter=_to_step, eq=_step_eq, hash=False
+    )
+    """Absolute step (a float, or an array shaped like `x`), or `None` for the
+    automatic relative step."""
+
+    max_batch_bytes: int = attrs.field(
+        default=_BATCH_BYTES, kw_only=True, validator=_validators.positive_count
+    )
+    """Memory bound: the most bytes of perturbed points built at once."""
+
+    batch_size: int | None = attrs.field(
+        default=None, kw_only=True, validator=_validators.optional_positive_count
+    )
+    """Most points per `values` call; `None` fills `max_batch_bytes`, or with an
+    `executor` makes one batch per CPU of this machine."""
+
+    executor: Executor | None = attrs.field(
+        default=None, kw_only=True, validator=_optional_executor
+    )
+    """Where batches are evaluated (any `concurrent.futures.Executor`), or `None`."""
+
+    @override
+    def estimate(self, objective: Objective, x: Array) -> Array:
+        x = as_float_array(x)
+        return _one_sided(self, objective, x, objective.value(x), -1.0)
+
+    @override
+    def value_and_estimate(
+        self, objective: Objective, x: Array
+    ) -> tuple[float, Array, Array | None]:
+        x = as_float_array(x)
+        value = objective.value(x)
+        return value, _one_sided(self, objective, x, value, -1.0), None
+
+
+def _one_sided(
+    estimator: ForwardDifference | BackwardDifference,
+    objective: Objective,
+    x: Array,
+    value: float,
+    sign: float,
+) -> Array:
+    flat = x.reshape(-1)
+    if estimator.step is None:
+        h = _EPS**0.5 * np.maximum(1.0, np.abs(flat))
+        h = (flat + h) - flat if sign > 0 else flat - (flat - h)
+    else:
+        h = _coordinate_steps(flat, estimator.step, 0.0, x.shape)
+    f = _evaluate(
+        objective,
+        x,
+        flat.size,
+        _axis_points(x, sign * h),
+        dtype=np.float64,
+        max_batch_bytes=estimator.max_batch_bytes,
+        batch_size=estimator.batch_size,
+        executor=estimator.executor,
+    )
+    quotients = (f - value) / h if sign > 0 else (value - f) / h
+    return np.asarray(quotients).reshape(x.shape)
+
+
+@attrs.frozen
+class ComplexStep(GradientEstimator):
+    r"""Complex-step derivatives: $g_i = \operatorname{Im} f(x + i h_i e_i) / h_i$.
+
+    For an objective that is real on real points and *accepts complex input* (it
+    is built from analytic operations: `+`, `*`, `/`, `**`, `exp`, `sin`, ...;
+    no `abs`, comparisons, `np.real` or casts to float), this gives the gradient
+    to machine precision: there is no subtraction, so the step can be tiny and
+    the $O(h^2)$ truncation error vanishes.
+
+    The complex points are evaluated through
+    [`Objective.map_values`][optim.objective.Objective.map_values] (so through
+    [`Objective.values`][optim.objective.Objective.values], which must return
+    complex values for complex points; `FunctionObjective` and the default
+    `values` do when the function propagates complex numbers). An objective that
+    returns real values for complex points raises `TypeError`.
+
+    Costs `n` complex evaluations per gradient, and `n + 1` per optimizer step
+    (the value at `x` is one more, real, call). No error estimate is returned.
+
+    Step choice: `step=None` (default) uses $h_i = 10^{-20} \max(1, |x_i|)$; a
+    float or an array shaped like `x` is used as given.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim import FunctionObjective
+        >>> f = FunctionObjective(lambda x: np.exp(x[0]) * np.sin(x[1]))
+        >>> g = ComplexStep().estimate(f, np.array([0.5, 1.0]))
+        >>> exact = np.exp(0.5) * np.array([np.sin(1.0), np.cos(1.0)])
+        >>> bool(np.all(np.abs(g - exact) <= 1e-15 * np.abs(exact)))
+        True
+    """
+
+    step: float | Array | None = attrs.field(
+        default=None, converter=_to_step, eq=_step_eq, hash=False
+    )
+    """Absolute imaginary step (a float, or an array shaped like `x`), or `None`
+    for the automatic relative step."""
+
+    max_batch_bytes: int = attrs.field(
+        default=_BATCH_BYTES, kw_only=True, validator=_validators.positive_count
+    )
+    """Memory bound: the most bytes of (complex) points built at once."""
+
+    batch_size: int | None = attrs.field(
+        default=None, kw_only=True, validator=_validators.optional_positive_count
+    )
+    """Most points per `values` call; `None` fills `max_batch_bytes`, or with an
+    `executor` makes one batch per CPU of this machine."""
+
+    executor: Executor | None = attrs.field(
+        default=None, kw_only=True, validator=_optional_executor
+    )
+    """Where batches are evaluated (any `concurrent.futures.Executor`), or `None`."""
+
+    @override
+    def estimate(self, objective: Objective, x: Array) -> Array:
+        x = as_float_array(x)
         flat = x.reshape(-1)
-        h = _coordinate_steps(flat, self.step, _EPS**0.5)
-        f = _perturbed_values(objective, x, np.arange(flat.size), h)
-        return ((f - value) / h).reshape(x.shape)
+        if self.step is None:
+            h = _COMPLEX_STEP * np.maximum(1.0, np.abs(flat))
+        else:
+            h = _coordinate_steps(flat, self.step, 0.0, x.shape)
+        f = _evaluate(
+            objective,
+            x,
+            flat.size,
+            _axis_points(x, 1j * h),
+            dtype=np.complex128,
+            max_batch_bytes=self.max_batch_bytes,
+            batch_size=self.batch_size,
+            executor=self.executor,
+        )
+        return np.asarray(f.imag / h).reshape(x.shape)
+
+
+def _richardson_weights(levels: int) -> Array:
+    """Weights `w` with `R = sum_j w_j D_j` for the final extrapolated value."""
+    rows = list(np.eye(levels))
+    for k in range(1, levels):
+        rows = [
+            rows[j] + (rows[j] - rows[j - 1]) / (4.0**k - 1.0)
+            for j in range(1, len(rows))
+        ]
+    return np.asarray(rows[-1])
+
+
+@attrs.frozen
+class Richardson(GradientEstimator):
+    r"""Richardson-extrapolated central differences, with an error estimate.
+
+    Central differences $D_j$ are taken with the steps $h, h/2, \dots,
+    h/2^{m-1}$ ($m$ = `order / 2` levels); their error is a series in $h^2$, and
+    Richardson's table
+
+    $$R_{j,k} = R_{j,k-1} + \frac{R_{j,k-1} - R_{j-1,k-1}}{4^k - 1}$$
+
+    cancels its terms one by one, leaving a truncation error $O(h^{\text{order}})$
+    (numdifftools' scheme). The error estimate returned by
+    [`estimate_with_error`][optim.gradients.GradientEstimator.estimate_with_error]
+    is, per coordinate, the size of the last correction
+    $|R_{m-1,m-1} - R_{m-1,m-2}|$ (the error of the order-`order - 2` value, an
+    overestimate of the final one) plus ten times the rounding error of the
+    combination, $\sum_j |w_j| \epsilon (|f(x + h_j e_i)| + |f(x - h_j e_i)|) /
+    (2 h_j)$.
+
+    Costs `n * order` evaluations per gradient (`2 n` per level), and one more
+    per optimizer step. Batching, `executor` and memory bound work as for
+    [`CentralDifference`][optim.gradients.CentralDifference].
+
+    Step choice: `step=None` (default) uses $h_i = \epsilon^{1/(\text{order}+1)}
+    \max(1, |x_i|)$ rounded to a power of two, so that every $x_i \pm h/2^j$ is
+    exact and the steps halve exactly; a float or an array shaped like `x` is the
+    largest step $h$, used as given.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim import FunctionObjective
+        >>> f = FunctionObjective(lambda x: np.exp(x[0]) * np.sin(x[1]))
+        >>> g, error = Richardson().estimate_with_error(f, np.array([0.5, 1.0]))
+        >>> exact = np.exp(0.5) * np.array([np.sin(1.0), np.cos(1.0)])
+        >>> bool(np.all(np.abs(g - exact) <= error)), bool(np.all(error < 1e-11))
+        (True, True)
+    """
+
+    step: float | Array | None = attrs.field(
+        default=None, converter=_to_step, eq=_step_eq, hash=False
+    )
+    """Largest absolute step (a float, or an array shaped like `x`), or `None` for
+    the automatic relative step."""
+
+    order: int = attrs.field(default=6, kw_only=True)
+    """Even truncation order of the result, at least 4; costs `n * order`
+    evaluations."""
+
+    max_batch_bytes: int = attrs.field(
+        default=_BATCH_BYTES, kw_only=True, validator=_validators.positive_count
+    )
+    """Memory bound: the most bytes of perturbed points built at once."""
+
+    batch_size: int | None = attrs.field(
+        default=None, kw_only=True, validator=_validators.optional_positive_count
+    )
+    """Most points per `values` call; `None` fills `max_batch_bytes`, or with an
+    `executor` makes one batch per CPU of this machine."""
+
+    executor: Executor | None = attrs.field(
+        default=None, kw_only=True, validator=_optional_executor
+    )
+    """Where batches are evaluated (any `concurrent.futures.Executor`), or `None`."""
+
+    @order.validator
+    def _check_order(self, attribute: attrs.Attribute[int], value: int) -> None:
+        _validators.count(self, attribute, value)
+        if value < 4 or value % 2:
+            raise ValueError(f"order must be an even integer >= 4, got {value!r}")
+
+    @override
+    def estimate(self, objective: Objective, x: Array) -> Array:
+        return self.estimate_with_error(objective, x)[0]
+
+    @override
+    def estimate_with_error(
+        self, objective: Objective, x: Array
+    ) -> tuple[Array, Array | None]:
+        x = as_float_array(x)
+        flat = x.reshape(-1)
+        n = flat.size
+        levels = self.order // 2
+        if self.step is None:
+            raw = _EPS ** (1.0 / (self.order + 1)) * np.maximum(1.0, np.abs(flat))
+            h0 = np.exp2(np.round(np.log2(raw)))
+        else:
+            h0 = _coordinate_steps(flat, self.step, 0.0, x.shape)
+        h = np.stack([h0 / 2.0**j for j in range(levels)])  # (levels, n)
+        offsets = np.concatenate([np.concatenate([hj, -hj]) for hj in h])
+        f = _evaluate(
+            objective,
+            x,
+            2 * n * levels,
+            _axis_points(x, offsets),
+            dtype=np.float64,
+            max_batch_bytes=self.max_batch_bytes,
+            batch_size=self.batch_size,
+            executor=self.executor,
+        ).reshape(levels, 2, n)
+        differences = (f[:, 0] - f[:, 1]) / (2.0 * h)
+        rows = list(differences)
+        previous = rows[-1]
+        for k in range(1, levels):
+            previous = rows[-1]
+            rows = [
+                rows[j] + (rows[j] - rows[j - 1]) / (4.0**k - 1.0)
+                for j in range(1, len(rows))
+            ]
+        gradient = rows[-1]
+        weights = _richardson_weights(levels)
+        rounding = (
+            np.abs(weights)[:, None]
+            * _EPS
+            * (np.abs(f[:, 0]) + np.abs(f[:, 1]))
+            / (2.0 * h)
+        ).sum(axis=0)
+        error = np.abs(gradient - previous) + _ROUNDING_SAFETY * rounding
+        return gradient.reshape(x.shape), error.reshape(x.shape)
+
+
+@attrs.frozen
+class SPSA(GradientEstimator):
+    r"""Simultaneous-perturbation (SPSA) gradient estimate, averaged over samples.
+
+    Each sample draws a random sign vector $\Delta \in \{-1, 1\}^n$ and uses two
+    evaluations, whatever $n$:
+
+    $$\hat g_i = \frac{f(x + h \odot \Delta) - f(x - h \odot \Delta)}{2 h_i \Delta_i}.$$
+
+    It is unbiased up to $O(h^2)$ but noisy (each coordinate picks up the others'
+    slopes); `samples` estimates are averaged. Use it when `n` is large and
+    evaluations are expensive or noisy, typically with a larger `step`.
+    [`estimate_with_error`][optim.gradients.GradientEstimator.estimate_with_error]
+    returns the standard error of the mean over samples (`samples >= 2`; `None`
+    for one sample), a one-sigma error, not a bound.
+
+    Costs `2 * samples` evaluations per gradient, and one more per optimizer step.
+    Perturbations are drawn from `rng` here, before any evaluation, so results do
+    not depend on batching or executor; each call draws new ones.
+
+    Step choice: `step=None` (default) uses the central-difference rule
+    $h_i = \epsilon^{1/3} \max(1, |x_i|)$; a float or an array shaped like `x`
+    is used as given.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim.problems import Sphere
+        >>> spsa = SPSA(samples=200, rng=0)
+        >>> g, error = spsa.estimate_with_error(Sphere(), np.array([3.0, 2.0]))
+        >>> bool(np.all(np.abs(g - [6.0, 4.0]) < 4 * error))
+        True
+    """
+
+    samples: int = attrs.field(default=1, validator=_validators.positive_count)
+    """Number of random perturbations averaged (2 evaluations each)."""
+
+    step: float | Array | None = attrs.field(
+        default=None, kw_only=True, converter=_to_step, eq=_step_eq, hash=False
+    )
+    """Absolute perturbation size (a float, or an array shaped like `x`), or `None`
+    for the automatic relative step."""
+
+    rng: np.random.Generator = attrs.field(
+        default=None, kw_only=True, converter=np.random.default_rng, eq=False
+    )
+    """A `numpy.random.Generator`, or a seed for one (`None`: fresh entropy)."""
+
+    max_batch_bytes: int = attrs.field(
+        default=_BATCH_BYTES, kw_only=True, validator=_validators.positive_count
+    )
+    """Memory bound: the most bytes of perturbed points built at once."""
+
+    batch_size: int | None = attrs.field(
+        default=None, kw_only=True, validator=_validators.optional_positive_count
+    )
+    """Most points per `values` call; `None` fills `max_batch_bytes`, or with an
+    `executor` makes one batch per CPU of this machine."""
+
+    executor: Executor | None = attrs.field(
+        default=None, kw_only=True, validator=_optional_executor
+    )
+    """Where batches are evaluated (any `concurrent.futures.Executor`), or `None`."""
+
+    @override
+    def estimate(self, objective: Objective, x: Array) -> Array:
+        return self.estimate_with_error(objective, x)[0]
+
+    @override
+    def estimate_with_error(
+        self, objective: Objective, x: Array
+    ) -> tuple[Array, Array | None]:
+        x = as_float_array(x)
+        flat = x.reshape(-1)
+        k = self.samples
+        h = _coordinate_steps(flat, self.step, _EPS ** (1.0 / 3.0), x.shape)
+        signs = 2.0 * self.rng.integers(0, 2, size=(k, flat.size)) - 1.0
+        perturbations = h * signs
+
+        def build(start: int, end: int) -> Array:
+            rows = np.arange(start, end)
+            side = np.where(rows < k, 1.0, -1.0)[:, None]
+            points: Array = flat + side * perturbations[rows % k]
+            return points.reshape(end - start, *x.shape)
+
+        f = _evaluate(
+            objective,
+            x,
+            2 * k,
+            build,
+            dtype=np.float64,
+            max_batch_bytes=self.max_batch_bytes,
+            batch_size=self.batch_size,
+            executor=self.executor,
+        )
+        estimates = (f[:k] - f[k:])[:, None] / (2.0 * perturbations)
+        gradient = estimates.mean(axis=0).reshape(x.shape)
+        if k < 2:
+            return gradient, None
+        error = estimates.std(axis=0, ddof=1) / math.sqrt(k)
+        return gradient, np.asarray(error, dtype=np.float64).reshape(x.shape)

@@ -1,13 +1,16 @@
 """The `Objective` base class and an adapter for plain callables."""
 
 import abc
-from collections.abc import Callable
+import pickle
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
-from optim._arrays import as_scalar
+from optim._arrays import as_complex_scalar, as_float_array, as_scalar
 from optim._types import Array, ArrayLike, override
 
 
@@ -102,9 +105,57 @@ class Objective(abc.ABC):
             xs: Points stacked along the first axis, shape `(k, *x.shape)`.
 
         Returns:
-            The `k` values, shape `(k,)`.
+            The `k` values, shape `(k,)`. Complex points (sent only by
+            [`ComplexStep`][optim.gradients.ComplexStep]) give complex values.
         """
+        if np.iscomplexobj(xs):
+            # No cast: real values for complex points are refused by the caller.
+            complex_values: Array = np.array([self.value(x) for x in xs])
+            return complex_values
         return np.array([self.value(x) for x in xs], dtype=np.float64)
+
+    def map_values(
+        self,
+        batches: Sequence[npt.NDArray[Any]],
+        executor: Executor | None = None,
+    ) -> list[npt.NDArray[Any]]:
+        """Evaluate several stacks of points, possibly in parallel.
+
+        Finite-difference estimators send all their perturbed points through this
+        method, so it is the one place where parallel evaluation happens. Without
+        an executor it calls [`values`][optim.objective.Objective.values] once per
+        batch; with one, it sends `self.values` and each batch to the executor's
+        workers (`executor.map`). Override it only to change *how* batches are
+        dispatched; the values must not depend on the batching.
+
+        Args:
+            batches: Stacks of points, each shaped `(k, *x.shape)`.
+            executor: Any `concurrent.futures.Executor` (a `ProcessPoolExecutor`,
+                Dask's `Client.get_executor()`, ...), or `None` to evaluate here.
+
+        Returns:
+            One array of values per batch, in order.
+
+        Raises:
+            TypeError: If the executor runs in other processes and the objective
+                cannot be pickled (a lambda or a local function, say); checked
+                before any point is evaluated.
+
+        Examples:
+            >>> import numpy as np
+            >>> from concurrent.futures import ThreadPoolExecutor
+            >>> from optim.problems import Sphere
+            >>> batches = [np.array([[1.0, 2.0]]), np.array([[3.0, 0.0], [0.0, 0.0]])]
+            >>> Sphere().map_values(batches)
+            [array([5.]), array([9., 0.])]
+            >>> with ThreadPoolExecutor(2) as pool:
+            ...     Sphere().map_values(batches, pool)
+            [array([5.]), array([9., 0.])]
+        """
+        if executor is None:
+            return [self.values(batch) for batch in batches]
+        _check_sendable(self, executor)
+        return list(executor.map(self.values, batches))
 
 
 @attrs.frozen
@@ -154,10 +205,48 @@ class FunctionObjective(Objective):
     def gradient(self, x: Array) -> Array:
         if self.grad is None:
             return super().gradient(x)
-        return np.asarray(self.grad(x), dtype=np.float64)
+        return as_float_array(self.grad(x), name="gradient")
 
     @override
     def values(self, xs: Array) -> Array:
+        if np.iscomplexobj(xs):
+            # The complex-step path: keep complex values, refuse real ones.
+            if self.vectorized:
+                values: Array = np.asarray(self.fun(xs)).reshape(len(xs))
+                return values
+            return np.array([as_complex_scalar(self.fun(x)) for x in xs])
         if self.vectorized:
             return np.asarray(self.fun(xs), dtype=np.float64).reshape(len(xs))
         return super().values(xs)
+
+
+def _check_sendable(objective: Objective, executor: Executor) -> None:
+    """Raise a clear error if `objective` cannot travel to the executor's workers.
+
+    Thread pools share memory and need nothing. Dask executors (module
+    `distributed`) serialize with cloudpickle, which handles lambdas; any other
+    executor (a `ProcessPoolExecutor`, ...) is checked with the standard pickle.
+
+    Raises:
+        TypeError: If the objective cannot be pickled, naming it.
+    """
+    if isinstance(executor, ThreadPoolExecutor):
+        return
+    dumps: Callable[[Any], bytes] = pickle.dumps
+    kind = "pickle"
+    if type(executor).__module__.split(".")[0] in ("distributed", "dask"):
+        try:
+            import cloudpickle  # type: ignore[import-untyped]
+
+            dumps, kind = cloudpickle.dumps, "cloudpickle"
+        except ImportError:  # pragma: no cover - distributed requires cloudpickle
+            pass
+    try:
+        dumps(objective)
+    except Exception as error:
+        raise TypeError(
+            f"the objective {objective!r} cannot be sent to the workers of "
+            f"{type(executor).__name__}: {kind} failed with "
+            f"{type(error).__name__}: {error}. Define its functions at module level "
+            "(not as lambdas or local functions), or use a ThreadPoolExecutor"
+        ) from error

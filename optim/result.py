@@ -1,6 +1,7 @@
 """Records the optimizer produces: per-step `StepInfo`, the final `Result`."""
 
 import enum
+from typing import Any
 
 import attrs
 import numpy as np
@@ -27,6 +28,18 @@ class Status(enum.Enum):
     """A value, gradient or point became non-finite, or the objective exploded."""
     STOPPED = "stopped"
     """A callback asked to stop."""
+    NOISE_FLOOR = "noise_floor"
+    """The gradient looked zero, but the estimator's error estimate was larger than
+    the tolerance: the gradient is lost in the estimator's noise, not known to be
+    zero (see [`StopOnZeroGradient`][optim.callbacks.StopOnZeroGradient])."""
+    MAX_EVALUATIONS = "max_evaluations"
+    """The objective-evaluation budget `max_evaluations` was used up."""
+    MAX_TIME = "max_time"
+    """The wall-time budget `max_time` ran out."""
+    INTERRUPTED = "interrupted"
+    """The run was interrupted (`KeyboardInterrupt`, Ctrl-C)."""
+    FAILED = "failed"
+    """The objective, estimator or step rule raised an exception."""
 
 
 @attrs.frozen
@@ -48,9 +61,13 @@ class Stop:
 
 @attrs.frozen
 class StepInfo:
-    """What callbacks and `Optimizer.iterate` see at each step, in the user's sign.
+    """The complete state of a run at one step, in the user's sign.
 
-    Step `0` is the starting point; step `k` is the point after `k` updates.
+    Callbacks and [`Optimizer.iterate`][optim.optimizer.Optimizer.iterate] see one
+    per step: step `0` is the starting point, step `k` the point after `k` updates.
+    It holds everything needed to continue the run from this step (the step rule's
+    state and the optimizer's bookkeeping), so a checkpoint is a saved `StepInfo`.
+    Do not modify its arrays.
 
     Examples:
         >>> import numpy as np
@@ -64,7 +81,7 @@ class StepInfo:
     step: int
     """Number of updates applied so far."""
     x: Array = attrs.field(eq=_array_eq)
-    """The current point (do not modify it)."""
+    """The current point."""
     value: float
     """The objective at `x`."""
     gradient: Array = attrs.field(eq=_array_eq)
@@ -77,6 +94,18 @@ class StepInfo:
     """Objective value calls so far, finite-difference and trial points included."""
     gradient_evaluations: int
     """Analytic gradient calls so far."""
+    state: Any = attrs.field(eq=False)
+    """The step rule's state at this step (in the minimization convention)."""
+    best_x: Array = attrs.field(eq=_array_eq)
+    """The best point so far."""
+    best_value: float
+    """The objective at `best_x`."""
+    best_step: int
+    """The step at which `best_x` was reached."""
+    non_improving_steps: int
+    """How many steps so far failed to improve on the best value."""
+    start_value: float
+    """The objective at the starting point (the divergence test's reference)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -120,8 +149,25 @@ class Result:
     """The objective at `best_x`."""
     mode: Mode
     """Whether the run minimized or maximized."""
+    diagnosis: str = ""
+    """For a `MAX_STEPS` run that went wrong, what it looked like: `"oscillating"`
+    (the objective mostly failed to improve: the learning rate is likely too large)
+    or `"stalled"` (it improved by less than 1%: the learning rate may be too small);
+    `""` otherwise."""
+    last_step: StepInfo | None = attrs.field(default=None, eq=False, repr=False)
+    """The complete state at the result's step: continue the run from it with
+    [`Optimizer.resume_from`][optim.optimizer.Optimizer.resume_from]."""
 
     @property
     def success(self) -> bool:
         """Whether the run converged."""
         return self.status is Status.CONVERGED
+
+    @property
+    def outcome(self) -> str:
+        """One word for the run: the diagnosis if there is one, else the status.
+
+        `"converged"`, `"oscillating"`, `"stalled"`, `"diverged"`, `"max_steps"`,
+        `"stopped"`, ... : what a learning-rate sweep tabulates.
+        """
+        return self.diagnosis or self.status.value

@@ -2,9 +2,21 @@
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 from optim import FunctionObjective
 from optim.problems import Sphere
+
+# Property-based tests run a fixed, derandomized set of examples: reproducible in CI
+# and fast (the whole hypothesis suite takes seconds).
+settings.register_profile(
+    "ci",
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci")
 
 
 @pytest.fixture

@@ -521,3 +521,22 @@ class TestShortcuts:
         """Passing gradient= with an Objective is ambiguous and refused."""
         with pytest.raises(ValueError, match="gradient"):
             minimize(Sphere(), [1.0], gradient=lambda x: 2 * x)
+
+
+def test_outcomes_of_the_textbook_rates():
+    """The four textbook runs are converged, oscillating, stalled and diverged."""
+    stop = StopOnZeroGradient(tol=1e-8)
+    runs = [
+        sphere_optimizer(0.1, callbacks=[stop]).run([3.0, 2.0]),
+        sphere_optimizer(1.0, callbacks=[stop]).run([3.0, 2.0]),
+        sphere_optimizer(1e-6, callbacks=[stop]).run([3.0, 2.0]),
+        sphere_optimizer(10.0, callbacks=[stop]).run([-3.0, 4.0]),
+    ]
+
+    assert [r.outcome for r in runs] == [
+        "converged",
+        "oscillating",
+        "stalled",
+        "diverged",
+    ]
+    assert [r.diagnosis for r in runs] == ["", "oscillating", "stalled", ""]

@@ -1,0 +1,162 @@
+"""Make the accuracy-and-cost table of `docs/estimators.md`.
+
+Run `python docs/scripts/estimator_table.py` and paste its output into the page;
+`tests/test_estimator_table.py` recomputes the table and checks the page against it.
+"""
+
+import attrs
+import numpy as np
+
+from optim import (
+    SPSA,
+    BackwardDifference,
+    CentralDifference,
+    ComplexStep,
+    ForwardDifference,
+    GradientEstimator,
+    Objective,
+    Richardson,
+)
+
+N = 5
+POINTS = 8
+SEED = 2026
+
+
+def _matrix():
+    rng = np.random.default_rng(SEED)
+    a = rng.standard_normal((N, N))
+    return a @ a.T + N * np.eye(N), rng.standard_normal(N)
+
+
+A, B = _matrix()
+
+
+def quadratic(x):
+    return 0.5 * x @ A @ x + B @ x
+
+
+def quadratic_gradient(x):
+    return A @ x + B
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def rosenbrock_gradient(x):
+    g = np.zeros_like(x)
+    g[:-1] = -400.0 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * (x[1:] - x[:-1] ** 2)
+    return g
+
+
+def exp_trig(x):
+    return np.sum(np.exp(0.5 * x) * np.sin(x)) + np.cos(x[0] * x[1])
+
+
+def exp_trig_gradient(x):
+    g = np.exp(0.5 * x) * (0.5 * np.sin(x) + np.cos(x))
+    g[0] -= np.sin(x[0] * x[1]) * x[1]
+    g[1] -= np.sin(x[0] * x[1]) * x[0]
+    return g
+
+
+FUNCTIONS = {
+    "quadratic": (quadratic, quadratic_gradient),
+    "Rosenbrock": (rosenbrock, rosenbrock_gradient),
+    "exp-trig": (exp_trig, exp_trig_gradient),
+}
+
+ESTIMATORS: dict[str, tuple[GradientEstimator, str]] = {
+    "`ForwardDifference()`": (ForwardDifference(), "n + 1"),
+    "`BackwardDifference()`": (BackwardDifference(), "n + 1"),
+    "`CentralDifference()`": (CentralDifference(), "2n"),
+    "`CentralDifference(step=1e-4)`": (CentralDifference(step=1e-4), "2n"),
+    "`Richardson(order=4)`": (Richardson(order=4), "4n"),
+    "`Richardson()` (order 6)": (Richardson(), "6n"),
+    "`ComplexStep()`": (ComplexStep(), "n (complex)"),
+    "`SPSA(samples=100, rng=0)`": (SPSA(samples=100, rng=0), "2 x samples"),
+}
+
+
+class _Counting(Objective):
+    """Counts evaluations, sending complex points through unchanged."""
+
+    def __init__(self, fun):
+        self.fun = fun
+        self.count = 0
+
+    def value(self, x):
+        self.count += 1
+        return self.fun(x)
+
+
+@attrs.frozen
+class Row:
+    """One estimator's line of the table."""
+
+    name: str
+    formula: str
+    evaluations: int
+    errors: dict[str, float]
+    has_error_estimate: bool
+    error_estimate_bounds: bool
+
+
+def measure() -> list[Row]:
+    """Worst relative error (max-norm) over seeded random points in [-2, 2]^5."""
+    points = np.random.default_rng(SEED + 1).uniform(-2.0, 2.0, size=(POINTS, N))
+    rows = []
+    for name, (estimator, formula) in ESTIMATORS.items():
+        if isinstance(estimator, SPSA):
+            estimator = attrs.evolve(estimator, rng=0)  # same draws on every run
+        errors = {}
+        evaluations = 0
+        has_estimate = False
+        bounds = True
+        for label, (fun, grad) in FUNCTIONS.items():
+            worst = 0.0
+            for x in points:
+                counting = _Counting(fun)
+                estimate, error = estimator.estimate_with_error(counting, x)
+                evaluations = counting.count
+                exact = grad(x)
+                worst = max(
+                    worst,
+                    float(np.max(np.abs(estimate - exact)) / np.max(np.abs(exact))),
+                )
+                if error is not None:
+                    has_estimate = True
+                    bounds = bounds and bool(np.all(np.abs(estimate - exact) <= error))
+            errors[label] = worst
+        rows.append(Row(name, formula, evaluations, errors, has_estimate, bounds))
+    return rows
+
+
+def markdown(rows: list[Row]) -> str:
+    """The table as Markdown."""
+    header = (
+        "| Estimator | Evaluations per gradient | at n = 5 | "
+        + " | ".join(FUNCTIONS)
+        + " | Error estimate |\n"
+    )
+    header += (
+        "| --- | --- | --- | " + " | ".join("---" for _ in FUNCTIONS) + " | --- |\n"
+    )
+    lines = []
+    for row in rows:
+        if not row.has_error_estimate:
+            estimate = "none"
+        elif row.name.startswith("`SPSA"):
+            estimate = "standard error (1 sigma)"
+        else:
+            estimate = "bounds the error" if row.error_estimate_bounds else "yes"
+        errors = " | ".join(f"{row.errors[label]:.0e}" for label in FUNCTIONS)
+        cells = [row.name, row.formula, str(row.evaluations), errors, estimate]
+        lines.append("| " + " | ".join(cells) + " |")
+    return header + "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(measure()), end="")
