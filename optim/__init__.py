@@ -27,25 +27,54 @@ from optim.gradients import (
     GradientEstimator,
     Richardson,
 )
+from optim.line_search import Backtracking, StrongWolfe
+from optim.lr_finder import LearningRateFinderResult, find_learning_rate
 from optim.mode import Mode
 from optim.objective import FunctionObjective, Objective
 from optim.optimizer import Optimizer
 from optim.progress import ProgressBar
+from optim.quasi_newton import (
+    LBFGS,
+    BarzilaiBorwein,
+    ConjugateGradient,
+    LineSearchRule,
+)
 from optim.result import Result, Status, StepInfo, Stop
-from optim.step_rules import FixedStep, StepRule
+from optim.schedules import Schedule
+from optim.step_rules import (
+    AdaGrad,
+    Adam,
+    AdamW,
+    FixedStep,
+    Momentum,
+    Nesterov,
+    RMSProp,
+    StepRule,
+)
 from optim.sweep import SweepRun, format_sweep, sweep_learning_rates
 from optim.textbook import gradient_descent, numerical_gradient
+from optim.transforms import Chain, ClipByNorm, ClipByValue, chain
 
 __all__ = [
+    "LBFGS",
     "SPSA",
+    "AdaGrad",
+    "Adam",
+    "AdamW",
     "AnalyticGradient",
+    "Backtracking",
     "BackwardDifference",
+    "BarzilaiBorwein",
     "Callback",
     "CallbackLike",
     "CentralDifference",
+    "Chain",
     "Checkpoint",
     "CheckpointError",
+    "ClipByNorm",
+    "ClipByValue",
     "ComplexStep",
+    "ConjugateGradient",
     "Evaluator",
     "FixedStep",
     "ForwardDifference",
@@ -53,21 +82,30 @@ __all__ = [
     "GradientCheck",
     "GradientEstimator",
     "History",
+    "LearningRateFinderResult",
+    "LineSearchRule",
     "LogProgress",
     "Mode",
+    "Momentum",
+    "Nesterov",
     "Objective",
     "OptimizationError",
     "Optimizer",
     "ProgressBar",
+    "RMSProp",
     "Result",
     "Richardson",
+    "Schedule",
     "Status",
     "StepInfo",
     "StepRule",
     "Stop",
     "StopOnZeroGradient",
+    "StrongWolfe",
     "SweepRun",
+    "chain",
     "check_gradient",
+    "find_learning_rate",
     "format_sweep",
     "gradient_descent",
     "load_checkpoint",

@@ -62,6 +62,34 @@ def positive_count(
         raise ValueError(f"{attribute.name} must be >= 1, got 0")
 
 
+def learning_rate(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """Require a finite real number > 0 or a `Schedule`."""
+    from optim.schedules import Schedule
+
+    if not isinstance(value, Schedule):
+        positive(instance, attribute, value)
+
+
+def unit_interval(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """Require a finite real number in [0, 1) (a decay rate)."""
+    number = _real(attribute, value)
+    if not 0.0 <= number < 1.0:
+        raise ValueError(f"{attribute.name} must be in [0, 1), got {value!r}")
+
+
+def open_unit_interval(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """Require a finite real number in (0, 1)."""
+    number = _real(attribute, value)
+    if not 0.0 < number < 1.0:
+        raise ValueError(f"{attribute.name} must be in (0, 1), got {value!r}")
+
+
 def optional_positive_count(
     instance: object, attribute: attrs.Attribute[Any], value: object
 ) -> None:

@@ -163,6 +163,37 @@ class Result:
         """Whether the run converged."""
         return self.status is Status.CONVERGED
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as JSON-ready Python values (lists for arrays).
+
+        Returns:
+            Every field but `last_step`, plus `success` and `outcome`; the status
+            and mode as their string values.
+
+        Examples:
+            >>> import json
+            >>> from optim import FixedStep, Optimizer
+            >>> from optim.problems import Sphere
+            >>> result = Optimizer(
+            ...     Sphere(), step_rule=FixedStep(0.25), max_steps=1
+            ... ).run([2.0])
+            >>> json.dumps(result.to_dict())[:52]
+            '{"x": [1.0], "value": 1.0, "gradient": [2.0], "gradi'
+        """
+        data: dict[str, Any] = {}
+        for field in attrs.fields(Result):
+            if field.name == "last_step":
+                continue
+            value = getattr(self, field.name)
+            if isinstance(value, np.ndarray):
+                value = value.tolist()
+            elif isinstance(value, enum.Enum):
+                value = value.value
+            data[field.name] = value
+        data["success"] = self.success
+        data["outcome"] = self.outcome
+        return data
+
     @property
     def outcome(self) -> str:
         """One word for the run: the diagnosis if there is one, else the status.

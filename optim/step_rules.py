@@ -4,10 +4,14 @@ import abc
 from typing import Generic, TypeVar
 
 import attrs
+import numpy as np
 
 from optim import _validators
 from optim._types import Array, override
 from optim.evaluator import Evaluator
+from optim.schedules import Schedule, learning_rate_at
+
+_array_eq = attrs.cmp_using(eq=np.array_equal)
 
 S = TypeVar("S")
 
@@ -82,43 +86,555 @@ class StepRule(abc.ABC, Generic[S]):
 
 
 @attrs.frozen
-class FixedStep(StepRule[None]):
-    r"""The textbook's gradient method: $x \leftarrow x - \eta \nabla f(x)$.
+class FixedStep(StepRule[int]):
+    r"""The textbook's gradient method: $x \leftarrow x - \eta_t \nabla f(x)$.
 
     Too large a learning rate $\eta$ overshoots and diverges, too small a one
     barely moves: on the sphere $f(x) = \|x\|^2$ each step multiplies $x$ by
     $1 - 2\eta$, so $\eta = 0.1$ converges, $\eta = 1$ oscillates between $\pm x$,
-    and $\eta > 1$ diverges.
+    and $\eta > 1$ diverges. The learning rate may be a
+    [`Schedule`][optim.schedules.Schedule]; the state is the number of updates
+    applied so far ($t$), which the schedule is evaluated at (`None` counts as 0).
 
     Examples:
         >>> import numpy as np
         >>> rule = FixedStep(learning_rate=0.1)
         >>> delta, state = rule.update(
         ...     np.array([6.0, 4.0]),
-        ...     None,
+        ...     rule.init(np.zeros(2)),
         ...     x=np.array([3.0, 2.0]),
         ...     value=13.0,
         ...     evaluator=None,
         ... )
-        >>> delta
-        array([-0.6, -0.4])
+        >>> delta, state
+        (array([-0.6, -0.4]), 1)
     """
 
-    learning_rate: float = attrs.field(validator=_validators.positive)
-    """Step size $\\eta$: finite and positive."""
+    learning_rate: float | Schedule = attrs.field(validator=_validators.learning_rate)
+    r"""Step size $\eta$: finite and positive, or a schedule."""
 
     @override
-    def init(self, x0: Array) -> None:
-        return None
+    def init(self, x0: Array) -> int:
+        return 0
 
     @override
     def update(
         self,
         gradient: Array,
-        state: None,
+        state: int | None,
         *,
         x: Array,
         value: float,
         evaluator: Evaluator,
-    ) -> tuple[Array, None]:
-        return -self.learning_rate * gradient, None
+    ) -> tuple[Array, int]:
+        step = 0 if state is None else state
+        return -learning_rate_at(self.learning_rate, step) * gradient, step + 1
+
+
+@attrs.frozen
+class MomentumState:
+    """The velocity state of the momentum rules.
+
+    Used by [`Momentum`][optim.step_rules.Momentum] and
+    [`Nesterov`][optim.step_rules.Nesterov].
+
+    Examples:
+        >>> import numpy as np
+        >>> Momentum(0.1).init(np.zeros(2))
+        MomentumState(velocity=array([0., 0.]), step=0)
+    """
+
+    velocity: Array = attrs.field(eq=_array_eq)
+    """The velocity $v_t$ (a decayed sum of past gradients)."""
+
+    step: int = 0
+    """Updates applied so far."""
+
+
+@attrs.frozen
+class Momentum(StepRule[MomentumState]):
+    r"""Heavy-ball momentum (Polyak 1964) in PyTorch's form.
+
+    $$v_t = \beta v_{t-1} + g_t, \qquad \Delta_t = -\eta_t v_t, \qquad v_0 = 0.$$
+
+    This is `torch.optim.SGD(momentum=beta, dampening=0)` and optax's `sgd(...,
+    momentum=beta)`: the learning rate multiplies the velocity, so changing it
+    mid-run (a schedule) rescales the whole step at once.
+
+    References:
+        Polyak, "Some methods of speeding up the convergence of iteration
+        methods", USSR Comp. Math. and Math. Physics 4(5), 1964.
+
+    Examples:
+        >>> import numpy as np
+        >>> rule = Momentum(learning_rate=0.1, beta=0.5)
+        >>> state = rule.init(np.zeros(1))
+        >>> g = np.array([1.0])
+        >>> delta, state = rule.update(g, state, x=None, value=0.0, evaluator=None)
+        >>> delta, state.velocity
+        (array([-0.1]), array([1.]))
+        >>> delta, state = rule.update(g, state, x=None, value=0.0, evaluator=None)
+        >>> delta
+        array([-0.15])
+    """
+
+    learning_rate: float | Schedule = attrs.field(validator=_validators.learning_rate)
+    r"""Step size $\eta$, positive, or a schedule."""
+
+    beta: float = attrs.field(
+        default=0.9, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Momentum decay $\beta$ in $[0, 1)$; $0$ is plain gradient descent."""
+
+    @override
+    def init(self, x0: Array) -> MomentumState:
+        return MomentumState(velocity=np.zeros_like(x0, dtype=np.float64))
+
+    @override
+    def update(
+        self,
+        gradient: Array,
+        state: MomentumState,
+        *,
+        x: Array,
+        value: float,
+        evaluator: Evaluator,
+    ) -> tuple[Array, MomentumState]:
+        rate = learning_rate_at(self.learning_rate, state.step)
+        velocity = self.beta * state.velocity + gradient
+        return -rate * velocity, MomentumState(velocity, state.step + 1)
+
+
+@attrs.frozen
+class Nesterov(StepRule[MomentumState]):
+    r"""Nesterov's accelerated gradient in the Sutskever et al. (2013) / PyTorch form.
+
+    $$v_t = \beta v_{t-1} + g_t, \qquad
+    \Delta_t = -\eta_t (g_t + \beta v_t), \qquad v_0 = 0.$$
+
+    This is `torch.optim.SGD(momentum=beta, nesterov=True)` (and optax's
+    `sgd(..., nesterov=True)`): the look-ahead gradient of Sutskever et al.'s
+    formulation, rewritten so that the gradient is taken at the current point
+    rather than at $x + \beta v$.
+
+    References:
+        Nesterov, "A method for solving the convex programming problem with
+        convergence rate $O(1/k^2)$", Soviet Math. Dokl. 27, 1983.
+        Sutskever, Martens, Dahl & Hinton, "On the importance of initialization
+        and momentum in deep learning", ICML 2013.
+
+    Examples:
+        >>> import numpy as np
+        >>> rule = Nesterov(learning_rate=0.1, beta=0.5)
+        >>> state = rule.init(np.zeros(1))
+        >>> delta, state = rule.update(
+        ...     np.array([1.0]), state, x=None, value=0.0, evaluator=None
+        ... )
+        >>> delta
+        array([-0.15])
+    """
+
+    learning_rate: float | Schedule = attrs.field(validator=_validators.learning_rate)
+    r"""Step size $\eta$, positive, or a schedule."""
+
+    beta: float = attrs.field(
+        default=0.9, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Momentum decay $\beta$ in $[0, 1)$."""
+
+    @override
+    def init(self, x0: Array) -> MomentumState:
+        return MomentumState(velocity=np.zeros_like(x0, dtype=np.float64))
+
+    @override
+    def update(
+        self,
+        gradient: Array,
+        state: MomentumState,
+        *,
+        x: Array,
+        value: float,
+        evaluator: Evaluator,
+    ) -> tuple[Array, MomentumState]:
+        rate = learning_rate_at(self.learning_rate, state.step)
+        velocity = self.beta * state.velocity + gradient
+        delta = -rate * (gradient + self.beta * velocity)
+        return delta, MomentumState(velocity, state.step + 1)
+
+
+@attrs.frozen
+class AdaGradState:
+    """State of [`AdaGrad`][optim.step_rules.AdaGrad].
+
+    Examples:
+        >>> import numpy as np
+        >>> AdaGrad(0.1, initial_accumulator=0.5).init(np.zeros(2))
+        AdaGradState(sum_of_squares=array([0.5, 0.5]), step=0)
+    """
+
+    sum_of_squares: Array = attrs.field(eq=_array_eq)
+    """The running sum $G_t$ of squared gradients."""
+
+    step: int = 0
+    """Updates applied so far."""
+
+
+@attrs.frozen
+class AdaGrad(StepRule[AdaGradState]):
+    r"""AdaGrad: per-coordinate rates shrinking with the accumulated squared gradient.
+
+    $$G_t = G_{t-1} + g_t^2, \qquad
+    \Delta_t = -\eta_t \frac{g_t}{\sqrt{G_t} + \epsilon},
+    \qquad G_0 = G_{\text{init}}$$
+
+    (elementwise), with $\epsilon$ outside the square root as in PyTorch's
+    `Adagrad` (Duchi et al. use $\delta I + \operatorname{diag}(G_t)^{1/2}$,
+    the same thing).
+
+    References:
+        Duchi, Hazan & Singer, "Adaptive subgradient methods for online learning
+        and stochastic optimization", JMLR 12, 2011.
+
+    Examples:
+        >>> import numpy as np
+        >>> rule = AdaGrad(learning_rate=0.5)
+        >>> delta, _ = rule.update(
+        ...     np.array([3.0, -4.0]),
+        ...     rule.init(np.zeros(2)),
+        ...     x=None,
+        ...     value=0.0,
+        ...     evaluator=None,
+        ... )
+        >>> np.round(delta, 6)
+        array([-0.5,  0.5])
+    """
+
+    learning_rate: float | Schedule = attrs.field(validator=_validators.learning_rate)
+    r"""Step size $\eta$, positive, or a schedule."""
+
+    eps: float = attrs.field(
+        default=1e-10, kw_only=True, validator=_validators.non_negative
+    )
+    r"""$\epsilon \ge 0$ added to the root for stability."""
+
+    initial_accumulator: float = attrs.field(
+        default=0.0, kw_only=True, validator=_validators.non_negative
+    )
+    r"""Starting value $G_{\text{init}}$ of every coordinate's sum."""
+
+    @override
+    def init(self, x0: Array) -> AdaGradState:
+        return AdaGradState(
+            np.full(np.shape(x0), float(self.initial_accumulator), dtype=np.float64)
+        )
+
+    @override
+    def update(
+        self,
+        gradient: Array,
+        state: AdaGradState,
+        *,
+        x: Array,
+        value: float,
+        evaluator: Evaluator,
+    ) -> tuple[Array, AdaGradState]:
+        rate = learning_rate_at(self.learning_rate, state.step)
+        total = state.sum_of_squares + gradient**2
+        delta = -rate * gradient / (np.sqrt(total) + self.eps)
+        return delta, AdaGradState(total, state.step + 1)
+
+
+@attrs.frozen
+class RMSPropState:
+    """State of [`RMSProp`][optim.step_rules.RMSProp].
+
+    Examples:
+        >>> import numpy as np
+        >>> RMSProp(0.1).init(np.zeros(1))
+        RMSPropState(mean_square=array([0.]), mean=array([0.]), step=0)
+    """
+
+    mean_square: Array = attrs.field(eq=_array_eq)
+    """The decayed average $s_t$ of squared gradients."""
+
+    mean: Array = attrs.field(eq=_array_eq)
+    """The decayed average $m_t$ of gradients (used when centered)."""
+
+    step: int = 0
+    """Updates applied so far."""
+
+
+@attrs.frozen
+class RMSProp(StepRule[RMSPropState]):
+    r"""RMSProp (Tieleman & Hinton 2012), optionally centered (Graves 2013).
+
+    $$s_t = \beta s_{t-1} + (1 - \beta) g_t^2, \qquad
+    \Delta_t = -\eta_t \frac{g_t}{\sqrt{s_t} + \epsilon},$$
+
+    and when centered, with $m_t = \beta m_{t-1} + (1 - \beta) g_t$, the
+    denominator is $\sqrt{s_t - m_t^2} + \epsilon$ (an estimate of the gradient's
+    standard deviation). $s_0 = m_0 = 0$, no bias correction, $\epsilon$ outside
+    the root: PyTorch's `RMSprop(alpha=beta, momentum=0)` convention.
+
+    References:
+        Tieleman & Hinton, Lecture 6.5 "rmsprop", COURSERA: Neural Networks for
+        Machine Learning, 2012.
+        Graves, "Generating sequences with recurrent neural networks",
+        arXiv:1308.0850, 2013 (the centered form).
+
+    Examples:
+        >>> import numpy as np
+        >>> rule = RMSProp(learning_rate=0.01, beta=0.9)
+        >>> delta, _ = rule.update(
+        ...     np.array([2.0]),
+        ...     rule.init(np.zeros(1)),
+        ...     x=None,
+        ...     value=0.0,
+        ...     evaluator=None,
+        ... )
+        >>> np.round(delta, 6)  # -0.01 * 2 / sqrt(0.1 * 4)
+        array([-0.031623])
+    """
+
+    learning_rate: float | Schedule = attrs.field(validator=_validators.learning_rate)
+    r"""Step size $\eta$, positive, or a schedule."""
+
+    beta: float = attrs.field(
+        default=0.9, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta$ in $[0, 1)$ of the averages (PyTorch's `alpha`)."""
+
+    eps: float = attrs.field(default=1e-8, kw_only=True, validator=_validators.positive)
+    r"""$\epsilon > 0$ added to the root."""
+
+    centered: bool = attrs.field(default=False, kw_only=True)
+    r"""Whether to divide by the centered root $\sqrt{s_t - m_t^2}$."""
+
+    @override
+    def init(self, x0: Array) -> RMSPropState:
+        zeros = np.zeros(np.shape(x0), dtype=np.float64)
+        return RMSPropState(zeros, zeros)
+
+    @override
+    def update(
+        self,
+        gradient: Array,
+        state: RMSPropState,
+        *,
+        x: Array,
+        value: float,
+        evaluator: Evaluator,
+    ) -> tuple[Array, RMSPropState]:
+        rate = learning_rate_at(self.learning_rate, state.step)
+        mean_square = self.beta * state.mean_square + (1.0 - self.beta) * gradient**2
+        if self.centered:
+            mean = self.beta * state.mean + (1.0 - self.beta) * gradient
+            variance = np.maximum(mean_square - mean**2, 0.0)
+        else:
+            mean, variance = state.mean, mean_square
+        delta = -rate * gradient / (np.sqrt(variance) + self.eps)
+        return delta, RMSPropState(mean_square, mean, state.step + 1)
+
+
+@attrs.frozen
+class AdamState:
+    """The moment estimates of [`Adam`][optim.step_rules.Adam] and `AdamW`.
+
+    Examples:
+        >>> import numpy as np
+        >>> Adam().init(np.zeros(1)).step
+        0
+    """
+
+    first_moment: Array = attrs.field(eq=_array_eq)
+    """The decayed mean $m_t$ of gradients (not bias-corrected)."""
+
+    second_moment: Array = attrs.field(eq=_array_eq)
+    """The decayed mean $v_t$ of squared gradients (not bias-corrected)."""
+
+    max_second_moment: Array = attrs.field(eq=_array_eq)
+    r"""The running maximum $\hat v^{\max}_t$ of $v_t$ (AMSGrad only; else zeros)."""
+
+    step: int = 0
+    """Updates applied so far ($t - 1$ during the update number $t$)."""
+
+
+def _adam_direction(
+    rule: "Adam | AdamW", gradient: Array, state: AdamState
+) -> tuple[Array, AdamState]:
+    t = state.step + 1
+    first = rule.beta1 * state.first_moment + (1.0 - rule.beta1) * gradient
+    second = rule.beta2 * state.second_moment + (1.0 - rule.beta2) * gradient**2
+    if rule.amsgrad:
+        maximum = np.maximum(state.max_second_moment, second)
+        denominator_moment = maximum
+    else:
+        maximum = state.max_second_moment
+        denominator_moment = second
+    corrected_first = first / (1.0 - rule.beta1**t)
+    corrected_second = denominator_moment / (1.0 - rule.beta2**t)
+    direction = corrected_first / (np.sqrt(corrected_second) + rule.eps)
+    return direction, AdamState(first, second, maximum, t)
+
+
+def _adam_init(x0: Array) -> AdamState:
+    zeros = np.zeros(np.shape(x0), dtype=np.float64)
+    return AdamState(zeros, zeros, zeros)
+
+
+@attrs.frozen
+class Adam(StepRule[AdamState]):
+    r"""Adam (Kingma & Ba 2015), optionally AMSGrad (Reddi et al. 2018).
+
+    With $m_0 = v_0 = 0$ and $t = 1, 2, \dots$:
+
+    $$m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad
+    v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2,$$
+
+    $$\hat m_t = \frac{m_t}{1 - \beta_1^t}, \qquad
+    \hat v_t = \frac{v_t}{1 - \beta_2^t}, \qquad
+    \Delta_t = -\eta_t \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}.$$
+
+    $\epsilon$ sits *outside* the square root of the bias-corrected second moment,
+    as in Algorithm 1 of the paper (and PyTorch, optax). With `amsgrad=True`, $v_t$
+    in $\hat v_t$ is replaced by the running maximum
+    $v^{\max}_t = \max(v^{\max}_{t-1}, v_t)$, bias-corrected the same way
+    (PyTorch's `amsgrad=True` convention).
+
+    References:
+        Kingma & Ba, "Adam: A method for stochastic optimization", ICLR 2015.
+        Reddi, Kale & Kumar, "On the convergence of Adam and beyond", ICLR 2018.
+
+    Examples:
+        The first step of Adam has length $\eta$ in every coordinate:
+
+        >>> import numpy as np
+        >>> rule = Adam(learning_rate=0.1)
+        >>> delta, state = rule.update(
+        ...     np.array([3.0, -0.5]),
+        ...     rule.init(np.zeros(2)),
+        ...     x=None,
+        ...     value=0.0,
+        ...     evaluator=None,
+        ... )
+        >>> np.round(delta, 6), state.step
+        (array([-0.1,  0.1]), 1)
+    """
+
+    learning_rate: float | Schedule = attrs.field(
+        default=1e-3, validator=_validators.learning_rate
+    )
+    r"""Step size $\eta$, positive, or a schedule."""
+
+    beta1: float = attrs.field(
+        default=0.9, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta_1 \in [0, 1)$ of the first moment."""
+
+    beta2: float = attrs.field(
+        default=0.999, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta_2 \in [0, 1)$ of the second moment."""
+
+    eps: float = attrs.field(default=1e-8, kw_only=True, validator=_validators.positive)
+    r"""$\epsilon > 0$ added to the root."""
+
+    amsgrad: bool = attrs.field(default=False, kw_only=True)
+    """Whether to use the AMSGrad maximum of the second moment."""
+
+    @override
+    def init(self, x0: Array) -> AdamState:
+        return _adam_init(x0)
+
+    @override
+    def update(
+        self,
+        gradient: Array,
+        state: AdamState,
+        *,
+        x: Array,
+        value: float,
+        evaluator: Evaluator,
+    ) -> tuple[Array, AdamState]:
+        rate = learning_rate_at(self.learning_rate, state.step)
+        direction, new_state = _adam_direction(self, gradient, state)
+        return -rate * direction, new_state
+
+
+@attrs.frozen
+class AdamW(StepRule[AdamState]):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter 2019), PyTorch's form.
+
+    With $m_t, v_t, \hat m_t, \hat v_t$ exactly as in
+    [`Adam`][optim.step_rules.Adam] (AMSGrad optional),
+
+    $$\Delta_t = -\eta_t \Bigl(\frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}
+    + \lambda x_{t-1}\Bigr).$$
+
+    The decay $\lambda x$ is *not* added to the gradient (that would be Adam with
+    L2 regularization) and is scaled by the learning rate, as in
+    `torch.optim.AdamW` and optax's `adamw` (the paper's schedule multiplier is
+    $\eta_t / \eta_0$ here). Weight decay pulls toward the origin in descent and
+    ascent alike, so the rule converges to a point shrunk toward $0$, not to the
+    exact optimum of $f$.
+
+    References:
+        Loshchilov & Hutter, "Decoupled weight decay regularization", ICLR 2019.
+
+    Examples:
+        >>> import numpy as np
+        >>> rule = AdamW(learning_rate=0.1, weight_decay=0.5)
+        >>> delta, _ = rule.update(
+        ...     np.array([3.0]),
+        ...     rule.init(np.zeros(1)),
+        ...     x=np.array([2.0]),
+        ...     value=0.0,
+        ...     evaluator=None,
+        ... )
+        >>> np.round(delta, 6)  # -0.1 * (1 + 0.5 * 2)
+        array([-0.2])
+    """
+
+    learning_rate: float | Schedule = attrs.field(
+        default=1e-3, validator=_validators.learning_rate
+    )
+    r"""Step size $\eta$, positive, or a schedule."""
+
+    beta1: float = attrs.field(
+        default=0.9, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta_1 \in [0, 1)$ of the first moment."""
+
+    beta2: float = attrs.field(
+        default=0.999, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta_2 \in [0, 1)$ of the second moment."""
+
+    eps: float = attrs.field(default=1e-8, kw_only=True, validator=_validators.positive)
+    r"""$\epsilon > 0$ added to the root."""
+
+    weight_decay: float = attrs.field(
+        default=1e-2, kw_only=True, validator=_validators.non_negative
+    )
+    r"""Decoupled decay $\lambda \ge 0$."""
+
+    amsgrad: bool = attrs.field(default=False, kw_only=True)
+    """Whether to use the AMSGrad maximum of the second moment."""
+
+    @override
+    def init(self, x0: Array) -> AdamState:
+        return _adam_init(x0)
+
+    @override
+    def update(
+        self,
+        gradient: Array,
+        state: AdamState,
+        *,
+        x: Array,
+        value: float,
+        evaluator: Evaluator,
+    ) -> tuple[Array, AdamState]:
+        rate = learning_rate_at(self.learning_rate, state.step)
+        direction, new_state = _adam_direction(self, gradient, state)
+        return -rate * (direction + self.weight_decay * x), new_state

@@ -1,96 +1,420 @@
-"""The optim command."""
+"""The optim command, through its real entry point."""
 
+import json
 import subprocess
 import sys
+import textwrap
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from optim.cli import demo_results, main
 
 
-def test_demo_table(capsys):
-    """optim demo prints one row per textbook run with its status."""
-    status = main(["demo"])
+def cli(argv, capsys):
+    """Run `optim ARGV`; return (exit status, stdout, stderr)."""
+    try:
+        status = main(argv)
+    except SystemExit as exit_:
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err
 
-    out = capsys.readouterr().out
-    rows = [line.split() for line in out.splitlines() if line[:1].isdigit()]
+
+def one_line_error(status, err):
+    assert status == 2
+    assert err.count("\n") == 1, err
+    assert "error:" in err
+    assert "Traceback" not in err
+
+
+class TestDemo:
+    def test_table(self, capsys):
+        """optim demo prints one row per textbook run with its outcome."""
+        status, out, _ = cli(["demo"], capsys)
+
+        rows = [line.split() for line in out.splitlines() if line[:1].isdigit()]
+        assert status == 0
+        assert [row[0] for row in rows] == ["0.1", "1", "1e-06", "10"]
+        assert [row[3] for row in rows] == [
+            "converged",
+            "oscillating",
+            "stalled",
+            "diverged",
+        ]
+        assert "likely too large" in out
+        assert "too small" in out
+
+    def test_results_match_the_textbook(self):
+        """The demo's tiny-rate run ends at (2.99940006, 1.99960004)."""
+        run = demo_results()[2]
+
+        assert run.learning_rate == 1e-6
+        assert run.history.x[0].tolist() == [3.0, 2.0]
+        assert run.result.x.round(8).tolist() == [2.99940006, 1.99960004]
+
+    def test_max_steps_and_plot(self, tmp_path, capsys):
+        """--max-steps limits every run; --plot writes the figure."""
+        path = tmp_path / "demo.png"
+
+        status, out, _ = cli(["demo", "--max-steps", "5", "--plot", str(path)], capsys)
+
+        assert status == 0
+        assert "at most 5 steps" in out
+        assert path.stat().st_size > 10_000
+        assert f"wrote {path}" in out
+
+    def test_plot_to_bad_path(self, tmp_path, capsys):
+        """An unwritable --plot path is a one-line error with exit status 2."""
+        status, _, err = cli(
+            ["demo", "--plot", str(tmp_path / "missing" / "demo.png")], capsys
+        )
+
+        one_line_error(status, err)
+        assert "cannot write --plot" in err
+
+
+def test_problems_table(capsys):
+    """optim problems lists every problem with dimension, minimum and start."""
+    status, out, _ = cli(["problems"], capsys)
+
+    lines = out.splitlines()
     assert status == 0
-    assert [row[0] for row in rows] == ["0.1", "1", "1e-06", "10"]
-    assert [row[3] for row in rows] == [
-        "converged",
-        "oscillating",
-        "stalled",
-        "diverged",
-    ]
-    assert "oscillate" in out
-    assert "too small" in out
-    assert "likely too large" in out
+    assert lines[0].split() == ["name", "dimension", "minimum", "start"]
+    rosenbrock = next(line for line in lines if line.startswith("rosenbrock"))
+    assert rosenbrock.split() == ["rosenbrock", "2", "0", "(-1.2,", "1)"]
+    assert len(lines) == 9
 
 
-def test_demo_results_match_the_textbook():
-    """The demo's tiny-rate run ends at (2.99940006, 1.99960004)."""
-    runs = demo_results()
+class TestRun:
+    def test_lbfgs_json(self, capsys):
+        """--json prints the result; json.loads gives the result's fields."""
+        status, out, _ = cli(["run", "rosenbrock", "--rule", "lbfgs", "--json"], capsys)
 
-    run = runs[2]
-    assert run.learning_rate == 1e-6
-    assert run.history.x[0].tolist() == [3.0, 2.0]
-    assert run.result.x.round(8).tolist() == [2.99940006, 1.99960004]
+        data = json.loads(out)
+        assert status == 0
+        assert data["status"] == "converged"
+        assert data["outcome"] == "converged"
+        np.testing.assert_allclose(data["x"], [1.0, 1.0], atol=1e-8)
+        assert data["gradient_norm"] <= 1e-8
+        assert data["steps"] > 10
+        assert data["evaluations"] == data["gradient_evaluations"]
+        assert set(data) >= {"best_x", "best_value", "mode", "message", "success"}
+
+    def test_text_output_and_start(self, capsys):
+        """A fixed-step run from --x0 prints the outcome, point and counters."""
+        status, out, _ = cli(
+            [
+                "run",
+                "sphere",
+                "--x0",
+                "3,2",
+                "--learning-rate",
+                "0.1",
+                "--tol",
+                "1e-8",
+            ],
+            capsys,
+        )
+
+        assert status == 0
+        assert out.startswith("converged: gradient norm")
+        assert "steps = 92," in out
+
+    def test_rule_params_dimension_and_max_steps(self, capsys):
+        """--rule, --param, --dimension and --max-steps reach the optimizer."""
+        status, out, _ = cli(
+            [
+                "run",
+                "quadratic",
+                "--dimension",
+                "4",
+                "--rule",
+                "momentum",
+                "--learning-rate",
+                "0.01",
+                "--param",
+                "beta=0.5",
+                "--max-steps",
+                "3",
+                "--json",
+            ],
+            capsys,
+        )
+
+        data = json.loads(out)
+        assert status == 0
+        assert len(data["x"]) == 4
+        assert data["steps"] == 3
+        assert data["status"] == "max_steps"
+
+    @pytest.mark.parametrize(
+        ("estimator", "evaluations"),
+        [("central", 5), ("forward", 3), ("analytic", 1)],
+    )
+    def test_estimator_and_step(self, estimator, evaluations, capsys):
+        """--estimator (and --step) choose how the gradient is obtained."""
+        argv = ["run", "booth", "--rule", "fixed", "--learning-rate", "0.05"]
+        argv += ["--estimator", estimator, "--max-steps", "0", "--json"]
+        if estimator != "analytic":
+            argv += ["--step", "1e-4"]
+
+        status, out, _ = cli(argv, capsys)
+
+        assert status == 0
+        assert json.loads(out)["evaluations"] == evaluations
+
+    def test_ascent(self, tmp_path, capsys, monkeypatch):
+        """--ascent maximizes a user's function named MODULE:NAME."""
+        (tmp_path / "cli_hill.py").write_text(
+            "def hill(x):\n    return -((x[0] - 1) ** 2) - (x[1] + 2) ** 2\n"
+        )
+        monkeypatch.chdir(tmp_path)
+
+        status, out, _ = cli(
+            [
+                "run",
+                "cli_hill:hill",
+                "--x0",
+                "0,0",
+                "--ascent",
+                "--learning-rate",
+                "0.1",
+                "--json",
+            ],
+            capsys,
+        )
+
+        data = json.loads(out)
+        assert status == 0
+        assert data["mode"] == "ascent"
+        np.testing.assert_allclose(data["x"], [1.0, -2.0], atol=1e-7)
+
+    def test_objective_subclass_by_name(self, tmp_path, capsys, monkeypatch):
+        """MODULE:NAME may name an Objective subclass."""
+        (tmp_path / "cli_bowl.py").write_text(
+            textwrap.dedent(
+                """
+                import numpy as np
+                import optim
+
+                class Bowl(optim.Objective):
+                    def value(self, x):
+                        return float(np.sum((x - 2.0) ** 2))
+
+                    def gradient(self, x):
+                        return 2 * (x - 2.0)
+                """
+            )
+        )
+        monkeypatch.chdir(tmp_path)
+
+        status, out, _ = cli(
+            ["run", "cli_bowl:Bowl", "--x0", "0,0,0", "--rule", "lbfgs", "--json"],
+            capsys,
+        )
+
+        assert status == 0
+        np.testing.assert_allclose(json.loads(out)["x"], [2.0, 2.0, 2.0])
+
+    def test_history_plot_log_and_progress(self, tmp_path, capsys):
+        """--history, --plot, --log-every and --progress all produce their output."""
+        history = tmp_path / "history.csv"
+        plot = tmp_path / "run.png"
+
+        status, out, err = cli(
+            [
+                "run",
+                "rosenbrock",
+                "--rule",
+                "lbfgs",
+                "--history",
+                str(history),
+                "--plot",
+                str(plot),
+                "--log-every",
+                "10",
+                "--progress",
+            ],
+            capsys,
+        )
+
+        assert status == 0
+        frame = pd.read_csv(history)
+        assert list(frame.columns[:2]) == ["step", "value"]
+        assert frame["step"].iloc[-1] == int(out.split("steps = ")[1].split(",")[0])
+        assert plot.stat().st_size > 10_000
+        assert "step 0: value=24.2" in err
+        assert "step 10:" in err
+        assert "it/s" in err or "step/s" in err
+
+    def test_history_json(self, tmp_path, capsys):
+        """--history FILE.json writes JSON columns."""
+        path = tmp_path / "h.json"
+
+        status, _, _ = cli(
+            ["run", "booth", "--rule", "lbfgs", "--history", str(path)], capsys
+        )
+
+        assert status == 0
+        assert json.loads(path.read_text())["step"][0] == 0
 
 
-def test_module_entry_point():
-    """python -m optim demo runs and exits 0."""
-    out = subprocess.run(
-        [sys.executable, "-m", "optim", "demo"],
+class TestSweep:
+    def test_the_textbook_lesson(self, tmp_path, capsys):
+        """The note's lesson in one command: oscillating, converged, stalled."""
+        path = tmp_path / "sweep.png"
+
+        status, out, _ = cli(
+            [
+                "sweep",
+                "sphere",
+                "--x0",
+                "3,2",
+                "--rates",
+                "1",
+                "0.1",
+                "1e-6",
+                "--plot",
+                str(path),
+            ],
+            capsys,
+        )
+
+        rows = [line.split() for line in out.splitlines()[1:4]]
+        assert status == 0
+        assert [row[:2] for row in rows] == [
+            ["1", "oscillating"],
+            ["0.1", "converged"],
+            ["1e-06", "stalled"],
+        ]
+        assert path.stat().st_size > 10_000
+
+    def test_sweep_other_rule_and_options(self, capsys):
+        """Sweeps take --rule, --param, --max-steps, --tol and --estimator."""
+        status, out, _ = cli(
+            [
+                "sweep",
+                "rosenbrock",
+                "--rule",
+                "momentum",
+                "--param",
+                "beta=0.9",
+                "--rates",
+                "1e-3",
+                "1.0",
+                "--max-steps",
+                "50",
+                "--tol",
+                "1e-6",
+                "--estimator",
+                "central",
+            ],
+            capsys,
+        )
+
+        rows = [line.split() for line in out.splitlines()[1:3]]
+        assert status == 0
+        assert rows[0][0] == "0.001"
+        assert rows[0][1] != "diverged"
+        assert int(rows[0][2]) == 50
+        assert rows[1][1] == "diverged"
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["run", "nosuch"], "unknown problem 'nosuch'"),
+        (["run", "rosenbrock", "--x0", "a,b"], "--x0 must be numbers"),
+        (["run", "rosenbrock", "--x0", "1,2,3"], "has dimension 2"),
+        (["run", "no_such_module:f", "--x0", "1"], "cannot import module"),
+        (["run", "os:no_such_name", "--x0", "1"], "has no attribute"),
+        (["run", "os:getcwd"], "give --x0"),
+        (["run", "sphere"], "needs --learning-rate"),
+        (["run", "sphere", "--learning-rate", "-1"], "learning_rate"),
+        (["run", "sphere", "--rule", "nope"], "invalid choice"),
+        (["run", "sphere", "--rule", "lbfgs", "--param", "gamma=1"], "'gamma'"),
+        (["run", "sphere", "--rule", "lbfgs", "--param", "oops"], "NAME=VALUE"),
+        (["run", "sphere", "--rule", "lbfgs", "--max-steps", "-1"], "--max-steps"),
+        (["run", "sphere", "--rule", "lbfgs", "--history", "h.txt"], "--history"),
+        (["run", "sphere", "--rule", "lbfgs", "--step", "1e-4"], "--step"),
+        (["run", "sphere", "--bogus"], "unrecognized arguments"),
+        (["sweep", "sphere"], "--rates"),
+        (["sweep", "sphere", "--rates", "0.1", "-1"], "--rates must be positive"),
+        (
+            [
+                "sweep",
+                "quadratic",
+                "--dimension",
+                "3",
+                "--rates",
+                "0.1",
+                "--plot",
+                "x.png",
+            ],
+            "2-D",
+        ),
+        (["demo", "--max-steps", "-1"], "--max-steps"),
+        (["demo", "--max-steps", "x"], "invalid int"),
+        ([], "required"),
+        (["nonsense"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, fragment, capsys, tmp_path):
+    """Bad input: one line on stderr naming the problem, exit status 2."""
+    status, _, err = cli(argv, capsys)
+
+    one_line_error(status, err)
+    assert fragment in err
+
+
+def test_objective_failing_at_start_is_one_line(tmp_path, capsys, monkeypatch):
+    """An objective that raises at x0 (wrong dimension) is bad input: one line."""
+    (tmp_path / "cli_pair.py").write_text("def f(x):\n    return x[0] * x[1]\n")
+    monkeypatch.chdir(tmp_path)
+
+    status, _, err = cli(
+        ["run", "cli_pair:f", "--x0", "1", "--learning-rate", "0.1"], capsys
+    )
+
+    one_line_error(status, err)
+    assert "IndexError" in err
+
+
+def test_help_everywhere(capsys):
+    """--help works for the command and every subcommand."""
+    for argv in (
+        ["--help"],
+        *([c, "--help"] for c in ("demo", "problems", "run", "sweep")),
+    ):
+        status, out, _ = cli(argv, capsys)
+        assert status == 0
+        assert "usage: optim" in out
+
+
+def test_console_entry_points():
+    """python -m optim and the installed `optim` script both run."""
+    module = subprocess.run(
+        [sys.executable, "-m", "optim", "problems"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    script = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from optim.cli import main; sys.exit(main())",
+            "demo",
+        ],
         capture_output=True,
         text=True,
         check=False,
     )
 
-    assert out.returncode == 0
-    assert "converged" in out.stdout
-    assert out.stderr == ""
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [[], ["nonsense"], ["demo", "--max-steps", "-1"], ["demo", "--max-steps", "x"]],
-)
-def test_bad_input_exits_2(argv, capsys):
-    """Bad input gives a usage error and exit status 2, no traceback."""
-    with pytest.raises(SystemExit) as excinfo:
-        main(argv)
-
-    err = capsys.readouterr().err
-    assert excinfo.value.code == 2
-    assert "Traceback" not in err
-    assert "error:" in err
-
-
-def test_help(capsys):
-    """--help works for the command and the subcommand."""
-    for argv in (["--help"], ["demo", "--help"]):
-        with pytest.raises(SystemExit) as excinfo:
-            main(argv)
-        assert excinfo.value.code == 0
-    assert "textbook" in capsys.readouterr().out
-
-
-def test_demo_plot(tmp_path, capsys):
-    """--plot FILE writes the figure and says so."""
-    path = tmp_path / "demo.png"
-
-    assert main(["demo", "--plot", str(path)]) == 0
-
-    assert path.stat().st_size > 10_000
-    assert f"wrote {path}" in capsys.readouterr().out
-
-
-def test_demo_plot_to_bad_path(tmp_path, capsys):
-    """An unwritable --plot path is a one-line error with exit status 2."""
-    with pytest.raises(SystemExit) as excinfo:
-        main(["demo", "--plot", str(tmp_path / "missing" / "demo.png")])
-
-    err = capsys.readouterr().err
-    assert excinfo.value.code == 2
-    assert err.count("\n") == 1
-    assert "cannot write --plot" in err
+    assert module.returncode == 0
+    assert "rosenbrock" in module.stdout
+    assert script.returncode == 0
+    assert "converged" in script.stdout
+    assert module.stderr == script.stderr == ""

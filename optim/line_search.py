@@ -1,0 +1,446 @@
+r"""Line searches: choose a step length $\alpha$ along a descent direction $p$.
+
+A [`Search`][optim.line_search.Search] is told the current point $x$, its value and
+gradient, a direction $p$ with $\nabla f(x)^\top p < 0$ and a first trial step
+$\alpha_0$, and looks for an acceptable $\alpha$ along $\phi(\alpha) = f(x + \alpha p)$.
+It evaluates trial points only through the run's
+[`Evaluator`][optim.evaluator.Evaluator], so every trial is counted and the same
+search works in ascent (the evaluator answers for $-f$).
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import math
+
+import attrs
+import numpy as np
+
+from optim import _validators
+from optim._types import Array, override
+from optim.evaluator import Evaluator
+
+__all__ = [
+    "AcceptStep",
+    "Backtracking",
+    "Search",
+    "SearchResult",
+    "StrongWolfe",
+]
+
+_logger = logging.getLogger("optim")
+
+_array_eq = attrs.cmp_using(eq=np.array_equal)
+
+
+@attrs.frozen(kw_only=True)
+class SearchResult:
+    """What a [`Search`][optim.line_search.Search] found.
+
+    Examples:
+        >>> import numpy as np
+        >>> SearchResult(step=0.5, delta=np.array([-1.0]), success=True).value is None
+        True
+    """
+
+    step: float
+    r"""The accepted step length $\alpha$ (`0.0` if nothing was acceptable)."""
+
+    delta: Array = attrs.field(eq=_array_eq)
+    """The displacement $\\alpha p$, the very array the trial point was built from."""
+
+    success: bool
+    """Whether `step` meets the search's acceptance conditions."""
+
+    value: float | None = None
+    """The minimized function's value at `x + delta`, if it was evaluated."""
+
+    gradient: Array | None = attrs.field(default=None, eq=_array_eq)
+    """Its gradient at `x + delta`, if it was evaluated."""
+
+
+class Search(abc.ABC):
+    """How far to go along a descent direction.
+
+    Subclasses implement [`search`][optim.line_search.Search.search]. A search
+    is stateless configuration; it never modifies its inputs and builds every trial
+    point as `x + delta` with `delta = alpha * direction`, returning that same
+    `delta` so the optimizer can reuse the last trial evaluation.
+
+    Examples:
+        >>> import numpy as np
+        >>> class HalfStep(Search):
+        ...     def search(
+        ...         self, evaluator, *, x, value, gradient, direction, initial_step
+        ...     ):
+        ...         return SearchResult(step=0.5, delta=0.5 * direction, success=True)
+        >>> HalfStep().search(
+        ...     None,
+        ...     x=np.zeros(1),
+        ...     value=0.0,
+        ...     gradient=np.ones(1),
+        ...     direction=-np.ones(1),
+        ...     initial_step=1.0,
+        ... ).delta
+        array([-0.5])
+    """
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def search(
+        self,
+        evaluator: Evaluator,
+        *,
+        x: Array,
+        value: float,
+        gradient: Array,
+        direction: Array,
+        initial_step: float,
+    ) -> SearchResult:
+        """Find a step length along `direction` from `x`.
+
+        Args:
+            evaluator: Counted access to the function being minimized.
+            x: The current point.
+            value: The minimized function's value at `x`.
+            gradient: Its gradient at `x`.
+            direction: A descent direction (`gradient @ direction < 0`).
+            initial_step: The first step length to try, positive.
+
+        Returns:
+            The step found, with `success=False` if none was acceptable.
+        """
+
+
+def _dot(a: Array, b: Array) -> float:
+    return float(np.vdot(a, b))
+
+
+@attrs.frozen
+class AcceptStep(Search):
+    """Take the initial step as it is, without evaluating anything.
+
+    The search behind [`BarzilaiBorwein`][optim.quasi_newton.BarzilaiBorwein]'s
+    default (pure, nonmonotone Barzilai-Borwein steps) and fixed-step rules.
+
+    Examples:
+        >>> import numpy as np
+        >>> AcceptStep().search(
+        ...     None,
+        ...     x=np.zeros(2),
+        ...     value=0.0,
+        ...     gradient=np.ones(2),
+        ...     direction=-np.ones(2),
+        ...     initial_step=0.1,
+        ... ).delta
+        array([-0.1, -0.1])
+    """
+
+    @override
+    def search(
+        self,
+        evaluator: Evaluator,
+        *,
+        x: Array,
+        value: float,
+        gradient: Array,
+        direction: Array,
+        initial_step: float,
+    ) -> SearchResult:
+        return SearchResult(
+            step=initial_step, delta=initial_step * direction, success=True
+        )
+
+
+@attrs.frozen
+class Backtracking(Search):
+    r"""Armijo backtracking: shrink the step until the decrease is sufficient.
+
+    Starting from $\alpha_0$, accept the first $\alpha = \alpha_0 \rho^k$ with
+
+    $$f(x + \alpha p) \le f(x) + c_1 \alpha \nabla f(x)^\top p$$
+
+    (Nocedal & Wright, Algorithm 3.1). Trial points cost one value each (no
+    gradient); the optimizer then evaluates the gradient at the accepted point.
+    After `max_iterations` rejections the search fails; the step rule decides what
+    to do (see [`LineSearchRule`][optim.quasi_newton.LineSearchRule]).
+
+    References:
+        Armijo, "Minimization of functions having Lipschitz continuous first
+        partial derivatives", Pacific J. Math. 16(1), 1966.
+        Nocedal & Wright, *Numerical Optimization*, 2nd ed., Springer 2006, §3.1.
+
+    Examples:
+        On $f(x) = x^2$ from $x = 1$ along $p = -2$, the unit step overshoots to
+        $-1$ (no decrease), half a step lands on the minimizer:
+
+        >>> import numpy as np
+        >>> from optim import AnalyticGradient, Evaluator, Mode
+        >>> from optim.problems import Sphere
+        >>> evaluator = Evaluator(Sphere(), AnalyticGradient(), Mode.DESCENT)
+        >>> result = Backtracking().search(
+        ...     evaluator,
+        ...     x=np.array([1.0]),
+        ...     value=1.0,
+        ...     gradient=np.array([2.0]),
+        ...     direction=np.array([-2.0]),
+        ...     initial_step=1.0,
+        ... )
+        >>> result.step, result.delta, evaluator.evaluations
+        (0.5, array([-1.]), 2)
+    """
+
+    c1: float = attrs.field(default=1e-4, validator=_validators.open_unit_interval)
+    """Sufficient-decrease constant $c_1 \\in (0, 1)$."""
+
+    contraction: float = attrs.field(
+        default=0.5, kw_only=True, validator=_validators.open_unit_interval
+    )
+    """Factor $\\rho \\in (0, 1)$ by which a rejected step is shrunk."""
+
+    max_iterations: int = attrs.field(
+        default=40, kw_only=True, validator=_validators.positive_count
+    )
+    """Most trial points per search."""
+
+    @override
+    def search(
+        self,
+        evaluator: Evaluator,
+        *,
+        x: Array,
+        value: float,
+        gradient: Array,
+        direction: Array,
+        initial_step: float,
+    ) -> SearchResult:
+        slope = _dot(gradient, direction)
+        step = initial_step
+        for _ in range(self.max_iterations):
+            delta = step * direction
+            trial = evaluator.value(x + delta)
+            if trial <= value + self.c1 * step * slope:
+                return SearchResult(step=step, delta=delta, success=True, value=trial)
+            step *= self.contraction
+        _logger.debug(
+            "backtracking: no sufficient decrease in %d trials", self.max_iterations
+        )
+        return SearchResult(step=0.0, delta=np.zeros_like(direction), success=False)
+
+
+def _cubic_minimizer(
+    a: float, fa: float, da: float, b: float, fb: float, db: float
+) -> float | None:
+    """Minimizer of the cubic interpolating `f, f'` at `a` and `b` (N&W eq. 3.59)."""
+    if a == b:
+        return None
+    d1 = da + db - 3.0 * (fa - fb) / (a - b)
+    radicand = d1 * d1 - da * db
+    if not (math.isfinite(radicand) and radicand >= 0.0):
+        return None
+    d2 = math.copysign(math.sqrt(radicand), b - a)
+    denominator = db - da + 2.0 * d2
+    if denominator == 0.0 or not math.isfinite(denominator):
+        return None
+    result = b - (b - a) * (db + d2 - d1) / denominator
+    return result if math.isfinite(result) else None
+
+
+def _quadratic_minimizer(
+    a: float, fa: float, da: float, b: float, fb: float
+) -> float | None:
+    """Minimizer of the quadratic through `f(a)`, `f'(a)` and `f(b)` (N&W eq. 3.57)."""
+    width = b - a
+    curvature = fb - fa - da * width
+    if width == 0.0 or not (math.isfinite(curvature) and curvature > 0.0):
+        return None
+    return a - da * width * width / (2.0 * curvature)
+
+
+@attrs.frozen
+class StrongWolfe(Search):
+    r"""A line search for the strong Wolfe conditions (Nocedal & Wright Alg. 3.5/3.6).
+
+    Accepts $\alpha$ with
+
+    $$f(x + \alpha p) \le f(x) + c_1 \alpha \nabla f(x)^\top p, \qquad
+    |\nabla f(x + \alpha p)^\top p| \le c_2 |\nabla f(x)^\top p| .$$
+
+    The bracketing phase (Algorithm 3.5) extrapolates the step (to the minimizer
+    of the cubic through the last two trials, kept within 2 to 10 times the
+    current step) until it brackets an acceptable one; the `zoom` phase
+    (Algorithm 3.6) shrinks the bracket by safeguarded interpolation: the
+    minimizer of the cubic through both ends (eq. 3.59), else of the quadratic
+    (eq. 3.57), else the midpoint, kept at least a tenth of the bracket away from
+    either end. Every
+    trial costs one value and one gradient through
+    [`Evaluator.value_and_gradient`][optim.evaluator.Evaluator.value_and_gradient].
+    If no acceptable step is found in `max_iterations` trials, the search fails,
+    reporting the best step with sufficient decrease seen (if any).
+
+    Use $c_2 = 0.9$ for quasi-Newton directions and $c_2 = 0.1$ for nonlinear
+    conjugate gradients (Nocedal & Wright's recommendations).
+
+    References:
+        Nocedal & Wright, *Numerical Optimization*, 2nd ed., Springer 2006,
+        §3.5, Algorithms 3.5 and 3.6.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim import AnalyticGradient, Evaluator, Mode
+        >>> from optim.problems import Sphere
+        >>> evaluator = Evaluator(Sphere(), AnalyticGradient(), Mode.DESCENT)
+        >>> result = StrongWolfe().search(
+        ...     evaluator,
+        ...     x=np.array([1.0]),
+        ...     value=1.0,
+        ...     gradient=np.array([2.0]),
+        ...     direction=np.array([-1.0]),
+        ...     initial_step=1.0,
+        ... )
+        >>> result.success, result.step, result.value
+        (True, 1.0, 0.0)
+    """
+
+    c1: float = attrs.field(default=1e-4, validator=_validators.open_unit_interval)
+    """Sufficient-decrease constant $c_1 \\in (0, 1)$."""
+
+    c2: float = attrs.field(default=0.9, validator=_validators.open_unit_interval)
+    """Curvature constant $c_2 \\in (c_1, 1)$."""
+
+    max_iterations: int = attrs.field(
+        default=30, kw_only=True, validator=_validators.positive_count
+    )
+    """Most trial points per search (bracketing and zoom together)."""
+
+    max_step: float = attrs.field(
+        default=1e10, kw_only=True, validator=_validators.positive
+    )
+    """Largest step length tried while bracketing."""
+
+    @c2.validator
+    def _check_c2(self, attribute: attrs.Attribute[float], value: float) -> None:
+        if value <= self.c1:
+            raise ValueError(f"c2 must be > c1 ({self.c1!r}), got {value!r}")
+
+    @override
+    def search(
+        self,
+        evaluator: Evaluator,
+        *,
+        x: Array,
+        value: float,
+        gradient: Array,
+        direction: Array,
+        initial_step: float,
+    ) -> SearchResult:
+        slope0 = _dot(gradient, direction)
+        budget = self.max_iterations
+        best: tuple[float, Array, float, Array] | None = None
+
+        def evaluate(step: float) -> tuple[Array, float, Array, float]:
+            delta = step * direction
+            trial_value, trial_gradient = evaluator.value_and_gradient(x + delta)
+            return delta, trial_value, trial_gradient, _dot(trial_gradient, direction)
+
+        def armijo(step: float, trial_value: float) -> bool:
+            return trial_value <= value + self.c1 * step * slope0
+
+        def curvature(trial_slope: float) -> bool:
+            return abs(trial_slope) <= -self.c2 * slope0
+
+        previous = (0.0, value, slope0)
+        step = min(initial_step, self.max_step)
+        # Algorithm 3.5: bracketing.
+        bracket: tuple[tuple[float, float, float], tuple[float, float, float]] | None
+        bracket = None
+        first = True
+        while budget > 0:
+            budget -= 1
+            delta, trial_value, trial_gradient, trial_slope = evaluate(step)
+            if not (math.isfinite(trial_value) and math.isfinite(trial_slope)):
+                # Overshot into a region where the function is not finite: shrink.
+                bracket = (previous, (step, math.inf, math.nan))
+                break
+            if not armijo(step, trial_value) or (
+                not first and trial_value >= previous[1]
+            ):
+                bracket = (previous, (step, trial_value, trial_slope))
+                break
+            best = (step, delta, trial_value, trial_gradient)
+            if curvature(trial_slope):
+                return SearchResult(
+                    step=step,
+                    delta=delta,
+                    success=True,
+                    value=trial_value,
+                    gradient=trial_gradient,
+                )
+            if trial_slope >= 0.0:
+                bracket = ((step, trial_value, trial_slope), previous)
+                break
+            # Extrapolate: the minimizer of the cubic through the last two
+            # trials, kept within [2, 10] times the current step.
+            guess = _cubic_minimizer(*previous, step, trial_value, trial_slope)
+            previous = (step, trial_value, trial_slope)
+            if step >= self.max_step:
+                break
+            if guess is None or not guess > step:
+                guess = 2.0 * step
+            step = min(max(guess, 2.0 * step), 10.0 * step, self.max_step)
+            first = False
+
+        # Algorithm 3.6: zoom.
+        if bracket is not None:
+            low, high = bracket
+            while budget > 0:
+                budget -= 1
+                lo, hi = low[0], high[0]
+                width = abs(hi - lo)
+                if width <= 1e-16 * max(1.0, abs(lo)):
+                    break
+                candidate = None
+                if math.isfinite(high[1]):
+                    candidate = _cubic_minimizer(*low, *high)
+                    if candidate is None:
+                        candidate = _quadratic_minimizer(*low, hi, high[1])
+                left, right = min(lo, hi), max(lo, hi)
+                margin = 0.1 * width
+                if candidate is None:
+                    candidate = 0.5 * (lo + hi)
+                step = min(max(candidate, left + margin), right - margin)
+                delta, trial_value, trial_gradient, trial_slope = evaluate(step)
+                finite = math.isfinite(trial_value) and math.isfinite(trial_slope)
+                if (
+                    not finite
+                    or not armijo(step, trial_value)
+                    or (trial_value >= low[1])
+                ):
+                    high = (step, trial_value if finite else math.inf, trial_slope)
+                    continue
+                best = (step, delta, trial_value, trial_gradient)
+                if curvature(trial_slope):
+                    return SearchResult(
+                        step=step,
+                        delta=delta,
+                        success=True,
+                        value=trial_value,
+                        gradient=trial_gradient,
+                    )
+                if trial_slope * (hi - lo) >= 0.0:
+                    high = low
+                low = (step, trial_value, trial_slope)
+
+        _logger.debug("strong Wolfe search failed; best step %s", best and best[0])
+        if best is not None:
+            step, delta, trial_value, trial_gradient = best
+            return SearchResult(
+                step=step,
+                delta=delta,
+                success=False,
+                value=trial_value,
+                gradient=trial_gradient,
+            )
+        return SearchResult(step=0.0, delta=np.zeros_like(direction), success=False)

@@ -1,0 +1,324 @@
+import numpy as np
+import pytest
+
+from optim import (
+    LBFGS,
+    AnalyticGradient,
+    BarzilaiBorwein,
+    ConjugateGradient,
+    Evaluator,
+    FunctionObjective,
+    LineSearchRule,
+    Mode,
+    Optimizer,
+    Status,
+    StopOnZeroGradient,
+)
+from optim.directions import (
+    ConjugateGradientState,
+    LBFGSDirection,
+    PolakRibiere,
+    SteepestDescent,
+)
+from optim.line_search import AcceptStep, Backtracking, StrongWolfe, _cubic_minimizer
+from optim.problems import Beale, Quadratic, Rosenbrock, Sphere
+from optim.testing import Negated
+
+
+def _search(search, problem, x, direction, initial_step, mode=Mode.DESCENT):
+    objective = problem if mode is Mode.DESCENT else Negated(problem)
+    evaluator = Evaluator(objective, AnalyticGradient(), mode)
+    value, gradient = evaluator.value_and_gradient(x)
+    result = search.search(
+        evaluator,
+        x=x,
+        value=value,
+        gradient=gradient,
+        direction=direction,
+        initial_step=initial_step,
+    )
+    return result, evaluator, value, gradient
+
+
+@pytest.mark.parametrize("initial_step", [1e-4, 1e-2, 1.0, 100.0])
+@pytest.mark.parametrize("c2", [0.9, 0.1])
+def test_strong_wolfe_step_satisfies_both_conditions(initial_step, c2):
+    """The accepted step meets sufficient decrease and the strong curvature test."""
+    problem = Rosenbrock()
+    x = np.array([-1.2, 1.0])
+    direction = -problem.gradient(x)
+    search = StrongWolfe(c2=c2)
+    result, _, value, gradient = _search(search, problem, x, direction, initial_step)
+    assert result.success
+    slope0 = gradient @ direction
+    trial = x + result.delta
+    assert problem.value(trial) <= value + 1e-4 * result.step * slope0
+    assert abs(problem.gradient(trial) @ direction) <= c2 * abs(slope0)
+    np.testing.assert_array_equal(result.delta, result.step * direction)
+    assert result.value == problem.value(trial)
+    np.testing.assert_array_equal(result.gradient, problem.gradient(trial))
+
+
+def test_strong_wolfe_finds_exact_minimizer_of_quadratic_along_line():
+    """On a 1-D quadratic, cubic interpolation lands on the exact line minimizer."""
+    problem = Quadratic(2, condition_number=4.0)
+    x = np.array([1.0, 1.0])
+    direction = -problem.gradient(x)
+    result, *_ = _search(StrongWolfe(c2=0.01), problem, x, direction, 10.0)
+    # exact step: g.g / g.A.g with g = (1, 4): 17 / (1 + 64) = 17 / 65
+    assert result.success
+    assert result.step == pytest.approx(17.0 / 65.0, rel=1e-10)
+
+
+def test_strong_wolfe_agrees_with_scipy_on_accepted_conditions():
+    """scipy's line_search and ours both return steps meeting strong Wolfe."""
+    from scipy.optimize import line_search
+
+    problem = Beale()
+    x = problem.start
+    direction = -problem.gradient(x)
+    alpha_scipy = line_search(problem.value, problem.gradient, x, direction)[0]
+    result, *_ = _search(StrongWolfe(), problem, x, direction, 1.0)
+    for alpha in (alpha_scipy, result.step):
+        trial = x + alpha * direction
+        slope0 = problem.gradient(x) @ direction
+        assert problem.value(trial) <= problem.value(x) + 1e-4 * alpha * slope0
+        assert abs(problem.gradient(trial) @ direction) <= 0.9 * abs(slope0)
+
+
+def test_backtracking_hand_computed():
+    """On f = x^2 from 1 along -2: steps 1 (f=1, rejected), 0.5 (f=0, accepted)."""
+    result, evaluator, *_ = _search(
+        Backtracking(), Sphere(1), np.array([1.0]), np.array([-2.0]), 1.0
+    )
+    assert (result.step, result.value, result.success) == (0.5, 0.0, True)
+    assert evaluator.evaluations == 3  # x, then two trial points
+    assert evaluator.gradient_evaluations == 1
+
+
+def test_backtracking_contraction_factor():
+    """With contraction 0.1 the trial steps are 1, 0.1, 0.01, ..."""
+    result, *_ = _search(
+        Backtracking(contraction=0.1),
+        Sphere(1),
+        np.array([1.0]),
+        np.array([-2.0]),
+        100.0,
+    )
+    assert result.step == pytest.approx(0.1)
+
+
+def test_backtracking_failure_reports_no_step():
+    """A search that cannot decrease the function fails with a zero step."""
+    result, *_ = _search(
+        Backtracking(max_iterations=3),
+        Sphere(1),
+        np.array([1.0]),
+        np.array([-2.0]),
+        1e6,
+    )
+    assert not result.success
+    assert result.step == 0.0
+    np.testing.assert_array_equal(result.delta, [0.0])
+
+
+@pytest.mark.parametrize("search", [Backtracking(), StrongWolfe()])
+def test_search_in_ascent_matches_descent(search):
+    """Searching -f in ascent gives exactly the step found on f in descent."""
+    problem = Rosenbrock()
+    x = problem.start
+    direction = -problem.gradient(x)
+    down, *_ = _search(search, problem, x, direction, 1.0, Mode.DESCENT)
+    up, *_ = _search(search, problem, x, direction, 1.0, Mode.ASCENT)
+    assert down.step == up.step
+    np.testing.assert_array_equal(down.delta, up.delta)
+
+
+def test_accept_step_evaluates_nothing():
+    """AcceptStep returns the initial step without evaluating."""
+    result, evaluator, *_ = _search(
+        AcceptStep(), Sphere(), np.ones(2), -np.ones(2), 0.25
+    )
+    assert result.step == 0.25
+    assert evaluator.evaluations == 1
+
+
+def test_cubic_interpolation_exact_for_cubics():
+    """The interpolating cubic's minimizer is exact for a cubic function."""
+
+    def f(t):
+        return t**3 - 3 * t
+
+    def df(t):
+        return 3 * t**2 - 3
+
+    assert _cubic_minimizer(0.0, f(0.0), df(0.0), 2.0, f(2.0), df(2.0)) == (
+        pytest.approx(1.0)
+    )
+    assert _cubic_minimizer(1.0, 0.0, 0.0, 1.0, 0.0, 0.0) is None
+
+
+def test_lbfgs_two_loop_equals_dense_bfgs_update():
+    """The two-loop recursion equals the explicit BFGS inverse-Hessian product."""
+    rng = np.random.default_rng(0)
+    n, memory = 5, 3
+    a = rng.normal(size=(n, n))
+    hessian = a @ a.T + n * np.eye(n)
+    direction = LBFGSDirection(memory)
+    state = direction.init(np.zeros(n))
+    pairs = []
+    for _ in range(4):
+        s = rng.normal(size=n)
+        y = hessian @ s
+        pairs.append((s, y))
+        state = direction.observe(state, step=s, gradient_change=y)
+    assert len(state.steps) == memory
+    kept = pairs[-memory:]
+    s_new, y_new = kept[-1]
+    h = (s_new @ y_new) / (y_new @ y_new) * np.eye(n)
+    for s, y in kept:
+        rho = 1.0 / (s @ y)
+        left = np.eye(n) - rho * np.outer(s, y)
+        h = left @ h @ left.T + rho * np.outer(s, s)
+    g = rng.normal(size=n)
+    p, _ = direction.direction(g, state)
+    np.testing.assert_allclose(p, -h @ g, rtol=1e-10)
+
+
+def test_lbfgs_skips_pairs_without_positive_curvature():
+    """Pairs with s.y <= 0 are not stored."""
+    direction = LBFGSDirection(2)
+    state = direction.observe(
+        direction.init(np.zeros(2)),
+        step=np.array([1.0, 0.0]),
+        gradient_change=np.array([-1.0, 0.0]),
+    )
+    assert state.steps == ()
+
+
+def test_polak_ribiere_plus_by_hand():
+    """beta = max(0, g.(g - g_prev) / g_prev.g_prev); p = -g + beta p_prev."""
+    direction = PolakRibiere(restart=10)
+    state = ConjugateGradientState(
+        gradient=np.array([1.0, 0.0]), direction=np.array([-1.0, 0.0]), since_restart=1
+    )
+    g = np.array([0.5, 1.0])
+    p, new_state = direction.direction(g, state)
+    beta = (0.5 * (0.5 - 1.0) + 1.0 * 1.0) / 1.0  # 0.75
+    np.testing.assert_allclose(p, -g + beta * np.array([-1.0, 0.0]))
+    assert new_state.since_restart == 2
+    # a negative beta is clipped to 0 (PR+)
+    p, _ = direction.direction(np.array([0.1, 0.0]), state)
+    np.testing.assert_allclose(p, [-0.1, 0.0])
+
+
+def test_polak_ribiere_restarts_after_period():
+    """After `restart` directions the next one is steepest descent."""
+    direction = PolakRibiere(restart=1)
+    state = ConjugateGradientState(
+        gradient=np.array([1.0, 0.0]), direction=np.array([-1.0, 0.0]), since_restart=1
+    )
+    p, new_state = direction.direction(np.array([0.5, 1.0]), state)
+    np.testing.assert_array_equal(p, [-0.5, -1.0])
+    assert new_state.since_restart == 1
+
+
+def _solve(problem, rule, tol=1e-8, max_steps=20000, mode="descent"):
+    objective = problem if mode == "descent" else Negated(problem)
+    return Optimizer(
+        objective,
+        step_rule=rule,
+        mode=mode,
+        max_steps=max_steps,
+        callbacks=[StopOnZeroGradient(tol)],
+    ).run(problem.start)
+
+
+@pytest.mark.parametrize("mode", ["descent", "ascent"])
+def test_lbfgs_solves_rosenbrock(mode):
+    """Acceptance: LBFGS takes Rosenbrock from (-1.2, 1) to gradient norm < 1e-8."""
+    result = _solve(Rosenbrock(), LBFGS(), mode=mode)
+    assert result.status is Status.CONVERGED
+    assert result.gradient_norm < 1e-8
+    np.testing.assert_allclose(result.x, [1.0, 1.0], atol=1e-8)
+    assert result.steps < 60
+
+
+@pytest.mark.parametrize("chained", [False, True])
+def test_lbfgs_solves_extended_rosenbrock_100(chained):
+    """Acceptance: LBFGS solves 100-D extended (and chained) Rosenbrock to 1e-8."""
+    problem = Rosenbrock(100, chained=chained)
+    result = _solve(problem, LBFGS())
+    assert result.status is Status.CONVERGED
+    assert result.gradient_norm < 1e-8
+    np.testing.assert_allclose(result.x, np.ones(100), atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        pytest.param(ConjugateGradient(), id="cg"),
+        pytest.param(BarzilaiBorwein(), id="bb-long"),
+        pytest.param(BarzilaiBorwein("short"), id="bb-short"),
+        pytest.param(LBFGS(), id="lbfgs"),
+    ],
+)
+def test_ill_conditioned_quadratic(rule):
+    """Acceptance: CG and BB solve the kappa = 1e4, n = 100 quadratic to 1e-8."""
+    problem = Quadratic(100, condition_number=1e4)
+    result = _solve(problem, rule)
+    assert result.status is Status.CONVERGED
+    assert result.gradient_norm <= 1e-8
+    assert result.steps < 5000
+
+
+def test_accepted_trial_is_reused_not_recounted():
+    """The optimizer reuses the search's last evaluation at the accepted point."""
+    # From (-3, 4): first L-BFGS step 1/||g|| = 0.1 along -g lands on 0.8 x, which
+    # satisfies strong Wolfe at once; x0 plus one trial = 2 evaluations in all.
+    result = Optimizer(Sphere(), step_rule=LBFGS(), max_steps=1).run([-3.0, 4.0])
+    np.testing.assert_allclose(result.x, [-2.4, 3.2])
+    assert (result.evaluations, result.gradient_evaluations) == (2, 2)
+
+
+def test_backtracking_counts_value_only_trials():
+    """Armijo trials cost values only; the gradient is evaluated once per step."""
+    result = Optimizer(Sphere(), step_rule=LineSearchRule(), max_steps=1).run(
+        [-3.0, 4.0]
+    )
+    # x0 (value+gradient), trial at 0.8 x0 (value), accepted point (value+gradient)
+    assert (result.evaluations, result.gradient_evaluations) == (3, 2)
+
+
+def test_failed_search_stays_put_without_wasting_evaluations():
+    """With a wrong gradient no step decreases f: the rule stays put, stops trying."""
+    wrong = FunctionObjective(lambda x: float(x @ x), gradient=lambda x: -2.0 * x)
+    result = Optimizer(wrong, step_rule=LBFGS(), max_steps=50).run([1.0, 1.0])
+    np.testing.assert_array_equal(result.x, [1.0, 1.0])
+    assert result.status is Status.MAX_STEPS
+    longer = Optimizer(wrong, step_rule=LBFGS(), max_steps=100).run([1.0, 1.0])
+    # after the failed search, each extra step costs only the optimizer's own
+    # evaluation of the (unchanged) point
+    assert longer.evaluations - result.evaluations == 50
+
+
+def test_line_search_rule_components_are_swappable():
+    """Any direction combines with any search."""
+    problem = Rosenbrock()
+    for direction in (SteepestDescent(), LBFGSDirection(5), PolakRibiere()):
+        for search in (Backtracking(), StrongWolfe()):
+            rule = LineSearchRule(direction, search)
+            result = _solve(problem, rule, tol=1e-5, max_steps=20000)
+            assert result.status is Status.CONVERGED, (direction, search)
+
+
+def test_searches_never_mutate_inputs():
+    """Searches leave x, gradient and direction untouched."""
+    problem = Rosenbrock()
+    x = problem.start
+    for search in (Backtracking(), StrongWolfe(), AcceptStep()):
+        direction = -problem.gradient(x)
+        copies = (x.copy(), direction.copy())
+        _search(search, problem, x, direction, 1.0)
+        np.testing.assert_array_equal(x, copies[0])
+        np.testing.assert_array_equal(direction, copies[1])
