@@ -69,9 +69,25 @@ def fingerprint(optimizer: Optimizer) -> dict[str, str]:
     return {
         "objective": f"{type(objective).__module__}.{type(objective).__qualname__}",
         "step_rule": repr(optimizer.step_rule),
-        "estimator": repr(optimizer.gradient_estimator),
+        "estimator": _describe(optimizer.gradient_estimator),
         "mode": optimizer.mode.value,
     }
+
+
+def _describe(estimator: Any) -> str:
+    """`repr` restricted to the fields that take part in `==`.
+
+    Options such as an executor or a random generator print differently in every
+    process but do not change what is computed.
+    """
+    if not attrs.has(type(estimator)):
+        return repr(estimator)
+    shown = ", ".join(
+        f"{field.name}={getattr(estimator, field.name)!r}"
+        for field in attrs.fields(type(estimator))
+        if field.eq
+    )
+    return f"{type(estimator).__name__}({shown})"
 
 
 def save_checkpoint(
@@ -112,6 +128,7 @@ def save_checkpoint(
         "format": FORMAT_VERSION,
         "configuration": fingerprint(optimizer),
         "scalars": {name: getattr(info, name) for name in _SCALAR_FIELDS},
+        "estimator_random_state": optimizer.gradient_estimator.random_state(),
         "state": _encode(info.state, arrays),
     }
     for name in _ARRAY_FIELDS:
@@ -132,13 +149,21 @@ def save_checkpoint(
         raise
 
 
-def load_checkpoint(path: str | os.PathLike[str], optimizer: Optimizer) -> StepInfo:
+def load_checkpoint(
+    path: str | os.PathLike[str],
+    optimizer: Optimizer,
+    *,
+    restore_random_state: bool = True,
+) -> StepInfo:
     """Read a checkpoint written by `save_checkpoint`.
 
     Args:
         path: The checkpoint file.
         optimizer: The optimizer that will continue the run; its configuration must
             match the one recorded in the file.
+        restore_random_state: Also put a random estimator's stream (such as
+            [`SPSA`][optim.gradients.SPSA]'s) back where it was at the save, so
+            that the continued run draws the same numbers.
 
     Returns:
         The saved state, ready for
@@ -177,11 +202,14 @@ def load_checkpoint(path: str | os.PathLike[str], optimizer: Optimizer) -> StepI
                 f"optimizer has {expected.get(key)}; resume with the same "
                 "configuration"
             )
-    return StepInfo(
+    info = StepInfo(
         **meta["scalars"],
         **{name: arrays[f"info.{name}"] for name in _ARRAY_FIELDS},
         state=_decode(meta["state"], arrays),
     )
+    if restore_random_state:
+        optimizer.gradient_estimator.set_random_state(meta["estimator_random_state"])
+    return info
 
 
 def _encode(value: Any, arrays: dict[str, Array]) -> Any:

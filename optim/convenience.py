@@ -9,8 +9,9 @@ from optim.gradients import GradientEstimator
 from optim.mode import Mode
 from optim.objective import FunctionObjective, Objective
 from optim.optimizer import Optimizer
+from optim.quasi_newton import LBFGS
 from optim.result import Result
-from optim.step_rules import FixedStep, StepRule
+from optim.step_rules import StepRule
 
 
 def _optimize(
@@ -30,7 +31,7 @@ def _optimize(
         fun = FunctionObjective(fun, gradient)
     optimizer = Optimizer(
         fun,
-        step_rule=FixedStep(learning_rate=0.01) if step_rule is None else step_rule,
+        step_rule=LBFGS() if step_rule is None else step_rule,
         estimator=estimator,
         mode=mode,
         callbacks=(StopOnZeroGradient(tol), *callbacks),
@@ -59,7 +60,8 @@ def minimize(
         fun: An [`Objective`][optim.objective.Objective] or a plain function.
         x0: Starting point; never modified.
         gradient: The gradient of a plain `fun`, if known.
-        step_rule: Defaults to the textbook's `FixedStep(learning_rate=0.01)`.
+        step_rule: Defaults to [`LBFGS`][optim.quasi_newton.LBFGS], which needs
+            no learning rate (like scipy's `minimize`).
         estimator: Defaults to the analytic gradient if there is one, else
             central differences.
         callbacks: Extra callbacks, run after the gradient test.
@@ -104,7 +106,8 @@ def maximize(
         fun: An [`Objective`][optim.objective.Objective] or a plain function.
         x0: Starting point; never modified.
         gradient: The gradient of a plain `fun`, if known.
-        step_rule: Defaults to the textbook's `FixedStep(learning_rate=0.01)`.
+        step_rule: Defaults to [`LBFGS`][optim.quasi_newton.LBFGS], which needs
+            no learning rate (like scipy's `minimize`).
         estimator: Defaults to the analytic gradient if there is one, else
             central differences.
         callbacks: Extra callbacks, run after the gradient test.

@@ -85,6 +85,33 @@ class GradientEstimator(abc.ABC):
         """
         return self.estimate(objective, x), None
 
+    def random_state(self) -> dict[str, Any] | None:
+        """Return the state of the estimator's random stream, if it has one.
+
+        Deterministic estimators have none (`None`). A
+        [`Checkpoint`][optim.checkpoint.Checkpoint] saves this state so that a
+        resumed run draws exactly the numbers the uninterrupted run would have.
+
+        Returns:
+            A JSON-ready mapping, or `None`.
+        """
+        return None
+
+    def set_random_state(self, state: dict[str, Any] | None) -> None:
+        """Restore a state returned by `random_state` (in place).
+
+        Args:
+            state: What `random_state` returned.
+
+        Raises:
+            ValueError: If a deterministic estimator is given a random state.
+        """
+        if state is not None:
+            raise ValueError(
+                f"{type(self).__name__} has no random stream to restore; the "
+                "checkpoint was written with a random estimator"
+            )
+
     def value_and_estimate(
         self, objective: Objective, x: Array
     ) -> tuple[float, Array, Array | None]:
@@ -268,8 +295,52 @@ def _axis_points(
     return build
 
 
+def _options_last(
+    cls: type, fields: list[attrs.Attribute[Any]]
+) -> list[attrs.Attribute[Any]]:
+    """Order an estimator's own hyperparameters before the shared batch options."""
+    inherited = [f for f in fields if f.inherited]  # type: ignore[attr-defined]
+    return [f for f in fields if f not in inherited] + inherited
+
+
 @attrs.frozen
-class CentralDifference(GradientEstimator):
+class _BatchedEstimator(GradientEstimator):
+    """Shared options of the estimators that evaluate batches of perturbed points.
+
+    They decide where and in what portions the points are evaluated, never what is
+    computed: every setting gives the same gradient to the last bit, so they take
+    no part in `==` (nor in a checkpoint's configuration check).
+    """
+
+    max_batch_bytes: int = attrs.field(
+        default=_BATCH_BYTES,
+        kw_only=True,
+        validator=_validators.positive_count,
+        eq=False,
+    )
+    """Memory bound: the most bytes of perturbed points built at once (at least one
+    point is always built). Peak memory is about this plus the objective's own
+    temporaries."""
+
+    batch_size: int | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=_validators.optional_positive_count,
+        eq=False,
+    )
+    """Most points per `values` call; `None` fills `max_batch_bytes`, or with an
+    `executor` makes one batch per CPU of this machine."""
+
+    executor: Executor | None = attrs.field(
+        default=None, kw_only=True, validator=_optional_executor, eq=False
+    )
+    """Where batches are evaluated: any `concurrent.futures.Executor`
+    (`ProcessPoolExecutor`, Dask's `Client.get_executor()`, ...) or `None` for
+    here."""
+
+
+@attrs.frozen(field_transformer=_options_last)
+class CentralDifference(_BatchedEstimator):
     r"""Central differences: $g_i = (f(x + h_i e_i) - f(x - h_i e_i)) / (2 h_i)$.
 
     Costs `2 n` objective evaluations per gradient (`n = x.size`), and `2 n + 1`
@@ -310,26 +381,6 @@ class CentralDifference(GradientEstimator):
     """Absolute step (a float, or an array shaped like `x`), or `None` for the
     automatic relative step."""
 
-    max_batch_bytes: int = attrs.field(
-        default=_BATCH_BYTES, kw_only=True, validator=_validators.positive_count
-    )
-    """Memory bound: the most bytes of perturbed points built at once (at least one
-    point is always built). Peak memory is about this plus the objective's own
-    temporaries."""
-
-    batch_size: int | None = attrs.field(
-        default=None, kw_only=True, validator=_validators.optional_positive_count
-    )
-    """Most points per `values` call; `None` fills `max_batch_bytes`, or with an
-    `executor` makes one batch per CPU of this machine."""
-
-    executor: Executor | None = attrs.field(
-        default=None, kw_only=True, validator=_optional_executor
-    )
-    """Where batches are evaluated: any `concurrent.futures.Executor`
-    (`ProcessPoolExecutor`, Dask's `Client.get_executor()`, ...) or `None` for
-    here."""
-
     @override
     def estimate(self, objective: Objective, x: Array) -> Array:
         x = as_float_array(x)
@@ -350,8 +401,8 @@ class CentralDifference(GradientEstimator):
         return np.asarray((f[:n] - f[n:]) / distance).reshape(x.shape)
 
 
-@attrs.frozen
-class ForwardDifference(GradientEstimator):
+@attrs.frozen(field_transformer=_options_last)
+class ForwardDifference(_BatchedEstimator):
     r"""Forward differences: $g_i = (f(x + h_i e_i) - f(x)) / h_i$.
 
     Costs `n + 1` objective evaluations per gradient (`n = x.size`), and also
@@ -377,22 +428,6 @@ class ForwardDifference(GradientEstimator):
     """Absolute step (a float, or an array shaped like `x`), or `None` for the
     automatic relative step."""
 
-    max_batch_bytes: int = attrs.field(
-        default=_BATCH_BYTES, kw_only=True, validator=_validators.positive_count
-    )
-    """Memory bound: the most bytes of perturbed points built at once."""
-
-    batch_size: int | None = attrs.field(
-        default=None, kw_only=True, validator=_validators.optional_positive_count
-    )
-    """Most points per `values` call; `None` fills `max_batch_bytes`, or with an
-    `executor` makes one batch per CPU of this machine."""
-
-    executor: Executor | None = attrs.field(
-        default=None, kw_only=True, validator=_optional_executor
-    )
-    """Where batches are evaluated (any `concurrent.futures.Executor`), or `None`."""
-
     @override
     def estimate(self, objective: Objective, x: Array) -> Array:
         x = as_float_array(x)
@@ -407,8 +442,8 @@ class ForwardDifference(GradientEstimator):
         return value, _one_sided(self, objective, x, value, 1.0), None
 
 
-@attrs.frozen
-class BackwardDifference(GradientEstimator):
+@attrs.frozen(field_transformer=_options_last)
+class BackwardDifference(_BatchedEstimator):
     r"""Backward differences: $g_i = (f(x) - f(x - h_i e_i)) / h_i$.
 
     The mirror image of [`ForwardDifference`][optim.gradients.ForwardDifference],
@@ -429,22 +464,6 @@ class BackwardDifference(GradientEstimator):
     )
     """Absolute step (a float, or an array shaped like `x`), or `None` for the
     automatic relative step."""
-
-    max_batch_bytes: int = attrs.field(
-        default=_BATCH_BYTES, kw_only=True, validator=_validators.positive_count
-    )
-    """Memory bound: the most bytes of perturbed points built at once."""
-
-    batch_size: int | None = attrs.field(
-        default=None, kw_only=True, validator=_validators.optional_positive_count
-    )
-    """Most points per `values` call; `None` fills `max_batch_bytes`, or with an
-    `executor` makes one batch per CPU of this machine."""
-
-    executor: Executor | None = attrs.field(
-        default=None, kw_only=True, validator=_optional_executor
-    )
-    """Where batches are evaluated (any `concurrent.futures.Executor`), or `None`."""
 
     @override
     def estimate(self, objective: Objective, x: Array) -> Array:
@@ -487,8 +506,8 @@ def _one_sided(
     return np.asarray(quotients).reshape(x.shape)
 
 
-@attrs.frozen
-class ComplexStep(GradientEstimator):
+@attrs.frozen(field_transformer=_options_last)
+class ComplexStep(_BatchedEstimator):
     r"""Complex-step derivatives: $g_i = \operatorname{Im} f(x + i h_i e_i) / h_i$.
 
     For an objective that is real on real points and *accepts complex input* (it
@@ -526,22 +545,6 @@ class ComplexStep(GradientEstimator):
     """Absolute imaginary step (a float, or an array shaped like `x`), or `None`
     for the automatic relative step."""
 
-    max_batch_bytes: int = attrs.field(
-        default=_BATCH_BYTES, kw_only=True, validator=_validators.positive_count
-    )
-    """Memory bound: the most bytes of (complex) points built at once."""
-
-    batch_size: int | None = attrs.field(
-        default=None, kw_only=True, validator=_validators.optional_positive_count
-    )
-    """Most points per `values` call; `None` fills `max_batch_bytes`, or with an
-    `executor` makes one batch per CPU of this machine."""
-
-    executor: Executor | None = attrs.field(
-        default=None, kw_only=True, validator=_optional_executor
-    )
-    """Where batches are evaluated (any `concurrent.futures.Executor`), or `None`."""
-
     @override
     def estimate(self, objective: Objective, x: Array) -> Array:
         x = as_float_array(x)
@@ -574,8 +577,8 @@ def _richardson_weights(levels: int) -> Array:
     return np.asarray(rows[-1])
 
 
-@attrs.frozen
-class Richardson(GradientEstimator):
+@attrs.frozen(field_transformer=_options_last)
+class Richardson(_BatchedEstimator):
     r"""Richardson-extrapolated central differences, with an error estimate.
 
     Central differences $D_j$ are taken with the steps $h, h/2, \dots,
@@ -621,22 +624,6 @@ class Richardson(GradientEstimator):
     order: int = attrs.field(default=6, kw_only=True)
     """Even truncation order of the result, at least 4; costs `n * order`
     evaluations."""
-
-    max_batch_bytes: int = attrs.field(
-        default=_BATCH_BYTES, kw_only=True, validator=_validators.positive_count
-    )
-    """Memory bound: the most bytes of perturbed points built at once."""
-
-    batch_size: int | None = attrs.field(
-        default=None, kw_only=True, validator=_validators.optional_positive_count
-    )
-    """Most points per `values` call; `None` fills `max_batch_bytes`, or with an
-    `executor` makes one batch per CPU of this machine."""
-
-    executor: Executor | None = attrs.field(
-        default=None, kw_only=True, validator=_optional_executor
-    )
-    """Where batches are evaluated (any `concurrent.futures.Executor`), or `None`."""
 
     @order.validator
     def _check_order(self, attribute: attrs.Attribute[int], value: int) -> None:
@@ -694,8 +681,8 @@ class Richardson(GradientEstimator):
         return gradient.reshape(x.shape), error.reshape(x.shape)
 
 
-@attrs.frozen
-class SPSA(GradientEstimator):
+@attrs.frozen(field_transformer=_options_last)
+class SPSA(_BatchedEstimator):
     r"""Simultaneous-perturbation (SPSA) gradient estimate, averaged over samples.
 
     Each sample draws a random sign vector $\Delta \in \{-1, 1\}^n$ and uses two
@@ -741,21 +728,15 @@ class SPSA(GradientEstimator):
     )
     """A `numpy.random.Generator`, or a seed for one (`None`: fresh entropy)."""
 
-    max_batch_bytes: int = attrs.field(
-        default=_BATCH_BYTES, kw_only=True, validator=_validators.positive_count
-    )
-    """Memory bound: the most bytes of perturbed points built at once."""
+    @override
+    def random_state(self) -> dict[str, Any]:
+        return dict(self.rng.bit_generator.state)
 
-    batch_size: int | None = attrs.field(
-        default=None, kw_only=True, validator=_validators.optional_positive_count
-    )
-    """Most points per `values` call; `None` fills `max_batch_bytes`, or with an
-    `executor` makes one batch per CPU of this machine."""
-
-    executor: Executor | None = attrs.field(
-        default=None, kw_only=True, validator=_optional_executor
-    )
-    """Where batches are evaluated (any `concurrent.futures.Executor`), or `None`."""
+    @override
+    def set_random_state(self, state: dict[str, Any] | None) -> None:
+        if state is None:
+            raise ValueError("SPSA needs the random state saved with the checkpoint")
+        self.rng.bit_generator.state = state
 
     @override
     def estimate(self, objective: Objective, x: Array) -> Array:

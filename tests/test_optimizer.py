@@ -540,3 +540,13 @@ def test_outcomes_of_the_textbook_rates():
         "diverged",
     ]
     assert [r.diagnosis for r in runs] == ["", "oscillating", "stalled", ""]
+
+
+def test_minimize_default_rule_needs_no_learning_rate():
+    """minimize() without a step rule uses L-BFGS and solves Rosenbrock."""
+    result = minimize(
+        lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2, [-1.2, 1.0], tol=1e-6
+    )
+
+    assert result.status is Status.CONVERGED
+    np.testing.assert_allclose(result.x, [1.0, 1.0], atol=1e-5)

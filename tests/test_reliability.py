@@ -13,9 +13,12 @@ import pytest
 
 import optim.checkpoint
 from optim import (
+    SPSA,
+    BackwardDifference,
     CentralDifference,
     Checkpoint,
     CheckpointError,
+    ComplexStep,
     FixedStep,
     ForwardDifference,
     FunctionObjective,
@@ -23,6 +26,7 @@ from optim import (
     Objective,
     OptimizationError,
     Optimizer,
+    Richardson,
     Status,
     StepRule,
     load_checkpoint,
@@ -235,18 +239,22 @@ RULES = [
     pytest.param(TestMomentum(), id="stateful"),
     pytest.param(Halving(), id="line-search"),
 ]
-ESTIMATORS = [
-    pytest.param(None, id="analytic"),
-    pytest.param(CentralDifference(), id="central"),
-    pytest.param(ForwardDifference(), id="forward"),
+ESTIMATORS = [  # factories: each optimizer gets a fresh estimator
+    pytest.param(lambda: None, id="analytic"),
+    pytest.param(CentralDifference, id="central"),
+    pytest.param(ForwardDifference, id="forward"),
+    pytest.param(BackwardDifference, id="backward"),
+    pytest.param(Richardson, id="richardson"),
+    pytest.param(ComplexStep, id="complex"),
+    pytest.param(lambda: SPSA(samples=2, rng=7), id="spsa"),
 ]
 
 
 class RotatedBowl(Objective):
     """An ill-conditioned quadratic with a gradient, for longer runs."""
 
-    def value(self, x):
-        return float(x[0] ** 2 + 10 * x[1] ** 2 + x[0] * x[1] + np.sin(x[0]))
+    def value(self, x):  # complex points too, for ComplexStep
+        return x[0] ** 2 + 10 * x[1] ** 2 + x[0] * x[1] + np.sin(x[0])
 
     def gradient(self, x):
         return np.array([2 * x[0] + x[1] + np.cos(x[0]), 20 * x[1] + x[0]])
@@ -256,7 +264,11 @@ class TestCheckpoint:
     @pytest.mark.parametrize("rule", RULES)
     @pytest.mark.parametrize("estimator", ESTIMATORS)
     def test_resumed_run_equals_uninterrupted(self, tmp_path, rule, estimator):
-        """50 steps in one go equal 20 steps, a checkpoint, and 30 more, to the bit."""
+        """50 steps in one go equal 20, a checkpoint, and 30 more, to the bit.
+
+        The continued run uses a fresh optimizer and estimator: SPSA's random
+        stream comes back from the checkpoint.
+        """
         path = tmp_path / "run.npz"
         x0 = np.array([2.0, -1.0])
 
@@ -264,7 +276,7 @@ class TestCheckpoint:
             return Optimizer(
                 RotatedBowl(),
                 step_rule=rule,
-                estimator=estimator,
+                estimator=estimator(),
                 callbacks=callbacks,
                 max_steps=max_steps,
                 max_growth=None,
@@ -441,3 +453,24 @@ def test_continue_from_result_without_a_file():
     assert [info.step for info in infos] == list(range(11, 26))
     np.testing.assert_array_equal(infos[-1].x, whole.x)
     assert infos[-1].evaluations == whole.evaluations
+
+
+def test_random_state_mismatch_is_refused(tmp_path):
+    """A deterministic estimator cannot take a checkpoint's random stream."""
+    path = tmp_path / "spsa.npz"
+    Optimizer(
+        Sphere(),
+        step_rule=FixedStep(0.1),
+        estimator=SPSA(rng=1),
+        callbacks=[Checkpoint(path)],
+        max_steps=2,
+    ).run([1.0, 2.0])
+
+    saved = load_checkpoint(
+        path,
+        Optimizer(Sphere(), step_rule=FixedStep(0.1), estimator=SPSA(rng=5)),
+        restore_random_state=False,
+    )
+    assert saved.step == 2
+    with pytest.raises(CheckpointError, match="estimator SPSA"):
+        Optimizer(Sphere(), step_rule=FixedStep(0.1)).resume(path)

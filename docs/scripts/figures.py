@@ -11,10 +11,47 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt
+
+from optim import (
+    LBFGS,
+    Adam,
+    ConjugateGradient,
+    FixedStep,
+    History,
+    Momentum,
+    Optimizer,
+    Result,
+    StopOnZeroGradient,
+)
 from optim.cli import demo_results
-from optim.plot import plot_sweep
-from optim.problems import Sphere
+from optim.plot import plot_contour, plot_sweep
+from optim.problems import Rosenbrock, Sphere
 from optim.sweep import sweep_learning_rates
+
+RULES_ON_ROSENBROCK = {
+    "FixedStep(1e-3)": FixedStep(1e-3),
+    "Momentum(1e-3, beta=0.9)": Momentum(1e-3, beta=0.9),
+    "Adam(0.02)": Adam(0.02),
+    "ConjugateGradient()": ConjugateGradient(),
+    "LBFGS()": LBFGS(),
+}
+"""The rules compared on Rosenbrock in docs/step-rules.md."""
+
+
+def compare_rules(max_steps: int = 3000) -> dict[str, tuple[History, Result]]:
+    """Run each rule on Rosenbrock from (-1.2, 1); return its history and result."""
+    runs = {}
+    for name, rule in RULES_ON_ROSENBROCK.items():
+        history = History()
+        result = Optimizer(
+            Rosenbrock(),
+            step_rule=rule,
+            callbacks=[StopOnZeroGradient(1e-8), history],
+            max_steps=max_steps,
+        ).run(Rosenbrock().start)
+        runs[name] = (history, result)
+    return runs
 
 
 def draw(folder: Path) -> list[Path]:
@@ -31,6 +68,28 @@ def draw(folder: Path) -> list[Path]:
     demo = plot_sweep(Sphere(), demo_results())
     demo.savefig(folder / "demo.png", dpi=90, metadata={"Software": None})
     written.append(folder / "demo.png")
+
+    runs = compare_rules()
+    figure, (path_ax, value_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
+    labels = [
+        f"{name}: {result.outcome}, {result.steps} steps"
+        for name, (_, result) in runs.items()
+    ]
+    histories = [history for history, _ in runs.values()]
+    plot_contour(
+        Rosenbrock(), histories, labels=labels, bounds=((-2, 2), (-1, 3)), ax=path_ax
+    )
+    path_ax.legend(fontsize=7)
+    for label, history in zip(labels, histories, strict=True):
+        value_ax.plot(history.steps, history.values, label=label)
+    value_ax.set_xscale("symlog", linthresh=10)
+    value_ax.set_yscale("log")
+    value_ax.set_xlabel("step")
+    value_ax.set_ylabel("objective value")
+    figure.tight_layout()
+    figure.savefig(folder / "rules.png", dpi=90, metadata={"Software": None})
+    written.append(folder / "rules.png")
+    plt.close("all")
     return written
 
 
