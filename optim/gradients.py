@@ -8,7 +8,7 @@ import numbers
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -298,9 +298,13 @@ def _axis_points(
 def _options_last(
     cls: type, fields: list[attrs.Attribute[Any]]
 ) -> list[attrs.Attribute[Any]]:
-    """Order an estimator's own hyperparameters before the shared batch options."""
-    inherited = [f for f in fields if f.inherited]  # type: ignore[attr-defined]
-    return [f for f in fields if f not in inherited] + inherited
+    """Order an estimator's fields: its own first, the shared batch options last."""
+    shared = [f for f in fields if f.kw_only and f.inherited]  # type: ignore[attr-defined]
+    return (
+        [f for f in fields if not f.kw_only]
+        + [f for f in fields if f.kw_only and f not in shared]
+        + shared
+    )
 
 
 @attrs.frozen
@@ -402,7 +406,54 @@ class CentralDifference(_BatchedEstimator):
 
 
 @attrs.frozen(field_transformer=_options_last)
-class ForwardDifference(_BatchedEstimator):
+class _OneSided(_BatchedEstimator):
+    """One-sided differences; subclasses choose the side with `_side` (+1 or -1)."""
+
+    _side: ClassVar[float]
+
+    step: float | Array | None = attrs.field(
+        default=None, converter=_to_step, eq=_step_eq, hash=False
+    )
+    """Absolute step (a float, or an array shaped like `x`), or `None` for the
+    automatic relative step."""
+
+    @override
+    def estimate(self, objective: Objective, x: Array) -> Array:
+        x = as_float_array(x)
+        return self._quotients(objective, x, objective.value(x))
+
+    @override
+    def value_and_estimate(
+        self, objective: Objective, x: Array
+    ) -> tuple[float, Array, Array | None]:
+        x = as_float_array(x)
+        value = objective.value(x)
+        return value, self._quotients(objective, x, value), None
+
+    def _quotients(self, objective: Objective, x: Array, value: float) -> Array:
+        side = self._side
+        flat = x.reshape(-1)
+        if self.step is None:
+            h = _EPS**0.5 * np.maximum(1.0, np.abs(flat))
+            h = (flat + h) - flat if side > 0 else flat - (flat - h)
+        else:
+            h = _coordinate_steps(flat, self.step, 0.0, x.shape)
+        f = _evaluate(
+            objective,
+            x,
+            flat.size,
+            _axis_points(x, side * h),
+            dtype=np.float64,
+            max_batch_bytes=self.max_batch_bytes,
+            batch_size=self.batch_size,
+            executor=self.executor,
+        )
+        quotients = (f - value) / h if side > 0 else (value - f) / h
+        return np.asarray(quotients).reshape(x.shape)
+
+
+@attrs.frozen(field_transformer=_options_last)
+class ForwardDifference(_OneSided):
     r"""Forward differences: $g_i = (f(x + h_i e_i) - f(x)) / h_i$.
 
     Costs `n + 1` objective evaluations per gradient (`n = x.size`), and also
@@ -422,28 +473,11 @@ class ForwardDifference(_BatchedEstimator):
         array([6., 4.])
     """
 
-    step: float | Array | None = attrs.field(
-        default=None, converter=_to_step, eq=_step_eq, hash=False
-    )
-    """Absolute step (a float, or an array shaped like `x`), or `None` for the
-    automatic relative step."""
-
-    @override
-    def estimate(self, objective: Objective, x: Array) -> Array:
-        x = as_float_array(x)
-        return _one_sided(self, objective, x, objective.value(x), 1.0)
-
-    @override
-    def value_and_estimate(
-        self, objective: Objective, x: Array
-    ) -> tuple[float, Array, Array | None]:
-        x = as_float_array(x)
-        value = objective.value(x)
-        return value, _one_sided(self, objective, x, value, 1.0), None
+    _side = 1.0
 
 
 @attrs.frozen(field_transformer=_options_last)
-class BackwardDifference(_BatchedEstimator):
+class BackwardDifference(_OneSided):
     r"""Backward differences: $g_i = (f(x) - f(x - h_i e_i)) / h_i$.
 
     The mirror image of [`ForwardDifference`][optim.gradients.ForwardDifference],
@@ -459,51 +493,7 @@ class BackwardDifference(_BatchedEstimator):
         array([6., 4.])
     """
 
-    step: float | Array | None = attrs.field(
-        default=None, converter=_to_step, eq=_step_eq, hash=False
-    )
-    """Absolute step (a float, or an array shaped like `x`), or `None` for the
-    automatic relative step."""
-
-    @override
-    def estimate(self, objective: Objective, x: Array) -> Array:
-        x = as_float_array(x)
-        return _one_sided(self, objective, x, objective.value(x), -1.0)
-
-    @override
-    def value_and_estimate(
-        self, objective: Objective, x: Array
-    ) -> tuple[float, Array, Array | None]:
-        x = as_float_array(x)
-        value = objective.value(x)
-        return value, _one_sided(self, objective, x, value, -1.0), None
-
-
-def _one_sided(
-    estimator: ForwardDifference | BackwardDifference,
-    objective: Objective,
-    x: Array,
-    value: float,
-    sign: float,
-) -> Array:
-    flat = x.reshape(-1)
-    if estimator.step is None:
-        h = _EPS**0.5 * np.maximum(1.0, np.abs(flat))
-        h = (flat + h) - flat if sign > 0 else flat - (flat - h)
-    else:
-        h = _coordinate_steps(flat, estimator.step, 0.0, x.shape)
-    f = _evaluate(
-        objective,
-        x,
-        flat.size,
-        _axis_points(x, sign * h),
-        dtype=np.float64,
-        max_batch_bytes=estimator.max_batch_bytes,
-        batch_size=estimator.batch_size,
-        executor=estimator.executor,
-    )
-    quotients = (f - value) / h if sign > 0 else (value - f) / h
-    return np.asarray(quotients).reshape(x.shape)
+    _side = -1.0
 
 
 @attrs.frozen(field_transformer=_options_last)

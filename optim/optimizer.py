@@ -19,7 +19,7 @@ from optim.errors import OptimizationError
 from optim.evaluator import Evaluator
 from optim.gradients import AnalyticGradient, CentralDifference, GradientEstimator
 from optim.mode import Mode, to_mode
-from optim.objective import FunctionObjective, Objective
+from optim.objective import FunctionObjective, Objective, _check_sendable
 from optim.result import Result, Status, StepInfo, Stop
 from optim.step_rules import StepRule
 
@@ -170,6 +170,9 @@ class Optimizer:
     def _check_estimator(
         self, attribute: attrs.Attribute[Any], value: GradientEstimator | None
     ) -> None:
+        executor = getattr(value, "executor", None)
+        if executor is not None:  # refuse what cannot reach the workers, up front
+            _check_sendable(self.objective, executor)
         if isinstance(value, AnalyticGradient) and not self.objective.has_gradient:
             raise ValueError(
                 "estimator is AnalyticGradient() but the objective "
@@ -397,10 +400,6 @@ class Optimizer:
                             stop = _as_stop(answer, hook, step)
                     yield info
                 announce = True
-                # Drop the record as soon as it has been seen, so that the arrays
-                # it holds are freed when the loop moves on (keeping them one step
-                # longer measurably slows large problems down).
-                del info
                 if stop is not None:
                     status, message = stop.status, stop.message
                     break
@@ -498,8 +497,10 @@ class Optimizer:
                 f"{best_step})"
             )
 
+        last_step: StepInfo | None = info  # what a resumed run continues from
         if not np.isfinite(x).all():
             # Only an objective that is finite at non-finite points gets here.
+            last_step = None
             status = Status.DIVERGED
             message = (
                 "the iterates became non-finite although the objective stayed finite "
@@ -510,22 +511,6 @@ class Optimizer:
         step_failed = status is Status.FAILED and failed_step > step
         if step_failed and self.errors == "diverge":
             status = Status.DIVERGED
-        last_step = StepInfo(
-            step,
-            x,
-            value,
-            gradient,
-            gradient_norm,
-            error_norm,
-            counted.evaluations,
-            counted.gradient_evaluations,
-            state,
-            best_x,
-            best_value,
-            best_step,
-            stalls,
-            start_value,
-        )
         result = Result(
             x=x,
             value=value,

@@ -113,8 +113,8 @@ class Sphere(Problem):
     """
 
     dimension: int = attrs.field(default=2, validator=_validators.positive_count)
-    """Dimension of [`start`][optim.problems.Problem.start] and the minimizer
-   ; any shape can still be evaluated."""
+    """Dimension of [`start`][optim.problems.Problem.start] and the minimizer; points
+    of any shape can still be evaluated."""
 
     @property
     @override

@@ -202,11 +202,16 @@ class Momentum(StepRule[MomentumState]):
     ) -> tuple[Array, MomentumState]:
         rate = learning_rate_at(self.learning_rate, state.step)
         velocity = self.beta * state.velocity + gradient
-        return -rate * velocity, MomentumState(velocity, state.step + 1)
+        delta = -rate * self._direction(gradient, velocity)
+        return delta, MomentumState(velocity, state.step + 1)
+
+    def _direction(self, gradient: Array, velocity: Array) -> Array:
+        """The vector the learning rate multiplies: the velocity itself."""
+        return velocity
 
 
 @attrs.frozen
-class Nesterov(StepRule[MomentumState]):
+class Nesterov(Momentum):
     r"""Nesterov's accelerated gradient in the Sutskever et al. (2013) / PyTorch form.
 
     $$v_t = \beta v_{t-1} + g_t, \qquad
@@ -234,32 +239,9 @@ class Nesterov(StepRule[MomentumState]):
         array([-0.15])
     """
 
-    learning_rate: float | Schedule = attrs.field(validator=_validators.learning_rate)
-    r"""Step size $\eta$, positive, or a schedule."""
-
-    beta: float = attrs.field(
-        default=0.9, kw_only=True, validator=_validators.unit_interval
-    )
-    r"""Momentum decay $\beta$ in $[0, 1)$."""
-
     @override
-    def init(self, x0: Array) -> MomentumState:
-        return MomentumState(velocity=np.zeros_like(x0, dtype=np.float64))
-
-    @override
-    def update(
-        self,
-        gradient: Array,
-        state: MomentumState,
-        *,
-        x: Array,
-        value: float,
-        evaluator: Evaluator,
-    ) -> tuple[Array, MomentumState]:
-        rate = learning_rate_at(self.learning_rate, state.step)
-        velocity = self.beta * state.velocity + gradient
-        delta = -rate * (gradient + self.beta * velocity)
-        return delta, MomentumState(velocity, state.step + 1)
+    def _direction(self, gradient: Array, velocity: Array) -> Array:
+        return gradient + self.beta * velocity
 
 
 @attrs.frozen
@@ -558,11 +540,15 @@ class Adam(StepRule[AdamState]):
     ) -> tuple[Array, AdamState]:
         rate = learning_rate_at(self.learning_rate, state.step)
         direction, new_state = _adam_direction(self, gradient, state)
-        return -rate * direction, new_state
+        return -rate * self._with_decay(direction, x), new_state
+
+    def _with_decay(self, direction: Array, x: Array) -> Array:
+        """The vector the learning rate multiplies: Adam's direction itself."""
+        return direction
 
 
 @attrs.frozen
-class AdamW(StepRule[AdamState]):
+class AdamW(Adam):
     r"""Adam with decoupled weight decay (Loshchilov & Hutter 2019), PyTorch's form.
 
     With $m_t, v_t, \hat m_t, \hat v_t$ exactly as in
@@ -595,46 +581,11 @@ class AdamW(StepRule[AdamState]):
         array([-0.2])
     """
 
-    learning_rate: float | Schedule = attrs.field(
-        default=1e-3, validator=_validators.learning_rate
-    )
-    r"""Step size $\eta$, positive, or a schedule."""
-
-    beta1: float = attrs.field(
-        default=0.9, kw_only=True, validator=_validators.unit_interval
-    )
-    r"""Decay $\beta_1 \in [0, 1)$ of the first moment."""
-
-    beta2: float = attrs.field(
-        default=0.999, kw_only=True, validator=_validators.unit_interval
-    )
-    r"""Decay $\beta_2 \in [0, 1)$ of the second moment."""
-
-    eps: float = attrs.field(default=1e-8, kw_only=True, validator=_validators.positive)
-    r"""$\epsilon > 0$ added to the root."""
-
     weight_decay: float = attrs.field(
         default=1e-2, kw_only=True, validator=_validators.non_negative
     )
     r"""Decoupled decay $\lambda \ge 0$."""
 
-    amsgrad: bool = attrs.field(default=False, kw_only=True)
-    """Whether to use the AMSGrad maximum of the second moment."""
-
     @override
-    def init(self, x0: Array) -> AdamState:
-        return _adam_init(x0)
-
-    @override
-    def update(
-        self,
-        gradient: Array,
-        state: AdamState,
-        *,
-        x: Array,
-        value: float,
-        evaluator: Evaluator,
-    ) -> tuple[Array, AdamState]:
-        rate = learning_rate_at(self.learning_rate, state.step)
-        direction, new_state = _adam_direction(self, gradient, state)
-        return -rate * (direction + self.weight_decay * x), new_state
+    def _with_decay(self, direction: Array, x: Array) -> Array:
+        return direction + self.weight_decay * x

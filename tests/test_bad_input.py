@@ -2,19 +2,28 @@
 
 import math
 import re
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from optim import (
+    LBFGS,
+    SPSA,
+    Adam,
+    AdamW,
     AnalyticGradient,
+    Backtracking,
     CentralDifference,
     FixedStep,
     FunctionObjective,
     LogProgress,
+    Momentum,
     Optimizer,
+    Richardson,
     StopOnZeroGradient,
+    StrongWolfe,
 )
 from optim.problems import Sphere
 
@@ -34,6 +43,20 @@ def table_rows():
         )
         for cells in rows
     }
+
+
+def unpicklable_with_process_pool():
+    calls = []
+
+    def objective(x):
+        calls.append(x)
+        return float(x @ x)
+
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        try:
+            run(objective, [1.0, 2.0], estimator=CentralDifference(executor=pool))
+        finally:
+            assert calls == []  # refused before any evaluation
 
 
 def run(objective, x0, **kwargs):
@@ -65,6 +88,18 @@ CASES = {
     "learning-rate-inf": lambda: FixedStep(math.inf),
     "learning-rate-string": lambda: FixedStep("0.1"),
     "step-negative": lambda: CentralDifference(step=-1e-4),
+    "beta-one": lambda: Momentum(0.1, beta=1.0),
+    "beta1-negative": lambda: Adam(beta1=-0.1),
+    "beta2-one": lambda: Adam(beta2=1.0),
+    "weight-decay-negative": lambda: AdamW(weight_decay=-1),
+    "memory-zero": lambda: LBFGS(memory=0),
+    "c1-out-of-range": lambda: Backtracking(c1=2.0),
+    "c2-out-of-range": lambda: StrongWolfe(c2=1.5),
+    "order-odd": lambda: Richardson(order=3),
+    "samples-zero": lambda: SPSA(samples=0),
+    "batch-bytes-zero": lambda: CentralDifference(max_batch_bytes=0),
+    "batch-size-zero": lambda: CentralDifference(batch_size=0),
+    "executor-unpicklable": lambda: unpicklable_with_process_pool(),
     "tol-negative": lambda: StopOnZeroGradient(tol=-1.0),
     "norm-unknown": lambda: StopOnZeroGradient(norm=3),
     "every-zero": lambda: LogProgress(every=0),

@@ -291,6 +291,20 @@ class TestSweep:
         ]
         assert path.stat().st_size > 10_000
 
+    def test_acceptance_command_verbatim(self, tmp_path, capsys, monkeypatch):
+        """`optim sweep sphere --rates 1 0.1 1e-6 --plot sweep.png`, as written."""
+        monkeypatch.chdir(tmp_path)
+
+        status, out, _ = cli(
+            ["sweep", "sphere", "--rates", "1", "0.1", "1e-6", "--plot", "sweep.png"],
+            capsys,
+        )
+
+        outcomes = [line.split()[1] for line in out.splitlines()[1:4]]
+        assert status == 0
+        assert outcomes == ["oscillating", "converged", "stalled"]
+        assert (tmp_path / "sweep.png").stat().st_size > 10_000
+
     def test_sweep_other_rule_and_options(self, capsys):
         """Sweeps take --rule, --param, --max-steps, --tol and --estimator."""
         status, out, _ = cli(

@@ -183,3 +183,92 @@ def test_run_result_is_finite_or_reported(x):
 
     assert np.isfinite(result.x).all()
     assert math.isfinite(result.value)
+
+
+smooth_functions = st.sampled_from(
+    [
+        (
+            lambda x: float(np.sum(x**2) + np.sum(np.sin(3 * x))),
+            lambda x: 2 * x + 3 * np.cos(3 * x),
+        ),
+        (
+            lambda x: float(
+                np.sum((x[1:] - x[:-1] ** 2) ** 2 * 10 + (1 - x[:-1]) ** 2)
+            ),
+            None,
+        ),
+        (lambda x: float(np.log1p(np.sum(x**4)) - np.sum(x)), None),
+    ]
+)
+
+
+@given(
+    smooth_functions,
+    hnp.arrays(np.float64, 3, elements=st.floats(-3, 3)),
+    hnp.arrays(np.float64, 3, elements=st.floats(-1, 1)),
+    st.floats(1e-3, 1e3),
+    st.floats(1e-4, 0.5),
+    st.booleans(),
+)
+def test_armijo_backtracking_never_increases_the_objective(
+    function, x, tilt, initial_step, c1, ascent
+):
+    """Backtracking accepts only steps with sufficient decrease, in either mode."""
+    f, grad = function
+    objective = FunctionObjective(f, grad)
+    mode = optim.Mode.ASCENT if ascent else optim.Mode.DESCENT
+    evaluator = optim.Evaluator(
+        FunctionObjective(lambda v: -f(v)) if ascent else objective,
+        CentralDifference(),
+        mode,
+    )
+    value, gradient = evaluator.value_and_gradient(x)
+    direction = -gradient + 0.1 * np.linalg.norm(gradient) * tilt  # still descent
+    slope = float(gradient @ direction)
+    if not slope < 0:
+        return
+
+    found = optim.Backtracking(c1=c1).search(
+        evaluator,
+        x=x,
+        value=value,
+        gradient=gradient,
+        direction=direction,
+        initial_step=initial_step,
+    )
+
+    new_value = evaluator.value(x + found.delta)
+    assert new_value <= value
+    if found.success:
+        assert new_value <= value + c1 * found.step * slope + 1e-12 * abs(value)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda g: optim.Momentum(g),
+        lambda g: optim.Momentum(0.1, beta=g),
+        lambda g: optim.Adam(beta2=g),
+        lambda g: optim.AdamW(weight_decay=g),
+        lambda g: optim.LBFGS(memory=g),
+        lambda g: optim.Backtracking(c1=g),
+        lambda g: optim.StrongWolfe(c2=g),
+        lambda g: optim.Richardson(order=g),
+        lambda g: optim.SPSA(samples=g),
+        lambda g: optim.ComplexStep(step=g),
+        lambda g: CentralDifference(max_batch_bytes=g),
+        lambda g: optim.ClipByNorm(g),
+        lambda g: optim.schedules.CosineDecay(0.1, decay_steps=g),
+        lambda g: optim.Checkpoint(g, every=g),
+    ],
+)
+@given(value=garbage)
+def test_more_constructors_raise_only_documented_errors(build, value):
+    """Random garbage gives TypeError or ValueError, or a working object."""
+    try:
+        build(value)
+    except (TypeError, ValueError) as error:
+        message = str(error)
+    else:
+        message = "accepted"
+    assert message
