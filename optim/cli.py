@@ -164,7 +164,9 @@ def _add_problem_options(command: argparse.ArgumentParser) -> None:
         "--dimension", type=int, help="number of variables, for problems that scale"
     )
     command.add_argument(
-        "--x0", help="start point, numbers separated by commas (default: the problem's)"
+        "--x0",
+        help="start point, numbers separated by commas (default: the problem's); "
+        "write --x0=-1,2 when it starts with a minus sign",
     )
     command.add_argument(
         "--rule",

@@ -122,6 +122,15 @@ class TestRun:
         assert out.startswith("converged: gradient norm")
         assert "steps = 92," in out
 
+    def test_negative_start(self, capsys):
+        """--x0=-1.2,1 (with '=') takes a start that begins with a minus sign."""
+        status, out, _ = cli(
+            ["run", "rosenbrock", "--x0=-1.2,1", "--rule", "lbfgs", "--json"], capsys
+        )
+
+        assert status == 0
+        assert json.loads(out)["steps"] == 37
+
     def test_rule_params_dimension_and_max_steps(self, capsys):
         """--rule, --param, --dimension and --max-steps reach the optimizer."""
         status, out, _ = cli(
