@@ -529,18 +529,19 @@ def _write(action: Callable[[], object], option: str, path: str) -> None:
 def _plot_run(objective: Objective, history: History, path: str) -> None:
     from optim.plot import plot_contour, plot_curves
 
-    figure = plot_curves(history)
-    if history.x.reshape(len(history), -1).shape[1] == 2:
-        import matplotlib.pyplot as plt
+    if history.x.reshape(len(history), -1).shape[1] != 2:
+        plot_curves(history).savefig(path)
+        return
+    import matplotlib.pyplot as plt
 
-        figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
-        plot_contour(objective, history, ax=left)
-        right.plot(history.steps, history.values)
-        values = history.values
-        right.set_yscale("log" if np.all(values[np.isfinite(values)] > 0) else "symlog")
-        right.set_xlabel("step")
-        right.set_ylabel("objective value")
-        figure.tight_layout()
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    plot_contour(objective, history, ax=left)
+    right.plot(history.steps, history.values)
+    values = history.values
+    right.set_yscale("log" if np.all(values[np.isfinite(values)] > 0) else "symlog")
+    right.set_xlabel("step")
+    right.set_ylabel("objective value")
+    figure.tight_layout()
     figure.savefig(path)
 
 

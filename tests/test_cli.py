@@ -441,3 +441,25 @@ def test_console_entry_points():
     assert script.returncode == 0
     assert "converged" in script.stdout
     assert module.stderr == script.stderr == ""
+
+
+def test_plot_of_a_higher_dimensional_run(tmp_path, capsys):
+    """--plot on a 4-D problem draws the value and gradient-norm curves."""
+    path = tmp_path / "curves.png"
+
+    status, _, _ = cli(
+        [
+            "run",
+            "quadratic",
+            "--dimension",
+            "4",
+            "--rule",
+            "lbfgs",
+            "--plot",
+            str(path),
+        ],
+        capsys,
+    )
+
+    assert status == 0
+    assert path.stat().st_size > 10_000
