@@ -15,6 +15,7 @@ from optim.checkpoint import (
 )
 from optim.convenience import maximize, minimize
 from optim.errors import OptimizationError
+from optim.evaluation import TrialEvaluator
 from optim.evaluator import Evaluator
 from optim.gradient_check import GradientCheck, check_gradient
 from optim.gradients import (
@@ -103,6 +104,7 @@ __all__ = [
     "StopOnZeroGradient",
     "StrongWolfe",
     "SweepRun",
+    "TrialEvaluator",
     "chain",
     "check_gradient",
     "find_learning_rate",

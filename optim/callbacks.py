@@ -18,7 +18,7 @@ from optim._types import Array, override
 from optim.result import Result, Status, StepInfo, Stop
 
 if TYPE_CHECKING:
-    from optim.optimizer import Optimizer
+    from optim.run import RunContext
 
 
 class Callback:
@@ -33,7 +33,7 @@ class Callback:
         >>> from optim import FixedStep, Optimizer
         >>> from optim.problems import Sphere
         >>> class CountSteps(Callback):
-        ...     def on_start(self, optimizer, x0):
+        ...     def on_start(self, context, x0):
         ...         self.count = 0
         ...
         ...     def on_step(self, info):
@@ -46,11 +46,11 @@ class Callback:
         6
     """
 
-    def on_start(self, optimizer: Optimizer, x0: Array) -> None:
+    def on_start(self, context: RunContext, x0: Array) -> None:
         """Called once before the first evaluation.
 
         Args:
-            optimizer: The optimizer about to run.
+            context: The run's configuration (rule, estimator, mode, budget).
             x0: The starting point (a private copy; do not modify it).
         """
 
@@ -175,13 +175,13 @@ class LogProgress(Callback):
     """The logging level of the records."""
 
     @override
-    def on_start(self, optimizer: Optimizer, x0: Array) -> None:
+    def on_start(self, context: RunContext, x0: Array) -> None:
         self.logger.log(
             self.level,
             "start: %s from x0 of shape %s with %r",
-            optimizer.mode.value,
+            context.mode.value,
             x0.shape,
-            optimizer.step_rule,
+            context.step_rule,
         )
 
     @override
@@ -230,7 +230,7 @@ class History(Callback):
     _infos: list[StepInfo] = attrs.field(factory=list, init=False, repr=False)
 
     @override
-    def on_start(self, optimizer: Optimizer, x0: Array) -> None:
+    def on_start(self, context: RunContext, x0: Array) -> None:
         self._infos = []
 
     @override

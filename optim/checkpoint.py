@@ -16,26 +16,13 @@ from optim import _validators
 from optim._types import Array, override
 from optim.callbacks import Callback
 from optim.result import Result, StepInfo
+from optim.run import RunState
 
 if TYPE_CHECKING:
-    from optim.optimizer import Optimizer
+    from optim.run import Configuration, RunContext
 
-FORMAT_VERSION = 1
-"""Version of the checkpoint file layout."""
-
-_SCALAR_FIELDS = (
-    "step",
-    "value",
-    "gradient_norm",
-    "gradient_error",
-    "evaluations",
-    "gradient_evaluations",
-    "best_value",
-    "best_step",
-    "non_improving_steps",
-    "start_value",
-)
-_ARRAY_FIELDS = ("x", "gradient", "best_x")
+FORMAT_VERSION = 2
+"""Version of the checkpoint file layout (2: a `RunState`, field by field)."""
 
 
 class CheckpointError(ValueError):
@@ -47,7 +34,7 @@ class CheckpointError(ValueError):
     """
 
 
-def fingerprint(optimizer: Optimizer) -> dict[str, str]:
+def fingerprint(optimizer: Configuration) -> dict[str, str]:
     """Describe the parts of a configuration that a resumed run must share.
 
     The step rule, the estimator (`repr`, which lists their hyperparameters), the
@@ -91,9 +78,11 @@ def _describe(estimator: Any) -> str:
 
 
 def save_checkpoint(
-    path: str | os.PathLike[str], info: StepInfo, optimizer: Optimizer
+    path: str | os.PathLike[str],
+    state: RunState | StepInfo,
+    optimizer: Configuration,
 ) -> None:
-    """Write the state of a run at `info.step` to `path`, atomically.
+    """Write the state of a run at `state.step` to `path`, atomically.
 
     The file is an `.npz` archive: arrays as arrays and everything else as JSON, so
     no code is pickled. It is written to a temporary file in the same folder and
@@ -102,7 +91,9 @@ def save_checkpoint(
 
     Args:
         path: Where to write.
-        info: The run's state, as callbacks receive it.
+        state: The run's [`RunState`][optim.run.RunState] (a
+            [`StepInfo`][optim.result.StepInfo] stands for its `run_state`); every
+            field is saved.
         optimizer: The optimizer running; its configuration is recorded so that
             [`Optimizer.resume`][optim.optimizer.Optimizer.resume] can refuse an
             incompatible one.
@@ -123,16 +114,17 @@ def save_checkpoint(
         >>> load_checkpoint(path, optimizer).x
         array([4.])
     """
+    if isinstance(state, StepInfo):
+        state = state.run_state
     arrays: dict[str, Array] = {}
     meta = {
         "format": FORMAT_VERSION,
         "configuration": fingerprint(optimizer),
-        "scalars": {name: getattr(info, name) for name in _SCALAR_FIELDS},
-        "estimator_random_state": optimizer.gradient_estimator.random_state(),
-        "state": _encode(info.state, arrays),
+        "state": {
+            field.name: _encode(getattr(state, field.name), arrays)
+            for field in attrs.fields(RunState)
+        },
     }
-    for name in _ARRAY_FIELDS:
-        arrays[f"info.{name}"] = getattr(info, name)
     arrays["meta"] = np.array(json.dumps(meta))
     target = Path(path)
     handle, temporary = tempfile.mkstemp(
@@ -151,19 +143,14 @@ def save_checkpoint(
 
 def load_checkpoint(
     path: str | os.PathLike[str],
-    optimizer: Optimizer,
-    *,
-    restore_random_state: bool = True,
-) -> StepInfo:
+    optimizer: Configuration,
+) -> RunState:
     """Read a checkpoint written by `save_checkpoint`.
 
     Args:
         path: The checkpoint file.
         optimizer: The optimizer that will continue the run; its configuration must
             match the one recorded in the file.
-        restore_random_state: Also put a random estimator's stream (such as
-            [`SPSA`][optim.gradients.SPSA]'s) back where it was at the save, so
-            that the continued run draws the same numbers.
 
     Returns:
         The saved state, ready for
@@ -202,14 +189,8 @@ def load_checkpoint(
                 f"optimizer has {expected.get(key)}; resume with the same "
                 "configuration"
             )
-    info = StepInfo(
-        **meta["scalars"],
-        **{name: arrays[f"info.{name}"] for name in _ARRAY_FIELDS},
-        state=_decode(meta["state"], arrays),
-    )
-    if restore_random_state:
-        optimizer.gradient_estimator.set_random_state(meta["estimator_random_state"])
-    return info
+    fields = {name: _decode(spec, arrays) for name, spec in meta["state"].items()}
+    return RunState(**fields)
 
 
 def _encode(value: Any, arrays: dict[str, Array]) -> Any:
@@ -314,12 +295,12 @@ class Checkpoint(Callback):
     every: int = attrs.field(default=100, validator=_validators.positive_count)
     """Save at every `every`-th step (and at the end of the run)."""
 
-    _optimizer: Optimizer | None = attrs.field(default=None, init=False, repr=False)
+    _optimizer: RunContext | None = attrs.field(default=None, init=False, repr=False)
     _saved_step: int | None = attrs.field(default=None, init=False, repr=False)
 
     @override
-    def on_start(self, optimizer: Optimizer, x0: Array) -> None:
-        self._optimizer = optimizer
+    def on_start(self, context: RunContext, x0: Array) -> None:
+        self._optimizer = context
         self._saved_step = None
 
     @override
@@ -329,11 +310,11 @@ class Checkpoint(Callback):
 
     @override
     def on_end(self, result: Result) -> None:
-        last = result.last_step
+        last = result.run_state
         if last is not None and self._saved_step != last.step:
             self._save(last)
 
-    def _save(self, info: StepInfo) -> None:
+    def _save(self, state: RunState | StepInfo) -> None:
         assert self._optimizer is not None, "on_start was not called"
-        save_checkpoint(self.path, info, self._optimizer)
-        self._saved_step = info.step
+        save_checkpoint(self.path, state, self._optimizer)
+        self._saved_step = state.step

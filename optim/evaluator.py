@@ -1,4 +1,4 @@
-"""Counted access to the objective, in the minimization convention, for step rules."""
+"""The run's evaluations: counted, memoized, in the minimization convention."""
 
 from collections.abc import Sequence
 from concurrent.futures import Executor
@@ -81,16 +81,26 @@ class _Counted(Objective):
 
 
 class Evaluator:
-    """What a step rule uses to evaluate trial points: counted, and always minimizing.
+    """The run's evaluations: counted, memoized, and in the minimization convention.
 
-    The optimizer hands one to [`StepRule.update`][optim.step_rules.StepRule.update].
-    Values and gradients come back in the *descent* convention: in
-    [`Mode.ASCENT`][optim.mode.Mode.ASCENT] they are those of $-f$, so a rule (a line
-    search, say) is written once, for minimization. Gradients come from the
-    optimizer's [`GradientEstimator`][optim.gradients.GradientEstimator], and every
-    call is counted in the run's [`Result`][optim.result.Result].
+    The optimizer makes one per run. Step rules and line searches see it through
+    the [`TrialEvaluator`][optim.evaluation.TrialEvaluator] protocol
+    ([`value`][optim.evaluator.Evaluator.value] and
+    [`value_and_gradient`][optim.evaluator.Evaluator.value_and_gradient] at trial
+    points): values and gradients come back in the *descent* convention, those of
+    $-f$ in [`Mode.ASCENT`][optim.mode.Mode.ASCENT], so a rule is written once,
+    for minimization. The loop uses [`evaluate`][optim.evaluator.Evaluator.evaluate]
+    (in the user's sign) at each new iterate, and
+    [`minimized`][optim.evaluator.Evaluator.minimized] to turn the user's value and
+    gradient into those of the function minimized. This class is the only place
+    where the mode's sign is applied.
 
-    This class is the only place where the mode's sign is applied.
+    The last trial value and the last trial value-and-gradient are remembered
+    separately: when the rule's step lands on a trial point, the loop reuses what
+    is known there and evaluates only what is missing (the gradient after an
+    Armijo trial, nothing after a Wolfe trial).
+
+    A random estimator draws from `rng`, the run's own random stream.
 
     Examples:
         >>> import numpy as np
@@ -101,17 +111,36 @@ class Evaluator:
         (-5.0, array([-2., -4.]))
         >>> evaluator.evaluations, evaluator.gradient_evaluations
         (1, 1)
+
+        A trial value is not evaluated again at the iterate:
+
+        >>> trial = evaluator.value(np.array([0.5, 0.0]))
+        >>> value, gradient, error = evaluator.evaluate(np.array([0.5, 0.0]))
+        >>> value, evaluator.evaluations, evaluator.gradient_evaluations
+        (0.25, 2, 2)
     """
 
-    __slots__ = ("_counted", "_estimator", "_memo", "_sign")
+    __slots__ = ("_counted", "_estimator", "_full_memo", "_sign", "_value_memo", "rng")
 
     def __init__(
-        self, objective: Objective, estimator: GradientEstimator, mode: Mode
+        self,
+        objective: Objective,
+        estimator: GradientEstimator,
+        mode: Mode,
+        *,
+        rng: np.random.Generator | None = None,
+        evaluations: int = 0,
+        gradient_evaluations: int = 0,
     ) -> None:
         self._counted = _Counted(objective)
+        self._counted.evaluations = evaluations
+        self._counted.gradient_evaluations = gradient_evaluations
         self._estimator = estimator
         self._sign = mode.sign
-        self._memo: tuple[Array, float, Array, Array | None] | None = None
+        self.rng = rng
+        """The run's random stream, for random estimators; `None` otherwise."""
+        self._value_memo: tuple[Array, float] | None = None
+        self._full_memo: tuple[Array, float, Array, Array | None] | None = None
 
     @property
     def evaluations(self) -> int:
@@ -123,44 +152,81 @@ class Evaluator:
         """Analytic gradient calls so far."""
         return self._counted.gradient_evaluations
 
-    def value(self, x: Array) -> float:
-        """Return the value to minimize at `x`: $f(x)$, or $-f(x)$ in ascent."""
-        return self._sign * self._counted.value(as_float_array(x))
+    @property
+    def random_state(self) -> dict[str, Any] | None:
+        """A snapshot of the random stream's state, or `None` without a stream."""
+        return None if self.rng is None else dict(self.rng.bit_generator.state)
 
-    def gradient(self, x: Array) -> Array:
-        """Return the gradient of the function being minimized at `x`."""
-        gradient, _ = self._estimator.estimate_with_error(
-            self._counted, as_float_array(x)
-        )
-        return self._orient_gradient(gradient)
+    def value(self, x: Array) -> float:
+        """Return the value to minimize at `x`: $f(x)$, or $-f(x)$ in ascent.
+
+        Args:
+            x: The trial point; never modified.
+
+        Returns:
+            The value, in the minimization convention.
+        """
+        x = as_float_array(x)
+        value = self._counted.value(x)
+        self._value_memo = (x, value)
+        return self._sign * value
 
     def value_and_gradient(self, x: Array) -> tuple[float, Array]:
         """Return the value and gradient of the function being minimized at `x`.
 
-        The optimizer reuses this evaluation if the rule's update moves to `x`.
+        Args:
+            x: The trial point; never modified.
+
+        Returns:
+            The pair `(value, gradient)`, in the minimization convention.
         """
         x = as_float_array(x)
-        value, gradient, error = self._estimator.value_and_estimate(self._counted, x)
-        self._memo = (x, value, gradient, error)
-        return self._sign * value, self._orient_gradient(gradient)
+        value, gradient, error = self._value_and_estimate(x)
+        self._full_memo = (x, value, gradient, error)
+        return self.minimized(value, gradient)
 
-    def _orient_gradient(self, gradient: Array) -> Array:
-        return gradient if self._sign == 1.0 else -gradient
+    def evaluate(self, x: Array) -> tuple[float, Array, Array | None]:
+        """Return value, gradient and error estimate at an iterate, in the user's sign.
 
-    def _orient_value(self, value: float) -> float:
-        """Turn the user's value into that of the function minimized."""
-        return self._sign * value
+        Reuses the last trial evaluation at exactly this point, if any, and then
+        forgets the trials.
 
-    def _orient(self, value: float, gradient: Array) -> tuple[float, Array]:
-        """Turn the user's value and gradient into those of the function minimized."""
-        return self._sign * value, self._orient_gradient(gradient)
+        Args:
+            x: The new iterate.
 
-    def _evaluate(self, x: Array) -> tuple[float, Array, Array | None]:
-        """Value, gradient and error at an iterate, in the user's sign (optimizer only).
-
-        Reuses the rule's last trial evaluation when it was at exactly this point.
+        Returns:
+            The triple `(value, gradient, error)`; `error` is the estimator's error
+            estimate shaped like `x`, or `None`.
         """
-        memo, self._memo = self._memo, None
-        if memo is not None and np.array_equal(memo[0], x):
-            return memo[1], memo[2], memo[3]
-        return self._estimator.value_and_estimate(self._counted, x)
+        full, self._full_memo = self._full_memo, None
+        known, self._value_memo = self._value_memo, None
+        if full is not None and np.array_equal(full[0], x):
+            return full[1], full[2], full[3]
+        if known is not None and np.array_equal(known[0], x):
+            gradient, error = self._estimate(x)
+            return known[1], gradient, error
+        return self._value_and_estimate(x)
+
+    def minimized(self, value: float, gradient: Array) -> tuple[float, Array]:
+        r"""Turn the user's value and gradient into those of the function minimized.
+
+        Args:
+            value: $f(x)$.
+            gradient: $\nabla f(x)$.
+
+        Returns:
+            The pair unchanged in descent, both negated in ascent.
+        """
+        if self._sign == 1.0:
+            return value, gradient
+        return -value, -gradient
+
+    def _value_and_estimate(self, x: Array) -> tuple[float, Array, Array | None]:
+        if self.rng is None:
+            return self._estimator.value_and_estimate(self._counted, x)
+        return self._estimator.value_and_estimate(self._counted, x, rng=self.rng)
+
+    def _estimate(self, x: Array) -> tuple[Array, Array | None]:
+        if self.rng is None:
+            return self._estimator.estimate_with_error(self._counted, x)
+        return self._estimator.estimate_with_error(self._counted, x, rng=self.rng)

@@ -69,7 +69,11 @@ class GradientEstimator(abc.ABC):
         """
 
     def estimate_with_error(
-        self, objective: Objective, x: Array
+        self,
+        objective: Objective,
+        x: Array,
+        *,
+        rng: np.random.Generator | None = None,
     ) -> tuple[Array, Array | None]:
         """Return the gradient and, if the estimator knows it, an error estimate.
 
@@ -79,41 +83,43 @@ class GradientEstimator(abc.ABC):
         Args:
             objective: The function to differentiate.
             x: The point; never modified.
+            rng: The run's random stream, passed only to random estimators (those
+                whose [`random_stream`][optim.gradients.GradientEstimator.random_stream]
+                is not `None`).
 
         Returns:
             The pair `(gradient, error)`, where `error` is shaped like `x` or `None`.
         """
         return self.estimate(objective, x), None
 
-    def random_state(self) -> dict[str, Any] | None:
-        """Return the state of the estimator's random stream, if it has one.
+    def random_stream(self) -> np.random.Generator | None:
+        """Return a new random stream for a run, or `None` if none is needed.
 
-        Deterministic estimators have none (`None`). A
-        [`Checkpoint`][optim.checkpoint.Checkpoint] saves this state so that a
-        resumed run draws exactly the numbers the uninterrupted run would have.
+        Deterministic estimators need none (the default). A random estimator, such
+        as [`SPSA`][optim.gradients.SPSA], returns a generator made from its seed:
+        the optimizer calls this once when a run starts, passes the generator to
+        every estimate of the run, and keeps its state in the run's
+        [`RunState`][optim.run.RunState], so the same configuration run twice
+        draws the same numbers and a resumed run continues the same stream. The
+        estimator itself stays stateless configuration.
 
         Returns:
-            A JSON-ready mapping, or `None`.
+            A new `numpy.random.Generator`, or `None`.
+
+        Examples:
+            >>> CentralDifference().random_stream() is None
+            True
+            >>> SPSA(rng=3).random_stream().integers(10, size=3)
+            array([8, 0, 1])
         """
         return None
 
-    def set_random_state(self, state: dict[str, Any] | None) -> None:
-        """Restore a state returned by `random_state` (in place).
-
-        Args:
-            state: What `random_state` returned.
-
-        Raises:
-            ValueError: If a deterministic estimator is given a random state.
-        """
-        if state is not None:
-            raise ValueError(
-                f"{type(self).__name__} has no random stream to restore; the "
-                "checkpoint was written with a random estimator"
-            )
-
     def value_and_estimate(
-        self, objective: Objective, x: Array
+        self,
+        objective: Objective,
+        x: Array,
+        *,
+        rng: np.random.Generator | None = None,
     ) -> tuple[float, Array, Array | None]:
         """Return the objective's value at `x` with the gradient and its error.
 
@@ -124,12 +130,16 @@ class GradientEstimator(abc.ABC):
         Args:
             objective: The function to differentiate.
             x: The point; never modified.
+            rng: The run's random stream (random estimators only).
 
         Returns:
             The triple `(value, gradient, error)`.
         """
         value = objective.value(x)
-        gradient, error = self.estimate_with_error(objective, x)
+        if rng is None:
+            gradient, error = self.estimate_with_error(objective, x)
+        else:
+            gradient, error = self.estimate_with_error(objective, x, rng=rng)
         return value, gradient, error
 
 
@@ -154,7 +164,11 @@ class AnalyticGradient(GradientEstimator):
 
     @override
     def value_and_estimate(
-        self, objective: Objective, x: Array
+        self,
+        objective: Objective,
+        x: Array,
+        *,
+        rng: np.random.Generator | None = None,
     ) -> tuple[float, Array, Array | None]:
         value, gradient = objective.value_and_gradient(x)
         return value, gradient, None
@@ -187,6 +201,23 @@ def _to_step(value: float | ArrayLike | None) -> float | Array | None:
         raise ValueError(f"step must hold finite values > 0, got {array!r}")
     array.setflags(write=False)
     return array
+
+
+def _to_seed(value: int | None) -> int:
+    """Convert an `rng` argument into a seed: `None` draws fresh entropy once."""
+    if value is None:
+        entropy = np.random.SeedSequence().entropy
+        assert isinstance(entropy, int)
+        return entropy
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"rng must be an integer seed >= 0 or None, got {type(value).__name__}: "
+            "the run makes its own random stream from the seed, so that the same "
+            "configuration repeats exactly"
+        )
+    if value < 0:
+        raise ValueError(f"rng must be an integer seed >= 0, got {value!r}")
+    return int(value)
 
 
 def _same_step(a: float | Array | None, b: float | Array | None) -> bool:
@@ -424,7 +455,11 @@ class _OneSided(_BatchedEstimator):
 
     @override
     def value_and_estimate(
-        self, objective: Objective, x: Array
+        self,
+        objective: Objective,
+        x: Array,
+        *,
+        rng: np.random.Generator | None = None,
     ) -> tuple[float, Array, Array | None]:
         x = as_float_array(x)
         value = objective.value(x)
@@ -627,7 +662,11 @@ class Richardson(_BatchedEstimator):
 
     @override
     def estimate_with_error(
-        self, objective: Objective, x: Array
+        self,
+        objective: Objective,
+        x: Array,
+        *,
+        rng: np.random.Generator | None = None,
     ) -> tuple[Array, Array | None]:
         x = as_float_array(x)
         flat = x.reshape(-1)
@@ -688,8 +727,11 @@ class SPSA(_BatchedEstimator):
     for one sample), a one-sigma error, not a bound.
 
     Costs `2 * samples` evaluations per gradient, and one more per optimizer step.
-    Perturbations are drawn from `rng` here, before any evaluation, so results do
-    not depend on batching or executor; each call draws new ones.
+    Perturbations are drawn from the run's random stream (see
+    [`random_stream`][optim.gradients.GradientEstimator.random_stream]), before any
+    evaluation, so results do not depend on batching or executor; each step draws
+    new ones. Called outside a run, each call draws from a new stream seeded with
+    `rng`, so it returns the same estimate every time.
 
     Step choice: `step=None` (default) uses the central-difference rule
     $h_i = \epsilon^{1/3} \max(1, |x_i|)$; a float or an array shaped like `x`
@@ -713,34 +755,40 @@ class SPSA(_BatchedEstimator):
     """Absolute perturbation size (a float, or an array shaped like `x`), or `None`
     for the automatic relative step."""
 
-    rng: np.random.Generator = attrs.field(
-        default=None, kw_only=True, converter=np.random.default_rng, eq=False
-    )
-    """A `numpy.random.Generator`, or a seed for one (`None`: fresh entropy)."""
+    rng: int = attrs.field(default=None, kw_only=True, converter=_to_seed)
+    """The seed of the random stream each run draws from: an integer >= 0, or
+    `None` for fresh entropy drawn once, when the estimator is made (so this
+    estimator still repeats itself exactly). A `numpy.random.Generator` is
+    refused: it would carry state from one run into the next."""
 
     @override
-    def random_state(self) -> dict[str, Any]:
-        return dict(self.rng.bit_generator.state)
+    def random_stream(self) -> np.random.Generator:
+        return np.random.default_rng(self.rng)
 
     @override
-    def set_random_state(self, state: dict[str, Any] | None) -> None:
-        if state is None:
-            raise ValueError("SPSA needs the random state saved with the checkpoint")
-        self.rng.bit_generator.state = state
-
-    @override
-    def estimate(self, objective: Objective, x: Array) -> Array:
-        return self.estimate_with_error(objective, x)[0]
+    def estimate(
+        self,
+        objective: Objective,
+        x: Array,
+        *,
+        rng: np.random.Generator | None = None,
+    ) -> Array:
+        return self.estimate_with_error(objective, x, rng=rng)[0]
 
     @override
     def estimate_with_error(
-        self, objective: Objective, x: Array
+        self,
+        objective: Objective,
+        x: Array,
+        *,
+        rng: np.random.Generator | None = None,
     ) -> tuple[Array, Array | None]:
         x = as_float_array(x)
         flat = x.reshape(-1)
         k = self.samples
+        rng = self.random_stream() if rng is None else rng
         h = _coordinate_steps(flat, self.step, _EPS ** (1.0 / 3.0), x.shape)
-        signs = 2.0 * self.rng.integers(0, 2, size=(k, flat.size)) - 1.0
+        signs = 2.0 * rng.integers(0, 2, size=(k, flat.size)) - 1.0
         perturbations = h * signs
 
         def build(start: int, end: int) -> Array:

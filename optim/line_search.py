@@ -4,8 +4,8 @@ A [`Search`][optim.line_search.Search] is told the current point $x$, its value 
 gradient, a direction $p$ with $\nabla f(x)^\top p < 0$ and a first trial step
 $\alpha_0$, and looks for an acceptable $\alpha$ along $\phi(\alpha) = f(x + \alpha p)$.
 It evaluates trial points only through the run's
-[`Evaluator`][optim.evaluator.Evaluator], so every trial is counted and the same
-search works in ascent (the evaluator answers for $-f$).
+[`TrialEvaluator`][optim.evaluation.TrialEvaluator], so every trial is counted and
+the same search works in ascent (the evaluator answers for $-f$).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from optim import _validators
 from optim._types import Array, override
-from optim.evaluator import Evaluator
+from optim.evaluation import TrialEvaluator
 
 __all__ = [
     "AcceptStep",
@@ -91,7 +91,7 @@ class Search(abc.ABC):
     @abc.abstractmethod
     def search(
         self,
-        evaluator: Evaluator,
+        evaluator: TrialEvaluator,
         *,
         x: Array,
         value: float,
@@ -141,7 +141,7 @@ class AcceptStep(Search):
     @override
     def search(
         self,
-        evaluator: Evaluator,
+        evaluator: TrialEvaluator,
         *,
         x: Array,
         value: float,
@@ -208,7 +208,7 @@ class Backtracking(Search):
     @override
     def search(
         self,
-        evaluator: Evaluator,
+        evaluator: TrialEvaluator,
         *,
         x: Array,
         value: float,
@@ -328,7 +328,7 @@ class StrongWolfe(Search):
     @override
     def search(
         self,
-        evaluator: Evaluator,
+        evaluator: TrialEvaluator,
         *,
         x: Array,
         value: float,

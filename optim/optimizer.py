@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
@@ -21,11 +20,9 @@ from optim.gradients import AnalyticGradient, CentralDifference, GradientEstimat
 from optim.mode import Mode, to_mode
 from optim.objective import FunctionObjective, Objective, _check_sendable
 from optim.result import Result, Status, StepInfo, Stop
+from optim.run import RunContext, RunState
 from optim.step_rules import StepRule
-
-_StartHook = Callable[["Optimizer", Array], None]
-_StepHook = Callable[[StepInfo], bool | Stop | None]
-_EndHook = Callable[[Result], None]
+from optim.stopping import MaxEvaluations, MaxGrowth, MaxSteps, MaxTime, diagnose
 
 
 def _to_objective(objective: Objective | Callable[[Array], Any]) -> Objective:
@@ -189,6 +186,26 @@ class Optimizer:
             return AnalyticGradient()
         return CentralDifference()
 
+    def run_context(self) -> RunContext:
+        """Return the configuration a run hands to its callbacks' `on_start`.
+
+        Returns:
+            The objective, step rule, resolved estimator, mode and `max_steps`.
+
+        Examples:
+            >>> from optim import FixedStep
+            >>> from optim.problems import Sphere
+            >>> Optimizer(Sphere(), step_rule=FixedStep(0.1)).run_context().step_rule
+            FixedStep(learning_rate=0.1)
+        """
+        return RunContext(
+            objective=self.objective,
+            step_rule=self.step_rule,
+            gradient_estimator=self.gradient_estimator,
+            mode=self.mode,
+            max_steps=self.max_steps,
+        )
+
     def run(self, x0: ArrayLike) -> Result:
         """Optimize from `x0` and return the result.
 
@@ -249,12 +266,14 @@ class Optimizer:
             (4, 0.00390625)
         """
         x = as_start_point(x0)
-        evaluator = Evaluator(self.objective, self.gradient_estimator, self.mode)
-        starts, steps, ends = self._hooks()
-        for start in starts:
-            start(self, x)
+        estimator = self.gradient_estimator
+        evaluator = Evaluator(
+            self.objective, estimator, self.mode, rng=estimator.random_stream()
+        )
+        hooks = self._hooks()
+        hooks.start(self.run_context(), x)
         try:
-            value, gradient, error = evaluator._evaluate(x)
+            value, gradient, error = evaluator.evaluate(x)
         except Exception as failure:
             failure.add_note(
                 f"optim: raised while evaluating the objective at x0 (shape {x.shape})"
@@ -266,41 +285,49 @@ class Optimizer:
                 f"the objective's value ({value}) and gradient norm ({gradient_norm}) "
                 "at x0 must be finite"
             )
-        first = StepInfo(
-            0,
-            x,
-            value,
-            gradient,
-            gradient_norm,
-            _error_norm(error),
-            evaluator.evaluations,
-            evaluator.gradient_evaluations,
-            self.step_rule.init(x),
-            x,
-            value,
-            0,
-            0,
-            value,
+        start = RunState(
+            step=0,
+            x=x,
+            value=value,
+            gradient=gradient,
+            gradient_norm=gradient_norm,
+            gradient_error=_error_norm(error),
+            evaluations=evaluator.evaluations,
+            gradient_evaluations=evaluator.gradient_evaluations,
+            rule_state=self.step_rule.init(x),
+            random_state=evaluator.random_state,
+            best_x=x,
+            best_value=value,
+            best_step=0,
+            non_improving_steps=0,
+            start_value=value,
         )
-        return (yield from self._loop(first, evaluator, steps, ends, announce=True))
+        return (yield from self._loop(start, evaluator, hooks, announce=True))
 
-    def resume_from(self, info: StepInfo) -> Generator[StepInfo, None, Result]:
-        """Continue a run from a saved `StepInfo`, step by step.
+    def resume_from(
+        self, state: RunState | StepInfo
+    ) -> Generator[StepInfo, None, Result]:
+        """Continue a run from a saved state, step by step.
 
-        The record's step is not announced again: the first record yielded is the
-        next step. Counters continue from the record's. With the same configuration,
-        the continued run takes exactly the steps the uninterrupted run would have
-        taken. [`Checkpoint`][optim.checkpoint.Checkpoint] files are loaded with
-        [`Optimizer.resume`][optim.optimizer.Optimizer.resume].
+        The state's step is not announced again: the first record yielded is the
+        next step. Counters and the random stream continue from the state's. With
+        the same configuration, the continued run takes exactly the steps the
+        uninterrupted run would have taken. [`Checkpoint`][optim.checkpoint.Checkpoint]
+        files are loaded with [`Optimizer.resume`][optim.optimizer.Optimizer.resume].
 
         Args:
-            info: The state to continue from.
+            state: The [`RunState`][optim.run.RunState] to continue from (a
+                [`StepInfo`][optim.result.StepInfo] stands for its `run_state`).
 
         Yields:
-            One record per step after `info.step`.
+            One record per step after `state.step`.
 
         Returns:
             The result, when the run ends by itself.
+
+        Raises:
+            ValueError: If the state has a random stream and the estimator has none,
+                or the other way round.
 
         Examples:
             >>> from optim import FixedStep
@@ -312,13 +339,19 @@ class Optimizer:
             >>> [float(later.x[0]) for later in optimizer.resume_from(info)]
             [2.0, 1.0]
         """
-        evaluator = Evaluator(self.objective, self.gradient_estimator, self.mode)
-        evaluator._counted.evaluations = info.evaluations
-        evaluator._counted.gradient_evaluations = info.gradient_evaluations
-        starts, steps, ends = self._hooks()
-        for start in starts:
-            start(self, info.x)
-        return (yield from self._loop(info, evaluator, steps, ends, announce=False))
+        if isinstance(state, StepInfo):
+            state = state.run_state
+        evaluator = Evaluator(
+            self.objective,
+            self.gradient_estimator,
+            self.mode,
+            rng=self._restored_stream(state.random_state),
+            evaluations=state.evaluations,
+            gradient_evaluations=state.gradient_evaluations,
+        )
+        hooks = self._hooks()
+        hooks.start(self.run_context(), state.x)
+        return (yield from self._loop(state, evaluator, hooks, announce=False))
 
     def resume(self, path: str | os.PathLike[str]) -> Result:
         """Continue a run from a checkpoint file and return the result.
@@ -355,160 +388,138 @@ class Optimizer:
 
         return _drain(self.resume_from(load_checkpoint(path, self)))
 
+    def _restored_stream(
+        self, random_state: dict[str, Any] | None
+    ) -> np.random.Generator | None:
+        """The estimator's random stream, set to a saved state."""
+        rng = self.gradient_estimator.random_stream()
+        if (rng is None) != (random_state is None):
+            raise ValueError(
+                "the state was saved with a "
+                f"{'deterministic' if random_state is None else 'random'} estimator, "
+                f"but this optimizer's estimator {self.gradient_estimator!r} is "
+                f"{'random' if random_state is None else 'deterministic'}"
+            )
+        if rng is not None and random_state is not None:
+            rng.bit_generator.state = random_state
+        return rng
+
     def _loop(
         self,
-        info: StepInfo,
+        state: RunState,
         evaluator: Evaluator,
-        step_hooks: tuple[_StepHook, ...],
-        end_hooks: tuple[_EndHook, ...],
+        hooks: _Hooks,
         *,
         announce: bool,
     ) -> Generator[StepInfo, None, Result]:
-        """The one loop: announce a step, check the stopping tests, take a step."""
-        rule = self.step_rule
-        counted = evaluator._counted
-        max_steps = self.max_steps
-        max_evaluations = self.max_evaluations
-        deadline = None if self.max_time is None else time.monotonic() + self.max_time
-        step, x, value, gradient = info.step, info.x, info.value, info.gradient
-        gradient_norm, state = info.gradient_norm, info.state
-        best_x, best_value, best_step = info.best_x, info.best_value, info.best_step
-        stalls, start_value = info.non_improving_steps, info.start_value
-        error_norm = info.gradient_error
-        loss, descent_gradient = evaluator._orient(value, gradient)
-        best_loss = evaluator._orient_value(best_value)
-        start_loss = evaluator._orient_value(start_value)
-        growth_limit = (
-            math.inf
-            if self.max_growth is None
-            else start_loss + self.max_growth * (1.0 + abs(start_loss))
-        )
-        stop: Stop | None = None
-        diagnosis = ""
-        failure: Exception | None = None
-        failed_step = -1
+        """The one loop: announce a step to the callbacks and stop tests, then step.
+
+        A resumed run's first state was announced before: only the stop tests see
+        it again (so a run that used up its budget stays stopped).
+        """
+        end: _End | None = None
         try:
             while True:
+                info = StepInfo(state)
+                end = hooks.step(info, tests_only=not announce)
                 if announce:
-                    for hook in step_hooks:
-                        try:
-                            answer = hook(info)
-                        except Exception as error:
-                            failure, failed_step = error, step
-                            raise _CallbackFailed(_name(hook)) from error
-                        if answer and stop is None:
-                            stop = _as_stop(answer, hook, step)
                     yield info
+                if end is not None:
+                    break
                 announce = True
-                if stop is not None:
-                    status, message = stop.status, stop.message
+                state, end = self._advance(state, evaluator)
+                if end is not None:
                     break
-                if step >= max_steps:
-                    status = Status.MAX_STEPS
-                    message, diagnosis = _max_steps_message(
-                        max_steps, gradient_norm, start_loss, loss, stalls
-                    )
-                    break
-                if max_evaluations is not None and counted.evaluations >= (
-                    max_evaluations
-                ):
-                    status = Status.MAX_EVALUATIONS
-                    message = (
-                        f"used up max_evaluations={max_evaluations} objective "
-                        f"evaluations ({counted.evaluations}) in {step} steps"
-                    )
-                    break
-                if deadline is not None and time.monotonic() >= deadline:
-                    status = Status.MAX_TIME
-                    message = (
-                        f"ran out of max_time={self.max_time:g} s after {step} steps"
-                    )
-                    break
-
-                try:
-                    delta, new_state = rule.update(
-                        descent_gradient, state, x=x, value=loss, evaluator=evaluator
-                    )
-                    # A non-finite step shows up in the value or gradient at the new
-                    # point; checking the step as well would cost a pass over it.
-                    new_x = x + delta
-                    new_value, new_gradient, new_error = evaluator._evaluate(new_x)
-                except Exception as error:  # the run's result must survive it
-                    failure, failed_step = error, step + 1
-                    status = Status.FAILED
-                    message = (
-                        f"step {step + 1} raised {error!r}; the result is the last "
-                        f"good iterate (step {step})"
-                    )
-                    break
-                new_gradient_norm = _norm(new_gradient)
-                if not (math.isfinite(new_value) and math.isfinite(new_gradient_norm)):
-                    status = Status.DIVERGED
-                    message = (
-                        f"step {step + 1} produced a non-finite value or gradient; the "
-                        f"result is the last finite iterate (step {step}); the "
-                        "learning rate is likely too large"
-                    )
-                    break
-                step += 1
-                x, value, gradient, state = new_x, new_value, new_gradient, new_state
-                gradient_norm, error_norm = new_gradient_norm, _error_norm(new_error)
-                loss, descent_gradient = evaluator._orient(value, gradient)
-                if loss < best_loss:
-                    best_loss, best_x, best_value, best_step = loss, x, value, step
-                else:
-                    stalls += 1
-                info = StepInfo(
-                    step,
-                    x,
-                    value,
-                    gradient,
-                    gradient_norm,
-                    error_norm,
-                    counted.evaluations,
-                    counted.gradient_evaluations,
-                    state,
-                    best_x,
-                    best_value,
-                    best_step,
-                    stalls,
-                    start_value,
-                )
-                if loss > growth_limit:
-                    status = Status.DIVERGED
-                    message = (
-                        f"the objective grew from {start_value:.6g} to {value:.6g} in "
-                        f"{step} steps (more than max_growth={self.max_growth:g} "
-                        "times its starting size): the run is diverging; the learning "
-                        "rate is likely too large"
-                    )
-                    break
-        except _CallbackFailed as error:
-            status = Status.FAILED
-            message = (
-                f"callback {error} raised {failure!r} at step {step}; the result is "
-                f"that step's iterate"
-            )
         except KeyboardInterrupt:
-            status = Status.INTERRUPTED
-            message = (
-                f"interrupted (KeyboardInterrupt) after {step} steps; the result is "
-                f"the last complete iterate, and best_x the best point (step "
-                f"{best_step})"
+            end = _End(
+                Stop(
+                    Status.INTERRUPTED,
+                    f"interrupted (KeyboardInterrupt) after {state.step} steps; the "
+                    "result is the last complete iterate, and best_x the best point "
+                    f"(step {state.best_step})",
+                )
             )
+        return self._finish(state, end, hooks)
 
-        last_step: StepInfo | None = info  # what a resumed run continues from
+    def _advance(
+        self, state: RunState, evaluator: Evaluator
+    ) -> tuple[RunState, _End | None]:
+        """Take one step from `state`; on failure, stay and say why."""
+        loss, descent_gradient = evaluator.minimized(state.value, state.gradient)
+        try:
+            delta, rule_state = self.step_rule.update(
+                descent_gradient,
+                state.rule_state,
+                x=state.x,
+                value=loss,
+                evaluator=evaluator,
+            )
+            # A non-finite step shows up in the value or gradient at the new point;
+            # checking the step as well would cost a pass over it.
+            x = state.x + delta
+            value, gradient, error_estimate = evaluator.evaluate(x)
+        except Exception as error:  # the run's result must survive it
+            return state, _End(
+                Stop(
+                    Status.FAILED,
+                    f"step {state.step + 1} raised {error!r}; the result is the last "
+                    f"good iterate (step {state.step})",
+                ),
+                failure=error,
+                failed_step=state.step + 1,
+            )
+        gradient_norm = _norm(gradient)
+        if not (math.isfinite(value) and math.isfinite(gradient_norm)):
+            return state, _End(
+                Stop(
+                    Status.DIVERGED,
+                    f"step {state.step + 1} produced a non-finite value or gradient; "
+                    f"the result is the last finite iterate (step {state.step}); the "
+                    "learning rate is likely too large",
+                )
+            )
+        step = state.step + 1
+        improved = self.mode.sign * value < self.mode.sign * state.best_value
+        return RunState(
+            step=step,
+            x=x,
+            value=value,
+            gradient=gradient,
+            gradient_norm=gradient_norm,
+            gradient_error=_error_norm(error_estimate),
+            evaluations=evaluator.evaluations,
+            gradient_evaluations=evaluator.gradient_evaluations,
+            rule_state=rule_state,
+            random_state=evaluator.random_state,
+            best_x=x if improved else state.best_x,
+            best_value=value if improved else state.best_value,
+            best_step=step if improved else state.best_step,
+            non_improving_steps=state.non_improving_steps + (not improved),
+            start_value=state.start_value,
+        ), None
+
+    def _finish(self, state: RunState, end: _End, hooks: _Hooks) -> Result:
+        """Turn the final state and the reason to stop into the result."""
+        stop = end.stop
+        status, message, diagnosis = stop.status, stop.message, ""
+        if status is Status.MAX_STEPS:
+            clause, diagnosis = diagnose(
+                state, sign=self.mode.sign, max_steps=self.max_steps
+            )
+            message += clause
+        x, value, gradient = state.x, state.value, state.gradient
+        gradient_norm = state.gradient_norm
+        run_state: RunState | None = state
         if not np.isfinite(x).all():
             # Only an objective that is finite at non-finite points gets here.
-            last_step = None
-            status = Status.DIVERGED
+            status, diagnosis, run_state = Status.DIVERGED, "", None
             message = (
                 "the iterates became non-finite although the objective stayed finite "
                 "there; the result is the best finite iterate"
             )
-            step, x, value, gradient = best_step, best_x, best_value, best_x * np.nan
-            gradient_norm = math.nan
-        step_failed = status is Status.FAILED and failed_step > step
+            x, value = state.best_x, state.best_value
+            gradient, gradient_norm = state.best_x * np.nan, math.nan
+        step_failed = status is Status.FAILED and end.failed_step > state.step
         if step_failed and self.errors == "diverge":
             status = Status.DIVERGED
         result = Result(
@@ -516,43 +527,99 @@ class Optimizer:
             value=value,
             gradient=gradient,
             gradient_norm=gradient_norm,
-            steps=step,
-            evaluations=counted.evaluations,
-            gradient_evaluations=counted.gradient_evaluations,
+            steps=state.best_step if run_state is None else state.step,
+            evaluations=state.evaluations,
+            gradient_evaluations=state.gradient_evaluations,
             status=status,
             message=message,
-            best_x=best_x,
-            best_value=best_value,
+            best_x=state.best_x,
+            best_value=state.best_value,
             mode=self.mode,
             diagnosis=diagnosis,
-            last_step=last_step,
+            run_state=run_state,
         )
-        for end in end_hooks:
-            end(result)
+        hooks.end(result)
         if status is Status.FAILED:
             raise OptimizationError(
-                message, step=failed_step, result=result
-            ) from failure
+                message, step=end.failed_step, result=result
+            ) from end.failure
         return result
 
-    def _hooks(
-        self,
-    ) -> tuple[tuple[_StartHook, ...], tuple[_StepHook, ...], tuple[_EndHook, ...]]:
-        starts: list[_StartHook] = []
-        steps: list[_StepHook] = []
-        ends: list[_EndHook] = []
-        for callback in self.callbacks:
+    def _hooks(self) -> _Hooks:
+        """The callbacks' hooks, then the stop tests this configuration asks for."""
+        tests: list[Callback] = [MaxSteps(self.max_steps)]
+        if self.max_evaluations is not None:
+            tests.append(MaxEvaluations(self.max_evaluations))
+        if self.max_time is not None:
+            tests.append(MaxTime(self.max_time))
+        if self.max_growth is not None:
+            tests.append(MaxGrowth(self.max_growth, sign=self.mode.sign))
+        return _Hooks.of(self.callbacks, tests)
+
+
+@attrs.frozen
+class _End:
+    """Why a run ends: the stop, and the exception behind a failure."""
+
+    stop: Stop
+    failure: BaseException | None = None
+    failed_step: int = -1
+
+
+@attrs.frozen
+class _Hooks:
+    """The start, step and end hooks of a run's callbacks and stop tests, in order."""
+
+    starts: tuple[Callable[[RunContext, Array], None], ...]
+    steps: tuple[Callable[[StepInfo], bool | Stop | None], ...]
+    ends: tuple[Callable[[Result], None], ...]
+    tests: int
+    """How many of the last step hooks are stop tests."""
+
+    @classmethod
+    def of(cls, callbacks: Iterable[CallbackLike], tests: Iterable[Callback]) -> _Hooks:
+        starts: list[Callable[[RunContext, Array], None]] = []
+        steps: list[Callable[[StepInfo], bool | Stop | None]] = []
+        ends: list[Callable[[Result], None]] = []
+        tests = tuple(tests)
+        for callback in (*callbacks, *tests):
             if isinstance(callback, Callback):
                 starts.append(callback.on_start)
                 steps.append(callback.on_step)
                 ends.append(callback.on_end)
             else:
                 steps.append(callback)
-        return tuple(starts), tuple(steps), tuple(ends)
+        return cls(tuple(starts), tuple(steps), tuple(ends), len(tests))
 
+    def start(self, context: RunContext, x0: Array) -> None:
+        for hook in self.starts:
+            hook(context, x0)
 
-class _CallbackFailed(Exception):
-    """Internal: a callback raised; carries the callback's name."""
+    def step(self, info: StepInfo, *, tests_only: bool = False) -> _End | None:
+        """Call every step hook (all of them, even after a stop) and say why to end."""
+        end = None
+        for hook in (
+            self.steps[len(self.steps) - self.tests :] if tests_only else self.steps
+        ):
+            try:
+                answer = hook(info)
+            except Exception as error:
+                return _End(
+                    Stop(
+                        Status.FAILED,
+                        f"callback {_name(hook)} raised {error!r} at step "
+                        f"{info.step}; the result is that step's iterate",
+                    ),
+                    failure=error,
+                    failed_step=info.step,
+                )
+            if answer and end is None:
+                end = _End(_as_stop(answer, hook, info.step))
+        return end
+
+    def end(self, result: Result) -> None:
+        for hook in self.ends:
+            hook(result)
 
 
 def _drain(steps: Generator[StepInfo, None, Result]) -> Result:
@@ -586,26 +653,3 @@ def _name(hook: Callable[..., object]) -> str:
     if owner is not None:
         return type(owner).__name__
     return getattr(hook, "__qualname__", repr(hook))
-
-
-def _max_steps_message(
-    max_steps: int, gradient_norm: float, start_loss: float, loss: float, stalls: int
-) -> tuple[str, str]:
-    """Explain a run that used up its steps, and diagnose it if it went wrong."""
-    message = f"reached max_steps={max_steps} with gradient norm {gradient_norm:.3g}"
-    if max_steps == 0:
-        return message, ""
-    if stalls * 2 >= max_steps:
-        return (
-            f"{message}; the objective failed to improve in {stalls} of {max_steps} "
-            "steps: the iterates oscillate, so the learning rate is likely too large"
-        ), "oscillating"
-    scale = max(abs(start_loss), abs(loss))
-    improvement = start_loss - loss
-    if scale > 0.0 and improvement < 1e-2 * scale:
-        return (
-            f"{message}; progress was tiny (the objective improved by "
-            f"{100 * improvement / scale:.2g}% of its size): the learning rate may be "
-            "too small"
-        ), "stalled"
-    return message, ""

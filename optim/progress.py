@@ -12,7 +12,7 @@ from optim.callbacks import Callback
 from optim.result import Result, StepInfo
 
 if TYPE_CHECKING:
-    from optim.optimizer import Optimizer
+    from optim.run import RunContext
 
 
 @attrs.define
@@ -48,14 +48,14 @@ class ProgressBar(Callback):
     _shown: int = attrs.field(default=0, init=False, repr=False)
 
     @override
-    def on_start(self, optimizer: Optimizer, x0: Array) -> None:
+    def on_start(self, context: RunContext, x0: Array) -> None:
         try:
             from tqdm.auto import tqdm
         except ImportError as error:  # pragma: no cover - depends on environment
             raise ImportError(
                 'ProgressBar needs tqdm: pip install "optim[progress]"'
             ) from error
-        self._bar = tqdm(total=optimizer.max_steps, file=self.file, unit="step")
+        self._bar = tqdm(total=context.max_steps, file=self.file, unit="step")
         self._shown = 0
 
     @override

@@ -34,7 +34,7 @@ from optim.directions import (
     PolakRibiere,
     SteepestDescent,
 )
-from optim.evaluator import Evaluator
+from optim.evaluation import TrialEvaluator
 from optim.line_search import AcceptStep, Backtracking, Search, StrongWolfe
 from optim.step_rules import StepRule
 
@@ -137,7 +137,7 @@ class _SearchRule(StepRule[LineSearchState]):
         *,
         x: Array,
         value: float,
-        evaluator: Evaluator,
+        evaluator: TrialEvaluator,
     ) -> tuple[Array, LineSearchState]:
         if (
             state.stalled

@@ -8,6 +8,7 @@ import numpy as np
 
 from optim._types import Array
 from optim.mode import Mode
+from optim.run import RunState
 
 _array_eq = attrs.cmp_using(eq=np.array_equal)
 
@@ -61,13 +62,15 @@ class Stop:
 
 @attrs.frozen
 class StepInfo:
-    """The complete state of a run at one step, in the user's sign.
+    """What callbacks see at each step: the point, value, gradient and counters.
 
     Callbacks and [`Optimizer.iterate`][optim.optimizer.Optimizer.iterate] see one
     per step: step `0` is the starting point, step `k` the point after `k` updates.
-    It holds everything needed to continue the run from this step (the step rule's
-    state and the optimizer's bookkeeping), so a checkpoint is a saved `StepInfo`.
-    Do not modify its arrays.
+    It is a read-only view of the run's [`RunState`][optim.run.RunState], which
+    holds what a run needs to continue (the step rule's state, the random stream,
+    the best point); callbacks that save runs, such as
+    [`Checkpoint`][optim.checkpoint.Checkpoint], use `run_state`. Do not modify
+    its arrays.
 
     Examples:
         >>> import numpy as np
@@ -78,34 +81,54 @@ class StepInfo:
         [13.0, 8.32]
     """
 
-    step: int
-    """Number of updates applied so far."""
-    x: Array = attrs.field(eq=_array_eq)
-    """The current point."""
-    value: float
-    """The objective at `x`."""
-    gradient: Array = attrs.field(eq=_array_eq)
-    """The gradient (or its estimate) at `x`."""
-    gradient_norm: float
-    """Euclidean norm of `gradient`."""
-    gradient_error: float | None
-    """Euclidean norm of the estimator's error estimate, or `None` if it has none."""
-    evaluations: int
-    """Objective value calls so far, finite-difference and trial points included."""
-    gradient_evaluations: int
-    """Analytic gradient calls so far."""
-    state: Any = attrs.field(eq=False)
-    """The step rule's state at this step (in the minimization convention)."""
-    best_x: Array = attrs.field(eq=_array_eq)
-    """The best point so far."""
-    best_value: float
-    """The objective at `best_x`."""
-    best_step: int
-    """The step at which `best_x` was reached."""
-    non_improving_steps: int
-    """How many steps so far failed to improve on the best value."""
-    start_value: float
-    """The objective at the starting point (the divergence test's reference)."""
+    run_state: RunState = attrs.field(repr=False)
+    """The complete state of the run at this step."""
+
+    @property
+    def step(self) -> int:
+        """Number of updates applied so far."""
+        return self.run_state.step
+
+    @property
+    def x(self) -> Array:
+        """The current point."""
+        return self.run_state.x
+
+    @property
+    def value(self) -> float:
+        """The objective at `x`."""
+        return self.run_state.value
+
+    @property
+    def gradient(self) -> Array:
+        """The gradient (or its estimate) at `x`."""
+        return self.run_state.gradient
+
+    @property
+    def gradient_norm(self) -> float:
+        """Euclidean norm of `gradient`."""
+        return self.run_state.gradient_norm
+
+    @property
+    def gradient_error(self) -> float | None:
+        """Norm of the estimator's error estimate, or `None` if it has none."""
+        return self.run_state.gradient_error
+
+    @property
+    def evaluations(self) -> int:
+        """Objective value calls so far, finite-difference and trial points included."""
+        return self.run_state.evaluations
+
+    @property
+    def gradient_evaluations(self) -> int:
+        """Analytic gradient calls so far."""
+        return self.run_state.gradient_evaluations
+
+    def __repr__(self) -> str:
+        return (
+            f"StepInfo(step={self.step}, value={self.value!r}, "
+            f"gradient_norm={self.gradient_norm!r}, evaluations={self.evaluations})"
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -154,9 +177,10 @@ class Result:
     (the objective mostly failed to improve: the learning rate is likely too large)
     or `"stalled"` (it improved by less than 1%: the learning rate may be too small);
     `""` otherwise."""
-    last_step: StepInfo | None = attrs.field(default=None, eq=False, repr=False)
+    run_state: RunState | None = attrs.field(default=None, eq=False, repr=False)
     """The complete state at the result's step: continue the run from it with
-    [`Optimizer.resume_from`][optim.optimizer.Optimizer.resume_from]."""
+    [`Optimizer.resume_from`][optim.optimizer.Optimizer.resume_from] (`None` when
+    the iterates became non-finite)."""
 
     @property
     def success(self) -> bool:
@@ -167,7 +191,7 @@ class Result:
         """Return the result as JSON-ready Python values (lists for arrays).
 
         Returns:
-            Every field but `last_step`, plus `success` and `outcome`; the status
+            Every field but `run_state`, plus `success` and `outcome`; the status
             and mode as their string values.
 
         Examples:
@@ -182,7 +206,7 @@ class Result:
         """
         data: dict[str, Any] = {}
         for field in attrs.fields(Result):
-            if field.name == "last_step":
+            if field.name == "run_state":
                 continue
             value = getattr(self, field.name)
             if isinstance(value, np.ndarray):

@@ -8,7 +8,7 @@ import numpy as np
 
 from optim import _validators
 from optim._types import Array, override
-from optim.evaluator import Evaluator
+from optim.evaluation import TrialEvaluator
 from optim.schedules import Schedule, learning_rate_at
 
 _array_eq = attrs.cmp_using(eq=np.array_equal)
@@ -24,8 +24,8 @@ class StepRule(abc.ABC, Generic[S]):
     [`update`][optim.step_rules.StepRule.update] returns the displacement and the
     *new* state, never modifying its inputs. A rule is written for minimization
     only: in ascent the optimizer hands it the gradient and value of $-f$, and
-    its [`Evaluator`][optim.evaluator.Evaluator] answers in the same convention,
-    so the same rule maximizes too.
+    its [`TrialEvaluator`][optim.evaluation.TrialEvaluator] answers in the same
+    convention, so the same rule maximizes too.
 
     Examples:
         A rule that normalizes the gradient, written from scratch:
@@ -67,7 +67,7 @@ class StepRule(abc.ABC, Generic[S]):
         *,
         x: Array,
         value: float,
-        evaluator: Evaluator,
+        evaluator: TrialEvaluator,
     ) -> tuple[Array, S]:
         """Compute the displacement to add to `x`, and the next state.
 
@@ -125,7 +125,7 @@ class FixedStep(StepRule[int]):
         *,
         x: Array,
         value: float,
-        evaluator: Evaluator,
+        evaluator: TrialEvaluator,
     ) -> tuple[Array, int]:
         step = 0 if state is None else state
         return -learning_rate_at(self.learning_rate, step) * gradient, step + 1
@@ -198,7 +198,7 @@ class Momentum(StepRule[MomentumState]):
         *,
         x: Array,
         value: float,
-        evaluator: Evaluator,
+        evaluator: TrialEvaluator,
     ) -> tuple[Array, MomentumState]:
         rate = learning_rate_at(self.learning_rate, state.step)
         velocity = self.beta * state.velocity + gradient
@@ -318,7 +318,7 @@ class AdaGrad(StepRule[AdaGradState]):
         *,
         x: Array,
         value: float,
-        evaluator: Evaluator,
+        evaluator: TrialEvaluator,
     ) -> tuple[Array, AdaGradState]:
         rate = learning_rate_at(self.learning_rate, state.step)
         total = state.sum_of_squares + gradient**2
@@ -405,7 +405,7 @@ class RMSProp(StepRule[RMSPropState]):
         *,
         x: Array,
         value: float,
-        evaluator: Evaluator,
+        evaluator: TrialEvaluator,
     ) -> tuple[Array, RMSPropState]:
         rate = learning_rate_at(self.learning_rate, state.step)
         mean_square = self.beta * state.mean_square + (1.0 - self.beta) * gradient**2
@@ -536,7 +536,7 @@ class Adam(StepRule[AdamState]):
         *,
         x: Array,
         value: float,
-        evaluator: Evaluator,
+        evaluator: TrialEvaluator,
     ) -> tuple[Array, AdamState]:
         rate = learning_rate_at(self.learning_rate, state.step)
         direction, new_state = _adam_direction(self, gradient, state)

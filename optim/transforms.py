@@ -16,7 +16,7 @@ Chain((ClipByNorm(1.0),), Adam(CosineDecay(0.1, decay_steps=100)))
 or `chain(ClipByNorm(1.0), Adam(...))`. Only the gradient at the current point is
 transformed: a line-search rule at the end of a chain still evaluates its trial
 points (values and gradients) through the untransformed
-[`Evaluator`][optim.evaluator.Evaluator].
+[`TrialEvaluator`][optim.evaluation.TrialEvaluator].
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import numpy as np
 
 from optim import _validators
 from optim._types import Array, override
-from optim.evaluator import Evaluator
+from optim.evaluation import TrialEvaluator
 from optim.step_rules import StepRule
 
 __all__ = [
@@ -210,7 +210,7 @@ class Chain(StepRule[ChainState]):
         *,
         x: Array,
         value: float,
-        evaluator: Evaluator,
+        evaluator: TrialEvaluator,
     ) -> tuple[Array, ChainState]:
         states = []
         for transform, transform_state in zip(

@@ -36,7 +36,7 @@ class TestHooks:
         events = []
 
         class Recorder(Callback):
-            def on_start(self, optimizer, x0):
+            def on_start(self, context, x0):
                 events.append(("start", tuple(x0)))
 
             def on_step(self, info):

@@ -508,15 +508,39 @@ def test_spsa_error_estimate_is_the_standard_error():
     assert np.all(np.abs(many - quadratic_gradient(x)) <= 5 * error)
 
 
-def test_spsa_draws_new_perturbations_each_call():
-    """Successive calls use fresh perturbations from the same generator."""
-    spsa = SPSA(rng=np.random.default_rng(0))
+def test_spsa_is_stateless_configuration():
+    """Outside a run, SPSA repeats itself; a run's stream gives fresh draws."""
+    spsa = SPSA(rng=0)
     objective = FunctionObjective(quadratic)
+    stream = spsa.random_stream()
 
     first = spsa.estimate(objective, POINTS[0])
-    second = spsa.estimate(objective, POINTS[0])
+    again = spsa.estimate(objective, POINTS[0])
+    drawn = spsa.estimate(objective, POINTS[0], rng=stream)
+    next_draw = spsa.estimate(objective, POINTS[0], rng=stream)
 
-    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, drawn)  # the same seed, the same draw
+    assert not np.array_equal(drawn, next_draw)
+
+
+def test_spsa_refuses_a_generator():
+    """A Generator would carry state between runs: a seed is required."""
+    with pytest.raises(TypeError, match="rng must be an integer seed"):
+        SPSA(rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="rng"):
+        SPSA(rng=-1)
+
+
+def test_unseeded_spsa_repeats_itself():
+    """rng=None draws entropy once, when the estimator is made."""
+    spsa = SPSA()
+    objective = FunctionObjective(quadratic)
+
+    assert isinstance(spsa.rng, int)
+    np.testing.assert_array_equal(
+        spsa.estimate(objective, POINTS[0]), spsa.estimate(objective, POINTS[0])
+    )
 
 
 # --- optimizer integration ---------------------------------------------------

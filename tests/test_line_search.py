@@ -286,8 +286,9 @@ def test_backtracking_counts_value_only_trials():
     result = Optimizer(Sphere(), step_rule=LineSearchRule(), max_steps=1).run(
         [-3.0, 4.0]
     )
-    # x0 (value+gradient), trial at 0.8 x0 (value), accepted point (value+gradient)
-    assert (result.evaluations, result.gradient_evaluations) == (3, 2)
+    # x0 (value+gradient), trial at 0.8 x0 (value), accepted point (gradient only:
+    # its value is the accepted trial's)
+    assert (result.evaluations, result.gradient_evaluations) == (2, 2)
 
 
 def test_failed_search_stays_put_without_wasting_evaluations():

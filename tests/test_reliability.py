@@ -22,7 +22,6 @@ from optim import (
     FixedStep,
     ForwardDifference,
     FunctionObjective,
-    History,
     Objective,
     OptimizationError,
     Optimizer,
@@ -282,17 +281,18 @@ class TestCheckpoint:
                 max_growth=None,
             )
 
-        full, first, second = History(), History(), History()
-        whole = optimizer(50, [full]).run(x0)
-        optimizer(20, [first, Checkpoint(path, every=7)]).run(x0)
-        resumed = optimizer(50, [second]).resume(path)
+        full, first, second = [], [], []
+        whole = optimizer(50, [full.append]).run(x0)
+        optimizer(20, [first.append, Checkpoint(path, every=7)]).run(x0)
+        resumed = optimizer(50, [second.append]).resume(path)
 
-        assert [i.step for i in second._infos] == list(range(21, 51))
-        joined = first._infos + second._infos
-        assert len(joined) == len(full._infos) == 51
-        for a, b in zip(full._infos, joined, strict=True):
+        assert [i.step for i in second] == list(range(21, 51))
+        joined = first + second
+        assert len(joined) == len(full) == 51
+        for a, b in zip(full, joined, strict=True):
             assert a == b  # points, values, gradients, counters, best point
-            assert repr(a.state) == repr(b.state)
+            assert repr(a.run_state.rule_state) == repr(b.run_state.rule_state)
+            assert a.run_state.random_state == b.run_state.random_state
         assert resumed == whole
 
     def test_periodic_saves(self, tmp_path, monkeypatch):
@@ -387,7 +387,7 @@ class TestCheckpoint:
 
         optimizer = Optimizer(Sphere(), step_rule=Holder(), max_steps=0)
         save_checkpoint(tmp_path / "s.npz", next(optimizer.iterate([1.0])), optimizer)
-        loaded = load_checkpoint(tmp_path / "s.npz", optimizer).state
+        loaded = load_checkpoint(tmp_path / "s.npz", optimizer).rule_state
 
         assert loaded["rng"].random() == state["rng"].random()
         assert loaded["items"][:4] == [1, 2.5, None, "s"]
@@ -442,12 +442,12 @@ def test_sigint_gives_interrupted_result_and_final_checkpoint(tmp_path):
 
 
 def test_continue_from_result_without_a_file():
-    """resume_from(result.last_step) continues a run that used up max_steps."""
+    """resume_from(result.run_state) continues a run that used up max_steps."""
     optimizer = Optimizer(RotatedBowl(), step_rule=TestMomentum(), max_steps=10)
     whole = attrs.evolve(optimizer, max_steps=25).run([2.0, -1.0])
 
     first = optimizer.run([2.0, -1.0])
-    steps = attrs.evolve(optimizer, max_steps=25).resume_from(first.last_step)
+    steps = attrs.evolve(optimizer, max_steps=25).resume_from(first.run_state)
     infos = list(steps)
 
     assert [info.step for info in infos] == list(range(11, 26))
@@ -456,7 +456,7 @@ def test_continue_from_result_without_a_file():
 
 
 def test_random_state_mismatch_is_refused(tmp_path):
-    """A deterministic estimator cannot take a checkpoint's random stream."""
+    """A checkpoint's random stream belongs to its seed and its estimator."""
     path = tmp_path / "spsa.npz"
     Optimizer(
         Sphere(),
@@ -467,10 +467,67 @@ def test_random_state_mismatch_is_refused(tmp_path):
     ).run([1.0, 2.0])
 
     saved = load_checkpoint(
-        path,
-        Optimizer(Sphere(), step_rule=FixedStep(0.1), estimator=SPSA(rng=5)),
-        restore_random_state=False,
+        path, Optimizer(Sphere(), step_rule=FixedStep(0.1), estimator=SPSA(rng=1))
     )
     assert saved.step == 2
+    assert saved.random_state is not None
+    with pytest.raises(CheckpointError, match="estimator SPSA"):
+        Optimizer(Sphere(), step_rule=FixedStep(0.1), estimator=SPSA(rng=5)).resume(
+            path
+        )
     with pytest.raises(CheckpointError, match="estimator SPSA"):
         Optimizer(Sphere(), step_rule=FixedStep(0.1)).resume(path)
+    with pytest.raises(ValueError, match="random"):
+        list(Optimizer(Sphere(), step_rule=FixedStep(0.1)).resume_from(saved))
+
+
+class TestRunOwnedRandomness:
+    """The run, not the estimator, owns the random stream."""
+
+    def optimizer(self, max_steps, callbacks=()):
+        return Optimizer(
+            RotatedBowl(),
+            step_rule=FixedStep(0.02),
+            estimator=SPSA(rng=3),
+            max_steps=max_steps,
+            callbacks=callbacks,
+        )
+
+    def test_same_optimizer_twice_is_identical(self):
+        """The same Optimizer with SPSA(rng=3) run twice gives the same bits."""
+        optimizer = self.optimizer(30)
+
+        first, second = optimizer.run([2.0, -1.0]), optimizer.run([2.0, -1.0])
+
+        np.testing.assert_array_equal(first.x, second.x)
+        assert first == second
+
+    def test_checkpoint_at_20_resumed_to_50_equals_straight_run(self, tmp_path):
+        """One estimator object for all three runs; resume is bit for bit."""
+        path = tmp_path / "spsa.npz"
+        straight = self.optimizer(50).run([2.0, -1.0])
+        self.optimizer(20, [Checkpoint(path)]).run([2.0, -1.0])
+
+        resumed = self.optimizer(50).resume(path)
+
+        np.testing.assert_array_equal(resumed.x, straight.x)
+        assert resumed == straight
+
+    @pytest.mark.parametrize("k", [0, 1, 7, 19])
+    def test_resume_from_any_step_reproduces_the_run(self, k):
+        """resume_from(any step's state) continues exactly as the run did."""
+        whole = list(self.optimizer(20).iterate([2.0, -1.0]))
+
+        continued = list(self.optimizer(20).resume_from(whole[k].run_state))
+
+        assert continued == whole[k + 1 :]
+
+    def test_estimator_is_not_changed_by_a_run(self):
+        """A run draws from its own stream: the estimator is configuration only."""
+        optimizer = self.optimizer(5)
+        before = optimizer.gradient_estimator.estimate(RotatedBowl(), np.ones(2))
+
+        optimizer.run([2.0, -1.0])
+
+        after = optimizer.gradient_estimator.estimate(RotatedBowl(), np.ones(2))
+        np.testing.assert_array_equal(before, after)

@@ -1,0 +1,151 @@
+"""What a run is made of: its configuration and, step by step, its state."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import attrs
+import numpy as np
+
+from optim._types import Array
+from optim.gradients import GradientEstimator
+from optim.mode import Mode
+from optim.objective import Objective
+from optim.step_rules import StepRule
+
+__all__ = ["Configuration", "RunContext", "RunState"]
+
+_array_eq = attrs.cmp_using(eq=np.array_equal)
+
+
+@attrs.frozen(kw_only=True)
+class RunContext:
+    """The configuration of one run, as callbacks see it when the run starts.
+
+    [`Callback.on_start`][optim.callbacks.Callback.on_start] receives it instead of
+    the optimizer: what runs, how, and for how long.
+
+    Examples:
+        >>> from optim import FixedStep, Optimizer
+        >>> from optim.problems import Sphere
+        >>> context = Optimizer(Sphere(), step_rule=FixedStep(0.1)).run_context()
+        >>> context.mode.value, context.max_steps
+        ('descent', 1000)
+    """
+
+    objective: Objective
+    """What is optimized (in the user's sign)."""
+
+    step_rule: StepRule[Any]
+    """How a gradient becomes a step."""
+
+    gradient_estimator: GradientEstimator
+    """How gradients are obtained (resolved: never `None`)."""
+
+    mode: Mode
+    """Descent or ascent."""
+
+    max_steps: int
+    """The run's step budget."""
+
+
+class Configuration(Protocol):
+    """What identifies a run's computation: an `Optimizer` or a `RunContext`.
+
+    Checkpoints record and compare it (see
+    [`fingerprint`][optim.checkpoint.fingerprint]).
+
+    Examples:
+        >>> from optim import FixedStep, Optimizer
+        >>> from optim.problems import Sphere
+        >>> configuration: Configuration = Optimizer(Sphere(), step_rule=FixedStep(1))
+        >>> configuration.mode.value
+        'descent'
+    """
+
+    @property
+    def objective(self) -> Objective:
+        """What is optimized."""
+        ...  # pragma: no cover
+
+    @property
+    def step_rule(self) -> StepRule[Any]:
+        """The step rule."""
+        ...  # pragma: no cover
+
+    @property
+    def gradient_estimator(self) -> GradientEstimator:
+        """The resolved gradient estimator."""
+        ...  # pragma: no cover
+
+    @property
+    def mode(self) -> Mode:
+        """Descent or ascent."""
+        ...  # pragma: no cover
+
+
+@attrs.frozen(kw_only=True)
+class RunState:
+    """Everything needed to continue a run from one step, and nothing else.
+
+    The optimizer builds one per step; a
+    [`Checkpoint`][optim.checkpoint.Checkpoint] saves it field by field, and
+    [`Optimizer.resume_from`][optim.optimizer.Optimizer.resume_from] continues from
+    it, taking exactly the steps the uninterrupted run would have taken. Values and
+    gradients are in the user's sign; `rule_state` is in the minimization
+    convention. Do not modify its arrays.
+
+    Examples:
+        >>> from optim import FixedStep, Optimizer
+        >>> from optim.problems import Sphere
+        >>> optimizer = Optimizer(Sphere(), step_rule=FixedStep(0.25), max_steps=2)
+        >>> state = optimizer.run([8.0]).run_state
+        >>> state.step, state.x, state.rule_state, state.best_step
+        (2, array([2.]), 2, 2)
+    """
+
+    step: int
+    """Number of updates applied so far."""
+
+    x: Array = attrs.field(eq=_array_eq)
+    """The current point."""
+
+    value: float
+    """The objective at `x`."""
+
+    gradient: Array = attrs.field(eq=_array_eq)
+    """The gradient (or its estimate) at `x`."""
+
+    gradient_norm: float
+    """Euclidean norm of `gradient`."""
+
+    gradient_error: float | None
+    """Euclidean norm of the estimator's error estimate, or `None` if it has none."""
+
+    evaluations: int
+    """Objective value calls so far, finite-difference and trial points included."""
+
+    gradient_evaluations: int
+    """Analytic gradient calls so far."""
+
+    rule_state: Any = attrs.field(eq=False)
+    """The step rule's state (see [`StepRule.init`][optim.step_rules.StepRule.init])."""
+
+    random_state: dict[str, Any] | None = attrs.field(eq=False)
+    """Where the run's random stream stands (the `bit_generator.state` of the
+    generator a random estimator draws from), or `None` for a deterministic one."""
+
+    best_x: Array = attrs.field(eq=_array_eq)
+    """The best point so far."""
+
+    best_value: float
+    """The objective at `best_x`."""
+
+    best_step: int
+    """The step at which `best_x` was reached."""
+
+    non_improving_steps: int
+    """How many steps so far failed to improve on the best value."""
+
+    start_value: float
+    """The objective at the starting point (the divergence test's reference)."""
