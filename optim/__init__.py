@@ -1,20 +1,9 @@
 """Pluggable gradient-method optimizers for numpy."""
 
-from optim.callbacks import (
-    Callback,
-    CallbackLike,
-    History,
-    LogProgress,
-    StopOnZeroGradient,
-)
-from optim.checkpoint import (
-    Checkpoint,
-    CheckpointError,
-    load_checkpoint,
-    save_checkpoint,
-)
+from optim.callbacks import Callback, CallbackLike, LogProgress, StopOnZeroGradient
+from optim.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from optim.convenience import maximize, minimize
-from optim.errors import OptimizationError
+from optim.errors import CheckpointError, OptimizationError
 from optim.evaluation import TrialEvaluator
 from optim.evaluator import Evaluator
 from optim.gradient_check import GradientCheck, check_gradient
@@ -28,18 +17,19 @@ from optim.gradients import (
     GradientEstimator,
     Richardson,
 )
+from optim.history import History
 from optim.line_search import Backtracking, StrongWolfe
-from optim.lr_finder import LearningRateFinderResult, find_learning_rate
-from optim.mode import Mode
-from optim.objective import FunctionObjective, Objective
-from optim.optimizer import Optimizer
-from optim.progress import ProgressBar
-from optim.quasi_newton import (
+from optim.line_search_rules import (
     LBFGS,
     BarzilaiBorwein,
     ConjugateGradient,
     LineSearchRule,
 )
+from optim.lr_finder import LearningRateFinderResult, find_learning_rate
+from optim.mode import Mode
+from optim.objective import FunctionObjective, Objective
+from optim.optimizer import Optimizer
+from optim.progress import ProgressBar
 from optim.result import Result, Status, StepInfo, Stop
 from optim.schedules import Schedule
 from optim.step_rules import (

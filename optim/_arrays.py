@@ -53,6 +53,14 @@ def as_scalar(value: object, *, name: str = "objective value") -> float:
     """
     if isinstance(value, float):  # float and numpy.float64, the common cases
         return float(value)
+    array = _one_number(value, name)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real scalar, got dtype {array.dtype}")
+    return float(array.reshape(()))
+
+
+def _one_number(value: object, name: str) -> npt.NDArray[Any]:
+    """`value` as an array of one element, refusing None and strings."""
     if value is None or isinstance(value, str | bytes):
         raise TypeError(f"{name} must be a real scalar, got {type(value).__name__}")
     array = np.asarray(value)
@@ -60,9 +68,7 @@ def as_scalar(value: object, *, name: str = "objective value") -> float:
         raise ValueError(
             f"{name} must be a scalar, got an array of shape {array.shape}"
         )
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a real scalar, got dtype {array.dtype}")
-    return float(array.reshape(()))
+    return array
 
 
 def as_complex_scalar(value: object, *, name: str = "objective value") -> complex:
@@ -75,13 +81,7 @@ def as_complex_scalar(value: object, *, name: str = "objective value") -> comple
         TypeError: If `value` is None, a string or otherwise not a number.
         ValueError: If `value` is an array with more than one element.
     """
-    if value is None or isinstance(value, str | bytes):
-        raise TypeError(f"{name} must be a scalar, got {type(value).__name__}")
-    array = np.asarray(value)
-    if array.ndim != 0 and array.size != 1:
-        raise ValueError(
-            f"{name} must be a scalar, got an array of shape {array.shape}"
-        )
+    array = _one_number(value, name)
     if array.dtype.kind != "c":
         raise TypeError(
             f"{name} must be complex for a complex point, got dtype {array.dtype}: "

@@ -62,16 +62,6 @@ def positive_count(
         raise ValueError(f"{attribute.name} must be >= 1, got 0")
 
 
-def learning_rate(
-    instance: object, attribute: attrs.Attribute[Any], value: object
-) -> None:
-    """Require a finite real number > 0 or a `Schedule`."""
-    from optim.schedules import Schedule
-
-    if not isinstance(value, Schedule):
-        positive(instance, attribute, value)
-
-
 def unit_interval(
     instance: object, attribute: attrs.Attribute[Any], value: object
 ) -> None:

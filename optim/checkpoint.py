@@ -15,6 +15,7 @@ import numpy as np
 from optim import _validators
 from optim._types import Array, override
 from optim.callbacks import Callback
+from optim.errors import CheckpointError as CheckpointError  # re-exported
 from optim.result import Result, StepInfo
 from optim.run import RunState
 
@@ -23,15 +24,6 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 2
 """Version of the checkpoint file layout (2: a `RunState`, field by field)."""
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file cannot be used: unreadable, or from another configuration.
-
-    Examples:
-        >>> issubclass(CheckpointError, ValueError)
-        True
-    """
 
 
 def fingerprint(optimizer: Configuration) -> dict[str, str]:
@@ -166,7 +158,7 @@ def load_checkpoint(
         >>> load_checkpoint("missing.npz", Optimizer(Sphere(), step_rule=FixedStep(1)))
         Traceback (most recent call last):
         ...
-        optim.checkpoint.CheckpointError: cannot read checkpoint 'missing.npz': ...
+        optim.errors.CheckpointError: cannot read checkpoint 'missing.npz': ...
     """
     try:
         with np.load(path, allow_pickle=False) as archive:

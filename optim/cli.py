@@ -4,145 +4,42 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
+import inspect
 import json
 import logging
 import math
-import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import attrs
 import numpy as np
 
-from optim.callbacks import CallbackLike, History, LogProgress, StopOnZeroGradient
-from optim.errors import OptimizationError
-from optim.gradients import (
-    SPSA,
-    AnalyticGradient,
-    BackwardDifference,
-    CentralDifference,
-    ComplexStep,
-    ForwardDifference,
-    GradientEstimator,
-    Richardson,
-)
+from optim.callbacks import CallbackLike, LogProgress, StopOnZeroGradient
+from optim.demo import demo_results, format_demo
+from optim.errors import OptimizationError, UsageError
+from optim.gradients import AnalyticGradient, GradientEstimator
+from optim.history import History
 from optim.objective import FunctionObjective, Objective
 from optim.optimizer import Optimizer
-from optim.problems import PROBLEMS, Problem, Sphere, get_problem
-from optim.quasi_newton import LBFGS, BarzilaiBorwein, ConjugateGradient
-from optim.step_rules import (
-    AdaGrad,
-    Adam,
-    AdamW,
-    FixedStep,
-    Momentum,
-    Nesterov,
-    RMSProp,
-    StepRule,
+from optim.problems import Problem, Sphere
+from optim.registry import (
+    ESTIMATORS,
+    PROBLEMS,
+    RULES,
+    get_problem,
+    hyperparameters,
+    make_estimator,
+    make_rule,
 )
-from optim.sweep import SweepRun, format_sweep, sweep_learning_rates
-from optim.textbook import TEXTBOOK_STEP
+from optim.step_rules import StepRule
+from optim.sweep import format_sweep, sweep_learning_rates
 
-RULES: dict[str, type[StepRule[Any]]] = {
-    "fixed": FixedStep,
-    "momentum": Momentum,
-    "nesterov": Nesterov,
-    "adagrad": AdaGrad,
-    "rmsprop": RMSProp,
-    "adam": Adam,
-    "adamw": AdamW,
-    "lbfgs": LBFGS,
-    "cg": ConjugateGradient,
-    "bb": BarzilaiBorwein,
-}
-"""Step rules by their command-line name (`--rule`)."""
+if TYPE_CHECKING:
+    from types import ModuleType
 
-ESTIMATORS: dict[str, type[GradientEstimator]] = {
-    "analytic": AnalyticGradient,
-    "central": CentralDifference,
-    "forward": ForwardDifference,
-    "backward": BackwardDifference,
-    "richardson": Richardson,
-    "complex": ComplexStep,
-    "spsa": SPSA,
-}
-"""Gradient estimators by their command-line name (`--estimator`)."""
-
-DEMO_RUNS: tuple[tuple[float, tuple[float, float]], ...] = (
-    (0.1, (3.0, 2.0)),
-    (1.0, (3.0, 2.0)),
-    (1e-6, (3.0, 2.0)),
-    (10.0, (-3.0, 4.0)),
-)
-"""The textbook's runs: (learning rate, start) on the sphere."""
-
-
-def demo_results(max_steps: int = 100, tol: float = 1e-8) -> list[SweepRun]:
-    """Run the textbook example and return one run per textbook learning rate.
-
-    The sphere $x_0^2 + x_1^2$ with [`FixedStep`][optim.step_rules.FixedStep],
-    the textbook's central differences (`h = 1e-4`) and
-    [`StopOnZeroGradient`][optim.callbacks.StopOnZeroGradient], from the starts in
-    `DEMO_RUNS`.
-
-    Args:
-        max_steps: Most steps per run (the textbook's `step_num`).
-        tol: Gradient-norm tolerance for convergence.
-
-    Returns:
-        One [`SweepRun`][optim.sweep.SweepRun] per textbook run, with its path.
-
-    Examples:
-        >>> [run.result.outcome for run in demo_results()]
-        ['converged', 'oscillating', 'stalled', 'diverged']
-    """
-    runs = []
-    for rate, start in DEMO_RUNS:
-        (run,) = sweep_learning_rates(
-            Sphere(),
-            start,
-            [rate],
-            estimator=CentralDifference(step=TEXTBOOK_STEP),
-            max_steps=max_steps,
-            tol=tol,
-        )
-        runs.append(run)
-    return runs
-
-
-def format_demo(runs: Sequence[SweepRun]) -> str:
-    """Format the demo's runs as a table with each run's message below it.
-
-    Args:
-        runs: What [`demo_results`][optim.cli.demo_results] returns.
-
-    Returns:
-        The table, ready to print.
-
-    Examples:
-        >>> print(format_demo(demo_results()).splitlines()[1])
-        0.1     (3, 2)    converged      92  (3.6425e-09, 2.42834e-09)       1.916e-17
-    """
-    lines = [
-        f"{'rate':<7} {'start':<9} {'outcome':<11} {'steps':>5}  "
-        f"{'final point':<30} {'value':>10}"
-    ]
-    for run in runs:
-        result = run.result
-        x0 = run.history.x[0]
-        point = ", ".join(f"{v:.6g}" for v in result.x)
-        lines.append(
-            f"{run.learning_rate:<7g} {f'({x0[0]:g}, {x0[1]:g})':<9} "
-            f"{result.outcome:<11} {result.steps:>5}  {f'({point})':<30} "
-            f"{result.value:>10.4g}"
-        )
-        lines.append(f"        {result.message}")
-    return "\n".join(lines)
-
-
-class UsageError(Exception):
-    """Bad command-line input: reported in one line, with exit status 2."""
+    from matplotlib.figure import Figure
 
 
 class _Parser(argparse.ArgumentParser):
@@ -230,7 +127,12 @@ def _parser() -> argparse.ArgumentParser:
         help="list the built-in problems",
         description="The problem library: name, dimension, minimum and start.",
     )
+    _add_run_command(commands)
+    _add_sweep_command(commands)
+    return parser
 
+
+def _add_run_command(commands: Any) -> None:
     run = commands.add_parser(
         "run",
         help="optimize a problem",
@@ -262,6 +164,8 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print the result as JSON on stdout"
     )
 
+
+def _add_sweep_command(commands: Any) -> None:
     sweep = commands.add_parser(
         "sweep",
         help="the same problem at several learning rates",
@@ -283,7 +187,6 @@ def _parser() -> argparse.ArgumentParser:
         "--plot", metavar="FILE", help="draw every path and value curve to FILE"
     )
     sweep.set_defaults(max_steps=100)
-    return parser
 
 
 def _parse_value(text: str) -> Any:
@@ -312,62 +215,55 @@ def _rule_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def make_rule(
-    name: str, learning_rate: float | None = None, **options: Any
-) -> StepRule[Any]:
-    """Build the step rule called `name` (a key of `RULES`).
-
-    Args:
-        name: The rule's command-line name.
-        learning_rate: Its learning rate, if it takes one.
-        **options: Other hyperparameters.
-
-    Returns:
-        The rule.
-
-    Raises:
-        UsageError: For an unknown name, a hyperparameter the rule does not have,
-            a missing learning rate, or an invalid value (the message names it).
-
-    Examples:
-        >>> make_rule("momentum", 0.1, beta=0.5)
-        Momentum(learning_rate=0.1, beta=0.5)
-    """
-    if name not in RULES:
-        raise UsageError(f"unknown rule {name!r}; choose from {', '.join(RULES)}")
-    cls = RULES[name]
-    fields = {
-        field.alias: field
-        for field in attrs.fields(cls)  # type: ignore[arg-type]  # attrs subclasses
-        if field.init
-    }
-    if learning_rate is not None:
-        options["learning_rate"] = learning_rate
-    for key in options:
-        if key not in fields:
-            raise UsageError(
-                f"rule {name!r} has no hyperparameter {key!r}; it takes "
-                f"{', '.join(fields) or 'none'}"
-            )
-    needs_rate = "learning_rate" in fields and (
-        fields["learning_rate"].default is attrs.NOTHING
-    )
-    if needs_rate and "learning_rate" not in options:
+def _make_rule(name: str, learning_rate: float | None, **options: Any) -> StepRule[Any]:
+    takes = hyperparameters("rule", name)
+    rate = takes.get("learning_rate")
+    required = rate is not None and rate.default is inspect.Parameter.empty
+    if learning_rate is None and required and "learning_rate" not in options:
         raise UsageError(f"rule {name!r} needs --learning-rate")
     try:
-        return cls(**options)
-    except (TypeError, ValueError) as error:
-        raise UsageError(f"rule {name!r}: {error}") from None
+        return make_rule(name, learning_rate, **options)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _import(module_name: str) -> ModuleType:
+    """Import `module_name`, from a file in the current folder first.
+
+    A `NAME.py` in the current folder is loaded from its path, so `sys.path`
+    is never changed; it is in `sys.modules` only while it runs.
+    """
+    path = Path.cwd() / f"{module_name}.py"
+    try:
+        if not (module_name.isidentifier() and path.is_file()):
+            return importlib.import_module(module_name)
+        file_spec = importlib.util.spec_from_file_location(module_name, path)
+        if file_spec is None or file_spec.loader is None:  # pragma: no cover
+            raise ImportError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(file_spec)
+        previous = sys.modules.get(module_name)
+        sys.modules[module_name] = module  # as an import would, while it runs
+        try:
+            file_spec.loader.exec_module(module)
+        finally:
+            if previous is None:
+                del sys.modules[module_name]
+            else:
+                sys.modules[module_name] = previous
+        return module
+    except ImportError as error:
+        raise UsageError(f"cannot import module {module_name!r}: {error}") from None
 
 
 def load_objective(spec: str, dimension: int | None = None) -> Objective:
     """Return the objective a command line names.
 
     Args:
-        spec: A problem name from [`PROBLEMS`][optim.problems.PROBLEMS], or
+        spec: A problem name from [`PROBLEMS`][optim.registry.PROBLEMS], or
             `MODULE:NAME` naming a function, an `Objective` instance or an
             `Objective` subclass (instantiated without arguments) in an importable
-            module (the current folder is searched first).
+            module. A file `MODULE.py` in the current folder comes first; it is
+            loaded from its path, without changing `sys.path`.
         dimension: Number of variables, for problems that scale.
 
     Returns:
@@ -382,7 +278,7 @@ def load_objective(spec: str, dimension: int | None = None) -> Objective:
         >>> load_objective("nonsense")
         Traceback (most recent call last):
         ...
-        optim.cli.UsageError: unknown problem 'nonsense'; choose one of beale, ...
+        optim.errors.UsageError: unknown problem 'nonsense'; choose one of beale, ...
     """
     if ":" not in spec:
         try:
@@ -392,12 +288,7 @@ def load_objective(spec: str, dimension: int | None = None) -> Objective:
     module_name, _, name = spec.partition(":")
     if dimension is not None:
         raise UsageError("--dimension applies to built-in problems only")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise UsageError(f"cannot import module {module_name!r}: {error}") from None
+    module = _import(module_name)
     target: Any = module
     for part in name.split("."):
         if not hasattr(target, part):
@@ -449,8 +340,8 @@ def _estimator(
         return AnalyticGradient()
     options = {} if args.step is None else {"step": args.step}
     try:
-        return ESTIMATORS[args.estimator](**options)
-    except (TypeError, ValueError) as error:
+        return make_estimator(args.estimator, **options)
+    except ValueError as error:
         raise UsageError(f"--estimator {args.estimator}: {error}") from None
 
 
@@ -461,22 +352,29 @@ def _check_budget(args: argparse.Namespace) -> None:
         raise UsageError(f"--tol must be >= 0, got {args.tol}")
 
 
+def _stderr_logger() -> logging.Logger:
+    """A private logger to standard error, outside the logging registry.
+
+    Built with `logging.Logger` rather than `logging.getLogger`, so the shared
+    `optim` logger and the root logger keep their level and handlers.
+    """
+    logger = logging.Logger("optim.cli", level=logging.INFO)
+    logger.addHandler(logging.StreamHandler(sys.stderr))
+    return logger
+
+
 def _run(args: argparse.Namespace) -> int:
     _check_budget(args)
     objective = load_objective(args.problem, args.dimension)
     x0 = _start(args, objective)
-    rule = make_rule(args.rule, args.learning_rate, **_rule_options(args))
+    rule = _make_rule(args.rule, args.learning_rate, **_rule_options(args))
     estimator = _estimator(args, objective)
     history = History()
     callbacks: list[CallbackLike] = [StopOnZeroGradient(args.tol), history]
-    handler = None
     if args.log_every is not None:
         if args.log_every < 1:
             raise UsageError(f"--log-every must be >= 1, got {args.log_every}")
-        handler = logging.StreamHandler(sys.stderr)
-        logging.getLogger("optim").addHandler(handler)
-        logging.getLogger("optim").setLevel(logging.INFO)
-        callbacks.append(LogProgress(every=args.log_every))
+        callbacks.append(LogProgress(every=args.log_every, logger=_stderr_logger()))
     if args.progress:
         from optim.progress import ProgressBar
 
@@ -499,13 +397,12 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     except Exception as error:  # raised at x0, before any step: bad input
         raise UsageError(f"{type(error).__name__}: {error}") from None
-    finally:
-        if handler is not None:
-            logging.getLogger("optim").removeHandler(handler)
     if args.history:
         _write(lambda: history.write(args.history), "--history", args.history)
     if args.plot:
-        _write(lambda: _plot_run(objective, history, args.plot), "--plot", args.plot)
+        from optim.plot import plot_run
+
+        _save_figure(lambda: plot_run(objective, history), "--plot", args.plot)
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
@@ -526,23 +423,14 @@ def _write(action: Callable[[], object], option: str, path: str) -> None:
         raise UsageError(f"cannot write {option} {path}: {error}") from None
 
 
-def _plot_run(objective: Objective, history: History, path: str) -> None:
-    from optim.plot import plot_contour, plot_curves
+def _save_figure(draw: Callable[[], Figure], option: str, path: str) -> None:
+    figure = draw()
+    try:
+        _write(lambda: figure.savefig(path), option, path)
+    finally:
+        import matplotlib.pyplot as plt
 
-    if history.x.reshape(len(history), -1).shape[1] != 2:
-        plot_curves(history).savefig(path)
-        return
-    import matplotlib.pyplot as plt
-
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
-    plot_contour(objective, history, ax=left)
-    right.plot(history.steps, history.values)
-    values = history.values
-    right.set_yscale("log" if np.all(values[np.isfinite(values)] > 0) else "symlog")
-    right.set_xlabel("step")
-    right.set_ylabel("objective value")
-    figure.tight_layout()
-    figure.savefig(path)
+        plt.close(figure)  # pyplot keeps every figure it made until closed
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -550,14 +438,14 @@ def _sweep(args: argparse.Namespace) -> int:
     objective = load_objective(args.problem, args.dimension)
     x0 = _start(args, objective)
     options = _rule_options(args)
-    make_rule(args.rule, args.rates[0], **dict(options))  # refuse bad input early
+    _make_rule(args.rule, args.rates[0], **dict(options))  # refuse bad input early
     if any(not (math.isfinite(rate) and rate > 0) for rate in args.rates):
         raise UsageError(f"--rates must be positive, got {args.rates}")
     runs = sweep_learning_rates(
         objective,
         x0,
         args.rates,
-        rule=lambda rate: make_rule(args.rule, rate, **dict(options)),
+        rule=lambda rate: _make_rule(args.rule, rate, **dict(options)),
         estimator=_estimator(args, objective),
         max_steps=args.max_steps,
         tol=args.tol,
@@ -569,9 +457,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
         if x0.size != 2:
             raise UsageError("--plot draws 2-D problems only")
-        _write(
-            lambda: plot_sweep(objective, runs).savefig(args.plot), "--plot", args.plot
-        )
+        _save_figure(lambda: plot_sweep(objective, runs), "--plot", args.plot)
         print(f"\nwrote {args.plot}")
     return 0
 
@@ -598,9 +484,7 @@ def _demo(args: argparse.Namespace) -> int:
     if args.plot:
         from optim.plot import plot_sweep
 
-        _write(
-            lambda: plot_sweep(Sphere(), runs).savefig(args.plot), "--plot", args.plot
-        )
+        _save_figure(lambda: plot_sweep(Sphere(), runs), "--plot", args.plot)
         print(f"\nwrote {args.plot}")
     return 0
 

@@ -6,10 +6,10 @@ from typing import Any
 from optim._types import Array, ArrayLike
 from optim.callbacks import CallbackLike, StopOnZeroGradient
 from optim.gradients import GradientEstimator
+from optim.line_search_rules import LBFGS
 from optim.mode import Mode
 from optim.objective import FunctionObjective, Objective
 from optim.optimizer import Optimizer
-from optim.quasi_newton import LBFGS
 from optim.result import Result
 from optim.step_rules import StepRule
 
@@ -60,7 +60,7 @@ def minimize(
         fun: An [`Objective`][optim.objective.Objective] or a plain function.
         x0: Starting point; never modified.
         gradient: The gradient of a plain `fun`, if known.
-        step_rule: Defaults to [`LBFGS`][optim.quasi_newton.LBFGS], which needs
+        step_rule: Defaults to [`LBFGS`][optim.line_search_rules.LBFGS], which needs
             no learning rate (like scipy's `minimize`).
         estimator: Defaults to the analytic gradient if there is one, else
             central differences.
@@ -100,19 +100,8 @@ def maximize(
 ) -> Result:
     """Maximize `fun` from `x0`, stopping when the gradient norm is at most `tol`.
 
-    The same as [`minimize`][optim.convenience.minimize] with `mode="ascent"`.
-
-    Args:
-        fun: An [`Objective`][optim.objective.Objective] or a plain function.
-        x0: Starting point; never modified.
-        gradient: The gradient of a plain `fun`, if known.
-        step_rule: Defaults to [`LBFGS`][optim.quasi_newton.LBFGS], which needs
-            no learning rate (like scipy's `minimize`).
-        estimator: Defaults to the analytic gradient if there is one, else
-            central differences.
-        callbacks: Extra callbacks, run after the gradient test.
-        max_steps: Most updates.
-        tol: Gradient-norm tolerance for convergence.
+    The same as [`minimize`][optim.convenience.minimize], whose arguments it takes,
+    with `mode="ascent"`: the result's values are `fun`'s own, not negated.
 
     Returns:
         The run's [`Result`][optim.result.Result].

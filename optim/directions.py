@@ -1,10 +1,12 @@
-r"""Descent directions: steepest descent, L-BFGS, nonlinear conjugate gradients.
+r"""Descent directions: steepest descent, L-BFGS, nonlinear CG, Barzilai-Borwein.
 
 A [`Direction`][optim.directions.Direction] turns the gradient (and what it
 remembers of earlier steps) into a direction $p$ along which a
 [`Search`][optim.line_search.Search] then picks the step length; the two parts are
-combined by [`LineSearchRule`][optim.quasi_newton.LineSearchRule]. Like step rules,
-directions are functional: their state is an explicit, immutable value.
+combined by [`LineSearchRule`][optim.line_search_rules.LineSearchRule]. Like step
+rules, directions are functional: their state is an explicit, immutable value.
+A *scaled* direction (L-BFGS, Barzilai-Borwein) carries its own length, so the
+search tries $\alpha = 1$ first.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from optim import _validators
 from optim._types import Array, override
 
 __all__ = [
-    "ConjugateGradientState",
+    "BarzilaiBorweinDirection",
+    "BarzilaiBorweinDirectionState",
     "Direction",
     "LBFGSDirection",
-    "LBFGSState",
+    "LBFGSDirectionState",
     "PolakRibiere",
+    "PolakRibiereState",
     "SteepestDescent",
 ]
 
@@ -84,8 +88,9 @@ class Direction(abc.ABC, Generic[D]):
     def scaled(self) -> bool:
         r"""Whether the direction carries its own scale, so the unit step is natural.
 
-        True for quasi-Newton directions (try $\alpha = 1$ first); false for
-        gradient-like ones, whose first trial step is extrapolated from the last.
+        True for quasi-Newton and spectral directions (the search tries
+        $\alpha = 1$ first); false for gradient-like ones, whose first trial step
+        is extrapolated from the last.
         """
         return False
 
@@ -110,12 +115,12 @@ class SteepestDescent(Direction[None]):
 
 
 @attrs.frozen
-class LBFGSState:
+class LBFGSDirectionState:
     """State of [`LBFGSDirection`][optim.directions.LBFGSDirection].
 
     Examples:
         >>> LBFGSDirection().init(None)
-        LBFGSState(steps=(), gradient_changes=())
+        LBFGSDirectionState(steps=(), gradient_changes=(), rhos=())
     """
 
     steps: tuple[Array, ...] = ()
@@ -124,17 +129,22 @@ class LBFGSState:
     gradient_changes: tuple[Array, ...] = ()
     """The matching gradient changes $y_i$, oldest first."""
 
+    rhos: tuple[float, ...] = ()
+    r"""The matching $\rho_i = 1 / s_i^\top y_i$, computed once per stored pair."""
+
 
 @attrs.frozen
-class LBFGSDirection(Direction[LBFGSState]):
+class LBFGSDirection(Direction[LBFGSDirectionState]):
     r"""The L-BFGS direction $p = -H g$ by the two-loop recursion.
 
     $H$ is the BFGS inverse-Hessian approximation built from the last `memory`
     pairs $(s_i, y_i)$ on top of $H_0 = \gamma I$ with
     $\gamma = s^\top y / y^\top y$ of the newest pair (Nocedal & Wright,
-    Algorithm 7.4 and eq. 7.20). A pair is stored only if it satisfies the
-    curvature condition $s^\top y > 10^{-10} \|s\| \|y\|$ (always true after a
-    strong Wolfe step), which keeps $H$ positive definite.
+    Algorithm 7.4 and eq. 7.20). With no pair stored yet, $p = -g$ shortened to
+    length at most 1, so that a first unit step is not absurdly long. A pair is
+    stored only if it satisfies the curvature condition
+    $s^\top y > 10^{-10} \|s\| \|y\|$ (always true after a strong Wolfe step),
+    which keeps $H$ positive definite.
 
     References:
         Nocedal, "Updating quasi-Newton matrices with limited storage", Math.
@@ -169,58 +179,53 @@ class LBFGSDirection(Direction[LBFGSState]):
         return True
 
     @override
-    def init(self, x0: Array) -> LBFGSState:
-        return LBFGSState()
+    def init(self, x0: Array) -> LBFGSDirectionState:
+        return LBFGSDirectionState()
 
     @override
     def observe(
-        self, state: LBFGSState, *, step: Array, gradient_change: Array
-    ) -> LBFGSState:
+        self, state: LBFGSDirectionState, *, step: Array, gradient_change: Array
+    ) -> LBFGSDirectionState:
         curvature = _dot(step, gradient_change)
         scale = float(np.linalg.norm(step) * np.linalg.norm(gradient_change))
         if not curvature > 1e-10 * scale:
             return state
-        keep = self.memory - 1
-        steps = state.steps[len(state.steps) - keep :] if keep else ()
-        changes = state.gradient_changes[len(state.steps) - keep :] if keep else ()
-        return LBFGSState((*steps, step), (*changes, gradient_change))
+        start = max(len(state.steps) - (self.memory - 1), 0)
+        return LBFGSDirectionState(
+            (*state.steps[start:], step),
+            (*state.gradient_changes[start:], gradient_change),
+            (*state.rhos[start:], 1.0 / curvature),
+        )
 
     @override
-    def direction(self, gradient: Array, state: LBFGSState) -> tuple[Array, LBFGSState]:
-        q = np.array(gradient, dtype=np.float64, copy=True)
+    def direction(
+        self, gradient: Array, state: LBFGSDirectionState
+    ) -> tuple[Array, LBFGSDirectionState]:
+        q = -np.asarray(gradient, dtype=np.float64)
         if not state.steps:
-            return -q, state
-        rhos = [
-            1.0 / _dot(s, y)
-            for s, y in zip(state.steps, state.gradient_changes, strict=True)
-        ]
+            norm = float(np.linalg.norm(q))
+            return (q * (1.0 / norm) if norm > 1.0 else q), state
+        pairs = list(zip(state.steps, state.gradient_changes, state.rhos, strict=True))
         alphas = []
-        for s, y, rho in zip(
-            reversed(state.steps),
-            reversed(state.gradient_changes),
-            reversed(rhos),
-            strict=True,
-        ):
+        for s, y, rho in reversed(pairs):
             alpha = rho * _dot(s, q)
             alphas.append(alpha)
             q = q - alpha * y
         newest_s, newest_y = state.steps[-1], state.gradient_changes[-1]
         r = (_dot(newest_s, newest_y) / _dot(newest_y, newest_y)) * q
-        for s, y, rho, alpha in zip(
-            state.steps, state.gradient_changes, rhos, reversed(alphas), strict=True
-        ):
+        for (s, y, rho), alpha in zip(pairs, reversed(alphas), strict=True):
             beta = rho * _dot(y, r)
             r = r + (alpha - beta) * s
-        return -r, state
+        return r, state
 
 
 @attrs.frozen
-class ConjugateGradientState:
+class PolakRibiereState:
     """State of [`PolakRibiere`][optim.directions.PolakRibiere].
 
     Examples:
         >>> PolakRibiere().init(None)
-        ConjugateGradientState(gradient=None, direction=None, since_restart=0)
+        PolakRibiereState(gradient=None, direction=None, since_restart=0)
     """
 
     gradient: Array | None = attrs.field(default=None, eq=_array_eq)
@@ -234,7 +239,7 @@ class ConjugateGradientState:
 
 
 @attrs.frozen
-class PolakRibiere(Direction[ConjugateGradientState]):
+class PolakRibiere(Direction[PolakRibiereState]):
     r"""Nonlinear conjugate gradients, Polak-Ribière+ with restarts.
 
     $$\beta_k = \max\Bigl(0, \frac{g_k^\top (g_k - g_{k-1})}{g_{k-1}^\top g_{k-1}}
@@ -264,13 +269,13 @@ class PolakRibiere(Direction[ConjugateGradientState]):
     """Restart period; `None` restarts every `n` directions ($n$ = `x0.size`)."""
 
     @override
-    def init(self, x0: Any) -> ConjugateGradientState:
-        return ConjugateGradientState()
+    def init(self, x0: Any) -> PolakRibiereState:
+        return PolakRibiereState()
 
     @override
     def direction(
-        self, gradient: Array, state: ConjugateGradientState
-    ) -> tuple[Array, ConjugateGradientState]:
+        self, gradient: Array, state: PolakRibiereState
+    ) -> tuple[Array, PolakRibiereState]:
         period = gradient.size if self.restart is None else self.restart
         direction = -gradient
         count = 0
@@ -286,4 +291,118 @@ class PolakRibiere(Direction[ConjugateGradientState]):
             candidate = -gradient + beta * state.direction
             if _dot(candidate, gradient) < 0.0:
                 direction, count = candidate, state.since_restart
-        return direction, ConjugateGradientState(gradient, direction, count + 1)
+        return direction, PolakRibiereState(gradient, direction, count + 1)
+
+
+@attrs.frozen
+class BarzilaiBorweinDirectionState:
+    """State of [`BarzilaiBorweinDirection`][optim.directions.BarzilaiBorweinDirection].
+
+    Examples:
+        >>> BarzilaiBorweinDirection().init(None)
+        BarzilaiBorweinDirectionState(step_length=None)
+    """
+
+    step_length: float | None = None
+    r"""The current spectral step length $\alpha_k$ (`None` before the first step)."""
+
+
+@attrs.frozen
+class BarzilaiBorweinDirection(Direction[BarzilaiBorweinDirectionState]):
+    r"""The Barzilai-Borwein (spectral) direction $p_k = -\alpha_k g_k$.
+
+    The step length lives here, in the direction's state: from the last step
+    $s = x_k - x_{k-1}$ and gradient change $y = g_k - g_{k-1}$
+    ([`observe`][optim.directions.Direction.observe]), the "long" length is
+    $\alpha_k = s^\top s / s^\top y$ (BB1) and the "short" one
+    $\alpha_k = s^\top y / y^\top y$ (BB2). The first length is `initial_step`,
+    or $1/\|g_0\|$. When $s^\top y \le 0$ (negative curvature) the previous length
+    is kept; lengths are clipped to `[min_step, max_step]`. The direction is
+    *scaled*: a search tries $\alpha = 1$ first, that is the BB step itself.
+
+    References:
+        Barzilai & Borwein, "Two-point step size gradient methods", IMA J. Numer.
+        Anal. 8, 1988.
+
+    Examples:
+        >>> import numpy as np
+        >>> direction = BarzilaiBorweinDirection("long", initial_step=0.5)
+        >>> p, state = direction.direction(np.array([2.0, 0.0]), direction.init(None))
+        >>> p, state.step_length
+        (array([-1., -0.]), 0.5)
+        >>> state = direction.observe(
+        ...     state, step=np.array([-1.0, 0.0]), gradient_change=np.array([-4.0, 0.0])
+        ... )
+        >>> state.step_length  # s.s / s.y = 1 / 4
+        0.25
+    """
+
+    variant: str = attrs.field(
+        default="long", validator=attrs.validators.in_(("long", "short"))
+    )
+    """`"long"` (BB1, $s^\\top s / s^\\top y$) or `"short"` (BB2)."""
+
+    initial_step: float | None = attrs.field(
+        default=None, kw_only=True, validator=_validators.optional_positive
+    )
+    """The first step length; `None` uses $1 / \\|g_0\\|$."""
+
+    min_step: float = attrs.field(
+        default=1e-10, kw_only=True, validator=_validators.positive
+    )
+    """Smallest step length."""
+
+    max_step: float = attrs.field(
+        default=1e10, kw_only=True, validator=_validators.positive
+    )
+    """Largest step length."""
+
+    @max_step.validator
+    def _check_max_step(self, attribute: attrs.Attribute[float], value: float) -> None:
+        if value < self.min_step:
+            raise ValueError(
+                f"max_step must be >= min_step ({self.min_step!r}), got {value!r}"
+            )
+
+    @property
+    @override
+    def scaled(self) -> bool:
+        return True
+
+    def _clip(self, length: float) -> float:
+        return min(max(length, self.min_step), self.max_step)
+
+    @override
+    def init(self, x0: Any) -> BarzilaiBorweinDirectionState:
+        return BarzilaiBorweinDirectionState()
+
+    @override
+    def observe(
+        self,
+        state: BarzilaiBorweinDirectionState,
+        *,
+        step: Array,
+        gradient_change: Array,
+    ) -> BarzilaiBorweinDirectionState:
+        sy = _dot(step, gradient_change)
+        if not sy > 0.0:
+            return state
+        if self.variant == "long":
+            length = _dot(step, step) / sy
+        else:
+            length = sy / _dot(gradient_change, gradient_change)
+        return BarzilaiBorweinDirectionState(self._clip(length))
+
+    @override
+    def direction(
+        self, gradient: Array, state: BarzilaiBorweinDirectionState
+    ) -> tuple[Array, BarzilaiBorweinDirectionState]:
+        length = state.step_length
+        if length is None:
+            if self.initial_step is not None:
+                length = self._clip(self.initial_step)
+            else:
+                norm = float(np.linalg.norm(gradient))
+                length = self._clip(1.0 / norm if norm > 0.0 else 1.0)
+            state = BarzilaiBorweinDirectionState(length)
+        return length * -gradient, state

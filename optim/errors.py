@@ -1,4 +1,4 @@
-"""Exceptions raised by the optimizer."""
+"""Every exception class of `optim`: run failures, bad checkpoints, bad usage."""
 
 from __future__ import annotations
 
@@ -37,3 +37,41 @@ class OptimizationError(RuntimeError):
         """The step that failed (the last good iterate is step `step - 1`)."""
         self.result = result
         """The run's result up to the failure, with status `FAILED`."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file cannot be used: unreadable, or from another configuration.
+
+    Raised by [`load_checkpoint`][optim.checkpoint.load_checkpoint] and by
+    resuming a run from a checkpoint; the message names the file or the part of
+    the configuration that differs. It is a `ValueError`, and importable from
+    `optim.checkpoint` and `optim` too.
+
+    Examples:
+        >>> from optim import FixedStep, Optimizer, load_checkpoint
+        >>> from optim.problems import Sphere
+        >>> issubclass(CheckpointError, ValueError)
+        True
+        >>> optimizer = Optimizer(Sphere(), step_rule=FixedStep(0.1))
+        >>> try:
+        ...     load_checkpoint("missing.npz", optimizer)
+        ... except CheckpointError as error:
+        ...     print(str(error).split(":")[0])
+        cannot read checkpoint 'missing.npz'
+    """
+
+
+class UsageError(ValueError):
+    """Bad command-line input for the `optim` command.
+
+    The command reports it in one line on standard error and exits with status 2.
+    Functions of [`optim.registry`][optim.registry] raise plain `ValueError`s; the
+    command line turns them into this error.
+
+    Examples:
+        >>> from optim.cli import main
+        >>> issubclass(UsageError, ValueError)
+        True
+        >>> main(["run", "sphere", "--max-steps", "-1", "--learning-rate", "0.1"])
+        2
+    """

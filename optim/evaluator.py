@@ -120,7 +120,7 @@ class Evaluator:
         (0.25, 2, 2)
     """
 
-    __slots__ = ("_counted", "_estimator", "_full_memo", "_sign", "_value_memo", "rng")
+    __slots__ = ("_counted", "_estimator", "_full_memo", "_value_memo", "rng", "sign")
 
     def __init__(
         self,
@@ -136,7 +136,8 @@ class Evaluator:
         self._counted.evaluations = evaluations
         self._counted.gradient_evaluations = gradient_evaluations
         self._estimator = estimator
-        self._sign = mode.sign
+        self.sign = mode.sign
+        """`+1.0` in descent, `-1.0` in ascent: the function minimized is `sign * f`."""
         self.rng = rng
         """The run's random stream, for random estimators; `None` otherwise."""
         self._value_memo: tuple[Array, float] | None = None
@@ -169,7 +170,7 @@ class Evaluator:
         x = as_float_array(x)
         value = self._counted.value(x)
         self._value_memo = (x, value)
-        return self._sign * value
+        return self.sign * value
 
     def value_and_gradient(self, x: Array) -> tuple[float, Array]:
         """Return the value and gradient of the function being minimized at `x`.
@@ -217,7 +218,7 @@ class Evaluator:
         Returns:
             The pair unchanged in descent, both negated in ascent.
         """
-        if self._sign == 1.0:
+        if self.sign == 1.0:
             return value, gradient
         return -value, -gradient
 

@@ -591,6 +591,33 @@ class ComplexStep(_BatchedEstimator):
         return np.asarray(f.imag / h).reshape(x.shape)
 
 
+@attrs.frozen
+class _WithError(_BatchedEstimator):
+    """Estimators whose work is `estimate_with_error`; `estimate` drops the error."""
+
+    @override
+    def estimate(
+        self,
+        objective: Objective,
+        x: Array,
+        *,
+        rng: np.random.Generator | None = None,
+    ) -> Array:
+        if rng is None:
+            return self.estimate_with_error(objective, x)[0]
+        return self.estimate_with_error(objective, x, rng=rng)[0]
+
+    @abc.abstractmethod
+    @override
+    def estimate_with_error(
+        self,
+        objective: Objective,
+        x: Array,
+        *,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[Array, Array | None]: ...
+
+
 def _richardson_weights(levels: int) -> Array:
     """Weights `w` with `R = sum_j w_j D_j` for the final extrapolated value."""
     rows = list(np.eye(levels))
@@ -603,7 +630,7 @@ def _richardson_weights(levels: int) -> Array:
 
 
 @attrs.frozen(field_transformer=_options_last)
-class Richardson(_BatchedEstimator):
+class Richardson(_WithError):
     r"""Richardson-extrapolated central differences, with an error estimate.
 
     Central differences $D_j$ are taken with the steps $h, h/2, \dots,
@@ -657,10 +684,6 @@ class Richardson(_BatchedEstimator):
             raise ValueError(f"order must be an even integer >= 4, got {value!r}")
 
     @override
-    def estimate(self, objective: Objective, x: Array) -> Array:
-        return self.estimate_with_error(objective, x)[0]
-
-    @override
     def estimate_with_error(
         self,
         objective: Objective,
@@ -711,7 +734,7 @@ class Richardson(_BatchedEstimator):
 
 
 @attrs.frozen(field_transformer=_options_last)
-class SPSA(_BatchedEstimator):
+class SPSA(_WithError):
     r"""Simultaneous-perturbation (SPSA) gradient estimate, averaged over samples.
 
     Each sample draws a random sign vector $\Delta \in \{-1, 1\}^n$ and uses two
@@ -764,16 +787,6 @@ class SPSA(_BatchedEstimator):
     @override
     def random_stream(self) -> np.random.Generator:
         return np.random.default_rng(self.rng)
-
-    @override
-    def estimate(
-        self,
-        objective: Objective,
-        x: Array,
-        *,
-        rng: np.random.Generator | None = None,
-    ) -> Array:
-        return self.estimate_with_error(objective, x, rng=rng)[0]
 
     @override
     def estimate_with_error(

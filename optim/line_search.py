@@ -122,7 +122,7 @@ def _dot(a: Array, b: Array) -> float:
 class AcceptStep(Search):
     """Take the initial step as it is, without evaluating anything.
 
-    The search behind [`BarzilaiBorwein`][optim.quasi_newton.BarzilaiBorwein]'s
+    The search behind [`BarzilaiBorwein`][optim.line_search_rules.BarzilaiBorwein]'s
     default (pure, nonmonotone Barzilai-Borwein steps) and fixed-step rules.
 
     Examples:
@@ -165,7 +165,7 @@ class Backtracking(Search):
     (Nocedal & Wright, Algorithm 3.1). Trial points cost one value each (no
     gradient); the optimizer then evaluates the gradient at the accepted point.
     After `max_iterations` rejections the search fails; the step rule decides what
-    to do (see [`LineSearchRule`][optim.quasi_newton.LineSearchRule]).
+    to do (see [`LineSearchRule`][optim.line_search_rules.LineSearchRule]).
 
     References:
         Armijo, "Minimization of functions having Lipschitz continuous first
@@ -336,106 +336,28 @@ class StrongWolfe(Search):
         direction: Array,
         initial_step: float,
     ) -> SearchResult:
-        slope0 = _dot(gradient, direction)
-        budget = self.max_iterations
-        best: tuple[float, Array, float, Array] | None = None
-
-        def evaluate(step: float) -> tuple[Array, float, Array, float]:
-            delta = step * direction
-            trial_value, trial_gradient = evaluator.value_and_gradient(x + delta)
-            return delta, trial_value, trial_gradient, _dot(trial_gradient, direction)
-
-        def armijo(step: float, trial_value: float) -> bool:
-            return trial_value <= value + self.c1 * step * slope0
-
-        def curvature(trial_slope: float) -> bool:
-            return abs(trial_slope) <= -self.c2 * slope0
-
-        previous = (0.0, value, slope0)
-        step = min(initial_step, self.max_step)
-        # Algorithm 3.5: bracketing.
-        bracket: tuple[tuple[float, float, float], tuple[float, float, float]] | None
-        bracket = None
-        first = True
-        while budget > 0:
-            budget -= 1
-            delta, trial_value, trial_gradient, trial_slope = evaluate(step)
-            if not (math.isfinite(trial_value) and math.isfinite(trial_slope)):
-                # Overshot into a region where the function is not finite: shrink.
-                bracket = (previous, (step, math.inf, math.nan))
-                break
-            if not armijo(step, trial_value) or (
-                not first and trial_value >= previous[1]
-            ):
-                bracket = (previous, (step, trial_value, trial_slope))
-                break
-            best = (step, delta, trial_value, trial_gradient)
-            if curvature(trial_slope):
-                return SearchResult(
-                    step=step,
-                    delta=delta,
-                    success=True,
-                    value=trial_value,
-                    gradient=trial_gradient,
-                )
-            if trial_slope >= 0.0:
-                bracket = ((step, trial_value, trial_slope), previous)
-                break
-            # Extrapolate: the minimizer of the cubic through the last two
-            # trials, kept within [2, 10] times the current step.
-            guess = _cubic_minimizer(*previous, step, trial_value, trial_slope)
-            previous = (step, trial_value, trial_slope)
-            if step >= self.max_step:
-                break
-            if guess is None or not guess > step:
-                guess = 2.0 * step
-            step = min(max(guess, 2.0 * step), 10.0 * step, self.max_step)
-            first = False
-
-        # Algorithm 3.6: zoom.
-        if bracket is not None:
-            low, high = bracket
-            while budget > 0:
-                budget -= 1
-                lo, hi = low[0], high[0]
-                width = abs(hi - lo)
-                if width <= 1e-16 * max(1.0, abs(lo)):
-                    break
-                candidate = None
-                if math.isfinite(high[1]):
-                    candidate = _cubic_minimizer(*low, *high)
-                    if candidate is None:
-                        candidate = _quadratic_minimizer(*low, hi, high[1])
-                left, right = min(lo, hi), max(lo, hi)
-                margin = 0.1 * width
-                if candidate is None:
-                    candidate = 0.5 * (lo + hi)
-                step = min(max(candidate, left + margin), right - margin)
-                delta, trial_value, trial_gradient, trial_slope = evaluate(step)
-                finite = math.isfinite(trial_value) and math.isfinite(trial_slope)
-                if (
-                    not finite
-                    or not armijo(step, trial_value)
-                    or (trial_value >= low[1])
-                ):
-                    high = (step, trial_value if finite else math.inf, trial_slope)
-                    continue
-                best = (step, delta, trial_value, trial_gradient)
-                if curvature(trial_slope):
-                    return SearchResult(
-                        step=step,
-                        delta=delta,
-                        success=True,
-                        value=trial_value,
-                        gradient=trial_gradient,
-                    )
-                if trial_slope * (hi - lo) >= 0.0:
-                    high = low
-                low = (step, trial_value, trial_slope)
-
-        _logger.debug("strong Wolfe search failed; best step %s", best and best[0])
-        if best is not None:
-            step, delta, trial_value, trial_gradient = best
+        line = _Line(
+            evaluator=evaluator,
+            x=x,
+            value=value,
+            direction=direction,
+            slope0=_dot(gradient, direction),
+            c1=self.c1,
+            c2=self.c2,
+            budget=self.max_iterations,
+        )
+        found = self._bracket(line, min(initial_step, self.max_step))
+        if isinstance(found, SearchResult):
+            return found
+        if found is not None:
+            zoomed = _zoom(line, *found)
+            if zoomed is not None:
+                return zoomed
+        _logger.debug(
+            "strong Wolfe search failed; best step %s", line.best and line.best[0]
+        )
+        if line.best is not None:
+            step, delta, trial_value, trial_gradient = line.best
             return SearchResult(
                 step=step,
                 delta=delta,
@@ -444,3 +366,113 @@ class StrongWolfe(Search):
                 gradient=trial_gradient,
             )
         return SearchResult(step=0.0, delta=np.zeros_like(direction), success=False)
+
+    def _bracket(self, line: _Line, step: float) -> SearchResult | _Bracket | None:
+        """Algorithm 3.5: extrapolate until a step is accepted or bracketed."""
+        previous = (0.0, line.value, line.slope0)
+        first = True
+        while line.budget > 0:
+            delta, trial_value, trial_gradient, trial_slope = line.evaluate(step)
+            if not (math.isfinite(trial_value) and math.isfinite(trial_slope)):
+                # Overshot into a region where the function is not finite: shrink.
+                return (previous, (step, math.inf, math.nan))
+            if not line.armijo(step, trial_value) or (
+                not first and trial_value >= previous[1]
+            ):
+                return (previous, (step, trial_value, trial_slope))
+            line.best = (step, delta, trial_value, trial_gradient)
+            if line.curvature(trial_slope):
+                return line.success(step, delta, trial_value, trial_gradient)
+            if trial_slope >= 0.0:
+                return ((step, trial_value, trial_slope), previous)
+            # Extrapolate: the minimizer of the cubic through the last two
+            # trials, kept within [2, 10] times the current step.
+            guess = _cubic_minimizer(*previous, step, trial_value, trial_slope)
+            previous = (step, trial_value, trial_slope)
+            if step >= self.max_step:
+                return None
+            if guess is None or not guess > step:
+                guess = 2.0 * step
+            step = min(max(guess, 2.0 * step), 10.0 * step, self.max_step)
+            first = False
+        return None
+
+
+_Point = tuple[float, float, float]
+"""A trial on the line: step, value and slope."""
+
+_Bracket = tuple[_Point, _Point]
+"""The `(low, high)` ends of an interval known to hold an acceptable step."""
+
+
+@attrs.define(kw_only=True)
+class _Line:
+    """One strong Wolfe search along `x + alpha * direction`: data and budget."""
+
+    evaluator: TrialEvaluator
+    x: Array
+    value: float
+    direction: Array
+    slope0: float
+    c1: float
+    c2: float
+    budget: int
+    best: tuple[float, Array, float, Array] | None = None
+
+    def evaluate(self, step: float) -> tuple[Array, float, Array, float]:
+        """Spend one trial: the displacement, value, gradient and slope at `step`."""
+        self.budget -= 1
+        delta = step * self.direction
+        trial_value, trial_gradient = self.evaluator.value_and_gradient(self.x + delta)
+        return delta, trial_value, trial_gradient, _dot(trial_gradient, self.direction)
+
+    def armijo(self, step: float, trial_value: float) -> bool:
+        """Whether the sufficient-decrease condition holds."""
+        return trial_value <= self.value + self.c1 * step * self.slope0
+
+    def curvature(self, trial_slope: float) -> bool:
+        """Whether the strong curvature condition holds."""
+        return abs(trial_slope) <= -self.c2 * self.slope0
+
+    def success(
+        self, step: float, delta: Array, trial_value: float, trial_gradient: Array
+    ) -> SearchResult:
+        """The result for an accepted step."""
+        return SearchResult(
+            step=step,
+            delta=delta,
+            success=True,
+            value=trial_value,
+            gradient=trial_gradient,
+        )
+
+
+def _zoom(line: _Line, low: _Point, high: _Point) -> SearchResult | None:
+    """Algorithm 3.6: shrink the bracket by safeguarded interpolation."""
+    while line.budget > 0:
+        lo, hi = low[0], high[0]
+        width = abs(hi - lo)
+        if width <= 1e-16 * max(1.0, abs(lo)):
+            return None
+        candidate = None
+        if math.isfinite(high[1]):
+            candidate = _cubic_minimizer(*low, *high)
+            if candidate is None:
+                candidate = _quadratic_minimizer(*low, hi, high[1])
+        left, right = min(lo, hi), max(lo, hi)
+        margin = 0.1 * width
+        if candidate is None:
+            candidate = 0.5 * (lo + hi)
+        step = min(max(candidate, left + margin), right - margin)
+        delta, trial_value, trial_gradient, trial_slope = line.evaluate(step)
+        finite = math.isfinite(trial_value) and math.isfinite(trial_slope)
+        if not finite or not line.armijo(step, trial_value) or trial_value >= low[1]:
+            high = (step, trial_value if finite else math.inf, trial_slope)
+            continue
+        line.best = (step, delta, trial_value, trial_gradient)
+        if line.curvature(trial_slope):
+            return line.success(step, delta, trial_value, trial_gradient)
+        if trial_slope * (hi - lo) >= 0.0:
+            high = low
+        low = (step, trial_value, trial_slope)
+    return None

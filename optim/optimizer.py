@@ -265,12 +265,17 @@ class Optimizer:
             >>> info.step, info.value
             (4, 0.00390625)
         """
-        x = as_start_point(x0)
         estimator = self.gradient_estimator
         evaluator = Evaluator(
             self.objective, estimator, self.mode, rng=estimator.random_stream()
         )
         hooks = self._hooks()
+        # No local keeps the start alive: the loop owns the state.
+        start = self._start(as_start_point(x0), evaluator, hooks)
+        return (yield from self._loop(start.pop(), evaluator, hooks, announce=True))
+
+    def _start(self, x: Array, evaluator: Evaluator, hooks: _Hooks) -> list[RunState]:
+        """Announce the start to the callbacks and evaluate it: the step-0 state."""
         hooks.start(self.run_context(), x)
         try:
             value, gradient, error = evaluator.evaluate(x)
@@ -285,24 +290,17 @@ class Optimizer:
                 f"the objective's value ({value}) and gradient norm ({gradient_norm}) "
                 "at x0 must be finite"
             )
-        start = RunState(
-            step=0,
-            x=x,
-            value=value,
-            gradient=gradient,
-            gradient_norm=gradient_norm,
-            gradient_error=_error_norm(error),
-            evaluations=evaluator.evaluations,
-            gradient_evaluations=evaluator.gradient_evaluations,
-            rule_state=self.step_rule.init(x),
-            random_state=evaluator.random_state,
-            best_x=x,
-            best_value=value,
-            best_step=0,
-            non_improving_steps=0,
-            start_value=value,
+        state = _state(
+            None,
+            x,
+            value,
+            gradient,
+            gradient_norm,
+            error,
+            self.step_rule.init(x),
+            evaluator,
         )
-        return (yield from self._loop(start, evaluator, hooks, announce=True))
+        return [state]
 
     def resume_from(
         self, state: RunState | StepInfo
@@ -457,6 +455,7 @@ class Optimizer:
             # A non-finite step shows up in the value or gradient at the new point;
             # checking the step as well would cost a pass over it.
             x = state.x + delta
+            del delta  # one n-vector less while the objective runs
             value, gradient, error_estimate = evaluator.evaluate(x)
         except Exception as error:  # the run's result must survive it
             return state, _End(
@@ -478,24 +477,15 @@ class Optimizer:
                     "learning rate is likely too large",
                 )
             )
-        step = state.step + 1
-        improved = self.mode.sign * value < self.mode.sign * state.best_value
-        return RunState(
-            step=step,
-            x=x,
-            value=value,
-            gradient=gradient,
-            gradient_norm=gradient_norm,
-            gradient_error=_error_norm(error_estimate),
-            evaluations=evaluator.evaluations,
-            gradient_evaluations=evaluator.gradient_evaluations,
-            rule_state=rule_state,
-            random_state=evaluator.random_state,
-            best_x=x if improved else state.best_x,
-            best_value=value if improved else state.best_value,
-            best_step=step if improved else state.best_step,
-            non_improving_steps=state.non_improving_steps + (not improved),
-            start_value=state.start_value,
+        return _state(
+            state,
+            x,
+            value,
+            gradient,
+            gradient_norm,
+            error_estimate,
+            rule_state,
+            evaluator,
         ), None
 
     def _finish(self, state: RunState, end: _End, hooks: _Hooks) -> Result:
@@ -555,6 +545,43 @@ class Optimizer:
         if self.max_growth is not None:
             tests.append(MaxGrowth(self.max_growth, sign=self.mode.sign))
         return _Hooks.of(self.callbacks, tests)
+
+
+def _state(
+    previous: RunState | None,
+    x: Array,
+    value: float,
+    gradient: Array,
+    gradient_norm: float,
+    error: Array | None,
+    rule_state: Any,
+    evaluator: Evaluator,
+) -> RunState:
+    """The state at a new iterate: the start (`previous=None`) or the next step."""
+    if previous is None:
+        step, improved, stalls, start_value = 0, True, 0, value
+    else:
+        step, start_value = previous.step + 1, previous.start_value
+        improved = evaluator.sign * value < evaluator.sign * previous.best_value
+        stalls = previous.non_improving_steps + (not improved)
+    best = previous if not improved and previous is not None else None
+    return RunState(
+        step=step,
+        x=x,
+        value=value,
+        gradient=gradient,
+        gradient_norm=gradient_norm,
+        gradient_error=_error_norm(error),
+        evaluations=evaluator.evaluations,
+        gradient_evaluations=evaluator.gradient_evaluations,
+        rule_state=rule_state,
+        random_state=evaluator.random_state,
+        best_x=x if best is None else best.best_x,
+        best_value=value if best is None else best.best_value,
+        best_step=step if best is None else best.best_step,
+        non_improving_steps=stalls,
+        start_value=start_value,
+    )
 
 
 @attrs.frozen

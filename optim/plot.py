@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from optim._types import Array
-from optim.callbacks import History
+from optim.history import History
 from optim.objective import Objective
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from optim.sweep import SweepRun
 
 Path = History | Array
-"""A run's path: a [`History`][optim.callbacks.History] or an array of points
+"""A run's path: a [`History`][optim.history.History] or an array of points
 `(k, 2)`."""
 
 
@@ -231,5 +231,49 @@ def plot_sweep(objective: Objective, runs: Sequence[SweepRun]) -> Figure:
     value_ax.set_xlabel("step")
     value_ax.set_ylabel("objective value")
     value_ax.legend()
+    figure.tight_layout()
+    return figure
+
+
+def plot_run(objective: Objective, history: History) -> Figure:
+    """Draw one run: its path over the contours and its value curve, or its curves.
+
+    What `optim run --plot` draws. For a 2-D run whose points were kept, the
+    path over the contour lines (left) and the objective value against the step
+    (right); otherwise the value and gradient-norm curves of
+    [`plot_curves`][optim.plot.plot_curves].
+
+    Args:
+        objective: The objective the run optimized.
+        history: The run's record.
+
+    Returns:
+        The figure.
+
+    Examples:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from optim import FixedStep, History, Optimizer
+        >>> from optim.problems import Sphere
+        >>> history = History()
+        >>> _ = Optimizer(
+        ...     Sphere(), step_rule=FixedStep(0.1), callbacks=[history], max_steps=20
+        ... ).run([3.0, 2.0])
+        >>> figure = plot_run(Sphere(), history)
+        >>> [ax.get_ylabel() for ax in figure.axes]
+        ['$x_1$', 'objective value']
+    """
+    points = history.x
+    if len(points) == 0 or points.reshape(len(points), -1).shape[1] != 2:
+        return plot_curves(history)
+    plt = _pyplot()
+    figure: Figure
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    plot_contour(objective, history, ax=left)
+    values = history.values
+    right.plot(history.steps, values)
+    right.set_yscale("log" if np.all(values[np.isfinite(values)] > 0) else "symlog")
+    right.set_xlabel("step")
+    right.set_ylabel("objective value")
     figure.tight_layout()
     return figure

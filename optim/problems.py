@@ -5,8 +5,7 @@ from __future__ import annotations
 import abc
 import functools
 import math
-from collections.abc import Callable
-from typing import Any
+from typing import ClassVar
 
 import attrs
 import numpy as np
@@ -16,7 +15,6 @@ from optim._types import Array, ArrayLike, override
 from optim.objective import Objective
 
 __all__ = [
-    "PROBLEMS",
     "Beale",
     "Booth",
     "Himmelblau",
@@ -27,7 +25,6 @@ __all__ = [
     "Rosenbrock",
     "Sphere",
     "StyblinskiTang",
-    "get_problem",
 ]
 
 
@@ -52,25 +49,34 @@ class Problem(Objective):
 
     __slots__ = ()
 
+    _start: ClassVar[tuple[float, ...]] = (0.0,)
+    """The standard start, repeated (`numpy.resize`) to the dimension."""
+    _minimizer: ClassVar[tuple[float, ...] | None] = None
+    """A global minimizer, repeated to the dimension, or `None` if not known."""
+    _minimum: ClassVar[float | None] = None
+    """The global minimum value, or `None` if not known."""
+
     @property
-    @abc.abstractmethod
     def start(self) -> Array:
         """The standard starting point, a new array each time."""
+        return np.resize(np.array(self._start, dtype=np.float64), self.dimension)
 
     @property
-    @abc.abstractmethod
     def minimizer(self) -> Array | None:
         """A global minimizer (a new array each time), or `None` if not known."""
+        if self._minimizer is None:
+            return None
+        return np.resize(np.array(self._minimizer, dtype=np.float64), self.dimension)
 
     @property
-    @abc.abstractmethod
     def minimum(self) -> float | None:
         """The global minimum value, or `None` if not known in closed form."""
+        return self._minimum
 
     @property
     def dimension(self) -> int:
         """Number of variables."""
-        return int(self.start.size)
+        return len(self._start)
 
     @abc.abstractmethod
     def values(self, xs: Array) -> Array:
@@ -116,20 +122,9 @@ class Sphere(Problem):
     """Dimension of [`start`][optim.problems.Problem.start] and the minimizer; points
     of any shape can still be evaluated."""
 
-    @property
-    @override
-    def start(self) -> Array:
-        return np.resize(np.array([-3.0, 4.0]), self.dimension)
-
-    @property
-    @override
-    def minimizer(self) -> Array:
-        return np.zeros(self.dimension)
-
-    @property
-    @override
-    def minimum(self) -> float:
-        return 0.0
+    _start = (-3.0, 4.0)
+    _minimizer = (0.0,)
+    _minimum = 0.0
 
     @override
     def value(self, x: Array) -> float:
@@ -223,20 +218,9 @@ class Quadratic(Problem):
         exponents = np.linspace(0.0, 1.0, self.dimension)
         return np.asarray(self.condition_number**exponents, dtype=np.float64)
 
-    @property
-    @override
-    def start(self) -> Array:
-        return np.ones(self.dimension)
-
-    @property
-    @override
-    def minimizer(self) -> Array:
-        return np.zeros(self.dimension)
-
-    @property
-    @override
-    def minimum(self) -> float:
-        return 0.0
+    _start = (1.0,)
+    _minimizer = (0.0,)
+    _minimum = 0.0
 
     @override
     def values(self, xs: Array) -> Array:
@@ -311,20 +295,9 @@ class Rosenbrock(Problem):
             return slice(None, -1), slice(1, None)
         return slice(0, None, 2), slice(1, None, 2)
 
-    @property
-    @override
-    def start(self) -> Array:
-        return np.resize(np.array([-1.2, 1.0]), self.dimension)
-
-    @property
-    @override
-    def minimizer(self) -> Array:
-        return np.ones(self.dimension)
-
-    @property
-    @override
-    def minimum(self) -> float:
-        return 0.0
+    _start = (-1.2, 1.0)
+    _minimizer = (1.0,)
+    _minimum = 0.0
 
     @override
     def values(self, xs: Array) -> Array:
@@ -363,20 +336,9 @@ class Beale(Problem):
         14.203125
     """
 
-    @property
-    @override
-    def start(self) -> Array:
-        return np.array([1.0, 1.0])
-
-    @property
-    @override
-    def minimizer(self) -> Array:
-        return np.array([3.0, 0.5])
-
-    @property
-    @override
-    def minimum(self) -> float:
-        return 0.0
+    _start = (1.0, 1.0)
+    _minimizer = (3.0, 0.5)
+    _minimum = 0.0
 
     @staticmethod
     def _residuals(x: Array, y: Array) -> list[Array]:
@@ -411,20 +373,9 @@ class Booth(Problem):
         (0.0, 74.0)
     """
 
-    @property
-    @override
-    def start(self) -> Array:
-        return np.zeros(2)
-
-    @property
-    @override
-    def minimizer(self) -> Array:
-        return np.array([1.0, 3.0])
-
-    @property
-    @override
-    def minimum(self) -> float:
-        return 0.0
+    _start = (0.0, 0.0)
+    _minimizer = (1.0, 3.0)
+    _minimum = 0.0
 
     @override
     def values(self, xs: Array) -> Array:
@@ -463,25 +414,14 @@ class Himmelblau(Problem):
         [0.0, 0.0, 0.0, 0.0]
     """
 
-    @property
-    @override
-    def start(self) -> Array:
-        return np.zeros(2)
-
-    @property
-    @override
-    def minimizer(self) -> Array:
-        return np.array(_HIMMELBLAU_MINIMIZERS[0])
+    _start = (0.0, 0.0)
+    _minimizer = _HIMMELBLAU_MINIMIZERS[0]
+    _minimum = 0.0
 
     @property
     def minimizers(self) -> Array:
         """All four global minimizers, shape `(4, 2)`."""
         return np.array(_HIMMELBLAU_MINIMIZERS)
-
-    @property
-    @override
-    def minimum(self) -> float:
-        return 0.0
 
     @override
     def values(self, xs: Array) -> Array:
@@ -518,20 +458,9 @@ class Rastrigin(Problem):
     dimension: int = attrs.field(default=2, validator=_validators.positive_count)
     """Number of variables."""
 
-    @property
-    @override
-    def start(self) -> Array:
-        return np.full(self.dimension, 0.4)
-
-    @property
-    @override
-    def minimizer(self) -> Array:
-        return np.zeros(self.dimension)
-
-    @property
-    @override
-    def minimum(self) -> float:
-        return 0.0
+    _start = (0.4,)
+    _minimizer = (0.0,)
+    _minimum = 0.0
 
     @override
     def values(self, xs: Array) -> Array:
@@ -581,15 +510,7 @@ class StyblinskiTang(Problem):
     dimension: int = attrs.field(default=2, validator=_validators.positive_count)
     """Number of variables."""
 
-    @property
-    @override
-    def start(self) -> Array:
-        return np.zeros(self.dimension)
-
-    @property
-    @override
-    def minimizer(self) -> Array:
-        return np.full(self.dimension, _ST_ROOT)
+    _minimizer = (_ST_ROOT,)
 
     @property
     @override
@@ -721,18 +642,8 @@ class LogisticRegression(Problem):
 
     @property
     @override
-    def start(self) -> Array:
-        return np.zeros(self.features.shape[1] + int(self.fit_intercept))
-
-    @property
-    @override
-    def minimizer(self) -> None:
-        return None
-
-    @property
-    @override
-    def minimum(self) -> None:
-        return None
+    def dimension(self) -> int:
+        return int(self.features.shape[1] + int(self.fit_intercept))
 
     def _split(self, xs: Array) -> tuple[Array, Array]:
         d = self.features.shape[1]
@@ -769,56 +680,3 @@ class LogisticRegression(Problem):
     @override
     def gradient(self, x: Array) -> Array:
         return self.value_and_gradient(x)[1]
-
-
-PROBLEMS: dict[str, Callable[..., Problem]] = {
-    "beale": Beale,
-    "booth": Booth,
-    "himmelblau": Himmelblau,
-    "quadratic": Quadratic,
-    "rastrigin": Rastrigin,
-    "rosenbrock": Rosenbrock,
-    "sphere": Sphere,
-    "styblinski-tang": StyblinskiTang,
-}
-"""Problems by name, for [`get_problem`][optim.problems.get_problem] and the CLI
-(logistic regression is left out: it needs data)."""
-
-_FIXED_DIMENSION = frozenset({"beale", "booth", "himmelblau"})
-
-
-def get_problem(name: str, dimension: int | None = None, **options: Any) -> Problem:
-    """Return the reference problem called `name`, optionally in `dimension` variables.
-
-    Args:
-        name: A key of [`PROBLEMS`][optim.problems.PROBLEMS] (case and `_`/`-`
-            insensitive).
-        dimension: Number of variables, for the problems that take one; `None`
-            keeps the default (2).
-        **options: Other fields of the problem, such as `condition_number`.
-
-    Returns:
-        The problem.
-
-    Raises:
-        ValueError: If the name is unknown, or a 2-D-only problem is asked for
-            another dimension.
-
-    Examples:
-        >>> get_problem("rosenbrock", 4).start
-        array([-1.2,  1. , -1.2,  1. ])
-        >>> get_problem("Styblinski_Tang").dimension
-        2
-    """
-    key = name.lower().replace("_", "-")
-    if key not in PROBLEMS:
-        raise ValueError(
-            f"unknown problem {name!r}; choose one of {', '.join(sorted(PROBLEMS))}"
-        )
-    if dimension is None:
-        return PROBLEMS[key](**options)
-    if key in _FIXED_DIMENSION:
-        if dimension != 2:
-            raise ValueError(f"dimension must be 2 for {key}, got {dimension}")
-        return PROBLEMS[key](**options)
-    return PROBLEMS[key](dimension, **options)

@@ -138,12 +138,12 @@ class Result:
     Values and gradients are in the user's own sign, whatever the mode.
 
     Examples:
-        >>> import numpy as np
         >>> from optim import FixedStep, Optimizer, StopOnZeroGradient
         >>> from optim.problems import Sphere
+        >>> stop = StopOnZeroGradient(1e-8)
         >>> result = Optimizer(
-        ...     Sphere(), step_rule=FixedStep(0.1), callbacks=[StopOnZeroGradient(1e-8)]
-        ... ).run(np.array([3.0, 2.0]))
+        ...     Sphere(), step_rule=FixedStep(0.1), callbacks=[stop]
+        ... ).run([3.0, 2.0])
         >>> result.status, result.steps, result.success
         (<Status.CONVERGED: 'converged'>, 92, True)
     """

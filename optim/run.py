@@ -100,7 +100,7 @@ class RunState:
         >>> from optim.problems import Sphere
         >>> optimizer = Optimizer(Sphere(), step_rule=FixedStep(0.25), max_steps=2)
         >>> state = optimizer.run([8.0]).run_state
-        >>> state.step, state.x, state.rule_state, state.best_step
+        >>> state.step, state.x, state.rule_state.step, state.best_step
         (2, array([2.]), 2, 2)
     """
 

@@ -2,8 +2,10 @@ r"""Learning-rate schedules: functions of the step count, accepted wherever a ra
 
 A [`Schedule`][optim.schedules.Schedule] maps the number of updates a rule has
 applied so far, $t = 0, 1, 2, \dots$, to a learning rate. Every step rule with a
-`learning_rate` accepts a float or a schedule; the rule keeps $t$ in its state, so
-runs stay functional and resumable.
+`learning_rate` accepts a float or a schedule. The rate is looked up in one place,
+[`LearningRateRule.update`][optim.step_rules.LearningRateRule.update], which keeps
+$t$ in the rule's state, so runs stay functional and resumable; the fields are
+checked by [`validate_learning_rate`][optim.schedules.validate_learning_rate].
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "Schedule",
     "StepDecay",
     "learning_rate_at",
+    "validate_learning_rate",
 ]
 
 
@@ -53,6 +56,38 @@ class Schedule(abc.ABC):
 
 LearningRate: TypeAlias = float | Schedule
 """What a `learning_rate` field accepts: a positive float or a schedule."""
+
+
+def validate_learning_rate(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """The attrs validator of every `learning_rate` field: a rate or a schedule.
+
+    Args:
+        instance: The instance being built (unused).
+        attribute: The field; its name is in the error message.
+        value: A finite real number > 0, or a [`Schedule`][optim.schedules.Schedule].
+
+    Raises:
+        TypeError: If `value` is neither a real number nor a schedule.
+        ValueError: If it is a number that is not finite and positive.
+
+    Examples:
+        >>> import attrs
+        >>> @attrs.frozen
+        ... class Rule:
+        ...     learning_rate: LearningRate = attrs.field(
+        ...         validator=validate_learning_rate
+        ...     )
+        >>> Rule(ExponentialDecay(1.0, 0.5)).learning_rate
+        ExponentialDecay(initial=1.0, decay_rate=0.5, decay_steps=1)
+        >>> Rule(0.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: learning_rate must be > 0, got 0.0
+    """
+    if not isinstance(value, Schedule):
+        _validators.positive(instance, attribute, value)
 
 
 def learning_rate_at(learning_rate: float | Schedule, step: int) -> float:

@@ -9,7 +9,7 @@ import numpy as np
 from optim import _validators
 from optim._types import Array, override
 from optim.evaluation import TrialEvaluator
-from optim.schedules import Schedule, learning_rate_at
+from optim.schedules import LearningRate, learning_rate_at, validate_learning_rate
 
 _array_eq = attrs.cmp_using(eq=np.array_equal)
 
@@ -84,17 +84,153 @@ class StepRule(abc.ABC, Generic[S]):
             A pair `(delta, new_state)`; the optimizer sets `x = x + delta`.
         """
 
+    @property
+    def evaluates_trial_points(self) -> bool:
+        """Whether `update` evaluates trial points through its evaluator.
+
+        True for line-search rules. A [`Chain`][optim.transforms.Chain] refuses
+        gradient transforms before such a rule: its search compares values and
+        gradients at trial points, which the transforms never see. The default
+        is `False`.
+        """
+        return False
+
+
+@attrs.frozen(kw_only=True)
+class LearningRateRuleState(Generic[S]):
+    """State of a [`LearningRateRule`][optim.step_rules.LearningRateRule].
+
+    Examples:
+        >>> import numpy as np
+        >>> state = Momentum(0.1).init(np.zeros(2))
+        >>> state.direction_state, state.step
+        (MomentumState(velocity=array([0., 0.])), 0)
+    """
+
+    direction_state: S
+    """The rule's own state (for example its velocity or moments)."""
+
+    step: int = 0
+    """Updates applied so far: the $t$ at which the learning rate is looked up."""
+
+
+class LearningRateRule(StepRule[LearningRateRuleState[S]]):
+    r"""A rule that steps $\Delta_t = -\eta_t d_t$: the one learning-rate path.
+
+    A subclass computes only its *unscaled* direction $d_t$ and its own state
+    ([`init_direction`][optim.step_rules.LearningRateRule.init_direction],
+    [`direction`][optim.step_rules.LearningRateRule.direction]); this base looks
+    up the rate $\eta_t$ of its `learning_rate` (a float or a
+    [`Schedule`][optim.schedules.Schedule]) at the number $t$ of updates applied so
+    far, keeps that one counter in
+    [`LearningRateRuleState`][optim.step_rules.LearningRateRuleState] and scales
+    the direction: optax's `chain(scale_by_..., scale_by_learning_rate(...))`,
+    written once. Validate the field with
+    [`validate_learning_rate`][optim.schedules.validate_learning_rate].
+
+    Examples:
+        Sign descent, $d_t = \operatorname{sign}(g_t)$, with a halving rate:
+
+        >>> import attrs
+        >>> import numpy as np
+        >>> from optim.schedules import ExponentialDecay
+        >>> @attrs.frozen
+        ... class SignDescent(LearningRateRule[None]):
+        ...     learning_rate: LearningRate
+        ...
+        ...     def init_direction(self, x0):
+        ...         return None
+        ...
+        ...     def direction(self, gradient, state, *, x):
+        ...         return np.sign(gradient), None
+        >>> rule = SignDescent(ExponentialDecay(1.0, 0.5))
+        >>> state = rule.init(np.zeros(2))
+        >>> for _ in range(2):
+        ...     delta, state = rule.update(
+        ...         np.array([3.0, -0.1]), state, x=None, value=0.0, evaluator=None
+        ...     )
+        >>> delta, state.step
+        (array([-0.5,  0.5]), 2)
+    """
+
+    __slots__ = ()
+
+    learning_rate: LearningRate
+    r"""Step size $\eta$: a positive float or a schedule of the update count."""
+
+    @abc.abstractmethod
+    def init_direction(self, x0: Array) -> S:
+        """Create the rule's own state for a run from `x0`.
+
+        Args:
+            x0: The starting point.
+
+        Returns:
+            The state of the direction (`None` if it keeps none).
+        """
+
+    @abc.abstractmethod
+    def direction(self, gradient: Array, state: S, *, x: Array) -> tuple[Array, S]:
+        r"""Compute the unscaled direction $d_t$ (the step is $-\eta_t d_t$).
+
+        Args:
+            gradient: The gradient at `x` (descent convention).
+            state: The rule's own state, from `init_direction` or the last call.
+            x: The current point.
+
+        Returns:
+            The pair `(direction, new_state)`; never modifies its inputs.
+        """
+
+    @override
+    def init(self, x0: Array) -> LearningRateRuleState[S]:
+        return LearningRateRuleState(direction_state=self.init_direction(x0))
+
+    @override
+    def update(
+        self,
+        gradient: Array,
+        state: LearningRateRuleState[S] | None,
+        *,
+        x: Array,
+        value: float,
+        evaluator: TrialEvaluator,
+    ) -> tuple[Array, LearningRateRuleState[S]]:
+        """Scale the rule's direction by minus the learning rate at this step.
+
+        Args:
+            gradient: The gradient at `x` (descent convention).
+            state: The state from `init` or the previous call; `None` counts as
+                a fresh state.
+            x: The current point.
+            value: The value at `x` (unused).
+            evaluator: Counted trial evaluations (unused).
+
+        Returns:
+            The pair `(delta, new_state)` with `delta = -rate * direction`.
+        """
+        if state is None:
+            state = self.init(x)
+        rate = learning_rate_at(self.learning_rate, state.step)
+        direction, direction_state = self.direction(
+            gradient, state.direction_state, x=x
+        )
+        new_state = LearningRateRuleState(
+            direction_state=direction_state, step=state.step + 1
+        )
+        return -rate * direction, new_state
+
 
 @attrs.frozen
-class FixedStep(StepRule[int]):
+class FixedStep(LearningRateRule[None]):
     r"""The textbook's gradient method: $x \leftarrow x - \eta_t \nabla f(x)$.
 
     Too large a learning rate $\eta$ overshoots and diverges, too small a one
     barely moves: on the sphere $f(x) = \|x\|^2$ each step multiplies $x$ by
     $1 - 2\eta$, so $\eta = 0.1$ converges, $\eta = 1$ oscillates between $\pm x$,
     and $\eta > 1$ diverges. The learning rate may be a
-    [`Schedule`][optim.schedules.Schedule]; the state is the number of updates
-    applied so far ($t$), which the schedule is evaluated at (`None` counts as 0).
+    [`Schedule`][optim.schedules.Schedule]; the direction is the gradient itself
+    and keeps no state.
 
     Examples:
         >>> import numpy as np
@@ -106,53 +242,53 @@ class FixedStep(StepRule[int]):
         ...     value=13.0,
         ...     evaluator=None,
         ... )
-        >>> delta, state
+        >>> delta, state.step
         (array([-0.6, -0.4]), 1)
     """
 
-    learning_rate: float | Schedule = attrs.field(validator=_validators.learning_rate)
+    learning_rate: LearningRate = attrs.field(validator=validate_learning_rate)
     r"""Step size $\eta$: finite and positive, or a schedule."""
 
     @override
-    def init(self, x0: Array) -> int:
-        return 0
+    def init_direction(self, x0: Array) -> None:
+        return None
 
     @override
-    def update(
-        self,
-        gradient: Array,
-        state: int | None,
-        *,
-        x: Array,
-        value: float,
-        evaluator: TrialEvaluator,
-    ) -> tuple[Array, int]:
-        step = 0 if state is None else state
-        return -learning_rate_at(self.learning_rate, step) * gradient, step + 1
+    def direction(
+        self, gradient: Array, state: None, *, x: Array
+    ) -> tuple[Array, None]:
+        return gradient, None
 
 
 @attrs.frozen
 class MomentumState:
-    """The velocity state of the momentum rules.
-
-    Used by [`Momentum`][optim.step_rules.Momentum] and
-    [`Nesterov`][optim.step_rules.Nesterov].
+    """The velocity of [`Momentum`][optim.step_rules.Momentum] and `Nesterov`.
 
     Examples:
         >>> import numpy as np
-        >>> Momentum(0.1).init(np.zeros(2))
-        MomentumState(velocity=array([0., 0.]), step=0)
+        >>> Momentum(0.1).init_direction(np.zeros(2))
+        MomentumState(velocity=array([0., 0.]))
     """
 
     velocity: Array = attrs.field(eq=_array_eq)
     """The velocity $v_t$ (a decayed sum of past gradients)."""
 
-    step: int = 0
-    """Updates applied so far."""
+
+def _momentum_direction(
+    gradient: Array, state: MomentumState, *, beta: float, nesterov: bool
+) -> tuple[Array, MomentumState]:
+    r"""The heavy-ball direction $v_t$, or Nesterov's $g_t + \beta v_t$."""
+    velocity = beta * state.velocity + gradient
+    direction = gradient + beta * velocity if nesterov else velocity
+    return direction, MomentumState(velocity)
+
+
+def _zeros_like(x0: Array) -> Array:
+    return np.zeros(np.shape(x0), dtype=np.float64)
 
 
 @attrs.frozen
-class Momentum(StepRule[MomentumState]):
+class Momentum(LearningRateRule[MomentumState]):
     r"""Heavy-ball momentum (Polyak 1964) in PyTorch's form.
 
     $$v_t = \beta v_{t-1} + g_t, \qquad \Delta_t = -\eta_t v_t, \qquad v_0 = 0.$$
@@ -171,14 +307,14 @@ class Momentum(StepRule[MomentumState]):
         >>> state = rule.init(np.zeros(1))
         >>> g = np.array([1.0])
         >>> delta, state = rule.update(g, state, x=None, value=0.0, evaluator=None)
-        >>> delta, state.velocity
+        >>> delta, state.direction_state.velocity
         (array([-0.1]), array([1.]))
         >>> delta, state = rule.update(g, state, x=None, value=0.0, evaluator=None)
         >>> delta
         array([-0.15])
     """
 
-    learning_rate: float | Schedule = attrs.field(validator=_validators.learning_rate)
+    learning_rate: LearningRate = attrs.field(validator=validate_learning_rate)
     r"""Step size $\eta$, positive, or a schedule."""
 
     beta: float = attrs.field(
@@ -187,31 +323,18 @@ class Momentum(StepRule[MomentumState]):
     r"""Momentum decay $\beta$ in $[0, 1)$; $0$ is plain gradient descent."""
 
     @override
-    def init(self, x0: Array) -> MomentumState:
-        return MomentumState(velocity=np.zeros_like(x0, dtype=np.float64))
+    def init_direction(self, x0: Array) -> MomentumState:
+        return MomentumState(velocity=_zeros_like(x0))
 
     @override
-    def update(
-        self,
-        gradient: Array,
-        state: MomentumState,
-        *,
-        x: Array,
-        value: float,
-        evaluator: TrialEvaluator,
+    def direction(
+        self, gradient: Array, state: MomentumState, *, x: Array
     ) -> tuple[Array, MomentumState]:
-        rate = learning_rate_at(self.learning_rate, state.step)
-        velocity = self.beta * state.velocity + gradient
-        delta = -rate * self._direction(gradient, velocity)
-        return delta, MomentumState(velocity, state.step + 1)
-
-    def _direction(self, gradient: Array, velocity: Array) -> Array:
-        """The vector the learning rate multiplies: the velocity itself."""
-        return velocity
+        return _momentum_direction(gradient, state, beta=self.beta, nesterov=False)
 
 
 @attrs.frozen
-class Nesterov(Momentum):
+class Nesterov(LearningRateRule[MomentumState]):
     r"""Nesterov's accelerated gradient in the Sutskever et al. (2013) / PyTorch form.
 
     $$v_t = \beta v_{t-1} + g_t, \qquad
@@ -220,7 +343,9 @@ class Nesterov(Momentum):
     This is `torch.optim.SGD(momentum=beta, nesterov=True)` (and optax's
     `sgd(..., nesterov=True)`): the look-ahead gradient of Sutskever et al.'s
     formulation, rewritten so that the gradient is taken at the current point
-    rather than at $x + \beta v$.
+    rather than at $x + \beta v$. It shares its velocity update with
+    [`Momentum`][optim.step_rules.Momentum] (and its state,
+    [`MomentumState`][optim.step_rules.MomentumState]) but is not a subclass of it.
 
     References:
         Nesterov, "A method for solving the convex programming problem with
@@ -239,9 +364,23 @@ class Nesterov(Momentum):
         array([-0.15])
     """
 
+    learning_rate: LearningRate = attrs.field(validator=validate_learning_rate)
+    r"""Step size $\eta$, positive, or a schedule."""
+
+    beta: float = attrs.field(
+        default=0.9, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Momentum decay $\beta$ in $[0, 1)$; $0$ is plain gradient descent."""
+
     @override
-    def _direction(self, gradient: Array, velocity: Array) -> Array:
-        return gradient + self.beta * velocity
+    def init_direction(self, x0: Array) -> MomentumState:
+        return MomentumState(velocity=_zeros_like(x0))
+
+    @override
+    def direction(
+        self, gradient: Array, state: MomentumState, *, x: Array
+    ) -> tuple[Array, MomentumState]:
+        return _momentum_direction(gradient, state, beta=self.beta, nesterov=True)
 
 
 @attrs.frozen
@@ -250,19 +389,16 @@ class AdaGradState:
 
     Examples:
         >>> import numpy as np
-        >>> AdaGrad(0.1, initial_accumulator=0.5).init(np.zeros(2))
-        AdaGradState(sum_of_squares=array([0.5, 0.5]), step=0)
+        >>> AdaGrad(0.1, initial_accumulator=0.5).init_direction(np.zeros(2))
+        AdaGradState(sum_of_squares=array([0.5, 0.5]))
     """
 
     sum_of_squares: Array = attrs.field(eq=_array_eq)
     """The running sum $G_t$ of squared gradients."""
 
-    step: int = 0
-    """Updates applied so far."""
-
 
 @attrs.frozen
-class AdaGrad(StepRule[AdaGradState]):
+class AdaGrad(LearningRateRule[AdaGradState]):
     r"""AdaGrad: per-coordinate rates shrinking with the accumulated squared gradient.
 
     $$G_t = G_{t-1} + g_t^2, \qquad
@@ -291,7 +427,7 @@ class AdaGrad(StepRule[AdaGradState]):
         array([-0.5,  0.5])
     """
 
-    learning_rate: float | Schedule = attrs.field(validator=_validators.learning_rate)
+    learning_rate: LearningRate = attrs.field(validator=validate_learning_rate)
     r"""Step size $\eta$, positive, or a schedule."""
 
     eps: float = attrs.field(
@@ -305,25 +441,17 @@ class AdaGrad(StepRule[AdaGradState]):
     r"""Starting value $G_{\text{init}}$ of every coordinate's sum."""
 
     @override
-    def init(self, x0: Array) -> AdaGradState:
+    def init_direction(self, x0: Array) -> AdaGradState:
         return AdaGradState(
             np.full(np.shape(x0), float(self.initial_accumulator), dtype=np.float64)
         )
 
     @override
-    def update(
-        self,
-        gradient: Array,
-        state: AdaGradState,
-        *,
-        x: Array,
-        value: float,
-        evaluator: TrialEvaluator,
+    def direction(
+        self, gradient: Array, state: AdaGradState, *, x: Array
     ) -> tuple[Array, AdaGradState]:
-        rate = learning_rate_at(self.learning_rate, state.step)
         total = state.sum_of_squares + gradient**2
-        delta = -rate * gradient / (np.sqrt(total) + self.eps)
-        return delta, AdaGradState(total, state.step + 1)
+        return gradient / (np.sqrt(total) + self.eps), AdaGradState(total)
 
 
 @attrs.frozen
@@ -332,8 +460,8 @@ class RMSPropState:
 
     Examples:
         >>> import numpy as np
-        >>> RMSProp(0.1).init(np.zeros(1))
-        RMSPropState(mean_square=array([0.]), mean=array([0.]), step=0)
+        >>> RMSProp(0.1).init_direction(np.zeros(1))
+        RMSPropState(mean_square=array([0.]), mean=array([0.]))
     """
 
     mean_square: Array = attrs.field(eq=_array_eq)
@@ -342,12 +470,9 @@ class RMSPropState:
     mean: Array = attrs.field(eq=_array_eq)
     """The decayed average $m_t$ of gradients (used when centered)."""
 
-    step: int = 0
-    """Updates applied so far."""
-
 
 @attrs.frozen
-class RMSProp(StepRule[RMSPropState]):
+class RMSProp(LearningRateRule[RMSPropState]):
     r"""RMSProp (Tieleman & Hinton 2012), optionally centered (Graves 2013).
 
     $$s_t = \beta s_{t-1} + (1 - \beta) g_t^2, \qquad
@@ -378,7 +503,7 @@ class RMSProp(StepRule[RMSPropState]):
         array([-0.031623])
     """
 
-    learning_rate: float | Schedule = attrs.field(validator=_validators.learning_rate)
+    learning_rate: LearningRate = attrs.field(validator=validate_learning_rate)
     r"""Step size $\eta$, positive, or a schedule."""
 
     beta: float = attrs.field(
@@ -393,29 +518,22 @@ class RMSProp(StepRule[RMSPropState]):
     r"""Whether to divide by the centered root $\sqrt{s_t - m_t^2}$."""
 
     @override
-    def init(self, x0: Array) -> RMSPropState:
-        zeros = np.zeros(np.shape(x0), dtype=np.float64)
+    def init_direction(self, x0: Array) -> RMSPropState:
+        zeros = _zeros_like(x0)
         return RMSPropState(zeros, zeros)
 
     @override
-    def update(
-        self,
-        gradient: Array,
-        state: RMSPropState,
-        *,
-        x: Array,
-        value: float,
-        evaluator: TrialEvaluator,
+    def direction(
+        self, gradient: Array, state: RMSPropState, *, x: Array
     ) -> tuple[Array, RMSPropState]:
-        rate = learning_rate_at(self.learning_rate, state.step)
         mean_square = self.beta * state.mean_square + (1.0 - self.beta) * gradient**2
         if self.centered:
             mean = self.beta * state.mean + (1.0 - self.beta) * gradient
             variance = np.maximum(mean_square - mean**2, 0.0)
         else:
             mean, variance = state.mean, mean_square
-        delta = -rate * gradient / (np.sqrt(variance) + self.eps)
-        return delta, RMSPropState(mean_square, mean, state.step + 1)
+        direction = gradient / (np.sqrt(variance) + self.eps)
+        return direction, RMSPropState(mean_square, mean)
 
 
 @attrs.frozen
@@ -424,7 +542,7 @@ class AdamState:
 
     Examples:
         >>> import numpy as np
-        >>> Adam().init(np.zeros(1)).step
+        >>> Adam().init_direction(np.zeros(1)).t
         0
     """
 
@@ -437,35 +555,42 @@ class AdamState:
     max_second_moment: Array = attrs.field(eq=_array_eq)
     r"""The running maximum $\hat v^{\max}_t$ of $v_t$ (AMSGrad only; else zeros)."""
 
-    step: int = 0
-    """Updates applied so far ($t - 1$ during the update number $t$)."""
+    t: int = 0
+    """Moment updates so far: the $t$ of the bias corrections $1 - \\beta^t$."""
+
+
+def _adam_init(x0: Array) -> AdamState:
+    zeros = _zeros_like(x0)
+    return AdamState(zeros, zeros, zeros)
 
 
 def _adam_direction(
-    rule: "Adam | AdamW", gradient: Array, state: AdamState
+    gradient: Array,
+    state: AdamState,
+    *,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    amsgrad: bool,
 ) -> tuple[Array, AdamState]:
-    t = state.step + 1
-    first = rule.beta1 * state.first_moment + (1.0 - rule.beta1) * gradient
-    second = rule.beta2 * state.second_moment + (1.0 - rule.beta2) * gradient**2
-    if rule.amsgrad:
+    """Adam's bias-corrected direction, shared by `Adam` and `AdamW`."""
+    t = state.t + 1
+    first = beta1 * state.first_moment + (1.0 - beta1) * gradient
+    second = beta2 * state.second_moment + (1.0 - beta2) * gradient**2
+    if amsgrad:
         maximum = np.maximum(state.max_second_moment, second)
         denominator_moment = maximum
     else:
         maximum = state.max_second_moment
         denominator_moment = second
-    corrected_first = first / (1.0 - rule.beta1**t)
-    corrected_second = denominator_moment / (1.0 - rule.beta2**t)
-    direction = corrected_first / (np.sqrt(corrected_second) + rule.eps)
+    corrected_first = first / (1.0 - beta1**t)
+    corrected_second = denominator_moment / (1.0 - beta2**t)
+    direction = corrected_first / (np.sqrt(corrected_second) + eps)
     return direction, AdamState(first, second, maximum, t)
 
 
-def _adam_init(x0: Array) -> AdamState:
-    zeros = np.zeros(np.shape(x0), dtype=np.float64)
-    return AdamState(zeros, zeros, zeros)
-
-
 @attrs.frozen
-class Adam(StepRule[AdamState]):
+class Adam(LearningRateRule[AdamState]):
     r"""Adam (Kingma & Ba 2015), optionally AMSGrad (Reddi et al. 2018).
 
     With $m_0 = v_0 = 0$ and $t = 1, 2, \dots$:
@@ -499,12 +624,12 @@ class Adam(StepRule[AdamState]):
         ...     value=0.0,
         ...     evaluator=None,
         ... )
-        >>> np.round(delta, 6), state.step
-        (array([-0.1,  0.1]), 1)
+        >>> np.round(delta, 6), state.step, state.direction_state.t
+        (array([-0.1,  0.1]), 1, 1)
     """
 
-    learning_rate: float | Schedule = attrs.field(
-        default=1e-3, validator=_validators.learning_rate
+    learning_rate: LearningRate = attrs.field(
+        default=1e-3, validator=validate_learning_rate
     )
     r"""Step size $\eta$, positive, or a schedule."""
 
@@ -525,30 +650,25 @@ class Adam(StepRule[AdamState]):
     """Whether to use the AMSGrad maximum of the second moment."""
 
     @override
-    def init(self, x0: Array) -> AdamState:
+    def init_direction(self, x0: Array) -> AdamState:
         return _adam_init(x0)
 
     @override
-    def update(
-        self,
-        gradient: Array,
-        state: AdamState,
-        *,
-        x: Array,
-        value: float,
-        evaluator: TrialEvaluator,
+    def direction(
+        self, gradient: Array, state: AdamState, *, x: Array
     ) -> tuple[Array, AdamState]:
-        rate = learning_rate_at(self.learning_rate, state.step)
-        direction, new_state = _adam_direction(self, gradient, state)
-        return -rate * self._with_decay(direction, x), new_state
-
-    def _with_decay(self, direction: Array, x: Array) -> Array:
-        """The vector the learning rate multiplies: Adam's direction itself."""
-        return direction
+        return _adam_direction(
+            gradient,
+            state,
+            beta1=self.beta1,
+            beta2=self.beta2,
+            eps=self.eps,
+            amsgrad=self.amsgrad,
+        )
 
 
 @attrs.frozen
-class AdamW(Adam):
+class AdamW(LearningRateRule[AdamState]):
     r"""Adam with decoupled weight decay (Loshchilov & Hutter 2019), PyTorch's form.
 
     With $m_t, v_t, \hat m_t, \hat v_t$ exactly as in
@@ -562,7 +682,8 @@ class AdamW(Adam):
     `torch.optim.AdamW` and optax's `adamw` (the paper's schedule multiplier is
     $\eta_t / \eta_0$ here). Weight decay pulls toward the origin in descent and
     ascent alike, so the rule converges to a point shrunk toward $0$, not to the
-    exact optimum of $f$.
+    exact optimum of $f$. It shares Adam's moment update (and
+    [`AdamState`][optim.step_rules.AdamState]) but is not a subclass of `Adam`.
 
     References:
         Loshchilov & Hutter, "Decoupled weight decay regularization", ICLR 2019.
@@ -581,11 +702,46 @@ class AdamW(Adam):
         array([-0.2])
     """
 
+    learning_rate: LearningRate = attrs.field(
+        default=1e-3, validator=validate_learning_rate
+    )
+    r"""Step size $\eta$, positive, or a schedule."""
+
+    beta1: float = attrs.field(
+        default=0.9, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta_1 \in [0, 1)$ of the first moment."""
+
+    beta2: float = attrs.field(
+        default=0.999, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta_2 \in [0, 1)$ of the second moment."""
+
+    eps: float = attrs.field(default=1e-8, kw_only=True, validator=_validators.positive)
+    r"""$\epsilon > 0$ added to the root."""
+
+    amsgrad: bool = attrs.field(default=False, kw_only=True)
+    """Whether to use the AMSGrad maximum of the second moment."""
+
     weight_decay: float = attrs.field(
         default=1e-2, kw_only=True, validator=_validators.non_negative
     )
     r"""Decoupled decay $\lambda \ge 0$."""
 
     @override
-    def _with_decay(self, direction: Array, x: Array) -> Array:
-        return direction + self.weight_decay * x
+    def init_direction(self, x0: Array) -> AdamState:
+        return _adam_init(x0)
+
+    @override
+    def direction(
+        self, gradient: Array, state: AdamState, *, x: Array
+    ) -> tuple[Array, AdamState]:
+        direction, new_state = _adam_direction(
+            gradient,
+            state,
+            beta1=self.beta1,
+            beta2=self.beta2,
+            eps=self.eps,
+            amsgrad=self.amsgrad,
+        )
+        return direction + self.weight_decay * x, new_state

@@ -8,8 +8,9 @@ from typing import Any
 import attrs
 
 from optim._types import ArrayLike
-from optim.callbacks import History, StopOnZeroGradient
+from optim.callbacks import StopOnZeroGradient
 from optim.gradients import GradientEstimator
+from optim.history import History
 from optim.objective import Objective
 from optim.optimizer import Optimizer
 from optim.result import Result

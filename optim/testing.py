@@ -370,7 +370,10 @@ def check_invalid_hyperparameters(
     For every attrs field of `rule` whose name appears in
     [`DEFAULT_INVALID`][optim.testing.DEFAULT_INVALID] or in `invalid`, rebuilding
     the rule with each invalid value (`attrs.evolve`) must raise `ValueError` or
-    `TypeError` whose message contains the field's name.
+    `TypeError` whose message contains the field's name. Fields holding attrs
+    instances (such as the `direction` of
+    [`LBFGS()`][optim.line_search_rules.LBFGS], or a chain's `rule`) are checked
+    the same way, recursively.
 
     Args:
         rule: An attrs-based rule (or any attrs instance).
@@ -383,15 +386,23 @@ def check_invalid_hyperparameters(
         AssertionError: If a value is accepted or the error does not name the field.
 
     Examples:
-        >>> from optim import Adam
+        >>> from optim import LBFGS, Adam
         >>> check_invalid_hyperparameters(Adam())
         10
+        >>> check_invalid_hyperparameters(LBFGS())  # its direction's memory
+        2
     """
     table: dict[str, tuple[Any, ...]] = dict(DEFAULT_INVALID)
     for name, values in (invalid or {}).items():
         table[name] = tuple(values)
     checked = 0
     for field in attrs.fields(type(rule)):
+        part = getattr(rule, field.name)
+        if field.init and field.name not in table and attrs.has(type(part)):
+            # A configured part (a preset's direction, a chain's rule): check its
+            # fields too, by evolving the part.
+            checked += check_invalid_hyperparameters(part, table)
+            continue
         if not field.init or field.name not in table:
             continue
         for bad in table[field.name]:

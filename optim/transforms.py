@@ -1,22 +1,31 @@
-r"""Gradient transformations (clipping) and `Chain`, which puts them before a rule.
+r"""Gradient transformations (clipping) and `Chain`, which composes them with a rule.
 
-Composition follows optax's `chain`, kept small: a
-[`GradientTransform`][optim.transforms.GradientTransform] maps a gradient to a
-gradient (with its own functional state), and a
-[`Chain`][optim.transforms.Chain] applies any number of them, in order, to the
-gradient before handing the result to one final
-[`StepRule`][optim.step_rules.StepRule]. The chain is itself a step rule whose
-state is the tuple of its parts' states, so "clip, then Adam with a cosine
-schedule" is
+Composition follows optax's `chain`. A
+[`GradientTransform`][optim.transforms.GradientTransform] speaks the step-rule
+protocol, with the same verbs and signature (`init(x0)`,
+`update(gradient, state, *, x, value, evaluator) -> (output, state)`) but an
+output that is a vector to hand on rather than the final step. A
+[`Chain`][optim.transforms.Chain] holds one
+[`StepRule`][optim.step_rules.StepRule] with transformations on either side:
+those *before* the rule act on the gradient, those *after* it act on the step.
+The chain is itself a step rule whose state is a
+[`ChainState`][optim.transforms.ChainState], so "clip the gradient, then Adam with
+a cosine schedule" is
 
 ```python
-Chain((ClipByNorm(1.0),), Adam(CosineDecay(0.1, decay_steps=100)))
+chain(ClipByNorm(1.0), Adam(CosineDecay(0.1, decay_steps=100)))
 ```
 
-or `chain(ClipByNorm(1.0), Adam(...))`. Only the gradient at the current point is
-transformed: a line-search rule at the end of a chain still evaluates its trial
-points (values and gradients) through the untransformed
-[`TrialEvaluator`][optim.evaluation.TrialEvaluator].
+and "Adam, with its step clipped" is `chain(Adam(0.1), ClipByNorm(1.0))`.
+
+A rule that evaluates trial points (a
+[`LineSearchRule`][optim.line_search_rules.LineSearchRule], see
+[`StepRule.evaluates_trial_points`][optim.step_rules.StepRule.evaluates_trial_points])
+cannot follow transforms: its search compares the value and gradient at the
+current point with those at trial points, which come from the untransformed
+[`TrialEvaluator`][optim.evaluation.TrialEvaluator], so its Wolfe test would compare
+different things. `Chain` refuses that combination when it is built; transforms
+after such a rule are fine.
 """
 
 from __future__ import annotations
@@ -46,11 +55,13 @@ T = TypeVar("T")
 
 
 class GradientTransform(abc.ABC, Generic[T]):
-    """A functional map from a gradient to a gradient, with state `T`.
+    """A functional map from a vector to a vector, with state `T`, for chains.
 
-    Implement [`init`][optim.transforms.GradientTransform.init] and
-    [`apply`][optim.transforms.GradientTransform.apply]; never modify the
-    inputs.
+    It has the step rule's verbs and signature: implement
+    [`init`][optim.transforms.GradientTransform.init] and
+    [`update`][optim.transforms.GradientTransform.update], and never modify the
+    inputs. Placed before the rule of a [`Chain`][optim.transforms.Chain] it
+    transforms the gradient; placed after it, the step.
 
     Examples:
         >>> import numpy as np
@@ -58,9 +69,9 @@ class GradientTransform(abc.ABC, Generic[T]):
         ...     def init(self, x0):
         ...         return None
         ...
-        ...     def apply(self, gradient, state, *, x):
+        ...     def update(self, gradient, state, *, x, value, evaluator):
         ...         return 0.5 * gradient, state
-        >>> Halve().apply(np.array([2.0]), None, x=np.zeros(1))
+        >>> Halve().update(np.array([2.0]), None, x=None, value=0.0, evaluator=None)
         (array([1.]), None)
     """
 
@@ -68,19 +79,37 @@ class GradientTransform(abc.ABC, Generic[T]):
 
     @abc.abstractmethod
     def init(self, x0: Array) -> T:
-        """Return the state for a run from `x0`."""
-
-    @abc.abstractmethod
-    def apply(self, gradient: Array, state: T, *, x: Array) -> tuple[Array, T]:
-        """Return the transformed gradient and the new state.
+        """Create the state for a run starting at `x0`.
 
         Args:
-            gradient: The (descent-convention) gradient at `x`.
-            state: The state from `init` or the previous call.
-            x: The current point.
+            x0: The starting point.
 
         Returns:
-            The pair `(new_gradient, new_state)`.
+            The initial state (`None` for a stateless transform).
+        """
+
+    @abc.abstractmethod
+    def update(
+        self,
+        gradient: Array,
+        state: T,
+        *,
+        x: Array,
+        value: float,
+        evaluator: TrialEvaluator,
+    ) -> tuple[Array, T]:
+        """Return the transformed vector and the new state.
+
+        Args:
+            gradient: The vector to transform: the (descent-convention) gradient
+                at `x` before the chain's rule, the step after it.
+            state: The state from `init` or the previous call.
+            x: The current point.
+            value: The value of the function being minimized at `x`.
+            evaluator: Counted access to that function at trial points.
+
+        Returns:
+            The pair `(output, new_state)`.
         """
 
 
@@ -90,7 +119,9 @@ class ClipByValue(GradientTransform[None]):
 
     Examples:
         >>> import numpy as np
-        >>> ClipByValue(1.0).apply(np.array([3.0, -0.5, -2.0]), None, x=None)
+        >>> ClipByValue(1.0).update(
+        ...     np.array([3.0, -0.5, -2.0]), None, x=None, value=0.0, evaluator=None
+        ... )
         (array([ 1. , -0.5, -1. ]), None)
     """
 
@@ -102,20 +133,32 @@ class ClipByValue(GradientTransform[None]):
         return None
 
     @override
-    def apply(self, gradient: Array, state: None, *, x: Array) -> tuple[Array, None]:
+    def update(
+        self,
+        gradient: Array,
+        state: None,
+        *,
+        x: Array,
+        value: float,
+        evaluator: TrialEvaluator,
+    ) -> tuple[Array, None]:
         return np.clip(gradient, -self.max_value, self.max_value), None
 
 
 @attrs.frozen
 class ClipByNorm(GradientTransform[None]):
-    r"""Rescale the gradient to Euclidean norm at most $c$.
+    r"""Rescale a vector to Euclidean norm at most $c$.
 
     $g \leftarrow g \cdot \min(1, c / \|g\|_2)$: the direction is kept (optax's
-    `clip_by_global_norm`, PyTorch's `clip_grad_norm_`).
+    `clip_by_global_norm`, PyTorch's `clip_grad_norm_`). After a rule in a
+    [`Chain`][optim.transforms.Chain], it bounds the step length (a trust
+    region of radius $c$).
 
     Examples:
         >>> import numpy as np
-        >>> ClipByNorm(1.0).apply(np.array([3.0, 4.0]), None, x=None)
+        >>> ClipByNorm(1.0).update(
+        ...     np.array([3.0, 4.0]), None, x=None, value=0.0, evaluator=None
+        ... )
         (array([0.6, 0.8]), None)
     """
 
@@ -127,29 +170,43 @@ class ClipByNorm(GradientTransform[None]):
         return None
 
     @override
-    def apply(self, gradient: Array, state: None, *, x: Array) -> tuple[Array, None]:
+    def update(
+        self,
+        gradient: Array,
+        state: None,
+        *,
+        x: Array,
+        value: float,
+        evaluator: TrialEvaluator,
+    ) -> tuple[Array, None]:
         norm = math.sqrt(float(np.vdot(gradient, gradient)))
         if norm <= self.max_norm:
             return gradient, None
         return gradient * (self.max_norm / norm), None
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class ChainState:
-    """State of [`Chain`][optim.transforms.Chain].
+    """State of [`Chain`][optim.transforms.Chain]: one entry per part, in order.
 
     Examples:
         >>> import numpy as np
         >>> from optim import FixedStep
-        >>> Chain((ClipByNorm(1.0),), FixedStep(0.1)).init(np.zeros(1))
-        ChainState(transforms=(None,), rule=0)
+        >>> state = chain(ClipByNorm(1.0), FixedStep(0.1), ClipByValue(0.5)).init(
+        ...     np.zeros(1)
+        ... )
+        >>> state.before, state.rule.step, state.after
+        ((None,), 0, (None,))
     """
 
-    transforms: tuple[Any, ...]
-    """The transformations' states, in order."""
+    before: tuple[Any, ...]
+    """The states of the transformations before the rule, in order."""
 
     rule: Any
-    """The final rule's state."""
+    """The rule's state."""
+
+    after: tuple[Any, ...] = ()
+    """The states of the transformations after the rule, in order."""
 
 
 def _to_transforms(transforms: Any) -> tuple[GradientTransform[Any], ...]:
@@ -157,49 +214,101 @@ def _to_transforms(transforms: Any) -> tuple[GradientTransform[Any], ...]:
     for transform in result:
         if not isinstance(transform, GradientTransform):
             raise TypeError(
-                f"transforms must be GradientTransform instances, got {transform!r}"
+                f"transforms before and after the rule must be GradientTransform "
+                f"instances, got {transform!r}"
             )
     return result
 
 
-def _is_rule(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, StepRule):
-        raise TypeError(f"{attribute.name} must be a StepRule, got {value!r}")
+def _apply(
+    transforms: tuple[GradientTransform[Any], ...],
+    states: tuple[Any, ...],
+    vector: Array,
+    *,
+    x: Array,
+    value: float,
+    evaluator: TrialEvaluator,
+) -> tuple[Array, tuple[Any, ...]]:
+    new_states = []
+    for transform, state in zip(transforms, states, strict=True):
+        vector, new_state = transform.update(
+            vector, state, x=x, value=value, evaluator=evaluator
+        )
+        new_states.append(new_state)
+    return vector, tuple(new_states)
 
 
 @attrs.frozen
 class Chain(StepRule[ChainState]):
-    """Transform the gradient in order, then apply a step rule.
+    """Transform the gradient, apply a step rule, then transform its step.
 
-    `Chain((t1, t2), rule)` hands `rule` the gradient `t2(t1(g))`; the point and
-    value passed to the rule are unchanged.
+    `Chain((t1, t2), rule, after=(t3,))` hands `rule` the gradient `t2(t1(g))`
+    and returns `t3(delta)` for the rule's `delta`; the point, value and
+    evaluator every part receives are the chain's own. The state is a
+    [`ChainState`][optim.transforms.ChainState] with the fields `before`, `rule`
+    and `after`, laid out like the chain.
+
+    Raises:
+        TypeError: If `rule` is not a step rule or a transformation is not a
+            [`GradientTransform`][optim.transforms.GradientTransform].
+        ValueError: If transformations come before a rule that evaluates trial
+            points (a line search), whose search would compare transformed
+            gradients with untransformed trial values and gradients.
 
     Examples:
-        Clip, then Adam with a cosine schedule:
+        Clip the gradient, then Adam with a cosine schedule:
 
         >>> import numpy as np
-        >>> from optim import Adam, Optimizer
+        >>> from optim import LBFGS, Adam, Optimizer
         >>> from optim.problems import Sphere
         >>> from optim.schedules import CosineDecay
         >>> rule = Chain((ClipByNorm(1.0),), Adam(CosineDecay(0.5, decay_steps=200)))
         >>> result = Optimizer(Sphere(), step_rule=rule, max_steps=200).run([-3.0, 4.0])
         >>> bool(result.value < 1e-4)
         True
+
+        L-BFGS steps of length at most 1 (a transform after a line search):
+
+        >>> rule = Chain((), LBFGS(), after=(ClipByNorm(1.0),))
+        >>> Optimizer(Sphere(), step_rule=rule, max_steps=1).run([-3.0, 4.0]).x
+        array([-2.4,  3.2])
     """
 
-    transforms: tuple[GradientTransform[Any], ...] = attrs.field(
-        converter=_to_transforms
-    )
-    """Gradient transformations, applied first to last."""
+    before: tuple[GradientTransform[Any], ...] = attrs.field(converter=_to_transforms)
+    """Transformations of the gradient, applied first to last before the rule."""
 
-    rule: StepRule[Any] = attrs.field(validator=_is_rule)
+    rule: StepRule[Any] = attrs.field()
     """The step rule that receives the transformed gradient."""
+
+    after: tuple[GradientTransform[Any], ...] = attrs.field(
+        default=(), kw_only=True, converter=_to_transforms
+    )
+    """Transformations of the rule's step, applied first to last."""
+
+    @rule.validator
+    def _check_rule(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, StepRule):
+            raise TypeError(f"rule must be a StepRule, got {value!r}")
+        if self.before and value.evaluates_trial_points:
+            raise ValueError(
+                f"{value!r} evaluates trial points (a line search), so no gradient "
+                f"transform may come before it: its search would compare the "
+                f"transformed gradient at x with the untransformed values and "
+                f"gradients at trial points. Put {self.before!r} after the rule, "
+                f"or leave it out"
+            )
+
+    @property
+    @override
+    def evaluates_trial_points(self) -> bool:
+        return self.rule.evaluates_trial_points
 
     @override
     def init(self, x0: Array) -> ChainState:
         return ChainState(
-            tuple(transform.init(x0) for transform in self.transforms),
-            self.rule.init(x0),
+            before=tuple(transform.init(x0) for transform in self.before),
+            rule=self.rule.init(x0),
+            after=tuple(transform.init(x0) for transform in self.after),
         )
 
     @override
@@ -212,36 +321,52 @@ class Chain(StepRule[ChainState]):
         value: float,
         evaluator: TrialEvaluator,
     ) -> tuple[Array, ChainState]:
-        states = []
-        for transform, transform_state in zip(
-            self.transforms, state.transforms, strict=True
-        ):
-            gradient, new_state = transform.apply(gradient, transform_state, x=x)
-            states.append(new_state)
+        gradient, before = _apply(
+            self.before,
+            state.before,
+            gradient,
+            x=x,
+            value=value,
+            evaluator=evaluator,
+        )
         delta, rule_state = self.rule.update(
             gradient, state.rule, x=x, value=value, evaluator=evaluator
         )
-        return delta, ChainState(tuple(states), rule_state)
+        delta, after = _apply(
+            self.after, state.after, delta, x=x, value=value, evaluator=evaluator
+        )
+        return delta, ChainState(before=before, rule=rule_state, after=after)
 
 
 def chain(*parts: GradientTransform[Any] | StepRule[Any]) -> Chain:
-    """Build a [`Chain`][optim.transforms.Chain] from transformations and a final rule.
+    """Build a [`Chain`][optim.transforms.Chain] from one rule and transformations.
+
+    Transformations listed before the rule act on the gradient, those after it
+    on the step.
 
     Args:
-        *parts: Zero or more gradient transformations followed by one step rule.
+        *parts: Gradient transformations with exactly one step rule among them.
 
     Returns:
         The chain.
 
     Raises:
-        TypeError: If the last part is not a step rule or an earlier one is not a
-            gradient transformation.
+        TypeError: If there is not exactly one step rule, or another part is not
+            a gradient transformation.
+        ValueError: If transformations come before a rule that evaluates trial
+            points (see [`Chain`][optim.transforms.Chain]).
 
     Examples:
         >>> from optim import Momentum
         >>> chain(ClipByValue(1.0), Momentum(0.1)).rule
         Momentum(learning_rate=0.1, beta=0.9)
+        >>> chain(Momentum(0.1), ClipByNorm(1.0)).after
+        (ClipByNorm(max_norm=1.0),)
     """
-    if not parts or not isinstance(parts[-1], StepRule):
-        raise TypeError("chain(...) needs a StepRule as its last part")
-    return Chain(parts[:-1], parts[-1])
+    rules = [part for part in parts if isinstance(part, StepRule)]
+    if len(rules) != 1:
+        raise TypeError(
+            f"chain(...) needs exactly one StepRule among its parts, got {len(rules)}"
+        )
+    k = next(i for i, part in enumerate(parts) if part is rules[0])
+    return Chain(parts[:k], rules[0], after=parts[k + 1 :])

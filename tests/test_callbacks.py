@@ -1,4 +1,4 @@
-"""Callbacks: hooks, StopOnZeroGradient, LogProgress, History."""
+"""Callbacks: hooks, StopOnZeroGradient, LogProgress (History: test_history.py)."""
 
 import logging
 import subprocess
@@ -170,26 +170,3 @@ class TestLogProgress:
 
         assert out.stdout.strip() == "0"
         assert out.stderr == ""
-
-
-class TestHistory:
-    def test_arrays(self):
-        """Points, values, gradient norms and step sizes of a known run."""
-        history = History()
-
-        run([history], max_steps=2, x0=(4.0, 0.0))
-
-        np.testing.assert_array_equal(history.steps, [0, 1, 2])
-        np.testing.assert_array_equal(history.x, [[4.0, 0.0], [2.0, 0.0], [1.0, 0.0]])
-        np.testing.assert_array_equal(history.values, [16.0, 4.0, 1.0])
-        np.testing.assert_array_equal(history.gradient_norms, [8.0, 4.0, 2.0])
-        np.testing.assert_array_equal(history.step_sizes, [0.0, 2.0, 1.0])
-
-    def test_reset_per_run(self):
-        """Each run starts a fresh record."""
-        history = History()
-
-        run([history], max_steps=5)
-        run([history], max_steps=1)
-
-        assert len(history) == 2

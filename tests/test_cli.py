@@ -1,6 +1,7 @@
 """The optim command, through its real entry point."""
 
 import json
+import logging
 import subprocess
 import sys
 import textwrap
@@ -9,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optim.cli import demo_results, main
+import optim.cli
+from optim.cli import main
+from optim.demo import DEMO_RUNS, demo_results, format_demo
 
 
 def cli(argv, capsys):
@@ -463,3 +466,133 @@ def test_plot_of_a_higher_dimensional_run(tmp_path, capsys):
 
     assert status == 0
     assert path.stat().st_size > 10_000
+
+
+class TestNoGlobalState:
+    """The command changes no global state: sys.path, loggers, sys.modules."""
+
+    @pytest.fixture
+    def snapshot(self):
+        logger, root = logging.getLogger("optim"), logging.getLogger()
+
+        def take():
+            return (
+                list(sys.path),
+                logger.level,
+                list(logger.handlers),
+                logger.propagate,
+                root.level,
+                list(root.handlers),
+                set(logging.root.manager.loggerDict),
+            )
+
+        return take
+
+    def test_module_from_the_current_folder(self, tmp_path, capsys, monkeypatch):
+        """MODULE:NAME from the current folder leaves sys.path and sys.modules."""
+        (tmp_path / "cli_local_bowl.py").write_text(
+            "def bowl(x):\n    return float((x[0] - 3) ** 2)\n"
+        )
+        monkeypatch.chdir(tmp_path)
+        path_before, modules_before = list(sys.path), set(sys.modules)
+
+        status, out, _ = cli(
+            ["run", "cli_local_bowl:bowl", "--x0", "0", "--learning-rate", "0.25"],
+            capsys,
+        )
+
+        assert status == 0
+        assert out.startswith("converged")
+        assert sys.path == path_before
+        assert str(tmp_path) not in sys.path
+        assert "cli_local_bowl" not in sys.modules
+        assert set(sys.modules) - modules_before <= {"optim.plot", "optim.progress"}
+
+    def test_current_folder_comes_first(self, tmp_path, capsys, monkeypatch):
+        """A file in the current folder wins over an importable module's name."""
+        (tmp_path / "json.py").write_text("def f(x):\n    return float(x[0] ** 2)\n")
+        monkeypatch.chdir(tmp_path)
+
+        status, _, _ = cli(
+            ["run", "json:f", "--x0", "1", "--learning-rate", "0.1"], capsys
+        )
+
+        assert status == 0
+        assert sys.modules["json"] is json
+
+    def test_importable_module_still_found(self, capsys):
+        """MODULE:NAME of an installed module imports it normally."""
+        status, out, _ = cli(
+            ["run", "optim.problems:Sphere", "--x0", "1,2", "--rule", "lbfgs"],
+            capsys,
+        )
+
+        assert status == 0
+        assert out.startswith("converged")
+
+    def test_log_every_leaves_the_optim_logger_alone(self, snapshot, capsys):
+        """--log-every logs to stderr without touching shared loggers."""
+        before = snapshot()
+
+        status, _, err = cli(
+            ["run", "sphere", "--learning-rate", "0.1", "--log-every", "5"], capsys
+        )
+
+        assert status == 0
+        assert "step 5: value=" in err
+        assert snapshot() == before
+
+    def test_log_every_does_not_reach_the_optim_logger(self, caplog, capsys):
+        """Records of --log-every go to the CLI's own logger, not to 'optim'."""
+        with caplog.at_level(logging.DEBUG, logger="optim"):
+            status, _, _ = cli(
+                ["run", "sphere", "--learning-rate", "0.1", "--log-every", "1"],
+                capsys,
+            )
+
+        assert status == 0
+        assert caplog.records == []
+
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            ["demo", "--max-steps", "3"],
+            ["problems"],
+            ["run", "booth", "--rule", "lbfgs", "--log-every", "1", "--json"],
+            ["run", "sphere", "--log-every", "0", "--learning-rate", "1"],
+            ["run", "nosuch"],
+            ["sweep", "sphere", "--rates", "0.1", "1"],
+        ],
+    )
+    def test_every_command(self, argv, snapshot, capsys):
+        """No command, successful or not, changes sys.path or the loggers."""
+        before = snapshot()
+
+        status, _, _ = cli(argv, capsys)
+
+        assert status in (0, 2)
+        assert snapshot() == before
+
+    def test_plots_are_closed(self, tmp_path, capsys):
+        """--plot leaves no figure open in pyplot."""
+        import matplotlib.pyplot as plt
+
+        status, _, _ = cli(
+            ["run", "rosenbrock", "--rule", "lbfgs", "--plot", str(tmp_path / "r.png")],
+            capsys,
+        )
+
+        assert status == 0
+        assert plt.get_fignums() == []
+
+
+def test_demo_lives_in_the_library():
+    """The demo's runs and table come from optim.demo; the CLI only prints them."""
+    runs = demo_results(max_steps=5)
+
+    table = format_demo(runs)
+
+    assert [run.learning_rate for run in runs] == [rate for rate, _ in DEMO_RUNS]
+    assert table.splitlines()[0].split()[:3] == ["rate", "start", "outcome"]
+    assert not hasattr(optim.cli, "DEMO_RUNS")
+    assert not hasattr(optim.cli, "_plot_run")

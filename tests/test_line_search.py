@@ -15,9 +15,9 @@ from optim import (
     StopOnZeroGradient,
 )
 from optim.directions import (
-    ConjugateGradientState,
     LBFGSDirection,
     PolakRibiere,
+    PolakRibiereState,
     SteepestDescent,
 )
 from optim.line_search import AcceptStep, Backtracking, StrongWolfe, _cubic_minimizer
@@ -199,7 +199,7 @@ def test_lbfgs_skips_pairs_without_positive_curvature():
 def test_polak_ribiere_plus_by_hand():
     """beta = max(0, g.(g - g_prev) / g_prev.g_prev); p = -g + beta p_prev."""
     direction = PolakRibiere(restart=10)
-    state = ConjugateGradientState(
+    state = PolakRibiereState(
         gradient=np.array([1.0, 0.0]), direction=np.array([-1.0, 0.0]), since_restart=1
     )
     g = np.array([0.5, 1.0])
@@ -215,7 +215,7 @@ def test_polak_ribiere_plus_by_hand():
 def test_polak_ribiere_restarts_after_period():
     """After `restart` directions the next one is steepest descent."""
     direction = PolakRibiere(restart=1)
-    state = ConjugateGradientState(
+    state = PolakRibiereState(
         gradient=np.array([1.0, 0.0]), direction=np.array([-1.0, 0.0]), since_restart=1
     )
     p, new_state = direction.direction(np.array([0.5, 1.0]), state)
@@ -323,3 +323,130 @@ def test_searches_never_mutate_inputs():
         _search(search, problem, x, direction, 1.0)
         np.testing.assert_array_equal(x, copies[0])
         np.testing.assert_array_equal(direction, copies[1])
+
+
+def test_presets_are_configured_line_search_rules():
+    """Presets are functions returning plain LineSearchRule instances."""
+    from optim.directions import BarzilaiBorweinDirection
+
+    assert type(LBFGS()) is LineSearchRule
+    assert LBFGS() == LineSearchRule(LBFGSDirection(), StrongWolfe())
+    assert LBFGS(memory=5) == LineSearchRule(LBFGSDirection(5), StrongWolfe())
+    assert ConjugateGradient() == LineSearchRule(PolakRibiere(), StrongWolfe(c2=0.1))
+    assert ConjugateGradient(3, search=Backtracking()) == LineSearchRule(
+        PolakRibiere(3), Backtracking()
+    )
+    assert BarzilaiBorwein() == LineSearchRule(BarzilaiBorweinDirection(), AcceptStep())
+    assert BarzilaiBorwein("short", search=Backtracking()) == LineSearchRule(
+        BarzilaiBorweinDirection("short"), Backtracking()
+    )
+    rule = LBFGS()
+    assert rule.direction is rule.direction  # a field, not rebuilt per access
+
+
+def test_preset_signatures_keep_documented_defaults():
+    """The presets' arguments and defaults are the documented ones."""
+    import inspect
+
+    def defaults(function):
+        return {
+            name: parameter.default
+            for name, parameter in inspect.signature(function).parameters.items()
+        }
+
+    assert defaults(LBFGS) == {"memory": 10, "search": StrongWolfe()}
+    assert defaults(ConjugateGradient) == {
+        "restart": None,
+        "search": StrongWolfe(c2=0.1),
+    }
+    assert defaults(BarzilaiBorwein) == {
+        "variant": "long",
+        "initial_step": None,
+        "min_step": 1e-10,
+        "max_step": 1e10,
+        "search": AcceptStep(),
+    }
+    for preset in (LBFGS, ConjugateGradient, BarzilaiBorwein):
+        assert "Examples:" in preset.__doc__
+
+
+def test_old_module_and_state_names_are_gone():
+    """optim.quasi_newton was renamed without an alias; states follow their owners."""
+    import importlib
+
+    import optim.directions
+    import optim.line_search_rules
+
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("optim.quasi_newton")
+    for old in ("LBFGSState", "ConjugateGradientState"):
+        assert not hasattr(optim.directions, old)
+    assert not hasattr(optim.line_search_rules, "LineSearchState")
+    assert isinstance(
+        LBFGS().init(np.zeros(2)), optim.line_search_rules.LineSearchRuleState
+    )
+
+
+def test_barzilai_borwein_steps_by_hand():
+    """BB1 on f = |x|^2 from (3, 4): step 1/|g0| = 0.1, then s.s/s.y = 0.5 hits 0."""
+    result = Optimizer(Sphere(), step_rule=BarzilaiBorwein(), max_steps=1).run(
+        [3.0, 4.0]
+    )
+    np.testing.assert_allclose(result.x, [2.4, 3.2], rtol=1e-15)
+    result = Optimizer(Sphere(), step_rule=BarzilaiBorwein(), max_steps=2).run(
+        [3.0, 4.0]
+    )
+    np.testing.assert_allclose(result.x, [0.0, 0.0], atol=1e-14)
+    # the first step is initial_step when given, used as is (alpha = 1 is tried)
+    result = Optimizer(
+        Sphere(), step_rule=BarzilaiBorwein(initial_step=0.25), max_steps=1
+    ).run([3.0, 4.0])
+    np.testing.assert_allclose(result.x, [1.5, 2.0], rtol=1e-15)
+
+
+def test_barzilai_borwein_length_lives_in_the_direction_state():
+    """The spectral step length is the direction's state, updated by observe."""
+    from optim.directions import (
+        BarzilaiBorweinDirection,
+        BarzilaiBorweinDirectionState,
+    )
+
+    direction = BarzilaiBorweinDirection("short", max_step=0.3)
+    assert direction.scaled
+    state = direction.init(np.zeros(2))
+    assert state == BarzilaiBorweinDirectionState(None)
+    p, state = direction.direction(np.array([3.0, 4.0]), state)
+    np.testing.assert_allclose(p, [-0.6, -0.8])  # 1/|g| = 0.2
+    s, y = np.array([1.0, 0.0]), np.array([2.0, 1.0])
+    state = direction.observe(state, step=s, gradient_change=y)
+    assert state.step_length == 0.3  # s.y / y.y = 0.4, clipped to max_step
+    # negative curvature keeps the previous length
+    assert direction.observe(state, step=s, gradient_change=-y) == state
+    long = BarzilaiBorweinDirection("long")
+    assert long.observe(
+        BarzilaiBorweinDirectionState(1.0), step=s, gradient_change=y
+    ).step_length == pytest.approx(0.5)
+
+
+def test_lbfgs_keeps_rho_per_pair_and_does_not_recompute_it(monkeypatch):
+    """rho_i = 1 / s_i.y_i is stored with its pair; direction() only needs 2m + 2
+    inner products for m pairs (the two loops and the scaling), none for rho."""
+    import optim.directions
+
+    direction = LBFGSDirection(memory=2)
+    state = direction.init(np.zeros(2))
+    pairs = [
+        (np.array([1.0, 0.0]), np.array([2.0, 0.0])),
+        (np.array([0.0, 1.0]), np.array([0.0, 4.0])),
+        (np.array([1.0, 1.0]), np.array([2.0, 4.0])),
+    ]
+    for s, y in pairs:
+        state = direction.observe(state, step=s, gradient_change=y)
+    assert state.rhos == (1.0 / 4.0, 1.0 / 6.0)  # the oldest pair was dropped
+    calls = []
+    real_dot = optim.directions._dot
+    monkeypatch.setattr(
+        optim.directions, "_dot", lambda a, b: calls.append(1) or real_dot(a, b)
+    )
+    direction.direction(np.array([1.0, 1.0]), state)
+    assert len(calls) == 2 * 2 + 2

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from optim import FixedStep, History, Optimizer, sweep_learning_rates
-from optim.plot import plot_contour, plot_curves, plot_sweep
-from optim.problems import Sphere
+from optim.plot import plot_contour, plot_curves, plot_run, plot_sweep
+from optim.problems import Quadratic, Sphere
 
 
 @pytest.fixture(autouse=True)
@@ -95,3 +95,43 @@ def test_sweep_figure(tmp_path):
     np.testing.assert_array_equal(path_ax.lines[1].get_xdata(), runs[1].history.x[:, 0])
     figure.savefig(tmp_path / "sweep.png")
     assert (tmp_path / "sweep.png").exists()
+
+
+def test_run_figure_of_a_2d_run(tmp_path):
+    """plot_run draws the path over the contours and the value curve."""
+    history = recorded(0.1)
+
+    figure = plot_run(Sphere(), history)
+
+    path_ax, value_ax = figure.axes[0], figure.axes[1]
+    np.testing.assert_array_equal(path_ax.lines[0].get_xydata(), history.x)
+    np.testing.assert_array_equal(value_ax.lines[0].get_ydata(), history.values)
+    assert value_ax.get_yscale() == "log"
+    figure.savefig(tmp_path / "run.png")
+
+
+def test_run_figure_of_a_higher_dimensional_run():
+    """plot_run falls back to the value and gradient-norm curves beyond 2-D."""
+    history = History()
+    Optimizer(
+        Quadratic(dimension=4), step_rule=FixedStep(0.05), callbacks=[history]
+    ).run(Quadratic(dimension=4).start)
+
+    figure = plot_run(Quadratic(dimension=4), history)
+
+    assert [ax.get_ylabel() for ax in figure.axes] == [
+        "objective value",
+        "gradient norm",
+    ]
+
+
+def test_run_figure_without_kept_points():
+    """plot_run draws the curves when History kept no point."""
+    history = History(keep_x_every=None)
+    Optimizer(Sphere(), step_rule=FixedStep(0.1), callbacks=[history], max_steps=5).run(
+        [3.0, 2.0]
+    )
+
+    figure = plot_run(Sphere(), history)
+
+    assert figure.axes[1].get_ylabel() == "gradient norm"

@@ -3,7 +3,6 @@ import pytest
 from scipy.optimize import approx_fprime, rosen, rosen_der
 
 from optim.problems import (
-    PROBLEMS,
     Beale,
     Booth,
     Himmelblau,
@@ -13,8 +12,8 @@ from optim.problems import (
     Rosenbrock,
     Sphere,
     StyblinskiTang,
-    get_problem,
 )
+from optim.registry import PROBLEMS, get_problem
 
 _RNG_DATA = np.random.default_rng(0)
 _FEATURES = _RNG_DATA.normal(size=(30, 3))

@@ -28,9 +28,10 @@ from optim import (
     chain,
 )
 from optim.directions import LBFGSDirection, SteepestDescent
-from optim.line_search import Backtracking, StrongWolfe
+from optim.line_search import Backtracking, Search, StrongWolfe
 from optim.problems import Quadratic, Rosenbrock, Sphere
 from optim.schedules import CosineDecay, ExponentialDecay, InverseTimeDecay
+from optim.step_rules import LearningRateRule, LearningRateRuleState
 from optim.testing import (
     check_ascent_mirrors_descent,
     check_convergence,
@@ -70,7 +71,10 @@ ALL_RULES = [
         chain(ClipByNorm(1.0), Adam(CosineDecay(0.2, decay_steps=1000, final=1e-3))),
         id="clip-adam-cosine",
     ),
-    pytest.param(chain(ClipByNorm(2.0), ClipByValue(1.0), LBFGS()), id="clip-lbfgs"),
+    pytest.param(chain(LBFGS(), ClipByNorm(2.0), ClipByValue(1.0)), id="lbfgs-clip"),
+    pytest.param(
+        chain(ClipByValue(5.0), Adam(0.1), ClipByNorm(0.1)), id="clip-adam-clip"
+    ),
     pytest.param(Chain((), Nesterov(0.05)), id="empty-chain"),
 ]
 
@@ -329,7 +333,85 @@ def test_fixed_step_accepts_none_state():
         np.array([2.0]), None, x=np.zeros(1), value=0.0, evaluator=None
     )
     assert delta.tolist() == [-1.0]
-    assert state == 1
+    assert state == LearningRateRuleState(direction_state=None, step=1)
+
+
+FIXED_RATE_RULES = [
+    lambda rate: FixedStep(rate),
+    lambda rate: Momentum(rate, beta=0.5),
+    lambda rate: Nesterov(rate, beta=0.5),
+    lambda rate: AdaGrad(rate),
+    lambda rate: RMSProp(rate, centered=True),
+    lambda rate: Adam(rate, amsgrad=True),
+    lambda rate: AdamW(rate, weight_decay=0.1),
+]
+
+
+@pytest.mark.parametrize("factory", FIXED_RATE_RULES)
+def test_one_learning_rate_path(factory):
+    """Every fixed-rate rule steps -rate_t * direction with one shared counter.
+
+    A halving schedule gives exactly 0.5**t times the steps of rate 1, and the
+    state keeps one update counter next to the rule's own state.
+    """
+    xs = [np.array([1.0, -2.0]), np.array([0.5, 1.0]), np.array([-2.0, 0.25])]
+    gradients = [np.array([1.0, 3.0]), np.array([2.0, -1.0]), np.array([-1.0, 0.5])]
+    scheduled = factory(ExponentialDecay(1.0, 0.5))
+    constant = factory(1.0)
+    assert isinstance(scheduled, LearningRateRule)
+    for t, (a, b) in enumerate(
+        zip(
+            _three_updates(scheduled, gradients, xs),
+            _three_updates(constant, gradients, xs),
+            strict=True,
+        )
+    ):
+        np.testing.assert_allclose(a, 0.5**t * b, rtol=1e-15)
+    state = scheduled.init(xs[0])
+    for k, (g, x) in enumerate(zip(gradients, xs, strict=True)):
+        _, state = scheduled.update(g, state, x=x, value=0.0, evaluator=None)
+        assert isinstance(state, LearningRateRuleState)
+        assert state.step == k + 1
+        own = state.direction_state
+        if attrs.has(type(own)):  # the rule's own state keeps no second counter
+            assert "step" not in attrs.fields_dict(type(own))
+
+
+def test_learning_rate_validator_lives_with_schedule():
+    """The learning-rate validator is in optim.schedules; _validators needs no lazy
+    import of schedules any more (the import cycle is gone)."""
+    import inspect
+
+    from optim import _validators, schedules
+
+    assert not hasattr(_validators, "learning_rate")
+    assert "schedules" not in inspect.getsource(_validators)
+    with pytest.raises(ValueError, match="learning_rate"):
+        Momentum(0.0)
+    with pytest.raises(TypeError, match="learning_rate"):
+        Adam("fast")
+    assert schedules.validate_learning_rate is not None
+
+
+def test_nesterov_and_adamw_are_not_subclasses():
+    """Variants share an implementation without subclassing the base rule."""
+    assert not isinstance(Nesterov(0.1), Momentum)
+    assert not isinstance(Momentum(0.1), Nesterov)
+    assert not isinstance(AdamW(0.1), Adam)
+    assert not issubclass(AdamW, Adam)
+    assert not issubclass(Nesterov, Momentum)
+    for name in ("_direction", "_with_decay"):
+        for cls in (Momentum, Nesterov, Adam, AdamW):
+            assert not hasattr(cls, name)
+
+
+def test_adam_keeps_its_own_bias_correction_count():
+    """Adam's t (bias correction) is its own; the rate counter is the shared one."""
+    rule = Adam(0.1)
+    state = rule.init(np.zeros(1))
+    for _ in range(3):
+        _, state = rule.update(np.ones(1), state, x=None, value=0.0, evaluator=None)
+    assert (state.step, state.direction_state.t) == (3, 3)
 
 
 def test_rule_state_is_resumable():
@@ -360,8 +442,11 @@ def test_clip_by_norm_then_adam_equals_adam_on_clipped_gradients():
 def test_clipping_never_mutates_gradient():
     """ClipByValue and ClipByNorm return new arrays and leave the input alone."""
     g = np.array([3.0, -4.0])
-    assert ClipByValue(1.0).apply(g, None, x=g)[0].tolist() == [1.0, -1.0]
-    np.testing.assert_allclose(ClipByNorm(1.0).apply(g, None, x=g)[0], [0.6, -0.8])
+    context = {"x": g, "value": 0.0, "evaluator": None}
+    assert ClipByValue(1.0).update(g, None, **context)[0].tolist() == [1.0, -1.0]
+    np.testing.assert_allclose(
+        ClipByNorm(1.0).update(g, None, **context)[0], [0.6, -0.8]
+    )
     assert g.tolist() == [3.0, -4.0]
 
 
@@ -431,3 +516,121 @@ def test_purity_property(rule, gradient):
     second = rule.update(g, state, x=x, value=1.0, evaluator=evaluator)
     assert same(first, second)
     np.testing.assert_array_equal(g, g_copy)
+
+
+def test_transforms_after_the_rule_act_on_the_step():
+    """chain(rule, transform) transforms the rule's displacement, not the gradient."""
+    gradients = [np.array([3.0, 4.0]), np.array([0.3, -0.4]), np.array([-6.0, 8.0])]
+    chained = _three_updates(chain(Adam(0.1), ClipByNorm(0.05)), gradients)
+    direct = _three_updates(Adam(0.1), gradients)
+    for a, b in zip(chained, direct, strict=True):
+        np.testing.assert_allclose(a, b * min(1.0, 0.05 / np.linalg.norm(b)))
+        assert np.linalg.norm(a) <= 0.05 * (1 + 1e-15)
+    both = chain(ClipByValue(1.0), Momentum(0.1, beta=0.0), ClipByValue(0.05))
+    (delta,) = _three_updates(both, [np.array([3.0, -0.2])])
+    np.testing.assert_allclose(delta, [-0.05, 0.02])
+
+
+def test_chain_state_layout():
+    """ChainState has one entry per part: before, rule, after."""
+    from optim.transforms import ChainState
+
+    rule = Chain(
+        (ClipByValue(1.0), ClipByNorm(2.0)), Adam(0.1), after=(ClipByNorm(1.0),)
+    )
+    state = rule.init(np.zeros(2))
+    assert isinstance(state, ChainState)
+    assert state.before == (None, None)
+    assert state.after == (None,)
+    assert state.rule.step == 0
+    assert rule == chain(ClipByValue(1.0), ClipByNorm(2.0), Adam(0.1), ClipByNorm(1.0))
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda: chain(ClipByNorm(1.0), LBFGS()),
+        lambda: Chain((ClipByValue(1.0),), LineSearchRule()),
+        lambda: chain(ClipByNorm(1.0), BarzilaiBorwein()),
+        lambda: chain(ClipByNorm(1.0), chain(LBFGS(), ClipByNorm(1.0))),
+    ],
+)
+def test_transform_before_a_line_search_is_refused(factory):
+    """A line search cannot follow gradient transforms: its trial points would
+    compare transformed and untransformed gradients."""
+    with pytest.raises(ValueError, match="trial points"):
+        factory()
+
+
+def test_chain_needs_exactly_one_rule():
+    with pytest.raises(TypeError, match="exactly one StepRule"):
+        chain(Adam(0.1), ClipByNorm(1.0), Momentum(0.1))
+    assert chain(Adam(0.1), ClipByNorm(1.0)).evaluates_trial_points is False
+    assert chain(LBFGS(), ClipByNorm(1.0)).evaluates_trial_points is True
+
+
+class _RecordingEvaluator:
+    """A TrialEvaluator that records every trial point and what it answered."""
+
+    def __init__(self, problem):
+        self.problem = problem
+        self.trials = []
+
+    def value(self, x):
+        value = self.problem.value(x)
+        self.trials.append((x.copy(), value, None))
+        return value
+
+    def value_and_gradient(self, x):
+        value, gradient = self.problem.value_and_gradient(x)
+        self.trials.append((x.copy(), value, gradient))
+        return value, gradient
+
+
+@attrs.frozen
+class _RecordingSearch(Search):
+    """StrongWolfe, recording the point, value and gradient it was handed."""
+
+    inner: Search = attrs.field(factory=StrongWolfe)
+    seen: list = attrs.field(factory=list, eq=False)
+
+    def search(self, evaluator, *, x, value, gradient, direction, initial_step):
+        self.seen.append((x.copy(), value, gradient.copy()))
+        return self.inner.search(
+            evaluator,
+            x=x,
+            value=value,
+            gradient=gradient,
+            direction=direction,
+            initial_step=initial_step,
+        )
+
+
+@pytest.mark.parametrize("after", [(), (ClipByNorm(0.5),)])
+def test_line_search_in_a_chain_sees_true_gradients(after):
+    """With transforms only after it, a line search is handed the true gradient at
+    x, consistent with the true values and gradients it gets at trial points."""
+    problem = Rosenbrock()
+    search = _RecordingSearch()
+    rule = Chain((), LineSearchRule(LBFGSDirection(), search), after=after)
+    evaluator = _RecordingEvaluator(problem)
+    x = problem.start
+    state = rule.init(x)
+    for _ in range(15):
+        value, gradient = problem.value_and_gradient(x)
+        delta, state = rule.update(
+            gradient, state, x=x, value=value, evaluator=evaluator
+        )
+        if after:
+            assert np.linalg.norm(delta) <= 0.5 * (1 + 1e-12)
+        x = x + delta
+    assert len(search.seen) >= 15
+    for point, value, gradient in search.seen:
+        assert value == problem.value(point)
+        np.testing.assert_array_equal(gradient, problem.gradient(point))
+    assert evaluator.trials
+    for point, value, gradient in evaluator.trials:
+        assert value == problem.value(point)
+        if gradient is not None:
+            np.testing.assert_array_equal(gradient, problem.gradient(point))
+    assert problem.value(x) < problem.value(problem.start)

@@ -180,11 +180,16 @@ def test_negated_objective():
 
 def test_same_compares_nested_states():
     """same() compares arrays, attrs records and containers structurally."""
-    from optim.step_rules import MomentumState
+    from optim.step_rules import LearningRateRuleState, MomentumState
 
-    a = MomentumState(np.array([1.0, np.nan]), 3)
-    assert same(a, MomentumState(np.array([1.0, np.nan]), 3))
-    assert not same(a, MomentumState(np.array([1.0, 2.0]), 3))
+    a = LearningRateRuleState(direction_state=MomentumState(np.array([1.0, np.nan])))
+    assert same(
+        a, LearningRateRuleState(direction_state=MomentumState(np.array([1.0, np.nan])))
+    )
+    assert not same(
+        a, LearningRateRuleState(direction_state=MomentumState(np.array([1.0, 2.0])))
+    )
+    assert not same(a, attrs.evolve(a, step=1))
     assert not same((1, np.ones(2)), [1, np.ones(2)])
     assert same({"a": (np.zeros(1),)}, {"a": (np.zeros(1),)})
 

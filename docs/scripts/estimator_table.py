@@ -7,16 +7,8 @@ Run `python docs/scripts/estimator_table.py` and paste its output into the page;
 import attrs
 import numpy as np
 
-from optim import (
-    SPSA,
-    BackwardDifference,
-    CentralDifference,
-    ComplexStep,
-    ForwardDifference,
-    GradientEstimator,
-    Objective,
-    Richardson,
-)
+from optim import SPSA, GradientEstimator, Objective
+from optim.registry import make_estimator
 
 N = 5
 POINTS = 8
@@ -69,14 +61,17 @@ FUNCTIONS = {
 }
 
 ESTIMATORS: dict[str, tuple[GradientEstimator, str]] = {
-    "`ForwardDifference()`": (ForwardDifference(), "n + 1"),
-    "`BackwardDifference()`": (BackwardDifference(), "n + 1"),
-    "`CentralDifference()`": (CentralDifference(), "2n"),
-    "`CentralDifference(step=1e-4)`": (CentralDifference(step=1e-4), "2n"),
-    "`Richardson(order=4)`": (Richardson(order=4), "4n"),
-    "`Richardson()` (order 6)": (Richardson(), "6n"),
-    "`ComplexStep()`": (ComplexStep(), "n (complex)"),
-    "`SPSA(samples=100, rng=0)`": (SPSA(samples=100, rng=0), "2 x samples"),
+    "`ForwardDifference()`": (make_estimator("forward"), "n + 1"),
+    "`BackwardDifference()`": (make_estimator("backward"), "n + 1"),
+    "`CentralDifference()`": (make_estimator("central"), "2n"),
+    "`CentralDifference(step=1e-4)`": (make_estimator("central", step=1e-4), "2n"),
+    "`Richardson(order=4)`": (make_estimator("richardson", order=4), "4n"),
+    "`Richardson()` (order 6)": (make_estimator("richardson"), "6n"),
+    "`ComplexStep()`": (make_estimator("complex"), "n (complex)"),
+    "`SPSA(samples=100, rng=0)`": (
+        make_estimator("spsa", samples=100, rng=0),
+        "2 x samples",
+    ),
 }
 
 

@@ -13,28 +13,19 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from optim import (
-    LBFGS,
-    Adam,
-    ConjugateGradient,
-    FixedStep,
-    History,
-    Momentum,
-    Optimizer,
-    Result,
-    StopOnZeroGradient,
-)
-from optim.cli import demo_results
+from optim import History, Optimizer, Result, StopOnZeroGradient
+from optim.demo import demo_results
 from optim.plot import plot_contour, plot_sweep
 from optim.problems import Rosenbrock, Sphere
+from optim.registry import make_rule
 from optim.sweep import sweep_learning_rates
 
 RULES_ON_ROSENBROCK = {
-    "FixedStep(1e-3)": FixedStep(1e-3),
-    "Momentum(1e-3, beta=0.9)": Momentum(1e-3, beta=0.9),
-    "Adam(0.02)": Adam(0.02),
-    "ConjugateGradient()": ConjugateGradient(),
-    "LBFGS()": LBFGS(),
+    "FixedStep(1e-3)": make_rule("fixed", 1e-3),
+    "Momentum(1e-3, beta=0.9)": make_rule("momentum", 1e-3, beta=0.9),
+    "Adam(0.02)": make_rule("adam", 0.02),
+    "ConjugateGradient()": make_rule("cg"),
+    "LBFGS()": make_rule("lbfgs"),
 }
 """The rules compared on Rosenbrock in docs/step-rules.md."""
 

@@ -1,0 +1,241 @@
+"""`History`: a cheap record of a run's path, ready to plot or export."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+import numpy as np
+
+from optim import _validators
+from optim._types import Array, override
+from optim.callbacks import Callback
+from optim.result import StepInfo
+
+if TYPE_CHECKING:
+    from optim.run import RunContext
+
+__all__ = ["History"]
+
+
+@attrs.define
+class History(Callback):
+    """Record the point, value, gradient norm and step size at every step.
+
+    Each run starts a fresh record. Only what is recorded is kept: a private
+    copy of the point (never a reference to an array someone could modify), the
+    value, the gradient norm and the step size, as Python lists that grow in
+    amortized constant time. Gradients, step-rule states and the per-step
+    [`StepInfo`][optim.result.StepInfo] records are not kept. The step size is
+    the distance from the previous step's point, computed when the step is
+    recorded, so it is right whichever points are kept.
+
+    For long runs in many variables, keep the point every `keep_x_every`-th
+    step only (steps `0, k, 2k, ...`), or never (`0` or `None`): the values,
+    gradient norms and step sizes are still recorded at every step.
+
+    Examples:
+        >>> from optim import FixedStep, Optimizer
+        >>> from optim.problems import Sphere
+        >>> history = History()
+        >>> _ = Optimizer(
+        ...     Sphere(), step_rule=FixedStep(0.25), callbacks=[history], max_steps=2
+        ... ).run([1.0, 0.0])
+        >>> history.values
+        array([1.    , 0.25  , 0.0625])
+        >>> history.step_sizes
+        array([0.  , 0.5 , 0.25])
+
+        Keeping every second point:
+
+        >>> sparse = History(keep_x_every=2)
+        >>> _ = Optimizer(
+        ...     Sphere(), step_rule=FixedStep(0.25), callbacks=[sparse], max_steps=3
+        ... ).run([1.0, 0.0])
+        >>> sparse.x_steps, sparse.x
+        (array([0, 2]), array([[1.  , 0.  ],
+               [0.25, 0.  ]]))
+        >>> sparse.step_sizes
+        array([0.   , 0.5  , 0.25 , 0.125])
+    """
+
+    keep_x_every: int | None = attrs.field(
+        default=1, validator=_validators.optional_count
+    )
+    """Keep the point at steps `0, k, 2k, ...` for `k = keep_x_every`; `1` (the
+    default) keeps every point, `0` or `None` none."""
+
+    _steps: list[int] = attrs.field(factory=list, init=False, repr=False)
+    _values: list[float] = attrs.field(factory=list, init=False, repr=False)
+    _norms: list[float] = attrs.field(factory=list, init=False, repr=False)
+    _sizes: list[float] = attrs.field(factory=list, init=False, repr=False)
+    _points: list[Array] = attrs.field(factory=list, init=False, repr=False)
+    _point_steps: list[int] = attrs.field(factory=list, init=False, repr=False)
+    _shape: tuple[int, ...] = attrs.field(default=(), init=False, repr=False)
+    _previous: Array | None = attrs.field(default=None, init=False, repr=False)
+    _previous_is_kept: bool = attrs.field(default=False, init=False, repr=False)
+
+    @override
+    def on_start(self, context: RunContext, x0: Array) -> None:
+        self._steps, self._values, self._norms, self._sizes = [], [], [], []
+        self._points, self._point_steps = [], []
+        self._shape = np.shape(x0)
+        self._previous, self._previous_is_kept = None, False
+
+    @override
+    def on_step(self, info: StepInfo) -> None:
+        x = np.asarray(info.x, dtype=np.float64)
+        previous = self._previous
+        if previous is None or previous.shape != x.shape:
+            size = 0.0
+        else:
+            difference = (x - previous).reshape(-1)
+            size = math.sqrt(float(difference @ difference))
+        every = self.keep_x_every
+        if every and info.step % every == 0:
+            point = x.copy()
+            self._points.append(point)
+            self._point_steps.append(info.step)
+            self._previous, self._previous_is_kept = point, True
+        elif previous is None or self._previous_is_kept or previous.shape != x.shape:
+            self._previous, self._previous_is_kept = x.copy(), False
+        else:
+            np.copyto(previous, x)  # our own buffer: no allocation per step
+        self._steps.append(info.step)
+        self._values.append(float(info.value))
+        self._norms.append(float(info.gradient_norm))
+        self._sizes.append(size)
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    @property
+    def steps(self) -> np.ndarray:
+        """Step numbers, shape `(k,)`."""
+        return np.array(self._steps, dtype=np.int64)
+
+    @property
+    def x(self) -> Array:
+        """The kept points, shape `(m, *x0.shape)`, at the steps `x_steps`.
+
+        With the default `keep_x_every=1`, one point per step (`m == len(self)`);
+        with `keep_x_every=0` or `None`, an empty array of shape `(0, *x0.shape)`.
+        """
+        if not self._points:
+            return np.empty((0, *self._shape), dtype=np.float64)
+        return np.array(self._points, dtype=np.float64)
+
+    @property
+    def x_steps(self) -> np.ndarray:
+        """The step numbers of the points in `x`, shape `(m,)`."""
+        return np.array(self._point_steps, dtype=np.int64)
+
+    @property
+    def values(self) -> Array:
+        """Objective values, shape `(k,)`."""
+        return np.array(self._values, dtype=np.float64)
+
+    @property
+    def gradient_norms(self) -> Array:
+        """Gradient norms, shape `(k,)`."""
+        return np.array(self._norms, dtype=np.float64)
+
+    @property
+    def step_sizes(self) -> Array:
+        """Distance moved to reach each point (`0` for the start), shape `(k,)`."""
+        return np.array(self._sizes, dtype=np.float64)
+
+    def as_dict(self, *, points: bool = True) -> dict[str, np.ndarray]:
+        """Return the record as columns: a dict of equal-length 1-D arrays.
+
+        `pandas.DataFrame(history.as_dict())` makes a table of it. Coordinates of
+        the point become the columns `x[0]`, `x[1]`, ... (flattened in C order);
+        at steps whose point was not kept (see `keep_x_every`) they are NaN, and
+        with `keep_x_every=0` or `None` there are no such columns.
+
+        Args:
+            points: Include the point's coordinates (leave them out for large `x`).
+
+        Returns:
+            Columns `step`, `value`, `gradient_norm`, `step_size` and, with
+            `points`, one column per coordinate.
+
+        Examples:
+            >>> from optim import FixedStep, Optimizer
+            >>> from optim.problems import Sphere
+            >>> history = History()
+            >>> _ = Optimizer(
+            ...     Sphere(),
+            ...     step_rule=FixedStep(0.25),
+            ...     callbacks=[history],
+            ...     max_steps=1,
+            ... ).run([1.0, 0.0])
+            >>> history.as_dict()["x[0]"]
+            array([1. , 0.5])
+        """
+        columns: dict[str, np.ndarray] = {
+            "step": self.steps,
+            "value": self.values,
+            "gradient_norm": self.gradient_norms,
+            "step_size": self.step_sizes,
+        }
+        if points and self._points:
+            kept = self.x.reshape(len(self._points), -1)
+            if len(self._points) == len(self._steps):
+                flat = kept
+            else:
+                flat = np.full((len(self._steps), kept.shape[1]), np.nan)
+                flat[np.searchsorted(self.steps, self.x_steps)] = kept
+            for i in range(flat.shape[1]):
+                columns[f"x[{i}]"] = flat[:, i]
+        return columns
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        """Write the record to a `.csv` or `.json` file (chosen by the extension).
+
+        CSV has a header row and one row per step, with the columns of
+        [`as_dict`][optim.history.History.as_dict]; JSON is an object of lists
+        with the same keys. Floats are written with full precision (`repr`).
+
+        Args:
+            path: The file; its suffix must be `.csv` or `.json`.
+
+        Raises:
+            ValueError: For any other suffix (naming `path`).
+
+        Examples:
+            >>> import pathlib, tempfile
+            >>> from optim import FixedStep, Optimizer
+            >>> from optim.problems import Sphere
+            >>> history = History()
+            >>> _ = Optimizer(
+            ...     Sphere(),
+            ...     step_rule=FixedStep(0.25),
+            ...     callbacks=[history],
+            ...     max_steps=1,
+            ... ).run([1.0])
+            >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.csv"
+            >>> history.write(path)
+            >>> print(path.read_text())
+            step,value,gradient_norm,step_size,x[0]
+            0,1.0,2.0,0.0,1.0
+            1,0.25,1.0,0.5,0.5
+            <BLANKLINE>
+        """
+        target = Path(path)
+        suffix = target.suffix.lower()
+        if suffix not in (".csv", ".json"):
+            raise ValueError(f"path must end in .csv or .json, got {str(path)!r}")
+        columns = {key: column.tolist() for key, column in self.as_dict().items()}
+        if suffix == ".json":
+            target.write_text(json.dumps(columns))
+            return
+        with target.open("w", newline="") as stream:
+            writer = csv.writer(stream, lineterminator="\n")
+            writer.writerow(columns)
+            writer.writerows(zip(*columns.values(), strict=True))

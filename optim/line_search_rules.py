@@ -1,0 +1,410 @@
+r"""Rules that choose their own step length: line-search descent, L-BFGS, CG, BB.
+
+[`LineSearchRule`][optim.line_search_rules.LineSearchRule] combines a
+[`Direction`][optim.directions.Direction] (where to go) with a
+[`Search`][optim.line_search.Search] (how far), optimistix-style.
+[`LBFGS`][optim.line_search_rules.LBFGS],
+[`ConjugateGradient`][optim.line_search_rules.ConjugateGradient] and
+[`BarzilaiBorwein`][optim.line_search_rules.BarzilaiBorwein] are presets: functions
+that return a `LineSearchRule` configured with the customary direction and search,
+so that `LBFGS() == LineSearchRule(LBFGSDirection(), StrongWolfe())`.
+
+When a search finds no acceptable step, the rule restarts from the steepest-descent
+direction and searches again; if that fails too (typically at the limit of
+floating-point precision, or because the gradient is inaccurate), it keeps the best
+trial point that lowered the function, and otherwise stays put (a zero step) and
+stops searching at that point, so the run ends at `max_steps` without wasting
+evaluations.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import attrs
+import numpy as np
+
+from optim._types import Array, override
+from optim.directions import (
+    BarzilaiBorweinDirection,
+    Direction,
+    LBFGSDirection,
+    PolakRibiere,
+    SteepestDescent,
+)
+from optim.evaluation import TrialEvaluator
+from optim.line_search import (
+    AcceptStep,
+    Backtracking,
+    Search,
+    SearchResult,
+    StrongWolfe,
+)
+from optim.step_rules import StepRule
+
+__all__ = [
+    "LBFGS",
+    "BarzilaiBorwein",
+    "ConjugateGradient",
+    "LineSearchRule",
+    "LineSearchRuleState",
+]
+
+_logger = logging.getLogger("optim")
+
+_array_eq = attrs.cmp_using(eq=np.array_equal)
+
+
+def _dot(a: Array, b: Array) -> float:
+    return float(np.vdot(a, b))
+
+
+@attrs.frozen(kw_only=True)
+class LineSearchRuleState:
+    """State of [`LineSearchRule`][optim.line_search_rules.LineSearchRule].
+
+    Examples:
+        >>> import numpy as np
+        >>> state = LBFGS().init(np.zeros(2))
+        >>> state.direction_state, state.step
+        (LBFGSDirectionState(steps=(), gradient_changes=(), rhos=()), 0)
+    """
+
+    direction_state: Any
+    """The direction's own state (for example the L-BFGS pairs)."""
+
+    previous_x: Array | None = attrs.field(default=None, eq=_array_eq)
+    """The point of the previous update, `None` at the start."""
+
+    previous_gradient: Array | None = attrs.field(default=None, eq=_array_eq)
+    """The gradient at `previous_x`."""
+
+    previous_step: float = 0.0
+    r"""The step length $\alpha$ accepted at the previous update."""
+
+    previous_slope: float = 0.0
+    r"""The directional derivative $g^\top p$ at the previous update."""
+
+    previous_value: float | None = None
+    """The minimized function's value at `previous_x`."""
+
+    stalled: bool = False
+    """Whether the last search failed completely (the rule then stays put)."""
+
+    step: int = 0
+    """Updates applied so far."""
+
+
+def _is_direction(
+    instance: object, attribute: attrs.Attribute[Any], value: Any
+) -> None:
+    if not isinstance(value, Direction):
+        raise TypeError(f"{attribute.name} must be a Direction, got {value!r}")
+
+
+def _is_search(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, Search):
+        raise TypeError(f"{attribute.name} must be a Search, got {value!r}")
+
+
+def _first_trial(
+    scaled: bool,
+    value: float,
+    direction: Array,
+    slope: float,
+    state: LineSearchRuleState,
+) -> float:
+    """The first step length to try (Nocedal & Wright §3.5, "initial step")."""
+    if scaled:
+        return 1.0
+    if state.previous_step > 0.0 and state.previous_slope < 0.0:
+        if state.previous_value is not None and state.previous_value > value:
+            # Nocedal & Wright eq. 3.61 (scaled by 1.01): the step that the
+            # quadratic through f(x), its slope and the last decrease minimizes.
+            return 1.01 * 2.0 * (value - state.previous_value) / slope
+        # Nocedal & Wright eq. 3.60: same first-order change as last time.
+        return state.previous_step * state.previous_slope / slope
+    return 1.0 / float(np.linalg.norm(direction))
+
+
+@attrs.frozen
+class LineSearchRule(StepRule[LineSearchRuleState]):
+    r"""Any direction with any line search: $x \leftarrow x + \alpha_k p_k$.
+
+    The direction $p_k$ comes from `direction`, the step length $\alpha_k$ from
+    `search`, started at $\alpha_0 = 1$ for scaled (quasi-Newton, spectral)
+    directions and otherwise at $\alpha_{k-1} \, g_{k-1}^\top p_{k-1} / g_k^\top p_k$
+    (Nocedal & Wright eq. 3.60; $1/\|p_0\|$ at the first step). A direction that
+    is not a descent direction is replaced by $-g$. For search failures, see
+    [`optim.line_search_rules`][optim.line_search_rules].
+
+    The rule evaluates trial points, so a
+    [`Chain`][optim.transforms.Chain] refuses transforms before it (see
+    [`evaluates_trial_points`][optim.step_rules.StepRule.evaluates_trial_points]).
+
+    Examples:
+        Steepest descent with Armijo backtracking on Booth's function:
+
+        >>> import numpy as np
+        >>> from optim import Optimizer, StopOnZeroGradient
+        >>> from optim.directions import SteepestDescent
+        >>> from optim.line_search import Backtracking
+        >>> from optim.problems import Booth
+        >>> rule = LineSearchRule(SteepestDescent(), Backtracking())
+        >>> result = Optimizer(
+        ...     Booth(), step_rule=rule, callbacks=[StopOnZeroGradient(1e-8)]
+        ... ).run(Booth().start)
+        >>> result.status.name, np.round(result.x, 6)
+        ('CONVERGED', array([1., 3.]))
+    """
+
+    direction: Direction[Any] = attrs.field(
+        factory=SteepestDescent, validator=_is_direction
+    )
+    """Where to go."""
+
+    search: Search = attrs.field(factory=Backtracking, validator=_is_search)
+    """How far to go."""
+
+    @property
+    @override
+    def evaluates_trial_points(self) -> bool:
+        return True
+
+    @override
+    def init(self, x0: Array) -> LineSearchRuleState:
+        return LineSearchRuleState(direction_state=self.direction.init(x0))
+
+    def _search(
+        self,
+        evaluator: TrialEvaluator,
+        x: Array,
+        value: float,
+        gradient: Array,
+        direction: Array,
+        initial_step: float,
+    ) -> SearchResult:
+        return self.search.search(
+            evaluator,
+            x=x,
+            value=value,
+            gradient=gradient,
+            direction=direction,
+            initial_step=initial_step,
+        )
+
+    @override
+    def update(
+        self,
+        gradient: Array,
+        state: LineSearchRuleState,
+        *,
+        x: Array,
+        value: float,
+        evaluator: TrialEvaluator,
+    ) -> tuple[Array, LineSearchRuleState]:
+        stationary = not np.any(gradient)
+        stuck = (
+            state.stalled
+            and state.previous_x is not None
+            and np.array_equal(x, state.previous_x)
+        )
+        if stuck or stationary:
+            # Stalled at this very point, or at a stationary point: stay put.
+            return np.zeros_like(x), attrs.evolve(state, step=state.step + 1)
+        direction_state = state.direction_state
+        if state.previous_x is not None and state.previous_gradient is not None:
+            direction_state = self.direction.observe(
+                direction_state,
+                step=x - state.previous_x,
+                gradient_change=gradient - state.previous_gradient,
+            )
+        direction, direction_state = self.direction.direction(gradient, direction_state)
+        slope = _dot(gradient, direction)
+        scaled = self.direction.scaled
+        steepest = isinstance(self.direction, SteepestDescent)
+        if not slope < 0.0:
+            direction_state = self.direction.init(x)
+            direction, slope, steepest = -gradient, -_dot(gradient, gradient), True
+            scaled = False
+        initial = _first_trial(scaled, value, direction, slope, state)
+        if not (math.isfinite(initial) and initial > 0.0):
+            initial = 1.0 / math.sqrt(-slope)
+        result = self._search(evaluator, x, value, gradient, direction, initial)
+        if not result.success and not steepest:
+            _logger.debug("line search failed; restarting with steepest descent")
+            direction_state = self.direction.init(x)
+            direction, slope = -gradient, -_dot(gradient, gradient)
+            initial = 1.0 / math.sqrt(-slope)
+            result = self._search(evaluator, x, value, gradient, direction, initial)
+        stalled = not result.success and not (
+            result.value is not None and result.value < value and result.step > 0.0
+        )
+        if stalled:
+            _logger.debug("line search failed from steepest descent; staying put")
+        new_state = LineSearchRuleState(
+            direction_state=direction_state,
+            previous_x=x,
+            previous_gradient=gradient,
+            previous_step=0.0 if stalled else result.step,
+            previous_slope=slope,
+            previous_value=value,
+            stalled=stalled,
+            step=state.step + 1,
+        )
+        return (np.zeros_like(x) if stalled else result.delta), new_state
+
+
+def LBFGS(
+    memory: int = 10,
+    *,
+    search: Search = StrongWolfe(),  # noqa: B008  # frozen
+) -> LineSearchRule:
+    r"""Limited-memory BFGS with a strong Wolfe line search.
+
+    $p_k = -H_k g_k$ by the two-loop recursion over the last `memory` pairs
+    ([`LBFGSDirection`][optim.directions.LBFGSDirection]); the step length comes
+    from `search` (default [`StrongWolfe`][optim.line_search.StrongWolfe] with
+    $c_1 = 10^{-4}$, $c_2 = 0.9$), trying $\alpha = 1$ first. Nocedal & Wright,
+    Algorithm 7.5.
+
+    Args:
+        memory: Number of $(s, y)$ pairs kept, at least 1.
+        search: The line search.
+
+    Returns:
+        `LineSearchRule(LBFGSDirection(memory), search)`.
+
+    Raises:
+        ValueError: If `memory` is below 1.
+        TypeError: If `memory` is not an integer or `search` not a search.
+
+    References:
+        Liu & Nocedal, "On the limited memory BFGS method for large scale
+        optimization", Math. Prog. 45, 1989.
+        Nocedal & Wright, *Numerical Optimization*, 2nd ed., 2006, §7.2.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim import Optimizer, StopOnZeroGradient
+        >>> from optim.directions import LBFGSDirection
+        >>> from optim.problems import Rosenbrock
+        >>> LBFGS() == LineSearchRule(LBFGSDirection(), StrongWolfe())
+        True
+        >>> result = Optimizer(
+        ...     Rosenbrock(), step_rule=LBFGS(), callbacks=[StopOnZeroGradient(1e-8)]
+        ... ).run([-1.2, 1.0])
+        >>> result.status.name, np.round(result.x, 8), result.gradient_norm < 1e-8
+        ('CONVERGED', array([1., 1.]), True)
+    """
+    return LineSearchRule(LBFGSDirection(memory), search)
+
+
+def ConjugateGradient(
+    restart: int | None = None,
+    *,
+    search: Search = StrongWolfe(c2=0.1),  # noqa: B008  # frozen
+) -> LineSearchRule:
+    r"""Nonlinear conjugate gradients, Polak-Ribière+ with restarts.
+
+    Directions from [`PolakRibiere`][optim.directions.PolakRibiere] (restarting
+    every `restart` steps, by default every $n$), step lengths from `search`
+    (default strong Wolfe with $c_2 = 0.1$, as Nocedal & Wright recommend for CG),
+    first trial step by their eq. 3.60.
+
+    Args:
+        restart: Restart period; `None` restarts every $n$ directions.
+        search: The line search.
+
+    Returns:
+        `LineSearchRule(PolakRibiere(restart), search)`.
+
+    Raises:
+        ValueError: If `restart` is below 1.
+
+    References:
+        Nocedal & Wright, *Numerical Optimization*, 2nd ed., 2006, §5.2.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim import Optimizer, StopOnZeroGradient
+        >>> from optim.problems import Quadratic
+        >>> ConjugateGradient(5).direction
+        PolakRibiere(restart=5)
+        >>> problem = Quadratic(dimension=10, condition_number=100.0)
+        >>> result = Optimizer(
+        ...     problem,
+        ...     step_rule=ConjugateGradient(),
+        ...     callbacks=[StopOnZeroGradient(1e-8)],
+        ... ).run(problem.start)
+        >>> result.status.name
+        'CONVERGED'
+    """
+    return LineSearchRule(PolakRibiere(restart), search)
+
+
+def BarzilaiBorwein(
+    variant: str = "long",
+    *,
+    initial_step: float | None = None,
+    min_step: float = 1e-10,
+    max_step: float = 1e10,
+    search: Search = AcceptStep(),  # noqa: B008  # frozen
+) -> LineSearchRule:
+    r"""Barzilai-Borwein (spectral) gradient steps: $x \leftarrow x - \alpha_k g_k$.
+
+    The step length $\alpha_k$ is part of the direction,
+    [`BarzilaiBorweinDirection`][optim.directions.BarzilaiBorweinDirection]: with
+    $s = x_k - x_{k-1}$ and $y = g_k - g_{k-1}$, the "long" step is
+    $\alpha_k = s^\top s / s^\top y$ (BB1) and the "short" one
+    $\alpha_k = s^\top y / y^\top y$ (BB2); the first step is `initial_step`, or
+    $1/\|g_0\|$. When $s^\top y \le 0$ (negative curvature) the previous length is
+    kept; lengths are clipped to `[min_step, max_step]`. The direction
+    $-\alpha_k g_k$ is scaled, so the search tries the BB step ($\alpha = 1$)
+    first.
+
+    By default the step is taken as is (`search=AcceptStep()`): the classic,
+    nonmonotone method, which converges on strictly convex quadratics but may not
+    elsewhere. Pass `search=Backtracking()` to require sufficient decrease from
+    the BB step (a monotone globalization).
+
+    Args:
+        variant: `"long"` (BB1) or `"short"` (BB2).
+        initial_step: The first step length; `None` uses $1 / \|g_0\|$.
+        min_step: Smallest step length.
+        max_step: Largest step length.
+        search: What to do with the BB step: accept it, or backtrack from it.
+
+    Returns:
+        `LineSearchRule(BarzilaiBorweinDirection(variant, ...), search)`.
+
+    Raises:
+        ValueError: For an unknown variant or invalid step bounds.
+
+    References:
+        Barzilai & Borwein, "Two-point step size gradient methods", IMA J. Numer.
+        Anal. 8, 1988.
+        Raydan, "On the Barzilai and Borwein choice of steplength for the gradient
+        method", IMA J. Numer. Anal. 13, 1993.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim import Optimizer, StopOnZeroGradient
+        >>> from optim.problems import Quadratic
+        >>> BarzilaiBorwein("short").direction.variant
+        'short'
+        >>> problem = Quadratic(dimension=10, condition_number=100.0)
+        >>> result = Optimizer(
+        ...     problem,
+        ...     step_rule=BarzilaiBorwein(),
+        ...     callbacks=[StopOnZeroGradient(1e-8)],
+        ... ).run(problem.start)
+        >>> result.status.name
+        'CONVERGED'
+    """
+    direction = BarzilaiBorweinDirection(
+        variant, initial_step=initial_step, min_step=min_step, max_step=max_step
+    )
+    return LineSearchRule(direction, search)
