@@ -94,3 +94,23 @@ def optional_count(
     """Require None or an integer >= 0."""
     if value is not None:
         count(instance, attribute, value)
+
+
+def boolean(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Require `True` or `False` (a string such as `"no"` is refused)."""
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"{attribute.name} must be True or False, got {type(value).__name__} "
+            f"{value!r}"
+        )
+
+
+def one_of(*choices: str) -> Any:
+    """Require one of the given strings; the error lists them."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value not in choices:
+            listed = ", ".join(repr(choice) for choice in choices)
+            raise ValueError(f"{attribute.name} must be one of {listed}, got {value!r}")
+
+    return check

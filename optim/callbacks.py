@@ -62,12 +62,18 @@ class Callback:
         """
         return None
 
-    def on_end(self, result: Result) -> None:
+    def on_end(self, result: Result) -> str | None:
         """Called once with the final result.
 
         Args:
             result: The run's result.
+
+        Returns:
+            `None`, or a note that the optimizer appends to the result's `message`
+            (for example a [`Checkpoint`][optim.checkpoint.Checkpoint] whose
+            saves failed); later callbacks and the caller see the noted result.
         """
+        return None
 
 
 StepCallback: TypeAlias = Callable[[StepInfo], bool | Stop | None]
@@ -128,6 +134,7 @@ class StopOnZeroGradient(Callback):
         return Stop(
             Status.CONVERGED,
             f"gradient norm {size:.3g} <= tol {self.tol:.3g} at step {info.step}",
+            gradient_tol=self.tol if self.norm == 2.0 else None,
         )
 
 

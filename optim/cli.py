@@ -33,6 +33,7 @@ from optim.registry import (
     make_estimator,
     make_rule,
 )
+from optim.result import Status
 from optim.step_rules import StepRule
 from optim.sweep import format_sweep, sweep_learning_rates
 
@@ -47,6 +48,24 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+EXIT_CODES: dict[Status, int] = {
+    Status.CONVERGED: 0,
+    Status.STOPPED: 0,
+    Status.MAX_STEPS: 3,
+    Status.MAX_EVALUATIONS: 3,
+    Status.MAX_TIME: 3,
+    Status.NOISE_FLOOR: 3,
+    Status.PRECISION_LIMIT: 3,
+    Status.DIVERGED: 4,
+    Status.FAILED: 4,
+    Status.INTERRUPTED: 130,
+}
+"""The exit code of `optim run` for each status: `0` only when the run converged
+(or a stop test the user asked for ended it), `3` when it ran out of budget or
+precision without converging, `4` when it diverged or failed, `130` when it was
+interrupted (Ctrl-C, as shells report SIGINT). Bad input exits `2`."""
 
 
 def _add_problem_options(command: argparse.ArgumentParser) -> None:
@@ -87,6 +106,11 @@ def _add_problem_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--step", type=float, help="absolute finite-difference step (default: auto)"
     )
+    command.add_argument(
+        "--seed",
+        type=int,
+        help="seed of a random estimator's stream (spsa), for runs that repeat",
+    )
     command.add_argument("--ascent", action="store_true", help="maximize instead")
     command.add_argument(
         "--max-steps", type=int, default=1000, help="most steps (default: 1000)"
@@ -94,8 +118,9 @@ def _add_problem_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--tol",
         type=float,
-        default=1e-8,
-        help="stop when the gradient norm is at most TOL (default: 1e-8)",
+        default=1e-6,
+        help="stop when the gradient norm is at most TOL (default: 1e-6 for run, as "
+        "minimize; 1e-8 for sweep, the textbook's table)",
     )
 
 
@@ -186,7 +211,7 @@ def _add_sweep_command(commands: Any) -> None:
     sweep.add_argument(
         "--plot", metavar="FILE", help="draw every path and value curve to FILE"
     )
-    sweep.set_defaults(max_steps=100)
+    sweep.set_defaults(max_steps=100, tol=1e-8)
 
 
 def _parse_value(text: str) -> Any:
@@ -333,12 +358,20 @@ def _estimator(
     if args.estimator is None:
         if args.step is not None:
             raise UsageError("--step needs a finite-difference --estimator")
+        if args.seed is not None:
+            raise UsageError("--seed needs a random --estimator (spsa)")
         return None
     if args.estimator == "analytic":
         if not objective.has_gradient:
             raise UsageError(f"{args.problem} has no analytic gradient")
         return AnalyticGradient()
-    options = {} if args.step is None else {"step": args.step}
+    options: dict[str, Any] = {} if args.step is None else {"step": args.step}
+    if args.seed is not None:
+        if "rng" not in hyperparameters("estimator", args.estimator):
+            raise UsageError(
+                f"--seed applies to random estimators (spsa), not {args.estimator}"
+            )
+        options["rng"] = args.seed
     try:
         return make_estimator(args.estimator, **options)
     except ValueError as error:
@@ -394,7 +427,7 @@ def _run(args: argparse.Namespace) -> int:
         result = optimizer.run(x0)
     except OptimizationError as error:
         print(f"optim run: failed: {error}", file=sys.stderr)
-        return 1
+        return EXIT_CODES[Status.FAILED]
     except Exception as error:  # raised at x0, before any step: bad input
         raise UsageError(f"{type(error).__name__}: {error}") from None
     if args.history:
@@ -404,7 +437,7 @@ def _run(args: argparse.Namespace) -> int:
 
         _save_figure(lambda: plot_run(objective, history), "--plot", args.plot)
     if args.json:
-        print(json.dumps(result.to_dict()))
+        print(json.dumps(result.to_dict(), allow_nan=False))
     else:
         print(f"{result.outcome}: {result.message}")
         print(f"x = {np.array2string(result.x, precision=10)}")
@@ -413,7 +446,7 @@ def _run(args: argparse.Namespace) -> int:
             f"steps = {result.steps}, evaluations = {result.evaluations}, "
             f"gradient evaluations = {result.gradient_evaluations}"
         )
-    return 0
+    return EXIT_CODES[result.status]
 
 
 def _write(action: Callable[[], object], option: str, path: str) -> None:
@@ -496,8 +529,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Command-line arguments, without the program name.
 
     Returns:
-        The exit status: `0` on success, `1` if the run failed, `2` for bad input
-        (reported in one line on standard error).
+        The exit status: for `optim run`, the code of the run's status in
+        [`EXIT_CODES`][optim.cli.EXIT_CODES] (`0` converged or stopped by a stop
+        test, `3` not converged, `4` diverged or failed, `130` interrupted); `2`
+        for bad input (reported in one line on standard error); `0` for the other
+        commands.
 
     Examples:
         >>> main(["demo", "--max-steps", "5"])

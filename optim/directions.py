@@ -12,12 +12,14 @@ search tries $\alpha = 1$ first.
 from __future__ import annotations
 
 import abc
+import math
 from typing import Any, Generic, TypeVar
 
 import attrs
 import numpy as np
 
 from optim import _validators
+from optim._arrays import ratio
 from optim._types import Array, override
 
 __all__ = [
@@ -188,13 +190,14 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
     ) -> LBFGSDirectionState:
         curvature = _dot(step, gradient_change)
         scale = float(np.linalg.norm(step) * np.linalg.norm(gradient_change))
-        if not curvature > 1e-10 * scale:
-            return state
+        rho = ratio(1.0, curvature, 0.0)
+        if not (curvature > 1e-10 * scale and rho > 0.0):
+            return state  # no curvature, or so little that 1/curvature overflows
         start = max(len(state.steps) - (self.memory - 1), 0)
         return LBFGSDirectionState(
             (*state.steps[start:], step),
             (*state.gradient_changes[start:], gradient_change),
-            (*state.rhos[start:], 1.0 / curvature),
+            (*state.rhos[start:], rho),
         )
 
     @override
@@ -212,7 +215,7 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
             alphas.append(alpha)
             q = q - alpha * y
         newest_s, newest_y = state.steps[-1], state.gradient_changes[-1]
-        r = (_dot(newest_s, newest_y) / _dot(newest_y, newest_y)) * q
+        r = ratio(_dot(newest_s, newest_y), _dot(newest_y, newest_y), 1.0) * q
         for (s, y, rho), alpha in zip(pairs, reversed(alphas), strict=True):
             beta = rho * _dot(y, r)
             r = r + (alpha - beta) * s
@@ -286,7 +289,10 @@ class PolakRibiere(Direction[PolakRibiereState]):
         ):
             previous = state.gradient
             beta = max(
-                0.0, _dot(gradient, gradient - previous) / _dot(previous, previous)
+                0.0,
+                ratio(
+                    _dot(gradient, gradient - previous), _dot(previous, previous), 0.0
+                ),
             )
             candidate = -gradient + beta * state.direction
             if _dot(candidate, gradient) < 0.0:
@@ -338,7 +344,7 @@ class BarzilaiBorweinDirection(Direction[BarzilaiBorweinDirectionState]):
     """
 
     variant: str = attrs.field(
-        default="long", validator=attrs.validators.in_(("long", "short"))
+        default="long", validator=_validators.one_of("long", "short")
     )
     """`"long"` (BB1, $s^\\top s / s^\\top y$) or `"short"` (BB2)."""
 
@@ -388,9 +394,9 @@ class BarzilaiBorweinDirection(Direction[BarzilaiBorweinDirectionState]):
         if not sy > 0.0:
             return state
         if self.variant == "long":
-            length = _dot(step, step) / sy
+            length = ratio(_dot(step, step), sy, math.inf)
         else:
-            length = sy / _dot(gradient_change, gradient_change)
+            length = ratio(sy, _dot(gradient_change, gradient_change), math.inf)
         return BarzilaiBorweinDirectionState(self._clip(length))
 
     @override
@@ -403,6 +409,6 @@ class BarzilaiBorweinDirection(Direction[BarzilaiBorweinDirectionState]):
                 length = self._clip(self.initial_step)
             else:
                 norm = float(np.linalg.norm(gradient))
-                length = self._clip(1.0 / norm if norm > 0.0 else 1.0)
+                length = self._clip(ratio(1.0, norm, 1.0))
             state = BarzilaiBorweinDirectionState(length)
         return length * -gradient, state

@@ -11,6 +11,7 @@ from optim._arrays import (
     as_float_array,
     as_scalar,
     check_gradient_shape,
+    check_like_x,
     checked_values,
 )
 from optim._types import Array, override
@@ -22,12 +23,13 @@ from optim.objective import Objective
 class _Counted(Objective):
     """Forward to an objective, counting calls and checking what comes back."""
 
-    __slots__ = ("evaluations", "gradient_evaluations", "objective")
+    __slots__ = ("evaluations", "gradient_evaluations", "name", "objective")
 
     def __init__(self, objective: Objective) -> None:
         self.objective = objective
         self.evaluations = 0
         self.gradient_evaluations = 0
+        self.name = type(objective).__name__
 
     @property
     @override
@@ -37,13 +39,13 @@ class _Counted(Objective):
     @override
     def value(self, x: Array) -> float:
         self.evaluations += 1
-        return as_scalar(self.objective.value(x))
+        return as_scalar(self.objective.value(x), name=f"{self.name}.value")
 
     @override
     def values(self, xs: Array) -> Array:
         self.evaluations += len(xs)
         values: Array = checked_values(
-            self.objective.values(xs), xs, name="objective values"
+            self.objective.values(xs), xs, name=f"{self.name}.values"
         )
         return values
 
@@ -63,21 +65,30 @@ class _Counted(Objective):
                 f"got {len(results)}"
             )
         return [
-            checked_values(values, batch, name="objective values")
+            checked_values(values, batch, name=f"{self.name}.map_values")
             for batch, values in zip(batches, results, strict=True)
         ]
 
     @override
     def gradient(self, x: Array) -> Array:
         self.gradient_evaluations += 1
-        return check_gradient_shape(self.objective.gradient(x), x, name="gradient")
+        return check_gradient_shape(
+            self.objective.gradient(x), x, name=f"{self.name}.gradient"
+        )
 
     @override
     def value_and_gradient(self, x: Array) -> tuple[float, Array]:
         self.evaluations += 1
         self.gradient_evaluations += 1
-        value, gradient = self.objective.value_and_gradient(x)
-        return as_scalar(value), check_gradient_shape(gradient, x, name="gradient")
+        pair = self.objective.value_and_gradient(x)
+        name = f"{self.name}.value_and_gradient"
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise TypeError(
+                f"{name} returned {type(pair).__name__}, expected a (value, gradient) "
+                "pair"
+            )
+        value, gradient = pair
+        return as_scalar(value, name=name), check_gradient_shape(gradient, x, name=name)
 
 
 class Evaluator:
@@ -208,6 +219,34 @@ class Evaluator:
             return known[1], gradient, error
         return self._value_and_estimate(x)
 
+    def confirm(
+        self, x: Array, estimator: GradientEstimator
+    ) -> tuple[Array, Array | None]:
+        """Estimate the gradient at `x` again, independently, with `estimator`.
+
+        Counted like every evaluation. A random estimator draws from a stream
+        jumped far ahead of the run's, which is left untouched, so confirming a
+        gradient never changes the run's later draws.
+
+        Args:
+            x: The point.
+            estimator: The confirming estimator (typically more accurate).
+
+        Returns:
+            The pair `(gradient, error)`, in the user's sign.
+        """
+        stream = estimator.random_stream()
+        if stream is not None and self.rng is not None:
+            jumped = getattr(self.rng.bit_generator, "jumped", None)
+            if jumped is not None:
+                stream = np.random.Generator(jumped())
+        if stream is None:
+            out = estimator.estimate_with_error(self._counted, x)
+        else:
+            out = estimator.estimate_with_error(self._counted, x, rng=stream)
+        name = f"{type(estimator).__name__}.estimate_with_error"
+        return self._checked(out[0], out[1], x, name)
+
     def minimized(self, value: float, gradient: Array) -> tuple[float, Array]:
         r"""Turn the user's value and gradient into those of the function minimized.
 
@@ -223,11 +262,40 @@ class Evaluator:
         return -value, -gradient
 
     def _value_and_estimate(self, x: Array) -> tuple[float, Array, Array | None]:
+        estimator = self._estimator
         if self.rng is None:
-            return self._estimator.value_and_estimate(self._counted, x)
-        return self._estimator.value_and_estimate(self._counted, x, rng=self.rng)
+            out = estimator.value_and_estimate(self._counted, x)
+        else:
+            out = estimator.value_and_estimate(self._counted, x, rng=self.rng)
+        if not (isinstance(out, tuple) and len(out) == 3):
+            raise TypeError(
+                f"{type(estimator).__name__}.value_and_estimate returned "
+                f"{type(out).__name__}, expected a (value, gradient, error) triple"
+            )
+        value, gradient, error = out
+        name = f"{type(estimator).__name__}.value_and_estimate"
+        return (as_scalar(value, name=name), *self._checked(gradient, error, x, name))
 
     def _estimate(self, x: Array) -> tuple[Array, Array | None]:
+        estimator = self._estimator
         if self.rng is None:
-            return self._estimator.estimate_with_error(self._counted, x)
-        return self._estimator.estimate_with_error(self._counted, x, rng=self.rng)
+            out = estimator.estimate_with_error(self._counted, x)
+        else:
+            out = estimator.estimate_with_error(self._counted, x, rng=self.rng)
+        name = f"{type(estimator).__name__}.estimate_with_error"
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise TypeError(
+                f"{name} returned {type(out).__name__}, expected a (gradient, error) "
+                "pair"
+            )
+        return self._checked(out[0], out[1], x, name)
+
+    @staticmethod
+    def _checked(
+        gradient: object, error: object, x: Array, name: str
+    ) -> tuple[Array, Array | None]:
+        """The estimator's gradient and error, checked in O(1)."""
+        checked = check_like_x(gradient, x, name=name, what="a gradient")
+        if error is None:
+            return checked, None
+        return checked, check_like_x(error, x, name=name, what="an error estimate")

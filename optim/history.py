@@ -78,38 +78,40 @@ class History(Callback):
     _point_steps: list[int] = attrs.field(factory=list, init=False, repr=False)
     _shape: tuple[int, ...] = attrs.field(default=(), init=False, repr=False)
     _previous: Array | None = attrs.field(default=None, init=False, repr=False)
-    _previous_is_kept: bool = attrs.field(default=False, init=False, repr=False)
 
     @override
     def on_start(self, context: RunContext, x0: Array) -> None:
         self._steps, self._values, self._norms, self._sizes = [], [], [], []
         self._points, self._point_steps = [], []
         self._shape = np.shape(x0)
-        self._previous, self._previous_is_kept = None, False
+        self._previous = None
 
     @override
     def on_step(self, info: StepInfo) -> None:
-        x = np.asarray(info.x, dtype=np.float64)
-        previous = self._previous
-        if previous is None or previous.shape != x.shape:
-            size = 0.0
-        else:
-            difference = (x - previous).reshape(-1)
-            size = math.sqrt(float(difference @ difference))
+        x = info.x
         every = self.keep_x_every
-        if every and info.step % every == 0:
-            point = x.copy()
-            self._points.append(point)
+        if every == 1:
+            # Every point is kept: the step sizes come from them when asked for.
+            self._points.append(np.array(x, dtype=np.float64, copy=True))
             self._point_steps.append(info.step)
-            self._previous, self._previous_is_kept = point, True
-        elif previous is None or self._previous_is_kept or previous.shape != x.shape:
-            self._previous, self._previous_is_kept = x.copy(), False
         else:
-            np.copyto(previous, x)  # our own buffer: no allocation per step
+            self._sizes.append(self._step_size(x))
+            if every and info.step % every == 0:
+                self._points.append(np.array(x, dtype=np.float64, copy=True))
+                self._point_steps.append(info.step)
         self._steps.append(info.step)
         self._values.append(float(info.value))
         self._norms.append(float(info.gradient_norm))
-        self._sizes.append(size)
+
+    def _step_size(self, x: Array) -> float:
+        """Distance from the previous step's point, kept in a private buffer."""
+        previous = self._previous
+        if previous is None or previous.shape != np.shape(x):
+            self._previous = np.array(x, dtype=np.float64, copy=True)
+            return 0.0
+        difference = (x - previous).reshape(-1)
+        np.copyto(previous, x)  # our own buffer: no allocation per step
+        return math.sqrt(float(difference @ difference))
 
     def __len__(self) -> int:
         return len(self._steps)
@@ -148,7 +150,13 @@ class History(Callback):
     @property
     def step_sizes(self) -> Array:
         """Distance moved to reach each point (`0` for the start), shape `(k,)`."""
-        return np.array(self._sizes, dtype=np.float64)
+        if self.keep_x_every != 1:
+            return np.array(self._sizes, dtype=np.float64)
+        sizes = np.zeros(len(self._points), dtype=np.float64)
+        for k in range(1, len(self._points)):
+            difference = (self._points[k] - self._points[k - 1]).reshape(-1)
+            sizes[k] = math.sqrt(float(difference @ difference))
+        return sizes
 
     def as_dict(self, *, points: bool = True) -> dict[str, np.ndarray]:
         """Return the record as columns: a dict of equal-length 1-D arrays.

@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from optim._arrays import ratio
 from optim._types import Array, override
 from optim.directions import (
     BarzilaiBorweinDirection,
@@ -68,8 +69,8 @@ class LineSearchRuleState:
     Examples:
         >>> import numpy as np
         >>> state = LBFGS().init(np.zeros(2))
-        >>> state.direction_state, state.step
-        (LBFGSDirectionState(steps=(), gradient_changes=(), rhos=()), 0)
+        >>> state.direction_state, state.stalled
+        (LBFGSDirectionState(steps=(), gradient_changes=(), rhos=()), False)
     """
 
     direction_state: Any
@@ -92,9 +93,6 @@ class LineSearchRuleState:
 
     stalled: bool = False
     """Whether the last search failed completely (the rule then stays put)."""
-
-    step: int = 0
-    """Updates applied so far."""
 
 
 def _is_direction(
@@ -123,10 +121,10 @@ def _first_trial(
         if state.previous_value is not None and state.previous_value > value:
             # Nocedal & Wright eq. 3.61 (scaled by 1.01): the step that the
             # quadratic through f(x), its slope and the last decrease minimizes.
-            return 1.01 * 2.0 * (value - state.previous_value) / slope
+            return ratio(1.01 * 2.0 * (value - state.previous_value), slope, 0.0)
         # Nocedal & Wright eq. 3.60: same first-order change as last time.
-        return state.previous_step * state.previous_slope / slope
-    return 1.0 / float(np.linalg.norm(direction))
+        return ratio(state.previous_step * state.previous_slope, slope, 0.0)
+    return ratio(1.0, float(np.linalg.norm(direction)), 1.0)
 
 
 @attrs.frozen
@@ -213,7 +211,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         )
         if stuck or stationary:
             # Stalled at this very point, or at a stationary point: stay put.
-            return np.zeros_like(x), attrs.evolve(state, step=state.step + 1)
+            return np.zeros_like(x), state
         direction_state = state.direction_state
         if state.previous_x is not None and state.previous_gradient is not None:
             direction_state = self.direction.observe(
@@ -231,13 +229,13 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             scaled = False
         initial = _first_trial(scaled, value, direction, slope, state)
         if not (math.isfinite(initial) and initial > 0.0):
-            initial = 1.0 / math.sqrt(-slope)
+            initial = ratio(1.0, math.sqrt(max(-slope, 0.0)), 1.0)
         result = self._search(evaluator, x, value, gradient, direction, initial)
         if not result.success and not steepest:
             _logger.debug("line search failed; restarting with steepest descent")
             direction_state = self.direction.init(x)
             direction, slope = -gradient, -_dot(gradient, gradient)
-            initial = 1.0 / math.sqrt(-slope)
+            initial = ratio(1.0, math.sqrt(max(-slope, 0.0)), 1.0)
             result = self._search(evaluator, x, value, gradient, direction, initial)
         stalled = not result.success and not (
             result.value is not None and result.value < value and result.step > 0.0
@@ -252,7 +250,6 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             previous_slope=slope,
             previous_value=value,
             stalled=stalled,
-            step=state.step + 1,
         )
         return (np.zeros_like(x) if stalled else result.delta), new_state
 

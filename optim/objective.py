@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from optim import _validators
 from optim._arrays import as_complex_scalar, as_float_array, as_scalar
 from optim._types import Array, ArrayLike, override
 
@@ -82,6 +83,37 @@ class Objective(abc.ABC):
         """
         return type(self).gradient is not Objective.gradient
 
+    def fingerprint(self) -> Any:
+        """Describe what this objective computes, for checkpoints; `None` by default.
+
+        A checkpoint records a fingerprint of the configuration (see
+        [`optim.fingerprint`][optim.fingerprint]) and refuses to resume with a
+        different one. By default an objective is identified by its class's
+        qualified name and its fields (attrs fields, or instance attributes), and a
+        plain function by its qualified name only. Override this method to say
+        what identifies your objective instead: return plain data (numbers,
+        strings, arrays, tuples, lists, dicts) that changes whenever the function
+        does, such as a data set's version or a physical parameter.
+
+        Returns:
+            Plain data identifying the function, or `None` for the default.
+
+        Examples:
+            >>> import numpy as np
+            >>> class Spring(Objective):
+            ...     def __init__(self, stiffness):
+            ...         self.stiffness = stiffness
+            ...
+            ...     def value(self, x):
+            ...         return float(0.5 * self.stiffness * np.sum(x**2))
+            ...
+            ...     def fingerprint(self):
+            ...         return {"stiffness": self.stiffness}
+            >>> Spring(2.0).fingerprint()
+            {'stiffness': 2.0}
+        """
+        return None
+
     def value_and_gradient(self, x: Array) -> tuple[float, Array]:
         """Return the value and the exact gradient at `x`.
 
@@ -112,7 +144,8 @@ class Objective(abc.ABC):
             # No cast: real values for complex points are refused by the caller.
             complex_values: Array = np.array([self.value(x) for x in xs])
             return complex_values
-        return np.array([self.value(x) for x in xs], dtype=np.float64)
+        name = f"{type(self).__name__}.value"
+        return np.array([as_scalar(self.value(x), name=name) for x in xs])
 
     def map_values(
         self,
@@ -188,7 +221,9 @@ class FunctionObjective(Objective):
     """Its gradient, if known, returning an array shaped like the point (the
     constructor argument is `gradient`)."""
 
-    vectorized: bool = attrs.field(default=False, kw_only=True)
+    vectorized: bool = attrs.field(
+        default=False, kw_only=True, validator=_validators.boolean
+    )
     """Whether `fun` also accepts a stack of points `(k, *shape)` and returns `k`
     values, so that [`values`][optim.objective.Objective.values] is one call."""
 
@@ -199,7 +234,7 @@ class FunctionObjective(Objective):
 
     @override
     def value(self, x: Array) -> float:
-        return as_scalar(self.fun(x))
+        return as_scalar(self.fun(x), name=_name_of(self.fun))
 
     @override
     def gradient(self, x: Array) -> Array:
@@ -218,6 +253,11 @@ class FunctionObjective(Objective):
         if self.vectorized:
             return np.asarray(self.fun(xs), dtype=np.float64).reshape(len(xs))
         return super().values(xs)
+
+
+def _name_of(function: Callable[..., Any]) -> str:
+    """How errors name a user's function: its qualified name."""
+    return f"function {getattr(function, '__qualname__', repr(function))}"
 
 
 def _check_sendable(objective: Objective, executor: Executor) -> None:

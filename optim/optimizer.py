@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Callable, Generator, Iterable
@@ -11,9 +12,10 @@ import attrs
 import numpy as np
 
 from optim import _validators
-from optim._arrays import as_start_point
+from optim._arrays import as_start_point, check_like_x
+from optim._compare import same
 from optim._types import Array, ArrayLike
-from optim.callbacks import Callback, CallbackLike
+from optim.callbacks import Callback, CallbackLike, StopOnZeroGradient
 from optim.errors import OptimizationError
 from optim.evaluator import Evaluator
 from optim.gradients import AnalyticGradient, CentralDifference, GradientEstimator
@@ -22,7 +24,16 @@ from optim.objective import FunctionObjective, Objective, _check_sendable
 from optim.result import Result, Status, StepInfo, Stop
 from optim.run import RunContext, RunState
 from optim.step_rules import StepRule
-from optim.stopping import MaxEvaluations, MaxGrowth, MaxSteps, MaxTime, diagnose
+from optim.stopping import (
+    MaxEvaluations,
+    MaxGrowth,
+    MaxSteps,
+    MaxTime,
+    ZeroGradient,
+    advice,
+    confirming_estimator,
+    diagnose,
+)
 
 
 def _to_objective(objective: Objective | Callable[[Array], Any]) -> Objective:
@@ -58,6 +69,10 @@ def _instance_of(kind: type, *, optional: bool = False) -> Any:
         )
 
     return check
+
+
+_EPS = float(np.finfo(np.float64).eps)
+_logger = logging.getLogger("optim")
 
 
 def _norm(array: Array) -> float:
@@ -155,7 +170,7 @@ class Optimizer:
     errors: str = attrs.field(
         default="raise",
         kw_only=True,
-        validator=attrs.validators.in_(("raise", "diverge")),
+        validator=_validators.one_of("raise", "diverge"),
     )
     """What an exception from the objective, estimator or step rule does in the
     middle of a run: `"raise"` raises an
@@ -423,9 +438,12 @@ class Optimizer:
                 if announce:
                     yield info
                 if end is not None:
-                    break
-                announce = True
-                state, end = self._advance(state, evaluator)
+                    state, end = self._settle(state, end, evaluator)
+                if end is None:
+                    announce = True
+                    state, end = self._advance(state, evaluator)
+                    if end is not None:
+                        state, end = self._settle(state, end, evaluator)
                 if end is not None:
                     break
         except KeyboardInterrupt:
@@ -437,7 +455,7 @@ class Optimizer:
                     f"(step {state.best_step})",
                 )
             )
-        return self._finish(state, end, hooks)
+        return self._finish(state, end, hooks, evaluator)
 
     def _advance(
         self, state: RunState, evaluator: Evaluator
@@ -445,17 +463,22 @@ class Optimizer:
         """Take one step from `state`; on failure, stay and say why."""
         loss, descent_gradient = evaluator.minimized(state.value, state.gradient)
         try:
-            delta, rule_state = self.step_rule.update(
-                descent_gradient,
-                state.rule_state,
-                x=state.x,
-                value=loss,
-                evaluator=evaluator,
+            delta, rule_state = _checked_update(
+                self.step_rule,
+                self.step_rule.update(
+                    descent_gradient,
+                    state.rule_state,
+                    x=state.x,
+                    value=loss,
+                    evaluator=evaluator,
+                ),
+                state.x,
             )
-            # A non-finite step shows up in the value or gradient at the new point;
-            # checking the step as well would cost a pass over it.
             x = state.x + delta
+            stuck = _stuck(state, x, delta, rule_state, evaluator)
             del delta  # one n-vector less while the objective runs
+            if stuck is not None:
+                return state, _End(stuck)
             value, gradient, error_estimate = evaluator.evaluate(x)
         except Exception as error:  # the run's result must survive it
             return state, _End(
@@ -473,8 +496,8 @@ class Optimizer:
                 Stop(
                     Status.DIVERGED,
                     f"step {state.step + 1} produced a non-finite value or gradient; "
-                    f"the result is the last finite iterate (step {state.step}); the "
-                    "learning rate is likely too large",
+                    f"the result is the last finite iterate (step {state.step}); "
+                    f"{advice(self.step_rule, 'too large')}",
                 )
             )
         return _state(
@@ -488,47 +511,108 @@ class Optimizer:
             evaluator,
         ), None
 
-    def _finish(self, state: RunState, end: _End, hooks: _Hooks) -> Result:
+    def _settle(
+        self, state: RunState, end: _End, evaluator: Evaluator
+    ) -> tuple[RunState, _End | None]:
+        """Check what an ending claims about the gradient; `None`: go on.
+
+        A `CONVERGED` claim of a gradient test ([`Stop.gradient_tol`]) is confirmed
+        by an independent estimate, and so is a precision limit reached under a
+        gradient test, with an inexact estimator (the point may be converged
+        although the run's estimator cannot see it).
+        """
+        stop = end.stop
+        tol = stop.gradient_tol
+        if tol is None and stop.status is Status.PRECISION_LIMIT:
+            tol = min(
+                (c.tol for c in self.callbacks if isinstance(c, StopOnZeroGradient)),
+                default=None,
+            )
+        confirmation = confirming_estimator(self.gradient_estimator)
+        if tol is None or confirmation is None:
+            return state, end
+        gradient, error = evaluator.confirm(state.x, confirmation)
+        state = attrs.evolve(
+            state,
+            evaluations=evaluator.evaluations,
+            gradient_evaluations=evaluator.gradient_evaluations,
+        )
+        norm, floor = _norm(gradient), _error_norm(error) or 0.0
+        found = (
+            f"{type(confirmation).__name__} puts the gradient norm at {norm:.3g} with "
+            f"an error of at most {floor:.3g}"
+        )
+        if norm + floor <= tol:
+            return state, _End(
+                Stop(
+                    Status.CONVERGED,
+                    f"{stop.message}; confirmed by {type(confirmation).__name__}: "
+                    f"gradient norm {norm:.3g}, error at most {floor:.3g}, within tol "
+                    f"{tol:.3g}",
+                )
+            )
+        if stop.status is Status.CONVERGED and norm - floor > tol:
+            _logger.debug("step %d: %s; going on", state.step, found)
+            return state, None  # the gradient is clearly larger: not converged
+        own_error = _norm(state.gradient - gradient)
+        accurate = own_error < 0.5 * norm
+        if stop.status is not Status.CONVERGED and norm - floor > tol and accurate:
+            return state, end  # an accurate gradient: a true precision limit
+        return state, _End(
+            Stop(
+                Status.NOISE_FLOOR,
+                f"{stop.message}, but {found}; the run's "
+                f"{type(self.gradient_estimator).__name__} is off by {own_error:.3g}"
+                f" here: its noise floor is above tol {tol:.3g}, so the gradient is "
+                "not known to be that small (use a more accurate estimator or a "
+                "larger tol)",
+            )
+        )
+
+    def _finish(
+        self, state: RunState, end: _End, hooks: _Hooks, evaluator: Evaluator
+    ) -> Result:
         """Turn the final state and the reason to stop into the result."""
         stop = end.stop
         status, message, diagnosis = stop.status, stop.message, ""
         if status is Status.MAX_STEPS:
             clause, diagnosis = diagnose(
-                state, sign=self.mode.sign, max_steps=self.max_steps
+                state,
+                sign=self.mode.sign,
+                max_steps=self.max_steps,
+                rule=self.step_rule,
             )
             message += clause
-        x, value, gradient = state.x, state.value, state.gradient
-        gradient_norm = state.gradient_norm
-        run_state: RunState | None = state
-        if not np.isfinite(x).all():
-            # Only an objective that is finite at non-finite points gets here.
-            status, diagnosis, run_state = Status.DIVERGED, "", None
-            message = (
-                "the iterates became non-finite although the objective stayed finite "
-                "there; the result is the best finite iterate"
-            )
-            x, value = state.best_x, state.best_value
-            gradient, gradient_norm = state.best_x * np.nan, math.nan
+        if diagnosis or status in (Status.DIVERGED, Status.PRECISION_LIMIT):
+            exact = isinstance(self.gradient_estimator, AnalyticGradient)
+            mismatch = _gradient_mismatch(state, evaluator) if exact else ""
+            if mismatch:  # the gradient is to blame, not the steps
+                for size in ("too large", "too small"):
+                    blame = advice(self.step_rule, size)
+                    message = message.replace(f", so {blame}", "")
+                    message = message.replace(f"; {blame}", "")
+                    message = message.replace(f": {blame}", "")
+                message, diagnosis = f"{message}; {mismatch}", "gradient_mismatch"
         step_failed = status is Status.FAILED and end.failed_step > state.step
         if step_failed and self.errors == "diverge":
             status = Status.DIVERGED
         result = Result(
-            x=x,
-            value=value,
-            gradient=gradient,
-            gradient_norm=gradient_norm,
-            steps=state.best_step if run_state is None else state.step,
-            evaluations=state.evaluations,
-            gradient_evaluations=state.gradient_evaluations,
+            x=state.x,
+            value=state.value,
+            gradient=state.gradient,
+            gradient_norm=state.gradient_norm,
+            steps=state.step,
+            evaluations=evaluator.evaluations,
+            gradient_evaluations=evaluator.gradient_evaluations,
             status=status,
             message=message,
             best_x=state.best_x,
             best_value=state.best_value,
             mode=self.mode,
             diagnosis=diagnosis,
-            run_state=run_state,
+            run_state=state,
         )
-        hooks.end(result)
+        result = hooks.end(result)
         if status is Status.FAILED:
             raise OptimizationError(
                 message, step=end.failed_step, result=result
@@ -537,14 +621,103 @@ class Optimizer:
 
     def _hooks(self) -> _Hooks:
         """The callbacks' hooks, then the stop tests this configuration asks for."""
-        tests: list[Callback] = [MaxSteps(self.max_steps)]
+        tests: list[Callback] = [ZeroGradient(), MaxSteps(self.max_steps)]
         if self.max_evaluations is not None:
             tests.append(MaxEvaluations(self.max_evaluations))
         if self.max_time is not None:
             tests.append(MaxTime(self.max_time))
         if self.max_growth is not None:
-            tests.append(MaxGrowth(self.max_growth, sign=self.mode.sign))
+            tests.append(
+                MaxGrowth(
+                    self.max_growth,
+                    sign=self.mode.sign,
+                    advice=advice(self.step_rule, "too large"),
+                )
+            )
         return _Hooks.of(self.callbacks, tests)
+
+
+def _gradient_mismatch(state: RunState, evaluator: Evaluator) -> str:
+    r"""Say so if tiny steps along the gradient disagree with the objective's values.
+
+    Along $-g/\|g\|$, a step of length $t$ should lower the minimized function by
+    about $t \|g\|$. If at every resolvable $t$ (three, from $10^{-4}$ to
+    $10^{-8}$ times the scale of `x`) the change is off by more than a factor of
+    two, or the function rises, the gradient is not the objective's: a sign or
+    scale error in `gradient()`. Costs up to three evaluations.
+    """
+    norm = state.gradient_norm
+    if not (norm > 0.0 and math.isfinite(norm)):
+        return ""
+    loss, gradient = evaluator.minimized(state.value, state.gradient)
+    scale = max(1.0, _norm(state.x))
+    ratios = []
+    for t in (1e-4 * scale, 1e-6 * scale, 1e-8 * scale):
+        predicted = t * norm
+        if predicted <= 1e3 * _EPS * max(1.0, abs(loss)):
+            break
+        try:
+            trial = evaluator.value(state.x - (t / norm) * gradient)
+        except Exception:
+            return ""
+        ratios.append((loss - trial) / predicted)
+    if len(ratios) < 2 or any(0.5 <= r <= 2.0 for r in ratios):
+        return ""
+    return (
+        "the gradient disagrees with the objective's values: a tiny step along "
+        f"-gradient changed the objective by {ratios[-1]:.3g} times the predicted "
+        "amount (a sign or scale error in gradient()?); check it with "
+        "optim.check_gradient"
+    )
+
+
+def _checked_update(rule: StepRule[Any], out: object, x: Array) -> tuple[Array, Any]:
+    """The `(step, state)` pair a rule's `update` returned, checked in O(1)."""
+    name = f"{type(rule).__name__}.update"
+    if not (isinstance(out, tuple) and len(out) == 2):
+        what = (
+            f"a {len(out)}-element {type(out).__name__}"
+            if isinstance(out, tuple | list | np.ndarray) and np.ndim(out) <= 1
+            else type(out).__name__
+        )
+        raise TypeError(f"{name} returned {what}, expected a (step, state) pair")
+    return check_like_x(out[0], x, name=name, what="a step"), out[1]
+
+
+def _stuck(
+    state: RunState, x: Array, delta: Array, rule_state: Any, evaluator: Evaluator
+) -> Stop | None:
+    """Why the step from `state` to `x` cannot go on, or `None` (one pass, usually).
+
+    A non-finite point diverges. A step too small to change `x` has reached the
+    limit of floating-point precision, and so has a zero step that leaves the
+    rule's state unchanged too (with a deterministic estimator every further step
+    would be the same: a stalled line search). A zero step that changes the
+    state (a schedule warming up from 0) goes on.
+    """
+    size = float(np.vdot(delta, delta))
+    if math.isfinite(size) and size > 1e-30 * float(np.vdot(state.x, state.x)):
+        return None  # the common case: a finite step that moves x
+    step = state.step + 1
+    if not np.isfinite(x).all():
+        return Stop(
+            Status.DIVERGED,
+            f"step {step} produced a non-finite point (the step rule's step was not "
+            f"finite); the result is the last finite iterate (step {state.step})",
+        )
+    if not np.array_equal(x, state.x):
+        return None
+    if size == 0.0 and (
+        evaluator.rng is not None or not same(rule_state, state.rule_state)
+    ):
+        return None
+    return Stop(
+        Status.PRECISION_LIMIT,
+        f"step {step} did not change x"
+        + (" or the step rule's state" if size == 0.0 else "")
+        + ": no further progress is possible in floating point (for a line "
+        "search: no trial point lowered the objective)",
+    )
 
 
 def _state(
@@ -599,7 +772,7 @@ class _Hooks:
 
     starts: tuple[Callable[[RunContext, Array], None], ...]
     steps: tuple[Callable[[StepInfo], bool | Stop | None], ...]
-    ends: tuple[Callable[[Result], None], ...]
+    ends: tuple[Callable[[Result], str | None], ...]
     tests: int
     """How many of the last step hooks are stop tests."""
 
@@ -607,7 +780,7 @@ class _Hooks:
     def of(cls, callbacks: Iterable[CallbackLike], tests: Iterable[Callback]) -> _Hooks:
         starts: list[Callable[[RunContext, Array], None]] = []
         steps: list[Callable[[StepInfo], bool | Stop | None]] = []
-        ends: list[Callable[[Result], None]] = []
+        ends: list[Callable[[Result], str | None]] = []
         tests = tuple(tests)
         for callback in (*callbacks, *tests):
             if isinstance(callback, Callback):
@@ -644,9 +817,13 @@ class _Hooks:
                 end = _End(_as_stop(answer, hook, info.step))
         return end
 
-    def end(self, result: Result) -> None:
+    def end(self, result: Result) -> Result:
+        """Call every end hook; a returned note is appended to the message."""
         for hook in self.ends:
-            hook(result)
+            note = hook(result)
+            if note:
+                result = attrs.evolve(result, message=f"{result.message}; {note}")
+        return result
 
 
 def _drain(steps: Generator[StepInfo, None, Result]) -> Result:

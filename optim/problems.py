@@ -278,7 +278,9 @@ class Rosenbrock(Problem):
     dimension: int = attrs.field(default=2, validator=_validators.positive_count)
     """Number of variables, even unless `chained`."""
 
-    chained: bool = attrs.field(default=False, kw_only=True)
+    chained: bool = attrs.field(
+        default=False, kw_only=True, validator=_validators.boolean
+    )
     """Whether to use the chained form (`scipy.optimize.rosen`) instead of the
     extended (separable) one."""
 
@@ -594,7 +596,9 @@ class LogisticRegression(Problem):
     )
     """Regularization strength $\\lambda \\ge 0$ on the weights."""
 
-    fit_intercept: bool = attrs.field(default=True, kw_only=True)
+    fit_intercept: bool = attrs.field(
+        default=True, kw_only=True, validator=_validators.boolean
+    )
     """Whether the last coordinate of the point is an unpenalized intercept."""
 
     @labels.validator

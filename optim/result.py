@@ -1,6 +1,7 @@
 """Records the optimizer produces: per-step `StepInfo`, the final `Result`."""
 
 import enum
+import math
 from typing import Any
 
 import attrs
@@ -33,6 +34,10 @@ class Status(enum.Enum):
     """The gradient looked zero, but the estimator's error estimate was larger than
     the tolerance: the gradient is lost in the estimator's noise, not known to be
     zero (see [`StopOnZeroGradient`][optim.callbacks.StopOnZeroGradient])."""
+    PRECISION_LIMIT = "precision_limit"
+    """No further progress is possible in floating point: the step no longer
+    changes `x` (for a line-search rule: no trial point lowered the objective at
+    the limit of precision)."""
     MAX_EVALUATIONS = "max_evaluations"
     """The objective-evaluation budget `max_evaluations` was used up."""
     MAX_TIME = "max_time"
@@ -58,6 +63,13 @@ class Stop:
     """The run's final status."""
     message: str
     """Why the run stopped, for people."""
+    gradient_tol: float | None = attrs.field(default=None, kw_only=True)
+    """For `CONVERGED` by a gradient test, the tolerance on the gradient norm: with
+    an inexact estimator the optimizer then confirms the claim with an independent,
+    more accurate estimate at the final point (counted in the evaluations) and ends
+    `CONVERGED` only if the gradient is within `gradient_tol` to that estimate's
+    accuracy, `NOISE_FLOOR` if it cannot tell, and goes on if the gradient is
+    clearly larger. `None`: the stop is taken as it is."""
 
 
 @attrs.frozen
@@ -190,6 +202,9 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         """Return the result as JSON-ready Python values (lists for arrays).
 
+        Strict JSON: a non-finite number (which a run's point and best point never
+        are) becomes `None`, and the message says what happened.
+
         Returns:
             Every field but `run_state`, plus `success` and `outcome`; the status
             and mode as their string values.
@@ -201,19 +216,14 @@ class Result:
             >>> result = Optimizer(
             ...     Sphere(), step_rule=FixedStep(0.25), max_steps=1
             ... ).run([2.0])
-            >>> json.dumps(result.to_dict())[:52]
+            >>> json.dumps(result.to_dict(), allow_nan=False)[:52]
             '{"x": [1.0], "value": 1.0, "gradient": [2.0], "gradi'
         """
         data: dict[str, Any] = {}
         for field in attrs.fields(Result):
             if field.name == "run_state":
                 continue
-            value = getattr(self, field.name)
-            if isinstance(value, np.ndarray):
-                value = value.tolist()
-            elif isinstance(value, enum.Enum):
-                value = value.value
-            data[field.name] = value
+            data[field.name] = _json_ready(getattr(self, field.name))
         data["success"] = self.success
         data["outcome"] = self.outcome
         return data
@@ -226,3 +236,16 @@ class Result:
         `"stopped"`, ... : what a learning-rate sweep tabulates.
         """
         return self.diagnosis or self.status.value
+
+
+def _json_ready(value: Any) -> Any:
+    """Arrays as lists, enums as their values, non-finite numbers as `None`."""
+    if isinstance(value, np.ndarray):
+        return [_json_ready(item) for item in value.tolist()]
+    if isinstance(value, list):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

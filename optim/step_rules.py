@@ -514,7 +514,9 @@ class RMSProp(LearningRateRule[RMSPropState]):
     eps: float = attrs.field(default=1e-8, kw_only=True, validator=_validators.positive)
     r"""$\epsilon > 0$ added to the root."""
 
-    centered: bool = attrs.field(default=False, kw_only=True)
+    centered: bool = attrs.field(
+        default=False, kw_only=True, validator=_validators.boolean
+    )
     r"""Whether to divide by the centered root $\sqrt{s_t - m_t^2}$."""
 
     @override
@@ -646,7 +648,9 @@ class Adam(LearningRateRule[AdamState]):
     eps: float = attrs.field(default=1e-8, kw_only=True, validator=_validators.positive)
     r"""$\epsilon > 0$ added to the root."""
 
-    amsgrad: bool = attrs.field(default=False, kw_only=True)
+    amsgrad: bool = attrs.field(
+        default=False, kw_only=True, validator=_validators.boolean
+    )
     """Whether to use the AMSGrad maximum of the second moment."""
 
     @override
@@ -720,7 +724,9 @@ class AdamW(LearningRateRule[AdamState]):
     eps: float = attrs.field(default=1e-8, kw_only=True, validator=_validators.positive)
     r"""$\epsilon > 0$ added to the root."""
 
-    amsgrad: bool = attrs.field(default=False, kw_only=True)
+    amsgrad: bool = attrs.field(
+        default=False, kw_only=True, validator=_validators.boolean
+    )
     """Whether to use the AMSGrad maximum of the second moment."""
 
     weight_decay: float = attrs.field(

@@ -14,16 +14,37 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import attrs
+import numpy as np
 
 from optim import _validators
 from optim._types import Array, override
 from optim.callbacks import Callback
+from optim.gradients import (
+    SPSA,
+    AnalyticGradient,
+    ComplexStep,
+    GradientEstimator,
+    Richardson,
+)
 from optim.result import Status, StepInfo, Stop
 from optim.run import RunContext, RunState
 
-__all__ = ["MaxEvaluations", "MaxGrowth", "MaxSteps", "MaxTime", "diagnose"]
+__all__ = [
+    "MaxEvaluations",
+    "MaxGrowth",
+    "MaxSteps",
+    "MaxTime",
+    "ZeroGradient",
+    "advice",
+    "at_rounding_level",
+    "confirming_estimator",
+    "diagnose",
+]
+
+_EPS = float(np.finfo(np.float64).eps)
 
 
 @attrs.frozen
@@ -134,6 +155,8 @@ class MaxGrowth(Callback):
         >>> result = Optimizer(Sphere(), step_rule=FixedStep(10.0)).run([-3.0, 4.0])
         >>> result.status.name, result.steps
         ('DIVERGED', 3)
+        >>> print(result.message.split("; ")[-1])
+        the learning rate is likely too large (FixedStep's learning_rate=10.0)
     """
 
     max_growth: float = attrs.field(validator=_validators.positive)
@@ -141,6 +164,9 @@ class MaxGrowth(Callback):
 
     sign: float = attrs.field(default=1.0, kw_only=True)
     """`+1` in descent, `-1` in ascent (the mode's sign)."""
+
+    advice: str = attrs.field(default="", kw_only=True)
+    """What to try, appended to the message (see [`advice`][optim.stopping.advice])."""
 
     @override
     def on_step(self, info: StepInfo) -> Stop | None:
@@ -153,23 +179,129 @@ class MaxGrowth(Callback):
             f"the objective grew from {info.run_state.start_value:.6g} to "
             f"{info.value:.6g} in {info.step} steps (more than "
             f"max_growth={self.max_growth:g} times its starting size): the run is "
-            "diverging; the learning rate is likely too large",
+            f"diverging{'; ' + self.advice if self.advice else ''}",
         )
 
 
-def diagnose(state: RunState, *, sign: float, max_steps: int) -> tuple[str, str]:
+@attrs.frozen
+class ZeroGradient(Callback):
+    """Stop with `CONVERGED` when the gradient is exactly zero: a stationary point.
+
+    Always on: no step rule can move from there. With an inexact estimator the
+    optimizer confirms the claim before it ends the run (see
+    [`Stop.gradient_tol`][optim.result.Stop.gradient_tol]).
+
+    Examples:
+        >>> from optim import FixedStep, Optimizer
+        >>> from optim.problems import Sphere
+        >>> result = Optimizer(Sphere(), step_rule=FixedStep(0.5)).run([3.0, 2.0])
+        >>> result.status.name, result.steps, result.message
+        ('CONVERGED', 1, 'the gradient is exactly zero at step 1: a stationary point')
+    """
+
+    @override
+    def on_step(self, info: StepInfo) -> Stop | None:
+        if info.gradient_norm != 0.0:
+            return None
+        return Stop(
+            Status.CONVERGED,
+            f"the gradient is exactly zero at step {info.step}: a stationary point",
+            gradient_tol=0.0,
+        )
+
+
+def confirming_estimator(estimator: GradientEstimator) -> GradientEstimator | None:
+    """The estimator that confirms a small gradient at the end of a run, if any.
+
+    An exact gradient ([`AnalyticGradient`][optim.gradients.AnalyticGradient]) and
+    complex steps (accurate to rounding) need no confirmation (`None`). A random
+    estimate is confirmed by a fresh one of at least 32 samples, drawn from a
+    stream independent of the run's; any other by Richardson extrapolation, whose
+    error estimate bounds its error.
+
+    Args:
+        estimator: The run's estimator.
+
+    Returns:
+        The confirming estimator, or `None`.
+
+    Examples:
+        >>> from optim import SPSA, AnalyticGradient, CentralDifference
+        >>> confirming_estimator(AnalyticGradient()) is None
+        True
+        >>> type(confirming_estimator(CentralDifference())).__name__
+        'Richardson'
+        >>> confirming_estimator(SPSA(samples=4, rng=1)).samples
+        32
+    """
+    if isinstance(estimator, AnalyticGradient | ComplexStep):
+        return None
+    if isinstance(estimator, SPSA):
+        return attrs.evolve(estimator, samples=max(32, 4 * estimator.samples))
+    options = {
+        name: getattr(estimator, name)
+        for name in ("max_batch_bytes", "batch_size", "executor")
+        if hasattr(estimator, name)
+    }
+    return Richardson(**options)
+
+
+def advice(rule: Any, problem: str) -> str:
+    """What to try when a run went wrong, naming only what the rule has.
+
+    Args:
+        rule: The step rule (a [`Chain`][optim.transforms.Chain] is looked into).
+        problem: `"too large"` (oscillating or diverging steps) or `"too small"`
+            (steps that barely move).
+
+    Returns:
+        A clause of advice: about the learning rate for rules that have one (naming
+        the parameter and its value), about the line search or the gradient for
+        line-search rules, and about the steps otherwise.
+
+    Examples:
+        >>> from optim import LBFGS, Adam
+        >>> advice(Adam(0.5), "too large")
+        "the learning rate is likely too large (Adam's learning_rate=0.5)"
+        >>> advice(LBFGS(), "too large")[:43]
+        'the line search could not control the steps'
+    """
+    inner = getattr(rule, "rule", None)
+    if inner is not None and hasattr(rule, "before"):  # a Chain: its own rule
+        return advice(inner, problem)
+    verdict = f"is likely {problem}" if problem == "too large" else f"may be {problem}"
+    if hasattr(rule, "learning_rate"):
+        return (
+            f"the learning rate {verdict} ({type(rule).__name__}'s "
+            f"learning_rate={rule.learning_rate!r})"
+        )
+    if getattr(rule, "evaluates_trial_points", False):
+        return (
+            "the line search could not control the steps: check the gradient with "
+            "optim.check_gradient, or try another search"
+        )
+    return f"the steps of {type(rule).__name__} {verdict.replace('is', 'are')}"
+
+
+def diagnose(
+    state: RunState, *, sign: float, max_steps: int, rule: Any = None
+) -> tuple[str, str]:
     """Explain a run that used up its steps, if it went wrong.
 
     Args:
         state: The run's state at its last step.
         sign: `+1` in descent, `-1` in ascent.
         max_steps: The step budget.
+        rule: The step rule, for advice that names only what it has (see
+            [`advice`][optim.stopping.advice]).
 
     Returns:
         A clause to append to the message (or `""`) and the diagnosis:
         `"oscillating"` (the objective failed to improve in at least half of the
-        steps: the learning rate is likely too large), `"stalled"` (it improved by
-        less than 1% of its size: the learning rate may be too small) or `""`.
+        steps: the steps are likely too large), `"stalled"` (it improved by less
+        than 1% of its size: the steps may be too small) or `""`. A run whose
+        gradient is at the level of floating-point rounding is at a stationary
+        point, whatever its values did: it gets no advice about its steps.
 
     Examples:
         >>> from optim import FixedStep, Optimizer
@@ -184,11 +316,17 @@ def diagnose(state: RunState, *, sign: float, max_steps: int) -> tuple[str, str]
     """
     if max_steps == 0:
         return "", ""
+    if at_rounding_level(state):
+        return (
+            "; the gradient is at the level of floating-point rounding: the run is at "
+            "a stationary point (add a convergence test such as StopOnZeroGradient "
+            "to stop there)"
+        ), ""
     stalls = state.non_improving_steps
     if stalls * 2 >= max_steps:
         return (
             f"; the objective failed to improve in {stalls} of {max_steps} steps: the "
-            "iterates oscillate, so the learning rate is likely too large"
+            f"iterates oscillate, so {advice(rule, 'too large')}"
         ), "oscillating"
     start, loss = sign * state.start_value, sign * state.value
     scale = max(abs(start), abs(loss))
@@ -196,7 +334,30 @@ def diagnose(state: RunState, *, sign: float, max_steps: int) -> tuple[str, str]
     if scale > 0.0 and improvement < 1e-2 * scale:
         return (
             f"; progress was tiny (the objective improved by "
-            f"{100 * improvement / scale:.2g}% of its size): the learning rate may be "
-            "too small"
+            f"{100 * improvement / scale:.2g}% of its size): "
+            f"{advice(rule, 'too small')}"
         ), "stalled"
     return "", ""
+
+
+def at_rounding_level(state: RunState) -> bool:
+    r"""Whether the gradient is as small as rounding makes it: a stationary point.
+
+    True when $\|g\| \cdot \max(1, \|x\|) \le 10^{3} \epsilon \max(1, |f|)$,
+    so that no step along it can change $f$ by more than its rounding error.
+
+    Args:
+        state: A run's state.
+
+    Returns:
+        Whether the gradient is negligible at the scale of `x` and `f`.
+
+    Examples:
+        >>> from optim import Adam, Optimizer
+        >>> from optim.problems import Sphere
+        >>> state = Optimizer(Sphere(), step_rule=Adam(0.1)).run([1.0]).run_state
+        >>> at_rounding_level(state), state.gradient_norm < 1e-12
+        (True, True)
+    """
+    scale = max(1.0, math.sqrt(float(np.vdot(state.x, state.x))))
+    return state.gradient_norm * scale <= 1e3 * _EPS * max(1.0, abs(state.value))

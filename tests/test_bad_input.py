@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import optim
 from optim import (
     LBFGS,
     SPSA,
@@ -78,6 +79,8 @@ CASES = {
     "value-none": lambda: run(lambda x: None, [1.0]),
     "value-string": lambda: run(lambda x: "1.0", [1.0]),
     "value-nan": lambda: run(lambda x: math.nan, [1.0]),
+    "value-list": lambda: run(lambda x: [1.0], [1.0]),
+    "value-one-element": lambda: run(lambda x: np.array([1.0]), [1.0]),
     "gradient-shape": lambda: run(
         FunctionObjective(lambda x: 0.0, lambda x: np.zeros(3)), [1.0]
     ),
@@ -97,6 +100,10 @@ CASES = {
     "c2-out-of-range": lambda: StrongWolfe(c2=1.5),
     "order-odd": lambda: Richardson(order=3),
     "samples-zero": lambda: SPSA(samples=0),
+    "rng-generator": lambda: SPSA(rng=np.random.default_rng(0)),
+    "amsgrad-string": lambda: Adam(amsgrad="no"),
+    "centered-number": lambda: optim.RMSProp(0.1, centered=1),
+    "vectorized-string": lambda: FunctionObjective(abs, vectorized="yes"),
     "batch-bytes-zero": lambda: CentralDifference(max_batch_bytes=0),
     "batch-size-zero": lambda: CentralDifference(batch_size=0),
     "executor-unpicklable": lambda: unpicklable_with_process_pool(),
@@ -117,6 +124,7 @@ CASES = {
     ),
     "callbacks-type": configure(callbacks=[3]),
     "objective-type": lambda: Optimizer(42, step_rule=FixedStep(0.1)),
+    "chain-search": lambda: optim.chain(optim.ClipByNorm(1.0), LBFGS()),
 }
 
 

@@ -262,6 +262,34 @@ def test_richardson_order_must_be_even_and_at_least_four(order):
         Richardson(order=order)
 
 
+@pytest.mark.parametrize(
+    "cls", [CentralDifference, ForwardDifference, BackwardDifference]
+)
+@pytest.mark.parametrize("noise", [-1e-6, math.inf, math.nan, "1e-6"])
+def test_invalid_noise_is_refused(cls, noise):
+    """The noise level must be a finite number >= 0 (or None)."""
+    with pytest.raises((TypeError, ValueError), match="noise"):
+        cls(noise=noise)
+
+
+@pytest.mark.parametrize(
+    "cls", [CentralDifference, ForwardDifference, BackwardDifference]
+)
+def test_noise_changes_the_error_not_the_gradient(cls):
+    """`noise` adds noise / h-sized terms to the error; the gradient is the same."""
+    objective = FunctionObjective(exp_trig)
+    x = POINTS[3]
+
+    plain = cls().estimate_with_error(objective, x)
+    noisy = cls(noise=1e-6).estimate_with_error(objective, x)
+
+    np.testing.assert_array_equal(plain[0], noisy[0])
+    assert np.all(noisy[1] > plain[1] + 1e-6 / 1e-3)
+    assert cls(noise=1e-6) != cls()
+    assert cls(noise=1e-6) == cls(noise=1e-6)
+    assert repr(cls(noise=1e-6)).startswith(f"{cls.__name__}(step=None, noise=1e-06, ")
+
+
 def test_spsa_samples_validated():
     """SPSA needs at least one sample."""
     with pytest.raises(ValueError, match="samples"):
@@ -370,6 +398,29 @@ def test_sequential_vectorized_chunked_threads_agree_bit_for_bit(estimator):
 
     for result in results:
         np.testing.assert_array_equal(result, reference)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [*DETERMINISTIC, pytest.param(ComplexStep(), id="complex-step")],
+)
+def test_error_estimates_agree_bit_for_bit_on_every_path(estimator):
+    """The error estimate does not depend on how the points are evaluated either."""
+    x = np.linspace(-1.0, 2.0, 7)
+    _, reference = estimator.estimate_with_error(FunctionObjective(smooth), x)
+    vectorized = FunctionObjective(smooth, vectorized=True)
+    variants = [
+        estimator,
+        attrs.evolve(estimator, max_batch_bytes=1),
+        attrs.evolve(estimator, batch_size=3),
+    ]
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        variants.append(attrs.evolve(estimator, executor=pool))
+        errors = [v.estimate_with_error(vectorized, x)[1] for v in variants]
+
+    for error in errors:
+        np.testing.assert_array_equal(error, reference)
 
 
 def test_complex_step_paths_agree_bit_for_bit():
@@ -604,6 +655,48 @@ def test_richardson_error_reaches_callbacks():
 
     assert len(seen) == 3
     assert all(0.0 < error < 1e-8 for error in seen)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [CentralDifference(), ForwardDifference(), BackwardDifference(), ComplexStep()],
+)
+def test_difference_errors_reach_callbacks(estimator):
+    """The difference estimators' error norms reach callbacks, at no extra cost."""
+    seen = []
+    objective = FunctionObjective(exp_trig)
+    counted = _Counted(objective)
+    estimator.value_and_estimate(counted, POINTS[0])
+
+    result = Optimizer(
+        objective,
+        step_rule=FixedStep(0.01),
+        estimator=estimator,
+        callbacks=[lambda info: seen.append(info.gradient_error)],
+        max_steps=2,
+    ).run(POINTS[0])
+
+    assert len(seen) == 3
+    assert all(0.0 < error < 1e-5 for error in seen)
+    assert result.evaluations == 3 * counted.evaluations
+
+
+def test_central_difference_converges_on_a_quadratic_bowl():
+    """The textbook's central differences still report CONVERGED at the minimum."""
+    errors = []
+    result = Optimizer(
+        Sphere(),
+        step_rule=FixedStep(0.1),
+        estimator=CentralDifference(step=1e-4),
+        callbacks=[
+            lambda info: errors.append(info.gradient_error),
+            StopOnZeroGradient(1e-8),
+        ],
+        max_steps=200,
+    ).run(np.array([3.0, 2.0]))
+
+    assert result.status is Status.CONVERGED
+    assert 0.0 < errors[-1] < 1e-12
 
 
 def test_richardson_drives_an_optimizer_to_the_minimum():

@@ -140,10 +140,12 @@ class TestMemory:
     def test_keeps_no_step_records_or_gradients(self):
         """After a run, History keeps no StepInfo, gradient or point it was shown."""
         objective, records, points, history = TrackedBowl(), [], [], History()
+        gradients = []
 
         def watch(step):
             records.append(weakref.ref(step))
             points.append(weakref.ref(step.x))
+            gradients.append(weakref.ref(step.gradient))
 
         result = Optimizer(
             objective,
@@ -159,22 +161,27 @@ class TestMemory:
         assert len(objective.gradients) >= 31
         assert all(ref() is None for ref in records)
         assert all(ref() is None for ref in objective.gradients)
+        assert all(ref() is None for ref in gradients)
         assert all(ref() is None for ref in points)
 
     def test_the_check_can_fail(self):
         """Control: a recorder that keeps StepInfo keeps the gradients alive."""
-        objective, kept = TrackedBowl(), []
+        kept, gradients = [], []
+
+        def keep(step):
+            kept.append(step)
+            gradients.append(weakref.ref(step.gradient))
 
         Optimizer(
-            objective,
+            TrackedBowl(),
             step_rule=FixedStep(0.1),
             estimator=AnalyticGradient(),
-            callbacks=[kept.append],
+            callbacks=[keep],
             max_steps=5,
         ).run(np.ones(3))
         gc.collect()
 
-        assert any(ref() is not None for ref in objective.gradients)
+        assert all(ref() is not None for ref in gradients)
 
     def test_storage_is_the_recorded_numbers_only(self):
         """No point kept: History holds four floats per step, no arrays."""

@@ -292,15 +292,17 @@ def test_backtracking_counts_value_only_trials():
 
 
 def test_failed_search_stays_put_without_wasting_evaluations():
-    """With a wrong gradient no step decreases f: the rule stays put, stops trying."""
+    """With a wrong gradient no step decreases f: the run ends, blaming the gradient."""
     wrong = FunctionObjective(lambda x: float(x @ x), gradient=lambda x: -2.0 * x)
     result = Optimizer(wrong, step_rule=LBFGS(), max_steps=50).run([1.0, 1.0])
     np.testing.assert_array_equal(result.x, [1.0, 1.0])
-    assert result.status is Status.MAX_STEPS
+    assert result.status is Status.PRECISION_LIMIT
+    assert result.steps < 5
+    assert result.diagnosis == "gradient_mismatch"
+    assert "check_gradient" in result.message
+    assert "learning rate" not in result.message
     longer = Optimizer(wrong, step_rule=LBFGS(), max_steps=100).run([1.0, 1.0])
-    # after the failed search, each extra step costs only the optimizer's own
-    # evaluation of the (unchanged) point
-    assert longer.evaluations - result.evaluations == 50
+    assert longer.evaluations == result.evaluations  # no step wasted after the stall
 
 
 def test_line_search_rule_components_are_swappable():

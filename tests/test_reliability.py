@@ -136,7 +136,7 @@ class TestFaults:
 
         def value(x):
             calls.append(1)
-            if len(calls) == 5:
+            if len(calls) == 3:
                 raise ValueError("solver did not converge")
             return float(np.sum((x - 1.0) ** 2))
 
@@ -148,8 +148,8 @@ class TestFaults:
 
         assert result.status is Status.DIVERGED
         assert "ValueError('solver did not converge')" in result.message
-        assert result.steps == 1
-        np.testing.assert_array_equal(result.x, [1.0])
+        assert result.steps == 0
+        np.testing.assert_array_equal(result.x, [3.0])
 
     def test_nan_in_sweep_ends_diverged_with_last_finite_iterate(self):
         """A NaN among the perturbed values ends DIVERGED at the last good point."""
@@ -321,7 +321,7 @@ class TestCheckpoint:
             [1.0]
         )
 
-        with pytest.raises(CheckpointError, match="step_rule FixedStep"):
+        with pytest.raises(CheckpointError, match=r"step_rule\.learning_rate is 0\.1"):
             Optimizer(Sphere(), step_rule=FixedStep(0.2)).resume(path)
         with pytest.raises(CheckpointError, match="mode"):
             Optimizer(Sphere(), step_rule=FixedStep(0.1), mode="ascent").resume(path)
@@ -342,11 +342,11 @@ class TestCheckpoint:
         save_checkpoint(path, infos[1], optimizer)
         before = path.read_bytes()
 
-        def crash(stream, **arrays):
-            stream.write(b"PK\x03\x04 half a zip file")
+        def crash(stream, array, **options):
+            stream.write(b"\x93NUMPY half an array")
             raise OSError("disk full")
 
-        monkeypatch.setattr(np, "savez", crash)
+        monkeypatch.setattr(np.lib.format, "write_array", crash)
         with pytest.raises(OSError, match="disk full"):
             save_checkpoint(path, infos[2], optimizer)
 
@@ -452,7 +452,7 @@ def test_continue_from_result_without_a_file():
 
     assert [info.step for info in infos] == list(range(11, 26))
     np.testing.assert_array_equal(infos[-1].x, whole.x)
-    assert infos[-1].evaluations == whole.evaluations
+    assert infos[-1].evaluations == whole.run_state.evaluations
 
 
 def test_random_state_mismatch_is_refused(tmp_path):
@@ -471,11 +471,13 @@ def test_random_state_mismatch_is_refused(tmp_path):
     )
     assert saved.step == 2
     assert saved.random_state is not None
-    with pytest.raises(CheckpointError, match="estimator SPSA"):
+    with pytest.raises(CheckpointError, match=r"estimator\.rng is 1"):
         Optimizer(Sphere(), step_rule=FixedStep(0.1), estimator=SPSA(rng=5)).resume(
             path
         )
-    with pytest.raises(CheckpointError, match="estimator SPSA"):
+    with pytest.raises(
+        CheckpointError, match=r"estimator\.class is 'optim\.gradients\.SPSA'"
+    ):
         Optimizer(Sphere(), step_rule=FixedStep(0.1)).resume(path)
     with pytest.raises(ValueError, match="random"):
         list(Optimizer(Sphere(), step_rule=FixedStep(0.1)).resume_from(saved))
