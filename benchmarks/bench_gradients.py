@@ -187,3 +187,27 @@ def test_peak_memory_at_n_10000(benchmark):
     benchmark.extra_info["peak_bytes"] = peak
     assert peak <= 4 * 2**20
     assert peak < 2 * n * n * 8 / 100
+
+
+def test_spsa_peak_memory_at_n_1e6(benchmark):
+    """SPSA(samples=100) at n = 10^6: peak traced memory <= max_batch_bytes + 10 n."""
+    from optim import SPSA
+
+    n = 1_000_000
+    x = np.zeros(n)
+    objective = FunctionObjective(sphere, vectorized=True)
+    estimator = SPSA(samples=100, rng=0)
+
+    def measure():
+        tracemalloc.start()
+        try:
+            estimator.estimate_with_error(objective, x)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak = benchmark.pedantic(measure, rounds=1, iterations=1)
+
+    benchmark.extra_info["peak_bytes"] = peak
+    benchmark.extra_info["peak_n_vectors"] = peak / (8 * n)
+    assert peak <= estimator.max_batch_bytes + 10 * 8 * n

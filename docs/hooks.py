@@ -1,14 +1,21 @@
-"""mkdocs hooks: draw the figures with the library before each build."""
+"""mkdocs hooks: draw the figures and measure the tables before each build."""
 
 import importlib.util
 from pathlib import Path
 
-_SCRIPT = Path(__file__).parent / "scripts" / "figures.py"
+_SCRIPTS = Path(__file__).parent / "scripts"
+
+
+def _load(name):
+    path = _SCRIPTS / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"optim_doc_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def on_pre_build(config, **kwargs):
-    """Run docs/scripts/figures.py into docs/figures/."""
-    spec = importlib.util.spec_from_file_location("optim_doc_figures", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.draw(Path(config["docs_dir"]) / "figures")
+    """Draw docs/figures/ and measure the estimator tables into docs/generated/."""
+    docs = Path(config["docs_dir"])
+    _load("figures").draw(docs / "figures")
+    _load("estimator_table").write(docs / "generated" / "estimator-tables.md")

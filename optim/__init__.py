@@ -27,9 +27,11 @@ from optim.line_search_rules import (
 )
 from optim.lr_finder import LearningRateFinderResult, find_learning_rate
 from optim.mode import Mode
+from optim.multistart import multistart
 from optim.objective import FunctionObjective, Objective
 from optim.optimizer import Optimizer
 from optim.progress import ProgressBar
+from optim.projections import Ball, Bounds, Projection, Simplex
 from optim.result import Result, Status, StepInfo, Stop
 from optim.schedules import Schedule
 from optim.step_rules import (
@@ -55,7 +57,9 @@ __all__ = [
     "AnalyticGradient",
     "Backtracking",
     "BackwardDifference",
+    "Ball",
     "BarzilaiBorwein",
+    "Bounds",
     "Callback",
     "CallbackLike",
     "CentralDifference",
@@ -83,10 +87,12 @@ __all__ = [
     "OptimizationError",
     "Optimizer",
     "ProgressBar",
+    "Projection",
     "RMSProp",
     "Result",
     "Richardson",
     "Schedule",
+    "Simplex",
     "Status",
     "StepInfo",
     "StepRule",
@@ -103,6 +109,7 @@ __all__ = [
     "load_checkpoint",
     "maximize",
     "minimize",
+    "multistart",
     "numerical_gradient",
     "save_checkpoint",
     "sweep_learning_rates",

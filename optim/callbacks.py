@@ -87,6 +87,11 @@ CallbackLike: TypeAlias = Callback | StepCallback
 class StopOnZeroGradient(Callback):
     """Stop with status `CONVERGED` once the gradient norm is at most `tol`.
 
+    Under a constraint the norm is that of the projected gradient
+    ([`StepInfo.projected_gradient`][optim.result.StepInfo.projected_gradient]),
+    scipy's `pgtol` test: a run that ends on a bound with a non-zero gradient
+    converges.
+
     Started at a stationary point, the run stops at step 0. If the estimator
     reports an error estimate ([`StepInfo.gradient_error`][optim.result.StepInfo])
     larger than `tol`, a small gradient proves nothing: the run then stops with
@@ -120,7 +125,9 @@ class StopOnZeroGradient(Callback):
         if self.norm == 2.0:
             size = info.gradient_norm
         else:
-            size = float(np.linalg.norm(info.gradient.reshape(-1), ord=self.norm))
+            size = float(
+                np.linalg.norm(info.projected_gradient.reshape(-1), ord=self.norm)
+            )
         if size > self.tol:
             return None
         if info.gradient_error is not None and info.gradient_error > self.tol:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import inspect
 import json
 import logging
 import math
+import multiprocessing
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -21,9 +25,11 @@ from optim.demo import demo_results, format_demo
 from optim.errors import OptimizationError, UsageError
 from optim.gradients import AnalyticGradient, GradientEstimator
 from optim.history import History
+from optim.multistart import multistart
 from optim.objective import FunctionObjective, Objective
 from optim.optimizer import Optimizer
 from optim.problems import Problem, Sphere
+from optim.projections import Bounds
 from optim.registry import (
     ESTIMATORS,
     PROBLEMS,
@@ -154,7 +160,47 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_run_command(commands)
     _add_sweep_command(commands)
+    _add_multistart_command(commands)
     return parser
+
+
+def _add_workers(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run on N worker processes (default: 1, here); results are the same",
+    )
+
+
+def _add_multistart_command(commands: Any) -> None:
+    multistart = commands.add_parser(
+        "multistart",
+        help="the same problem from several random starts",
+        description=(
+            "Run the same problem and rule from --starts random starts around the "
+            "start (normal, with standard deviation --spread, seeded by "
+            "--start-seed) and tabulate the outcomes; the best run is printed last."
+        ),
+    )
+    _add_problem_options(multistart)
+    multistart.add_argument(
+        "--learning-rate", type=float, help="learning rate, for rules that take one"
+    )
+    multistart.add_argument(
+        "--starts", type=int, default=8, help="number of starts (default: 8)"
+    )
+    multistart.add_argument(
+        "--spread",
+        type=float,
+        default=1.0,
+        help="standard deviation of the starts around the start (default: 1)",
+    )
+    multistart.add_argument(
+        "--start-seed", type=int, default=0, help="seed of the starts (default: 0)"
+    )
+    _add_workers(multistart)
 
 
 def _add_run_command(commands: Any) -> None:
@@ -175,6 +221,14 @@ def _add_run_command(commands: Any) -> None:
         type=int,
         metavar="K",
         help="log progress to standard error every K steps",
+    )
+    run.add_argument(
+        "--bounds",
+        metavar="LOW,HIGH",
+        action="append",
+        help="box constraint: one LOW,HIGH for every coordinate, or one per "
+        "coordinate (repeat the option, in order); write --bounds=-1,1 when it "
+        "starts with a minus sign, and -inf or inf for an open side",
     )
     run.add_argument("--progress", action="store_true", help="show a progress bar")
     run.add_argument(
@@ -211,6 +265,7 @@ def _add_sweep_command(commands: Any) -> None:
     sweep.add_argument(
         "--plot", metavar="FILE", help="draw every path and value curve to FILE"
     )
+    _add_workers(sweep)
     sweep.set_defaults(max_steps=100, tol=1e-8)
 
 
@@ -396,6 +451,36 @@ def _stderr_logger() -> logging.Logger:
     return logger
 
 
+def _box(options: list[str] | None, x0: np.ndarray) -> Bounds | None:
+    """The `--bounds` options as a box: one pair for all, or one per coordinate."""
+    if not options:
+        return None
+    pairs = []
+    for text in options:
+        parts = text.split(",")
+        try:
+            low, high = (float(part) for part in parts)
+        except ValueError:
+            raise UsageError(
+                f"--bounds takes LOW,HIGH (two numbers), got {text!r}"
+            ) from None
+        pairs.append((low, high))
+    if len(pairs) not in (1, x0.size):
+        raise UsageError(
+            f"--bounds was given {len(pairs)} times; give it once (for every "
+            f"coordinate) or once per coordinate ({x0.size})"
+        )
+    lower, upper = np.array(pairs, dtype=float).T
+    if len(pairs) > 1:
+        lower, upper = lower.reshape(x0.shape), upper.reshape(x0.shape)
+    else:
+        lower, upper = lower[0], upper[0]
+    try:
+        return Bounds(lower, upper)
+    except ValueError as error:
+        raise UsageError(f"--bounds: {error}") from None
+
+
 def _run(args: argparse.Namespace) -> int:
     _check_budget(args)
     objective = load_objective(args.problem, args.dimension)
@@ -423,6 +508,7 @@ def _run(args: argparse.Namespace) -> int:
             mode="ascent" if args.ascent else "descent",
             callbacks=callbacks,
             max_steps=args.max_steps,
+            constraint=_box(args.bounds, x0),
         )
         result = optimizer.run(x0)
     except OptimizationError as error:
@@ -435,7 +521,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.plot:
         from optim.plot import plot_run
 
-        _save_figure(lambda: plot_run(objective, history), "--plot", args.plot)
+        _save_figure(
+            lambda: plot_run(objective, history, constraint=optimizer.constraint),
+            "--plot",
+            args.plot,
+        )
     if args.json:
         print(json.dumps(result.to_dict(), allow_nan=False))
     else:
@@ -474,16 +564,18 @@ def _sweep(args: argparse.Namespace) -> int:
     _make_rule(args.rule, args.rates[0], **dict(options))  # refuse bad input early
     if any(not (math.isfinite(rate) and rate > 0) for rate in args.rates):
         raise UsageError(f"--rates must be positive, got {args.rates}")
-    runs = sweep_learning_rates(
-        objective,
-        x0,
-        args.rates,
-        rule=lambda rate: _make_rule(args.rule, rate, **dict(options)),
-        estimator=_estimator(args, objective),
-        max_steps=args.max_steps,
-        tol=args.tol,
-        mode="ascent" if args.ascent else "descent",
-    )
+    with _executor(args.workers) as executor:
+        runs = sweep_learning_rates(
+            objective,
+            x0,
+            args.rates,
+            rule=_RuleAt(args.rule, options),
+            estimator=_estimator(args, objective),
+            max_steps=args.max_steps,
+            tol=args.tol,
+            mode="ascent" if args.ascent else "descent",
+            executor=executor,
+        )
     print(format_sweep(runs))
     if args.plot:
         from optim.plot import plot_sweep
@@ -493,6 +585,66 @@ def _sweep(args: argparse.Namespace) -> int:
         _save_figure(lambda: plot_sweep(objective, runs), "--plot", args.plot)
         print(f"\nwrote {args.plot}")
     return 0
+
+
+class _RuleAt:
+    """`make_rule(name, rate, **options)` as a picklable function of the rate."""
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        self.name, self.options = name, options
+
+    def __call__(self, rate: float) -> StepRule[Any]:
+        return _make_rule(self.name, rate, **dict(self.options))
+
+
+def _executor(workers: int) -> AbstractContextManager[Executor | None]:
+    """A process pool of `workers` processes, or nothing for 1."""
+    if workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {workers}")
+    if workers == 1:
+        return contextlib.nullcontext()
+    # Not fork: a forked copy of a multithreaded process (BLAS, JAX) can deadlock.
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
+    )
+
+
+def _multistart(args: argparse.Namespace) -> int:
+    _check_budget(args)
+    if args.starts < 1 or not (math.isfinite(args.spread) and args.spread >= 0):
+        raise UsageError(
+            f"--starts must be >= 1 and --spread >= 0, got {args.starts} and "
+            f"{args.spread}"
+        )
+    objective = load_objective(args.problem, args.dimension)
+    center = _start(args, objective)
+    noise = np.random.default_rng(args.start_seed).normal(
+        size=(args.starts, *center.shape)
+    )
+    starts = list(center + args.spread * noise)
+    optimizer = Optimizer(
+        objective,
+        step_rule=_make_rule(args.rule, args.learning_rate, **_rule_options(args)),
+        estimator=_estimator(args, objective),
+        mode="ascent" if args.ascent else "descent",
+        callbacks=[StopOnZeroGradient(args.tol)],
+        max_steps=args.max_steps,
+    )
+    try:
+        with _executor(args.workers) as executor:
+            results = multistart(optimizer, starts, executor=executor)
+    except TypeError as error:  # cannot be sent to the workers
+        raise UsageError(str(error)) from None
+    print(f"{'start':<5} {'outcome':<16} {'steps':>6} {'value':>14}  x")
+    for k, result in enumerate(results):
+        print(
+            f"{k:<5} {result.outcome:<16} {result.steps:>6} {result.value:>14.8g}  "
+            f"{np.array2string(result.x, precision=6)}"
+        )
+    finite = [r for r in results if math.isfinite(r.value)]
+    best = (min if not args.ascent else max)(finite or results, key=lambda r: r.value)
+    print(f"best: start {results.index(best)}: {best.outcome}, value {best.value:.12g}")
+    return EXIT_CODES[best.status]
 
 
 def _problems() -> int:
@@ -548,6 +700,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "problems": _problems,
         "run": lambda: _run(args),
         "sweep": lambda: _sweep(args),
+        "multistart": lambda: _multistart(args),
     }
     try:
         return commands[args.command]()

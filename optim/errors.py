@@ -75,3 +75,26 @@ class UsageError(ValueError):
         >>> main(["run", "sphere", "--max-steps", "-1", "--learning-rate", "0.1"])
         2
     """
+
+
+DISTRIBUTION = "optim"
+"""The name `optim` is installed under from the package index (`pip install ...`)."""
+
+
+class MissingExtraError(ImportError):
+    """An optional feature was used without the extra that provides it.
+
+    The message is one line naming the extra and the command that installs it.
+
+    Examples:
+        >>> print(MissingExtraError("plot", "optim.plot"))
+        optim.plot needs the optional extra 'plot': pip install "optim[plot]"
+    """
+
+    def __init__(self, extra: str, feature: str) -> None:
+        super().__init__(
+            f"{feature} needs the optional extra {extra!r}: "
+            f'pip install "{DISTRIBUTION}[{extra}]"'
+        )
+        self.extra = extra
+        """The extra to install."""

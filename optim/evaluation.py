@@ -7,15 +7,23 @@ counts every call in the run's totals, and remembers the last trial so that the
 optimizer never evaluates an accepted trial point twice. The run's
 [`Evaluator`][optim.evaluator.Evaluator] is the one implementation; tests may pass
 any object with these methods.
+
+A constrained run's evaluator also has a `constraint` attribute, the run's
+[`Projection`][optim.projections.Projection] (or `None`); rules and searches read
+it with [`constraint_of`][optim.evaluation.constraint_of], which answers `None` for
+evaluators without one, so the protocol itself stays two methods.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from optim._types import Array
 
-__all__ = ["TrialEvaluator"]
+if TYPE_CHECKING:
+    from optim.projections import Projection
+
+__all__ = ["TrialEvaluator", "constraint_of"]
 
 
 @runtime_checkable
@@ -57,3 +65,28 @@ class TrialEvaluator(Protocol):
             The pair `(value, gradient)`, both in the minimization convention.
         """
         ...  # pragma: no cover
+
+
+def constraint_of(evaluator: object) -> Projection | None:
+    """The constraint a rule must keep its trial points in, or `None`.
+
+    Args:
+        evaluator: The run's evaluator (any object: a test double without a
+            `constraint` attribute has none).
+
+    Returns:
+        The run's [`Projection`][optim.projections.Projection], or `None`.
+
+    Examples:
+        >>> from optim import AnalyticGradient, Bounds, Evaluator, Mode
+        >>> from optim.problems import Sphere
+        >>> evaluator = Evaluator(
+        ...     Sphere(), AnalyticGradient(), Mode.DESCENT, constraint=Bounds(0, 1)
+        ... )
+        >>> constraint_of(evaluator)
+        Bounds(lower=array(0.), upper=array(1.))
+        >>> constraint_of(object()) is None
+        True
+    """
+    found: Projection | None = getattr(evaluator, "constraint", None)
+    return found

@@ -15,9 +15,10 @@ from optim._arrays import (
     checked_values,
 )
 from optim._types import Array, override
-from optim.gradients import GradientEstimator
+from optim.gradients import AnalyticGradient, GradientEstimator
 from optim.mode import Mode
 from optim.objective import Objective
+from optim.projections import Bounds, Projection
 
 
 class _Counted(Objective):
@@ -111,7 +112,12 @@ class Evaluator:
     is known there and evaluates only what is missing (the gradient after an
     Armijo trial, nothing after a Wolfe trial).
 
-    A random estimator draws from `rng`, the run's own random stream.
+    A random estimator draws from `rng`, the run's own random stream. Under a box
+    constraint (a [`Bounds`][optim.projections.Bounds] `constraint`) the estimator
+    is also told the box (`bounds=(lower, upper)`), so that finite differences
+    never evaluate outside it; an
+    [`AnalyticGradient`][optim.gradients.AnalyticGradient] evaluates only at `x`
+    and is not told.
 
     Examples:
         >>> import numpy as np
@@ -131,7 +137,15 @@ class Evaluator:
         (0.25, 2, 2)
     """
 
-    __slots__ = ("_counted", "_estimator", "_full_memo", "_value_memo", "rng", "sign")
+    __slots__ = (
+        "_counted",
+        "_estimator",
+        "_full_memo",
+        "_value_memo",
+        "constraint",
+        "rng",
+        "sign",
+    )
 
     def __init__(
         self,
@@ -142,6 +156,7 @@ class Evaluator:
         rng: np.random.Generator | None = None,
         evaluations: int = 0,
         gradient_evaluations: int = 0,
+        constraint: Projection | None = None,
     ) -> None:
         self._counted = _Counted(objective)
         self._counted.evaluations = evaluations
@@ -151,6 +166,8 @@ class Evaluator:
         """`+1.0` in descent, `-1.0` in ascent: the function minimized is `sign * f`."""
         self.rng = rng
         """The run's random stream, for random estimators; `None` otherwise."""
+        self.constraint = constraint
+        """The run's constraint (trial points must lie in it), or `None`."""
         self._value_memo: tuple[Array, float] | None = None
         self._full_memo: tuple[Array, float, Array, Array | None] | None = None
 
@@ -240,10 +257,8 @@ class Evaluator:
             jumped = getattr(self.rng.bit_generator, "jumped", None)
             if jumped is not None:
                 stream = np.random.Generator(jumped())
-        if stream is None:
-            out = estimator.estimate_with_error(self._counted, x)
-        else:
-            out = estimator.estimate_with_error(self._counted, x, rng=stream)
+        extra = self._extra(estimator, x, stream)
+        out = estimator.estimate_with_error(self._counted, x, **extra)
         name = f"{type(estimator).__name__}.estimate_with_error"
         return self._checked(out[0], out[1], x, name)
 
@@ -263,10 +278,8 @@ class Evaluator:
 
     def _value_and_estimate(self, x: Array) -> tuple[float, Array, Array | None]:
         estimator = self._estimator
-        if self.rng is None:
-            out = estimator.value_and_estimate(self._counted, x)
-        else:
-            out = estimator.value_and_estimate(self._counted, x, rng=self.rng)
+        extra = self._extra(estimator, x, self.rng)
+        out = estimator.value_and_estimate(self._counted, x, **extra)
         if not (isinstance(out, tuple) and len(out) == 3):
             raise TypeError(
                 f"{type(estimator).__name__}.value_and_estimate returned "
@@ -278,10 +291,8 @@ class Evaluator:
 
     def _estimate(self, x: Array) -> tuple[Array, Array | None]:
         estimator = self._estimator
-        if self.rng is None:
-            out = estimator.estimate_with_error(self._counted, x)
-        else:
-            out = estimator.estimate_with_error(self._counted, x, rng=self.rng)
+        extra = self._extra(estimator, x, self.rng)
+        out = estimator.estimate_with_error(self._counted, x, **extra)
         name = f"{type(estimator).__name__}.estimate_with_error"
         if not (isinstance(out, tuple) and len(out) == 2):
             raise TypeError(
@@ -289,6 +300,26 @@ class Evaluator:
                 "pair"
             )
         return self._checked(out[0], out[1], x, name)
+
+    def _extra(
+        self,
+        estimator: GradientEstimator,
+        x: Array,
+        rng: np.random.Generator | None,
+    ) -> dict[str, Any]:
+        """The keywords an estimator is given: its stream, and the box it stays in.
+
+        Each is passed only when there is one (the stream to random estimators,
+        the box under a `Bounds` constraint to estimators other than
+        `AnalyticGradient`), so estimators that know neither keep working.
+        """
+        extra: dict[str, Any] = {}
+        if rng is not None:
+            extra["rng"] = rng
+        box = self.constraint
+        if isinstance(box, Bounds) and not isinstance(estimator, AnalyticGradient):
+            extra["bounds"] = box.broadcast(x)
+        return extra
 
     @staticmethod
     def _checked(

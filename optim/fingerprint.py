@@ -66,7 +66,8 @@ def fingerprint(configuration: Configuration) -> dict[str, Any]:
 
     Returns:
         A JSON-ready mapping with the keys `objective`, `step_rule`, `estimator`
-        and `mode`.
+        and `mode`, and `constraint` for a constrained configuration (absent
+        otherwise, so unconstrained fingerprints are as they always were).
 
     Raises:
         ValueError: If a part nests deeper than `MAX_DEPTH` levels (or refers to
@@ -78,12 +79,16 @@ def fingerprint(configuration: Configuration) -> dict[str, Any]:
         >>> fingerprint(Optimizer(Sphere(), step_rule=FixedStep(0.1)))["step_rule"]
         {'class': 'optim.step_rules.FixedStep', 'fields': {'learning_rate': 0.1}}
     """
-    return {
+    found = {
         "objective": describe(configuration.objective),
         "step_rule": describe(configuration.step_rule),
         "estimator": describe(configuration.gradient_estimator),
         "mode": configuration.mode.value,
     }
+    constraint = getattr(configuration, "constraint", None)
+    if constraint is not None:
+        found["constraint"] = describe(constraint)
+    return found
 
 
 def describe(value: Any, *, _depth: int = 0) -> Any:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import abc
+import copy
 import math
 import numbers
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 import attrs
 import numpy as np
@@ -59,6 +60,92 @@ def _truncation(flat: Array, gradient: Array, h: Array, order: int) -> Array:
     return _CENTRAL_TRUNCATION / 6.0 * h * ratio
 
 
+Box: TypeAlias = tuple[Array, Array]
+"""A box `(lower, upper)` of float64 arrays shaped like `x`; entries may be
+infinite."""
+
+
+def _extra(rng: np.random.Generator | None, bounds: Box | None) -> dict[str, Any]:
+    """The optional keywords to forward: `rng` and `bounds`, each only if given."""
+    extra: dict[str, Any] = {}
+    if rng is not None:
+        extra["rng"] = rng
+    if bounds is not None:
+        extra["bounds"] = bounds
+    return extra
+
+
+def _box(x: Array, bounds: Box | None) -> tuple[Array, Array] | None:
+    """The bounds as flat float64 arrays, or `None` without a box."""
+    if bounds is None:
+        return None
+    lower, upper = (
+        np.broadcast_to(np.asarray(b, dtype=np.float64), x.shape).reshape(-1)
+        for b in bounds
+    )
+    return lower, upper
+
+
+def _room(flat: Array, box: tuple[Array, Array]) -> tuple[Array, Array]:
+    """How far each coordinate may move down and up inside the box (>= 0)."""
+    below: Array = np.maximum(flat - box[0], 0.0)
+    above: Array = np.maximum(box[1] - flat, 0.0)
+    return below, above
+
+
+def _inside(targets: Array, box: tuple[Array, Array] | None) -> Array:
+    """Clip target coordinates into the box (rounding may overshoot by an ulp)."""
+    if box is None:
+        return targets
+    clipped: Array = np.clip(targets, box[0], box[1])
+    return clipped
+
+
+def _three_point(
+    f0: float | Array, f1: Array, f2: Array, a: Array, b: Array
+) -> tuple[Array, tuple[Array, Array, Array]]:
+    """Derivative at 0 of the parabola through `(0, f0)`, `(a, f1)`, `(b, f2)`.
+
+    Returns the derivative and the weights `(c0, c1, c2)` of the three values
+    (for the rounding error). Central differences are `b = -a` (then `c0 = 0`);
+    one-sided three-point differences `b = 2a`. Coordinates with `a = b = 0` (a
+    zero-width box) get derivative 0 and weights 0.
+    """
+    dead = (a == 0.0) | (b == 0.0) | (a == b)
+    a = np.where(dead, 1.0, a)
+    b = np.where(dead, 2.0, b)
+    c1 = np.where(dead, 0.0, b / (a * (b - a)))
+    c2 = np.where(dead, 0.0, -a / (b * (b - a)))
+    c0 = -(c1 + c2)
+    with np.errstate(invalid="ignore"):
+        derivative = np.where(dead, 0.0, c0 * f0 + c1 * f1 + c2 * f2)
+    return derivative, (c0, c1, c2)
+
+
+def _one_sided_fit(
+    flat: Array, h: Array, box: tuple[Array, Array]
+) -> tuple[Array, Array]:
+    """The offsets `(a, 2a)` or `(h, -h)` of three-point differences in the box.
+
+    As `scipy.optimize.approx_derivative` does with bounds: central differences
+    where `x +- h` fits; otherwise a one-sided three-point difference on the side
+    with more room, its step shrunk to fit; or central differences with a step
+    shrunk to the nearer bound when that is no shorter than the one-sided step.
+    """
+    below, above = _room(flat, box)
+    central = (below >= h) & (above >= h)
+    forward = above >= below
+    one_sided = np.minimum(h, np.where(forward, above, below) / 2.0)
+    nearest = np.minimum(below, above)
+    shrunk = ~central & (one_sided <= nearest)
+    central_step = np.where(central, h, nearest)
+    use_central = central | shrunk
+    sign = np.where(forward, 1.0, -1.0)
+    a = np.where(use_central, central_step, sign * one_sided)
+    b = np.where(use_central, -central_step, 2.0 * sign * one_sided)
+    return a, b
+
+
 class GradientEstimator(abc.ABC):
     """How the gradient of an [`Objective`][optim.objective.Objective] is obtained.
 
@@ -102,6 +189,7 @@ class GradientEstimator(abc.ABC):
         x: Array,
         *,
         rng: np.random.Generator | None = None,
+        bounds: Box | None = None,
     ) -> tuple[Array, Array | None]:
         """Return the gradient and, if the estimator knows it, an error estimate.
 
@@ -115,11 +203,20 @@ class GradientEstimator(abc.ABC):
             rng: The run's random stream, passed only to random estimators (those
                 whose [`random_stream`][optim.gradients.GradientEstimator.random_stream]
                 is not `None`).
+            bounds: The run's box `(lower, upper)`, float64 arrays shaped like `x`
+                (entries may be infinite) with `lower <= x <= upper`, passed only
+                when the run has a box. An estimator given it never evaluates a
+                point outside the box. The default forwards it to `estimate` (as
+                the keyword `bounds`) only when it is not `None`, so an estimator
+                whose `estimate` has no such keyword works in runs without a box.
 
         Returns:
             The pair `(gradient, error)`, where `error` is shaped like `x` or `None`.
         """
-        return self.estimate(objective, x), None
+        if bounds is None:
+            return self.estimate(objective, x), None
+        estimate: Any = self.estimate
+        return estimate(objective, x, bounds=bounds), None
 
     def random_stream(self) -> np.random.Generator | None:
         """Return a new random stream for a run, or `None` if none is needed.
@@ -149,6 +246,7 @@ class GradientEstimator(abc.ABC):
         x: Array,
         *,
         rng: np.random.Generator | None = None,
+        bounds: Box | None = None,
     ) -> tuple[float, Array, Array | None]:
         """Return the objective's value at `x` with the gradient and its error.
 
@@ -160,15 +258,15 @@ class GradientEstimator(abc.ABC):
             objective: The function to differentiate.
             x: The point; never modified.
             rng: The run's random stream (random estimators only).
+            bounds: The run's box (runs with a box only); see
+                [`estimate_with_error`][optim.gradients.GradientEstimator.estimate_with_error].
+                Forwarded, like `rng`, only when it is not `None`.
 
         Returns:
             The triple `(value, gradient, error)`.
         """
         value = objective.value(x)
-        if rng is None:
-            gradient, error = self.estimate_with_error(objective, x)
-        else:
-            gradient, error = self.estimate_with_error(objective, x, rng=rng)
+        gradient, error = self.estimate_with_error(objective, x, **_extra(rng, bounds))
         return value, gradient, error
 
 
@@ -198,6 +296,7 @@ class AnalyticGradient(GradientEstimator):
         x: Array,
         *,
         rng: np.random.Generator | None = None,
+        bounds: Box | None = None,
     ) -> tuple[float, Array, Array | None]:
         value, gradient = objective.value_and_gradient(x)
         return value, gradient, None
@@ -329,15 +428,17 @@ def _evaluate(
 
 
 def _axis_points(
-    x: Array, offsets: npt.NDArray[Any]
+    x: Array, targets: npt.NDArray[Any]
 ) -> Callable[[int, int], npt.NDArray[Any]]:
-    """Build the points `x + offsets[j] * e[j % n]` for `j` in `[start, end)`.
+    """Build the points `x` with coordinate `j % n` set to `targets[j]`.
+
+    For `j` in `[start, end)`; a target is `x[j % n] + offset`, computed once.
 
     Consecutive points move consecutive coordinates, so within a batch the moved
     entries lie on diagonals of the stacked points: each run is one strided slice,
     which is cheaper than fancy indexing.
     """
-    flat = x.reshape(-1).astype(offsets.dtype, copy=False)
+    flat = x.reshape(-1).astype(targets.dtype, copy=False)
     n = flat.size
 
     def build(start: int, end: int) -> npt.NDArray[Any]:
@@ -349,7 +450,7 @@ def _axis_points(
             stop = min(end, j + n - coordinate)
             first = (j - start) * n + coordinate
             last = first + (stop - j - 1) * (n + 1)
-            linear[first : last + 1 : n + 1] += offsets[j:stop]
+            linear[first : last + 1 : n + 1] = targets[j:stop]
             j = stop
         return points.reshape(end - start, *x.shape)
 
@@ -433,9 +534,10 @@ class _Differences(_BatchedEstimator):
     """Difference estimators, whose values give the gradient and its error."""
 
     @override
-    def estimate(self, objective: Objective, x: Array) -> Array:
-        x = as_float_array(x)
-        return self._gradient(objective, x).reshape(x.shape)
+    def estimate(
+        self, objective: Objective, x: Array, *, bounds: Box | None = None
+    ) -> Array:
+        return self.estimate_with_error(objective, x, bounds=bounds)[0]
 
     @override
     def estimate_with_error(
@@ -444,16 +546,37 @@ class _Differences(_BatchedEstimator):
         x: Array,
         *,
         rng: np.random.Generator | None = None,
+        bounds: Box | None = None,
     ) -> tuple[Array, Array | None]:
-        return self._with_error(objective, as_float_array(x))
+        x = as_float_array(x)
+        return self._with_value(objective, x, _box(x, bounds), None)[1:]
+
+    @override
+    def value_and_estimate(
+        self,
+        objective: Objective,
+        x: Array,
+        *,
+        rng: np.random.Generator | None = None,
+        bounds: Box | None = None,
+    ) -> tuple[float, Array, Array | None]:
+        x = as_float_array(x)
+        value = objective.value(x)
+        return self._with_value(objective, x, _box(x, bounds), value)
 
     @abc.abstractmethod
-    def _gradient(self, objective: Objective, x: Array) -> Array:
-        """Return the gradient at the float64 point `x` (any shape, or flat)."""
+    def _with_value(
+        self,
+        objective: Objective,
+        x: Array,
+        box: tuple[Array, Array] | None,
+        value: float | None,
+    ) -> tuple[float, Array, Array]:
+        """Return `f(x)`, the gradient and its error estimate (shaped like `x`).
 
-    @abc.abstractmethod
-    def _with_error(self, objective: Objective, x: Array) -> tuple[Array, Array]:
-        """Return the gradient and its error estimate, both shaped like `x`."""
+        `value` is `f(x)` if known; the estimator evaluates it if it needs it
+        and it is `None` (and returns NaN for it if it needs it not).
+        """
 
 
 @attrs.frozen(field_transformer=_options_last)
@@ -540,33 +663,74 @@ class CentralDifference(_Differences):
     The gradient itself does not depend on it."""
 
     @override
-    def _gradient(self, objective: Objective, x: Array) -> Array:
-        return self._differences(objective, x)[0]
-
-    def _differences(
-        self, objective: Objective, x: Array
-    ) -> tuple[Array, Array, Array, Array]:
-        """Return the flat gradient, the values `f(x + h e_i)`, `f(x - h e_i)`, `h`."""
+    def _with_value(
+        self,
+        objective: Objective,
+        x: Array,
+        box: tuple[Array, Array] | None,
+        value: float | None,
+    ) -> tuple[float, Array, Array]:
         flat = x.reshape(-1)
         n = flat.size
         h = _coordinate_steps(flat, self.step, _EPS ** (1.0 / 3.0), x.shape)
+        if box is not None:
+            return self._in_box(objective, x, h, box, value)
         f = self._evaluate(
             objective,
             x,
             2 * n,
-            _axis_points(x, np.concatenate([h, -h])),
+            _axis_points(x, np.concatenate([flat + h, flat - h])),
             np.float64,
         )
+        up, down = f[:n], f[n:]
         distance = 2.0 * h if self.step is not None else (flat + h) - (flat - h)
-        return np.asarray((f[:n] - f[n:]) / distance), f[:n], f[n:], h
-
-    def _with_error(self, objective: Objective, x: Array) -> tuple[Array, Array]:
-        """Return the gradient and its error estimate (see the class docstring)."""
-        gradient, up, down, h = self._differences(objective, x)
+        gradient = np.asarray((up - down) / distance)
         noise = self.noise
         rounding = (_value_error(up, noise) + _value_error(down, noise)) / (2.0 * h)
-        error = rounding + _truncation(x.reshape(-1), gradient, h, 2)
-        return gradient.reshape(x.shape), error.reshape(x.shape)
+        error = rounding + _truncation(flat, gradient, h, 2)
+        value = math.nan if value is None else value
+        return value, gradient.reshape(x.shape), error.reshape(x.shape)
+
+    def _in_box(
+        self,
+        objective: Objective,
+        x: Array,
+        h: Array,
+        box: tuple[Array, Array],
+        value: float | None,
+    ) -> tuple[float, Array, Array]:
+        """Three-point differences that stay in the box (see `_one_sided_fit`)."""
+        flat = x.reshape(-1)
+        n = flat.size
+        a, b = _one_sided_fit(flat, h, box)
+        near, far = _inside(flat + a, box), _inside(flat + b, box)
+        f = self._evaluate(
+            objective,
+            x,
+            2 * n,
+            _axis_points(x, np.concatenate([near, far])),
+            np.float64,
+        )
+        a, b = near - flat, far - flat
+        if value is None and bool(np.any(a * b > 0.0)):
+            value = objective.value(x)
+        f0 = math.nan if value is None else value
+        gradient, (c0, c1, c2) = _three_point(f0, f[:n], f[n:], a, b)
+        noise = self.noise
+        rounding = np.abs(c1) * _value_error(f[:n], noise) + np.abs(c2) * _value_error(
+            f[n:], noise
+        )
+        rounding = rounding + np.abs(c0) * _value_error(np.asarray(f0), noise)
+        error = (
+            rounding
+            + _CENTRAL_TRUNCATION
+            / 6.0
+            * np.abs(a * b)
+            * np.abs(gradient)
+            / np.maximum(1.0, np.abs(flat)) ** 2
+        )
+        value = math.nan if value is None else value
+        return value, gradient.reshape(x.shape), error.reshape(x.shape)
 
 
 @attrs.frozen(field_transformer=_options_last)
@@ -589,51 +753,61 @@ class _OneSided(_Differences):
     The gradient itself does not depend on it."""
 
     @override
-    def _gradient(self, objective: Objective, x: Array) -> Array:
-        return self._quotients(objective, x, objective.value(x))[0]
-
-    @override
-    def _with_error(self, objective: Objective, x: Array) -> tuple[Array, Array]:
-        return self._with_value(objective, x)[1:]
-
-    @override
-    def value_and_estimate(
+    def _with_value(
         self,
         objective: Objective,
         x: Array,
-        *,
-        rng: np.random.Generator | None = None,
-    ) -> tuple[float, Array, Array | None]:
-        return self._with_value(objective, as_float_array(x))
-
-    def _with_value(self, objective: Objective, x: Array) -> tuple[float, Array, Array]:
-        """Return `f(x)`, the gradient and its error (see the class docstrings)."""
-        value = objective.value(x)
-        gradient, f, h = self._quotients(objective, x, value)
+        box: tuple[Array, Array] | None,
+        value: float | None,
+    ) -> tuple[float, Array, Array]:
+        if value is None:
+            value = objective.value(x)
+        gradient, f, h = self._quotients(objective, x, value, box)
         at_x = _value_error(np.asarray(value), self.noise)
-        rounding = (_value_error(f, self.noise) + at_x) / h
-        error = rounding + _truncation(x.reshape(-1), gradient, h, 1)
+        dead = h == 0.0
+        safe = np.where(dead, 1.0, h)
+        rounding = (_value_error(f, self.noise) + at_x) / safe
+        error = np.where(
+            dead, 0.0, rounding + _truncation(x.reshape(-1), gradient, h, 1)
+        )
         return value, gradient.reshape(x.shape), error.reshape(x.shape)
 
     def _quotients(
-        self, objective: Objective, x: Array, value: float
+        self,
+        objective: Objective,
+        x: Array,
+        value: float,
+        box: tuple[Array, Array] | None,
     ) -> tuple[Array, Array, Array]:
-        """Return the flat quotients, the values `f(x + side h e_i)` and `h`."""
-        side = self._side
+        """Return the flat quotients, the values `f(x + side h e_i)` and `|h|`.
+
+        In a box, a coordinate whose step leaves it steps to the other side if
+        that fits, and otherwise to the bound with more room (`h = 0` for a
+        zero-width box: quotient 0).
+        """
         flat = x.reshape(-1)
+        side = np.full(flat.shape, self._side)
         if self.step is None:
             h = _EPS**0.5 * np.maximum(1.0, np.abs(flat))
-            h = (flat + h) - flat if side > 0 else flat - (flat - h)
+            h = (flat + h) - flat if self._side > 0 else flat - (flat - h)
         else:
             h = _coordinate_steps(flat, self.step, 0.0, x.shape)
+        if box is not None:
+            below, above = _room(flat, box)
+            ahead, behind = (above, below) if self._side > 0 else (below, above)
+            flip = (ahead < h) & ((behind >= h) | (behind > ahead))
+            side = np.where(flip, -side, side)
+            room = np.where(flip, behind, ahead)
+            h = np.where(room < h, room, h)
+        targets = _inside(flat + side * h, box)
         f = self._evaluate(
-            objective,
-            x,
-            flat.size,
-            _axis_points(x, side * h),
-            np.float64,
+            objective, x, flat.size, _axis_points(x, targets), np.float64
         )
-        quotients = (f - value) / h if side > 0 else (value - f) / h
+        if box is not None:
+            h = np.abs(targets - flat)
+        dead = h == 0.0
+        safe = np.where(dead, 1.0, h)
+        quotients = np.where(dead, 0.0, side * (f - value) / safe)
         return np.asarray(quotients), f, h
 
 
@@ -767,10 +941,6 @@ class ComplexStep(_Differences):
     """Absolute imaginary step (a float, or an array shaped like `x`), or `None`
     for the automatic relative step."""
 
-    @override
-    def _gradient(self, objective: Objective, x: Array) -> Array:
-        return self._derivatives(objective, x)[0]
-
     def _derivatives(
         self, objective: Objective, x: Array
     ) -> tuple[Array, npt.NDArray[np.complex128], Array]:
@@ -784,20 +954,28 @@ class ComplexStep(_Differences):
             objective,
             x,
             flat.size,
-            _axis_points(x, 1j * h),
+            _axis_points(x, flat + 1j * h),
             np.complex128,
         )
         return np.asarray(f.imag / h), f, h
 
-    def _with_error(self, objective: Objective, x: Array) -> tuple[Array, Array]:
-        """Return the gradient and its error estimate (see the class docstring)."""
+    @override
+    def _with_value(
+        self,
+        objective: Objective,
+        x: Array,
+        box: tuple[Array, Array] | None,
+        value: float | None,
+    ) -> tuple[float, Array, Array]:
+        # Only the imaginary part moves: every point evaluated stays in the box.
         gradient, f, h = self._derivatives(objective, x)
         flat = x.reshape(-1)
         rounding = _value_error(f.imag, None) / h + _value_error(
             f.real, None
         ) / np.maximum(1.0, np.abs(flat))
         error = rounding + _truncation(flat, gradient, h, 2)
-        return gradient.reshape(x.shape), error.reshape(x.shape)
+        value = math.nan if value is None else value
+        return value, gradient.reshape(x.shape), error.reshape(x.shape)
 
 
 @attrs.frozen
@@ -811,10 +989,9 @@ class _WithError(_BatchedEstimator):
         x: Array,
         *,
         rng: np.random.Generator | None = None,
+        bounds: Box | None = None,
     ) -> Array:
-        if rng is None:
-            return self.estimate_with_error(objective, x)[0]
-        return self.estimate_with_error(objective, x, rng=rng)[0]
+        return self.estimate_with_error(objective, x, **_extra(rng, bounds))[0]
 
     @abc.abstractmethod
     @override
@@ -824,47 +1001,112 @@ class _WithError(_BatchedEstimator):
         x: Array,
         *,
         rng: np.random.Generator | None = None,
+        bounds: Box | None = None,
     ) -> tuple[Array, Array | None]: ...
 
 
-def _richardson_weights(levels: int) -> Array:
-    """Weights `w` with `R = sum_j w_j D_j` for the final extrapolated value."""
-    rows = list(np.eye(levels))
-    for k in range(1, levels):
-        rows = [
-            rows[j] + (rows[j] - rows[j - 1]) / (4.0**k - 1.0)
-            for j in range(1, len(rows))
-        ]
-    return np.asarray(rows[-1])
+_RATIO = 3.0
+"""Ratio of successive steps of `Richardson`."""
+
+
+def _richardson_offsets(
+    flat: Array, top: Array, levels: int, box: tuple[Array, Array] | None
+) -> tuple[Array, Array]:
+    """Offsets `(a, b)`, shape `(levels, n)`, of `Richardson`'s three-point stencils.
+
+    Without a box, central stencils `(h_k, -h_k)`, `h_k = top / 3^k`. In a box, a
+    coordinate whose largest central stencil does not fit shrinks it to the nearer
+    bound, unless a one-sided stencil `(h_k, 2 h_k)` toward the farther bound can
+    be more than 4 times longer: then it uses that.
+    """
+    scale = _RATIO ** -np.arange(levels, dtype=np.float64)[:, np.newaxis]
+    if box is None:
+        return top * scale, -top * scale
+    below, above = _room(flat, box)
+    central = np.minimum(top, np.minimum(below, above))
+    forward = above >= below
+    one_sided = np.minimum(top, np.where(forward, above, below) / 2.0)
+    use_one_sided = 4.0 * central < one_sided
+    sign = np.where(forward, 1.0, -1.0)
+    a = np.where(use_one_sided, sign * one_sided, central)
+    b = np.where(use_one_sided, 2.0 * sign * one_sided, -central)
+    return a * scale, b * scale
+
+
+def _extrapolate(
+    differences: Array, rounding: Array, powers: list[Array], terms: int
+) -> tuple[Array, Array]:
+    """Pick, per coordinate, the extrapolated value with the smallest error estimate.
+
+    `differences[k]` are difference quotients with steps `h / 3^k`, whose error
+    is a series in `h^p` for the `powers` `p`; `rounding[k]` bounds their
+    rounding errors. Each window of `terms + 1` successive steps is extrapolated
+    (Neville's table); its error is estimated, as in Ridders' method, by the
+    larger of its distances to the previous order (same steps but the largest)
+    and to the previous window, plus the rounding error carried through the
+    table. Windows touching a non-finite value are never picked.
+    """
+    table, carried = differences, rounding
+    below = differences
+    for j in range(terms):
+        factor = _RATIO ** powers[j]
+        below = table
+        table = (factor * table[1:] - table[:-1]) / (factor - 1.0)
+        carried = (factor * carried[1:] + carried[:-1]) / (factor - 1.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        to_order = np.abs(table - below[1:])
+        to_window = np.vstack([to_order[:1], np.abs(table[1:] - table[:-1])])
+        to_window = np.where(np.isfinite(to_window), to_window, to_order)
+        error = np.maximum(to_order, to_window) + carried
+    error = np.where(np.isfinite(error) & np.isfinite(table), error, np.inf)
+    best = np.argmin(error, axis=0)
+    columns = np.arange(differences.shape[1])
+    return table[best, columns], error[best, columns]
 
 
 @attrs.frozen(field_transformer=_options_last)
 class Richardson(_WithError):
-    r"""Richardson-extrapolated central differences, with an error estimate.
+    r"""Extrapolated differences with adaptive step choice and an error estimate.
 
-    Central differences $D_j$ are taken with the steps $h, h/2, \dots,
-    h/2^{m-1}$ ($m$ = `order / 2` levels); their error is a series in $h^2$, and
-    Richardson's table
+    Central differences $D_k$ are taken with `levels` steps $h_k = h_0 / 3^k$,
+    from $h_0 = \max(1, |x_i|)$ (rounded to a power of two) down to about
+    $10^{-6} h_0$ with the default 13 levels. Their error is a series in $h^2$,
+    and each window of `order / 2` successive steps is extrapolated with
+    Richardson's table (Neville's scheme, as in numdifftools),
 
-    $$R_{j,k} = R_{j,k-1} + \frac{R_{j,k-1} - R_{j-1,k-1}}{4^k - 1}$$
+    $$R_{k,j} = \frac{3^{2j} R_{k+1,j-1} - R_{k,j-1}}{3^{2j} - 1},$$
 
-    cancels its terms one by one, leaving a truncation error $O(h^{\text{order}})$
-    (numdifftools' scheme). The error estimate returned by
-    [`estimate_with_error`][optim.gradients.GradientEstimator.estimate_with_error]
-    is, per coordinate, the size of the last correction
-    $|R_{m-1,m-1} - R_{m-1,m-2}|$ (the error of the order-`order - 2` value, an
-    overestimate of the final one) plus ten times the rounding error of the
-    combination, $\sum_j |w_j| \epsilon (|f(x + h_j e_i)| + |f(x - h_j e_i)|) /
-    (2 h_j)$.
+    cancelling the terms $h^2, \dots, h^{\text{order}-2}$. Per coordinate, the
+    window with the **smallest estimated error** is returned (Ridders' method):
+    large steps lose to truncation, small ones to rounding, and the choice adapts
+    to each coordinate's own scale, which no fixed step can. A window containing a
+    non-finite value (a step at which the objective overflows or is undefined) is
+    discarded, never used.
 
-    Costs `n * order` evaluations per gradient (`2 n` per level), and one more
-    per optimizer step. Batching, `executor` and memory bound work as for
+    Error estimate, per coordinate, returned by
+    [`estimate_with_error`][optim.gradients.GradientEstimator.estimate_with_error]:
+    the larger of the chosen value's distance to the lower-order value of the same
+    steps and to the neighboring window's value (how much the extrapolation still
+    moves), plus the rounding error carried through the table, $10 \epsilon |f|$
+    per value. On the Moré-Garbow-Hillstrom problems and the problem library it
+    covers the true error in at least 95% of the coordinates where that error is
+    above rounding level (`tests/test_richardson.py`).
+
+    Costs `2 n * levels` evaluations per gradient (26 `n` by default; numdifftools'
+    default `Gradient` takes `30 n + 1`), and one more per optimizer step.
+    Batching, `executor` and memory bound work as for
     [`CentralDifference`][optim.gradients.CentralDifference].
 
-    Step choice: `step=None` (default) uses $h_i = \epsilon^{1/(\text{order}+1)}
-    \max(1, |x_i|)$ rounded to a power of two, so that every $x_i \pm h/2^j$ is
-    exact and the steps halve exactly; a float or an array shaped like `x` is the
-    largest step $h$, used as given.
+    In a box (`bounds=`), a coordinate whose central stencil would leave the box
+    shrinks it to the nearer bound, or, when the other side has more than four
+    times the room, switches to one-sided three-point differences
+    $(-3 f(x) + 4 f(x + h) - f(x + 2h)) / 2h$ (error series $h^2, h^3, \dots$,
+    extrapolated the same way; one more evaluation, of $f(x)$, shared with the
+    step's value in a run). A zero-width coordinate gets derivative 0, error 0.
+
+    Step choice: `step=None` (default) starts from $h_0 = \max(1, |x_i|)$ rounded
+    to a power of two; a float or an array shaped like `x` is the largest step
+    $h_0$, used as given.
 
     Examples:
         >>> import numpy as np
@@ -874,6 +1116,15 @@ class Richardson(_WithError):
         >>> exact = np.exp(0.5) * np.array([np.sin(1.0), np.cos(1.0)])
         >>> bool(np.all(np.abs(g - exact) <= error)), bool(np.all(error < 1e-11))
         (True, True)
+
+        Steps where the objective is not finite are discarded:
+
+        >>> spike = FunctionObjective(
+        ...     lambda x: 1.0 / (1.01 - x[0]) if x[0] < 1.01 else np.inf
+        ... )
+        >>> g = Richardson().estimate(spike, np.array([0.0]))
+        >>> bool(abs(g[0] - 1.0 / 1.01**2) < 1e-9)
+        True
     """
 
     step: float | Array | None = attrs.field(
@@ -883,7 +1134,11 @@ class Richardson(_WithError):
     the automatic relative step."""
 
     order: int = attrs.field(default=6, kw_only=True)
-    """Even truncation order of the result, at least 4; costs `n * order`
+    """Even truncation order of each extrapolated value, at least 4 (`order / 2`
+    steps per window)."""
+
+    levels: int = attrs.field(default=13, kw_only=True)
+    """Number of steps $h_0 / 3^k$; at least `order / 2`. Costs `2 n * levels`
     evaluations."""
 
     @order.validator
@@ -892,6 +1147,14 @@ class Richardson(_WithError):
         if value < 4 or value % 2:
             raise ValueError(f"order must be an even integer >= 4, got {value!r}")
 
+    @levels.validator
+    def _check_levels(self, attribute: attrs.Attribute[int], value: int) -> None:
+        _validators.count(self, attribute, value)
+        if value < self.order // 2:
+            raise ValueError(
+                f"levels must be at least order / 2 = {self.order // 2}, got {value!r}"
+            )
+
     @override
     def estimate_with_error(
         self,
@@ -899,44 +1162,89 @@ class Richardson(_WithError):
         x: Array,
         *,
         rng: np.random.Generator | None = None,
+        bounds: Box | None = None,
     ) -> tuple[Array, Array | None]:
         x = as_float_array(x)
+        return self._with_value(objective, x, _box(x, bounds), None)[1:]
+
+    @override
+    def value_and_estimate(
+        self,
+        objective: Objective,
+        x: Array,
+        *,
+        rng: np.random.Generator | None = None,
+        bounds: Box | None = None,
+    ) -> tuple[float, Array, Array | None]:
+        x = as_float_array(x)
+        value = objective.value(x)
+        return self._with_value(objective, x, _box(x, bounds), value)
+
+    def _with_value(
+        self,
+        objective: Objective,
+        x: Array,
+        box: tuple[Array, Array] | None,
+        value: float | None,
+    ) -> tuple[float, Array, Array]:
+        """Return `f(x)` (NaN if unknown and unneeded), the gradient and its error."""
         flat = x.reshape(-1)
         n = flat.size
-        levels = self.order // 2
         if self.step is None:
-            raw = _EPS ** (1.0 / (self.order + 1)) * np.maximum(1.0, np.abs(flat))
-            h0 = np.exp2(np.round(np.log2(raw)))
+            top = np.exp2(np.round(np.log2(np.maximum(1.0, np.abs(flat)))))
         else:
-            h0 = _coordinate_steps(flat, self.step, 0.0, x.shape)
-        h = np.stack([h0 / 2.0**j for j in range(levels)])  # (levels, n)
-        offsets = np.concatenate([np.concatenate([hj, -hj]) for hj in h])
-        f = self._evaluate(
-            objective,
-            x,
-            2 * n * levels,
-            _axis_points(x, offsets),
-            np.float64,
-        ).reshape(levels, 2, n)
-        differences = (f[:, 0] - f[:, 1]) / (2.0 * h)
-        rows = list(differences)
-        previous = rows[-1]
-        for k in range(1, levels):
-            previous = rows[-1]
-            rows = [
-                rows[j] + (rows[j] - rows[j - 1]) / (4.0**k - 1.0)
-                for j in range(1, len(rows))
-            ]
-        gradient = rows[-1]
-        weights = _richardson_weights(levels)
-        rounding = (
-            np.abs(weights)[:, None]
-            * _EPS
-            * (np.abs(f[:, 0]) + np.abs(f[:, 1]))
-            / (2.0 * h)
-        ).sum(axis=0)
-        error = np.abs(gradient - previous) + _ROUNDING_SAFETY * rounding
-        return gradient.reshape(x.shape), error.reshape(x.shape)
+            top = _coordinate_steps(flat, self.step, 0.0, x.shape)
+        a, b = _richardson_offsets(flat, top, self.levels, box)
+        near, far = _inside(flat + a, box), _inside(flat + b, box)
+        targets = np.stack([near, far], axis=1).reshape(-1)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            f = self._evaluate(
+                objective, x, targets.size, _axis_points(x, targets), np.float64
+            ).reshape(self.levels, 2, n)
+        a, b = near - flat, far - flat
+        one_sided = a[0] * b[0] > 0.0
+        if value is None and bool(one_sided.any()):
+            value = objective.value(x)
+        f0 = math.nan if value is None else value
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            central = (f[:, 0] - f[:, 1]) / (a - b)
+            sided, (c0, c1, c2) = _three_point(f0, f[:, 0], f[:, 1], a, b)
+            differences = np.where(one_sided, sided, central)
+            delta = _value_error(f, None)
+            rounding = np.where(
+                one_sided,
+                np.abs(c0) * _value_error(np.asarray(f0), None)
+                + np.abs(c1) * delta[:, 0]
+                + np.abs(c2) * delta[:, 1],
+                (delta[:, 0] + delta[:, 1]) / np.abs(a - b),
+            )
+        terms = self.order // 2 - 1
+        powers = [np.where(one_sided, j + 2.0, 2.0 * j + 2.0) for j in range(terms)]
+        gradient, error = _extrapolate(differences, rounding, powers, terms)
+        dead = (a[0] == 0.0) & (b[0] == 0.0)
+        gradient, error = np.where(dead, 0.0, gradient), np.where(dead, 0.0, error)
+        value = math.nan if value is None else value
+        return value, gradient.reshape(x.shape), error.reshape(x.shape)
+
+
+def _spsa_box(
+    flat: Array, h: Array, box: tuple[Array, Array] | None
+) -> tuple[Array, Array]:
+    """SPSA's center and half-width per coordinate, so that `c +- h` is in the box.
+
+    A coordinate closer than `h` to a bound moves its center away from the bound
+    (a one-sided difference); one in a box narrower than `2 h` uses the box's
+    middle and half its width (0 for a zero-width box).
+    """
+    if box is None:
+        return flat, h
+    lower, upper = box
+    width = upper - lower
+    fits = width >= 2.0 * h
+    half = np.where(fits, h, width / 2.0)
+    with np.errstate(invalid="ignore"):
+        center = np.where(fits, np.clip(flat, lower + half, upper - half), lower + half)
+    return center, half
 
 
 @attrs.frozen(field_transformer=_options_last)
@@ -957,9 +1265,20 @@ class SPSA(_WithError):
 
     Costs `2 * samples` evaluations per gradient, and one more per optimizer step.
     Perturbations are drawn from the run's random stream (see
-    [`random_stream`][optim.gradients.GradientEstimator.random_stream]), before any
-    evaluation, so results do not depend on batching or executor; each step draws
-    new ones. Called outside a run, each call draws from a new stream seeded with
+    [`random_stream`][optim.gradients.GradientEstimator.random_stream]) in sample
+    order, a chunk of samples at a time, and the estimates are accumulated as they
+    come: peak extra memory stays within `max_batch_bytes` plus a few `n`-vectors
+    however many samples are taken, and results do not depend on batching or
+    executor (the same seed draws the same signs); each step draws new ones. The
+    standard error takes a second pass over the same signs (drawn again from a
+    copy of the stream's state), with no evaluation.
+
+    In a box (`bounds=`), a coordinate closer than $h_i$ to a bound is perturbed
+    around a center moved $h_i$ away from it (a one-sided difference, biased by
+    about that shift times the curvature, which the error estimate adds as
+    $15 |c_i - x_i| |g_i| / L_i$); a coordinate whose box is narrower than $2 h_i$
+    uses the box's middle and half its width, and a zero-width one gets 0.
+    Called outside a run, each call draws from a new stream seeded with
     `rng`, so it returns the same estimate every time.
 
     Step choice: `step=None` (default) uses the central-difference rule
@@ -1001,31 +1320,81 @@ class SPSA(_WithError):
         x: Array,
         *,
         rng: np.random.Generator | None = None,
+        bounds: Box | None = None,
     ) -> tuple[Array, Array | None]:
         x = as_float_array(x)
         flat = x.reshape(-1)
-        k = self.samples
+        n, k = flat.size, self.samples
         rng = self.random_stream() if rng is None else rng
         h = _coordinate_steps(flat, self.step, _EPS ** (1.0 / 3.0), x.shape)
-        signs = 2.0 * rng.integers(0, 2, size=(k, flat.size)) - 1.0
-        perturbations = h * signs
-
-        def build(start: int, end: int) -> Array:
-            rows = np.arange(start, end)
-            side = np.where(rows < k, 1.0, -1.0)[:, None]
-            points: Array = flat + side * perturbations[rows % k]
-            return points.reshape(end - start, *x.shape)
-
-        f = self._evaluate(
-            objective,
-            x,
-            2 * k,
-            build,
-            np.float64,
-        )
-        estimates = (f[:k] - f[k:])[:, None] / (2.0 * perturbations)
-        gradient = estimates.mean(axis=0).reshape(x.shape)
+        box = _box(x, bounds)
+        center, h = _spsa_box(flat, h, box)
+        dead = h == 0.0
+        h = np.where(dead, 1.0, h)  # any step: the coordinate's estimate is zeroed
+        # Budget per sample: its signs (int64), its perturbation and two points.
+        chunk = max(1, self.max_batch_bytes // (4 * 8 * n))
+        saved = copy.deepcopy(rng.bit_generator.state)
+        total = np.zeros(n)
+        differences = np.empty(k)
+        for start in range(0, k, chunk):
+            count = min(chunk, k - start)
+            perturbations = rng.integers(0, 2, size=(count, n)).astype(np.float64)
+            perturbations *= 2.0
+            perturbations -= 1.0
+            perturbations *= h
+            f = self._evaluate(
+                objective,
+                x,
+                2 * count,
+                _spsa_points(center, perturbations, box, x),
+                np.float64,
+            )
+            d = f[0::2] - f[1::2]
+            differences[start : start + count] = d
+            for j in range(count):
+                total += d[j] / 2.0 / perturbations[j]
+        gradient = np.where(dead, 0.0, total / k)
         if k < 2:
-            return gradient, None
-        error = estimates.std(axis=0, ddof=1) / math.sqrt(k)
-        return gradient, np.asarray(error, dtype=np.float64).reshape(x.shape)
+            return gradient.reshape(x.shape), None
+        replay = np.random.Generator(type(rng.bit_generator)())
+        replay.bit_generator.state = saved
+        del total
+        squares = np.zeros(n)
+        for j in range(k):  # in place: a few n-vectors at most
+            deviation = replay.integers(0, 2, size=n).astype(np.float64)
+            deviation *= 2.0
+            deviation -= 1.0
+            deviation *= h
+            np.divide(differences[j] / 2.0, deviation, out=deviation)
+            deviation -= gradient
+            deviation *= deviation
+            squares += deviation
+        error = np.sqrt(squares / (k - 1)) / math.sqrt(k)
+        if box is not None:
+            shift = np.abs(center - flat)
+            error = error + _ONE_SIDED_TRUNCATION / 2.0 * shift * np.abs(
+                gradient
+            ) / np.maximum(1.0, np.abs(flat))
+        error = np.where(dead, 0.0, error)
+        return gradient.reshape(x.shape), error.reshape(x.shape)
+
+
+def _spsa_points(
+    center: Array,
+    perturbations: Array,
+    box: tuple[Array, Array] | None,
+    x: Array,
+) -> Callable[[int, int], Array]:
+    """Build SPSA's points `center + p_j`, `center - p_j` (interleaved) for a chunk."""
+
+    def build(start: int, end: int) -> Array:
+        rows = np.arange(start, end)
+        side = np.where(rows % 2 == 0, 1.0, -1.0)[:, np.newaxis]
+        points: Array = perturbations[rows // 2]
+        points *= side
+        points += center
+        if box is not None:
+            points = np.clip(points, box[0], box[1])
+        return points.reshape(end - start, *x.shape)
+
+    return build

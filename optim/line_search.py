@@ -6,6 +6,14 @@ $\alpha_0$, and looks for an acceptable $\alpha$ along $\phi(\alpha) = f(x + \al
 It evaluates trial points only through the run's
 [`TrialEvaluator`][optim.evaluation.TrialEvaluator], so every trial is counted and
 the same search works in ascent (the evaluator answers for $-f$).
+
+Under a constraint (see [`constraint_of`][optim.evaluation.constraint_of]) the
+built-in searches search along the projected path: the trial point for $\alpha$
+is $P(x + \alpha p)$, the displacement returned is still $\alpha p$ (the
+optimizer lands on $P(x + \alpha p)$, the very trial point), and sufficient
+decrease is measured against the actual displacement,
+$f(P(x + \alpha p)) \le f(x) + c_1 \nabla f(x)^\top (P(x + \alpha p) - x)$ with
+a negative right-hand slope (Bertsekas's Armijo rule along the projection arc).
 """
 
 from __future__ import annotations
@@ -13,13 +21,17 @@ from __future__ import annotations
 import abc
 import logging
 import math
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
 
 from optim import _validators
 from optim._types import Array, override
-from optim.evaluation import TrialEvaluator
+from optim.evaluation import TrialEvaluator, constraint_of
+
+if TYPE_CHECKING:
+    from optim.projections import Projection
 
 __all__ = [
     "AcceptStep",
@@ -217,11 +229,17 @@ class Backtracking(Search):
         initial_step: float,
     ) -> SearchResult:
         slope = _dot(gradient, direction)
+        constraint = constraint_of(evaluator)
         step = initial_step
         for _ in range(self.max_iterations):
             delta = step * direction
-            trial = evaluator.value(x + delta)
-            if trial <= value + self.c1 * step * slope:
+            point = x + delta
+            change = step * slope
+            if constraint is not None:
+                point = constraint.project(point)
+                change = _dot(gradient, point - x)
+            trial = evaluator.value(point)
+            if change < 0.0 and trial <= value + self.c1 * change:
                 return SearchResult(step=step, delta=delta, success=True, value=trial)
             step *= self.contraction
         _logger.debug(
@@ -340,6 +358,8 @@ class StrongWolfe(Search):
             evaluator=evaluator,
             x=x,
             value=value,
+            gradient=gradient,
+            constraint=constraint_of(evaluator),
             direction=direction,
             slope0=_dot(gradient, direction),
             c1=self.c1,
@@ -412,22 +432,33 @@ class _Line:
     evaluator: TrialEvaluator
     x: Array
     value: float
+    gradient: Array
+    constraint: Projection | None
     direction: Array
     slope0: float
     c1: float
     c2: float
     budget: int
     best: tuple[float, Array, float, Array] | None = None
+    change: float = 0.0
+    """The first-order change $g^\top (P(x + \alpha p) - x)$ at the last trial."""
 
     def evaluate(self, step: float) -> tuple[Array, float, Array, float]:
         """Spend one trial: the displacement, value, gradient and slope at `step`."""
         self.budget -= 1
         delta = step * self.direction
-        trial_value, trial_gradient = self.evaluator.value_and_gradient(self.x + delta)
+        point = self.x + delta
+        if self.constraint is not None:
+            point = self.constraint.project(point)
+            self.change = _dot(self.gradient, point - self.x)
+        trial_value, trial_gradient = self.evaluator.value_and_gradient(point)
         return delta, trial_value, trial_gradient, _dot(trial_gradient, self.direction)
 
     def armijo(self, step: float, trial_value: float) -> bool:
-        """Whether the sufficient-decrease condition holds."""
+        """Whether the sufficient-decrease condition holds (along the projection)."""
+        if self.constraint is not None:
+            change = self.change
+            return change < 0.0 and trial_value <= self.value + self.c1 * change
         return trial_value <= self.value + self.c1 * step * self.slope0
 
     def curvature(self, trial_slope: float) -> bool:

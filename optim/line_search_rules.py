@@ -28,14 +28,17 @@ import numpy as np
 
 from optim._arrays import ratio
 from optim._types import Array, override
+from optim.constrained import box_direction, max_step, spectral_search
 from optim.directions import (
     BarzilaiBorweinDirection,
+    BarzilaiBorweinDirectionState,
     Direction,
     LBFGSDirection,
+    LBFGSDirectionState,
     PolakRibiere,
     SteepestDescent,
 )
-from optim.evaluation import TrialEvaluator
+from optim.evaluation import TrialEvaluator, constraint_of
 from optim.line_search import (
     AcceptStep,
     Backtracking,
@@ -43,6 +46,7 @@ from optim.line_search import (
     SearchResult,
     StrongWolfe,
 )
+from optim.projections import Bounds, Projection
 from optim.step_rules import StepRule
 
 __all__ = [
@@ -93,6 +97,10 @@ class LineSearchRuleState:
 
     stalled: bool = False
     """Whether the last search failed completely (the rule then stays put)."""
+
+    recent_values: tuple[float, ...] = ()
+    """The last values of the minimized function (the spectral projected
+    gradient's non-monotone search compares with their maximum)."""
 
 
 def _is_direction(
@@ -203,7 +211,11 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         value: float,
         evaluator: TrialEvaluator,
     ) -> tuple[Array, LineSearchRuleState]:
-        stationary = not np.any(gradient)
+        constraint = constraint_of(evaluator)
+        if constraint is None:
+            stationary = not np.any(gradient)
+        else:
+            stationary = not np.any(constraint.projected_gradient(x, gradient))
         stuck = (
             state.stalled
             and state.previous_x is not None
@@ -218,6 +230,31 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 direction_state,
                 step=x - state.previous_x,
                 gradient_change=gradient - state.previous_gradient,
+            )
+        if constraint is not None and isinstance(
+            self.direction, BarzilaiBorweinDirection
+        ):
+            return _spectral(
+                self.direction,
+                constraint,
+                direction_state,
+                state,
+                x=x,
+                value=value,
+                gradient=gradient,
+                evaluator=evaluator,
+            )
+        if isinstance(constraint, Bounds) and isinstance(
+            self.direction, LBFGSDirection
+        ):
+            return self._box(
+                constraint,
+                direction_state,
+                x,
+                value,
+                gradient,
+                evaluator,
+                first=state.previous_x is None,
             )
         direction, direction_state = self.direction.direction(gradient, direction_state)
         slope = _dot(gradient, direction)
@@ -252,6 +289,134 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             stalled=stalled,
         )
         return (np.zeros_like(x) if stalled else result.delta), new_state
+
+    def _box(
+        self,
+        box: Bounds,
+        direction_state: LBFGSDirectionState,
+        x: Array,
+        value: float,
+        gradient: Array,
+        evaluator: TrialEvaluator,
+        *,
+        first: bool,
+    ) -> tuple[Array, LineSearchRuleState]:
+        r"""One L-BFGS-B step: Cauchy point, subspace step, search within the box.
+
+        As in L-BFGS-B, the first step of a run is at most the unit step to
+        $P(x - g)$ (shortened to $1 / \|d\|$ unless every variable has both
+        bounds); later searches start from the unit step and may extrapolate
+        as far as the box allows.
+        """
+        lower, upper = (np.ravel(bound) for bound in box.broadcast(x))
+        flat_x, flat_g = x.reshape(-1), gradient.reshape(-1)
+        result, slope = None, 0.0
+        for attempt in range(2):  # the second: without the pairs (a restart)
+            if attempt:
+                _logger.debug("box-constrained search failed; dropping the pairs")
+                direction_state = self.direction.init(x)
+            flat_d = box_direction(flat_x, flat_g, lower, upper, direction_state)
+            slope = float(flat_g @ flat_d)
+            if not slope < 0.0:
+                continue
+            limit = max_step(flat_x, flat_d, lower, upper)
+            boxed = bool(np.isfinite(lower).all() and np.isfinite(upper).all())
+            if first:
+                limit = min(limit, 1.0)
+            initial = 1.0
+            if first and not boxed:
+                initial = min(ratio(1.0, float(np.linalg.norm(flat_d)), 1.0), limit)
+            search = self.search
+            if isinstance(search, StrongWolfe):
+                search = attrs.evolve(
+                    search, max_step=max(min(limit, search.max_step), initial)
+                )
+            result = search.search(
+                evaluator,
+                x=x,
+                value=value,
+                gradient=gradient,
+                direction=flat_d.reshape(x.shape),
+                initial_step=initial,
+            )
+            if result.value is not None and result.value < value and result.step > 0:
+                break
+            result = None
+        return self._finish(result, direction_state, x, value, gradient, slope)
+
+    def _finish(
+        self,
+        result: SearchResult | None,
+        direction_state: Any,
+        x: Array,
+        value: float,
+        gradient: Array,
+        slope: float,
+    ) -> tuple[Array, LineSearchRuleState]:
+        """The step a constrained search found (a zero step, stalled, if none)."""
+        stalled = result is None
+        new_state = LineSearchRuleState(
+            direction_state=direction_state,
+            previous_x=x,
+            previous_gradient=gradient,
+            previous_step=0.0 if result is None else result.step,
+            previous_slope=slope,
+            previous_value=value,
+            stalled=stalled,
+        )
+        return (np.zeros_like(x) if result is None else result.delta), new_state
+
+
+def _spectral(
+    direction: BarzilaiBorweinDirection,
+    constraint: Projection,
+    direction_state: BarzilaiBorweinDirectionState,
+    state: LineSearchRuleState,
+    *,
+    x: Array,
+    value: float,
+    gradient: Array,
+    evaluator: TrialEvaluator,
+) -> tuple[Array, LineSearchRuleState]:
+    """One step of the spectral projected gradient method (SPG2)."""
+    length = direction_state.step_length
+    if length is None:
+        length = direction.initial_step
+        if length is None:  # Birgin et al.: 1 / |P(x - g) - x|_inf
+            size = float(np.max(np.abs(constraint.projected_gradient(x, gradient))))
+            length = ratio(1.0, size, 1.0)
+        length = min(max(length, direction.min_step), direction.max_step)
+        direction_state = BarzilaiBorweinDirectionState(length)
+    step = constraint.project(x - length * gradient) - x
+    slope = _dot(gradient, step)
+    recent = (*state.recent_values, value)[-_SPECTRAL_MEMORY:]
+    found = None
+    if slope < 0.0:
+        found = spectral_search(
+            evaluator,
+            constraint,
+            x=x,
+            value=value,
+            direction=step,
+            slope=slope,
+            reference=max(recent),
+        )
+    stalled = found is None
+    new_state = LineSearchRuleState(
+        direction_state=direction_state,
+        previous_x=x,
+        previous_gradient=gradient,
+        previous_step=0.0 if found is None else found[0],
+        previous_slope=slope,
+        previous_value=value,
+        stalled=stalled,
+        recent_values=recent,
+    )
+    return (np.zeros_like(x) if found is None else found[0] * step), new_state
+
+
+_SPECTRAL_MEMORY = 10
+"""How many recent values the non-monotone search of SPG compares with."""
 
 
 def LBFGS(

@@ -2,6 +2,8 @@
 
 import abc
 import pickle
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
@@ -172,7 +174,9 @@ class Objective(abc.ABC):
         Raises:
             TypeError: If the executor runs in other processes and the objective
                 cannot be pickled (a lambda or a local function, say); checked
-                before any point is evaluated.
+                before any point is evaluated, once per objective and executor
+                (an [`Optimizer`][optim.optimizer.Optimizer] checks when it is
+                made, so a run's gradients pickle nothing to check).
 
         Examples:
             >>> import numpy as np
@@ -260,9 +264,40 @@ def _name_of(function: Callable[..., Any]) -> str:
     return f"function {getattr(function, '__qualname__', repr(function))}"
 
 
+_SENT: dict[tuple[int, int], tuple[weakref.ref[Any], weakref.ref[Any]]] = {}
+"""Pairs `(objective, executor)` already checked, by identity, held weakly."""
+
+_SENT_LOCK = threading.Lock()
+
+
+def _already_sent(objective: Objective, executor: Executor) -> bool:
+    """Whether this very objective was checked for this very executor."""
+    refs = _SENT.get((id(objective), id(executor)))
+    return refs is not None and refs[0]() is objective and refs[1]() is executor
+
+
+def _remember_sent(objective: Objective, executor: Executor) -> None:
+    """Remember a checked pair while both objects live (if they can be weakly held)."""
+    key = (id(objective), id(executor))
+
+    def forget(_: object) -> None:
+        with _SENT_LOCK:
+            _SENT.pop(key, None)
+
+    try:
+        refs = (weakref.ref(objective, forget), weakref.ref(executor, forget))
+    except TypeError:  # not weakly referenceable: check again next time
+        return
+    with _SENT_LOCK:
+        _SENT[key] = refs
+
+
 def _check_sendable(objective: Objective, executor: Executor) -> None:
     """Raise a clear error if `objective` cannot travel to the executor's workers.
 
+    The check pickles the whole objective, so it is made once per pair of
+    objective and executor (while both live): an optimizer checks when it is
+    made, and its run's gradients then pickle nothing to check.
     Thread pools share memory and need nothing. Dask executors (module
     `distributed`) serialize with cloudpickle, which handles lambdas; any other
     executor (a `ProcessPoolExecutor`, ...) is checked with the standard pickle.
@@ -271,6 +306,8 @@ def _check_sendable(objective: Objective, executor: Executor) -> None:
         TypeError: If the objective cannot be pickled, naming it.
     """
     if isinstance(executor, ThreadPoolExecutor):
+        return
+    if _already_sent(objective, executor):
         return
     dumps: Callable[[Any], bytes] = pickle.dumps
     kind = "pickle"
@@ -290,3 +327,4 @@ def _check_sendable(objective: Objective, executor: Executor) -> None:
             f"{type(error).__name__}: {error}. Define its functions at module level "
             "(not as lambdas or local functions), or use a ThreadPoolExecutor"
         ) from error
+    _remember_sent(objective, executor)

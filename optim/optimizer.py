@@ -21,6 +21,7 @@ from optim.evaluator import Evaluator
 from optim.gradients import AnalyticGradient, CentralDifference, GradientEstimator
 from optim.mode import Mode, to_mode
 from optim.objective import FunctionObjective, Objective, _check_sendable
+from optim.projections import Projection
 from optim.result import Result, Status, StepInfo, Stop
 from optim.run import RunContext, RunState
 from optim.step_rules import StepRule
@@ -167,6 +168,19 @@ class Optimizer:
     """Divergence test: the run ends `DIVERGED` once the objective is worse than at
     the start by more than `max_growth * (1 + |f(x0)|)`. `None` switches it off."""
 
+    constraint: Projection | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=_instance_of(Projection, optional=True),
+    )
+    r"""The closed convex set the iterates are kept in
+    ([`Bounds`][optim.projections.Bounds], [`Ball`][optim.projections.Ball],
+    [`Simplex`][optim.projections.Simplex], ...), or `None`. A starting point
+    outside it is projected (the result's message says so); each step lands on
+    $P(x + \delta)$; line-search rules search along the projected path, and
+    `LBFGS` with `Bounds` is box-constrained L-BFGS. The stop tests see the norm
+    of the projected gradient."""
+
     errors: str = attrs.field(
         default="raise",
         kw_only=True,
@@ -219,6 +233,7 @@ class Optimizer:
             gradient_estimator=self.gradient_estimator,
             mode=self.mode,
             max_steps=self.max_steps,
+            constraint=self.constraint,
         )
 
     def run(self, x0: ArrayLike) -> Result:
@@ -281,13 +296,49 @@ class Optimizer:
             (4, 0.00390625)
         """
         estimator = self.gradient_estimator
+        x, note = self._feasible(as_start_point(x0))
         evaluator = Evaluator(
-            self.objective, estimator, self.mode, rng=estimator.random_stream()
+            self.objective,
+            estimator,
+            self.mode,
+            rng=estimator.random_stream(),
+            constraint=self.constraint,
         )
         hooks = self._hooks()
         # No local keeps the start alive: the loop owns the state.
-        start = self._start(as_start_point(x0), evaluator, hooks)
-        return (yield from self._loop(start.pop(), evaluator, hooks, announce=True))
+        start = self._start(x, evaluator, hooks)
+        del x
+        return (
+            yield from self._loop(
+                start.pop(), evaluator, hooks, announce=True, note=note
+            )
+        )
+
+    def _feasible(self, x: Array) -> tuple[Array, str]:
+        """Check the constraint against `x0` and project it; say if it moved."""
+        if self.constraint is None:
+            return x, ""
+        self.constraint.check(x)
+        projected = np.asarray(self.constraint.project(x), dtype=np.float64)
+        if projected.shape != x.shape or not np.isfinite(projected).all():
+            raise ValueError(
+                f"{type(self.constraint).__name__}.project returned a "
+                f"{projected.shape} array with non-finite entries or the wrong shape "
+                f"for x0 of shape {x.shape}"
+            )
+        if np.array_equal(projected, x):
+            return x, ""
+        return projected, (
+            "x0 was outside the constraint and was projected onto it (moved by "
+            f"{_norm(projected - x):.3g})"
+        )
+
+    def _stationarity(self, x: Array, gradient: Array) -> float:
+        """The norm of the projected gradient (of the gradient, unconstrained)."""
+        if self.constraint is None:
+            return _norm(gradient)
+        sign = self.mode.sign
+        return _norm(self.constraint.projected_gradient(x, sign * gradient))
 
     def _start(self, x: Array, evaluator: Evaluator, hooks: _Hooks) -> list[RunState]:
         """Announce the start to the callbacks and evaluate it: the step-0 state."""
@@ -310,7 +361,7 @@ class Optimizer:
             x,
             value,
             gradient,
-            gradient_norm,
+            self._stationarity(x, gradient),
             error,
             self.step_rule.init(x),
             evaluator,
@@ -361,6 +412,7 @@ class Optimizer:
             rng=self._restored_stream(state.random_state),
             evaluations=state.evaluations,
             gradient_evaluations=state.gradient_evaluations,
+            constraint=self.constraint,
         )
         hooks = self._hooks()
         hooks.start(self.run_context(), state.x)
@@ -424,6 +476,7 @@ class Optimizer:
         hooks: _Hooks,
         *,
         announce: bool,
+        note: str = "",
     ) -> Generator[StepInfo, None, Result]:
         """The one loop: announce a step to the callbacks and stop tests, then step.
 
@@ -433,7 +486,7 @@ class Optimizer:
         end: _End | None = None
         try:
             while True:
-                info = StepInfo(state)
+                info = StepInfo(state, constraint=self.constraint, sign=self.mode.sign)
                 end = hooks.step(info, tests_only=not announce)
                 if announce:
                     yield info
@@ -455,7 +508,7 @@ class Optimizer:
                     f"(step {state.best_step})",
                 )
             )
-        return self._finish(state, end, hooks, evaluator)
+        return self._finish(state, end, hooks, evaluator, note)
 
     def _advance(
         self, state: RunState, evaluator: Evaluator
@@ -475,6 +528,9 @@ class Optimizer:
                 state.x,
             )
             x = state.x + delta
+            if self.constraint is not None:
+                x = self.constraint.project(x)
+                delta = x - state.x  # what the step did, for the test below
             stuck = _stuck(state, x, delta, rule_state, evaluator)
             del delta  # one n-vector less while the objective runs
             if stuck is not None:
@@ -505,7 +561,7 @@ class Optimizer:
             x,
             value,
             gradient,
-            gradient_norm,
+            self._stationarity(x, gradient),
             error_estimate,
             rule_state,
             evaluator,
@@ -537,7 +593,7 @@ class Optimizer:
             evaluations=evaluator.evaluations,
             gradient_evaluations=evaluator.gradient_evaluations,
         )
-        norm, floor = _norm(gradient), _error_norm(error) or 0.0
+        norm, floor = self._stationarity(state.x, gradient), _error_norm(error) or 0.0
         found = (
             f"{type(confirmation).__name__} puts the gradient norm at {norm:.3g} with "
             f"an error of at most {floor:.3g}"
@@ -570,7 +626,12 @@ class Optimizer:
         )
 
     def _finish(
-        self, state: RunState, end: _End, hooks: _Hooks, evaluator: Evaluator
+        self,
+        state: RunState,
+        end: _End,
+        hooks: _Hooks,
+        evaluator: Evaluator,
+        note: str = "",
     ) -> Result:
         """Turn the final state and the reason to stop into the result."""
         stop = end.stop
@@ -585,7 +646,9 @@ class Optimizer:
             message += clause
         if diagnosis or status in (Status.DIVERGED, Status.PRECISION_LIMIT):
             exact = isinstance(self.gradient_estimator, AnalyticGradient)
-            mismatch = _gradient_mismatch(state, evaluator) if exact else ""
+            mismatch = (
+                _gradient_mismatch(state, evaluator, self.constraint) if exact else ""
+            )
             if mismatch:  # the gradient is to blame, not the steps
                 for size in ("too large", "too small"):
                     blame = advice(self.step_rule, size)
@@ -596,6 +659,8 @@ class Optimizer:
         step_failed = status is Status.FAILED and end.failed_step > state.step
         if step_failed and self.errors == "diverge":
             status = Status.DIVERGED
+        if note:
+            message = f"{message}; {note}"
         result = Result(
             x=state.x,
             value=state.value,
@@ -637,27 +702,34 @@ class Optimizer:
         return _Hooks.of(self.callbacks, tests)
 
 
-def _gradient_mismatch(state: RunState, evaluator: Evaluator) -> str:
+def _gradient_mismatch(
+    state: RunState, evaluator: Evaluator, constraint: Projection | None = None
+) -> str:
     r"""Say so if tiny steps along the gradient disagree with the objective's values.
 
     Along $-g/\|g\|$, a step of length $t$ should lower the minimized function by
     about $t \|g\|$. If at every resolvable $t$ (three, from $10^{-4}$ to
     $10^{-8}$ times the scale of `x`) the change is off by more than a factor of
     two, or the function rises, the gradient is not the objective's: a sign or
-    scale error in `gradient()`. Costs up to three evaluations.
+    scale error in `gradient()`. Costs up to three evaluations. Under a
+    constraint the trial points are projected onto it, and the predicted change
+    is $g^\top (x - P(x - t g / \|g\|))$.
     """
-    norm = state.gradient_norm
-    if not (norm > 0.0 and math.isfinite(norm)):
+    norm = _norm(state.gradient)
+    if not (state.gradient_norm > 0.0 and math.isfinite(norm)):
         return ""
     loss, gradient = evaluator.minimized(state.value, state.gradient)
     scale = max(1.0, _norm(state.x))
     ratios = []
     for t in (1e-4 * scale, 1e-6 * scale, 1e-8 * scale):
-        predicted = t * norm
+        point = state.x - (t / norm) * gradient
+        if constraint is not None:
+            point = constraint.project(point)
+        predicted = float(np.vdot(gradient, state.x - point))
         if predicted <= 1e3 * _EPS * max(1.0, abs(loss)):
             break
         try:
-            trial = evaluator.value(state.x - (t / norm) * gradient)
+            trial = evaluator.value(point)
         except Exception:
             return ""
         ratios.append((loss - trial) / predicted)

@@ -15,6 +15,7 @@ import numpy as np
 from optim._types import Array
 from optim.history import History
 from optim.objective import Objective
+from optim.projections import Bounds, Projection
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -68,6 +69,7 @@ def plot_contour(
     levels: int = 25,
     resolution: int = 200,
     ax: Axes | None = None,
+    constraint: Projection | None = None,
 ) -> Axes:
     """Draw the contour lines of a 2-D objective with paths over them.
 
@@ -84,6 +86,9 @@ def plot_contour(
         levels: Number of contour levels.
         resolution: Grid points per axis.
         ax: Axes to draw on; default: a new figure.
+        constraint: The run's constraint; a [`Bounds`][optim.projections.Bounds]
+            box is drawn as a dashed rectangle labelled "feasible box" (an
+            unbounded side runs to the edge of the plot).
 
     Returns:
         The axes, with one line per path (markers at the iterates).
@@ -95,6 +100,10 @@ def plot_contour(
         >>> ax = plot_contour(Sphere(), [[[3.0, 2.0], [2.4, 1.6], [1.92, 1.28]]])
         >>> ax.lines[0].get_xdata()
         array([3.  , 2.4 , 1.92])
+        >>> from optim import Bounds
+        >>> ax = plot_contour(Sphere(), [[[3.0, 2.0]]], constraint=Bounds(1.0, 4.0))
+        >>> ax.patches[0].get_label(), [float(v) for v in ax.patches[0].get_xy()]
+        ('feasible box', [1.0, 1.0])
     """
     plt = _pyplot()
     if isinstance(paths, History) or (
@@ -119,6 +128,8 @@ def plot_contour(
     for i, path in enumerate(points):
         label = labels[i] if labels is not None else None
         ax.plot(path[:, 0], path[:, 1], marker="o", markersize=3, label=label)
+    if isinstance(constraint, Bounds):
+        _draw_box(ax, constraint, (x_min, x_max), (y_min, y_max))
     ax.set_xlim(x_min, x_max)
     ax.set_ylim(y_min, y_max)
     ax.set_xlabel("$x_0$")
@@ -235,7 +246,39 @@ def plot_sweep(objective: Objective, runs: Sequence[SweepRun]) -> Figure:
     return figure
 
 
-def plot_run(objective: Objective, history: History) -> Figure:
+def _draw_box(
+    ax: Axes,
+    box: Bounds,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+) -> None:
+    """Draw a 2-D box, its infinite sides clipped to a margin beyond the view."""
+    from matplotlib.patches import Rectangle
+
+    lower, upper = box.broadcast(np.zeros(2))
+    margin = [(high - low) or 1.0 for low, high in (x_range, y_range)]
+    views = (x_range, y_range)
+    low = [max(lower[i], views[i][0] - margin[i]) for i in range(2)]
+    high = [min(upper[i], views[i][1] + margin[i]) for i in range(2)]
+    ax.add_patch(
+        Rectangle(
+            (low[0], low[1]),
+            high[0] - low[0],
+            high[1] - low[1],
+            fill=False,
+            linestyle="--",
+            edgecolor="black",
+            label="feasible box",
+        )
+    )
+
+
+def plot_run(
+    objective: Objective,
+    history: History,
+    *,
+    constraint: Projection | None = None,
+) -> Figure:
     """Draw one run: its path over the contours and its value curve, or its curves.
 
     What `optim run --plot` draws. For a 2-D run whose points were kept, the
@@ -246,6 +289,8 @@ def plot_run(objective: Objective, history: History) -> Figure:
     Args:
         objective: The objective the run optimized.
         history: The run's record.
+        constraint: The run's constraint, drawn on the contour plot (see
+            [`plot_contour`][optim.plot.plot_contour]).
 
     Returns:
         The figure.
@@ -269,7 +314,7 @@ def plot_run(objective: Objective, history: History) -> Figure:
     plt = _pyplot()
     figure: Figure
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
-    plot_contour(objective, history, ax=left)
+    plot_contour(objective, history, ax=left, constraint=constraint)
     values = history.values
     right.plot(history.steps, values)
     right.set_yscale("log" if np.all(values[np.isfinite(values)] > 0) else "symlog")

@@ -2,7 +2,7 @@
 
 import enum
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -10,6 +10,9 @@ import numpy as np
 from optim._types import Array
 from optim.mode import Mode
 from optim.run import RunState
+
+if TYPE_CHECKING:
+    from optim.projections import Projection
 
 _array_eq = attrs.cmp_using(eq=np.array_equal)
 
@@ -96,6 +99,14 @@ class StepInfo:
     run_state: RunState = attrs.field(repr=False)
     """The complete state of the run at this step."""
 
+    constraint: "Projection | None" = attrs.field(
+        default=None, kw_only=True, repr=False, eq=False
+    )
+    """The run's constraint, or `None` (see `projected_gradient`)."""
+
+    sign: float = attrs.field(default=1.0, kw_only=True, repr=False, eq=False)
+    """`+1` in descent, `-1` in ascent."""
+
     @property
     def step(self) -> int:
         """Number of updates applied so far."""
@@ -118,8 +129,27 @@ class StepInfo:
 
     @property
     def gradient_norm(self) -> float:
-        """Euclidean norm of `gradient`."""
+        """Euclidean norm of `projected_gradient`: the stationarity measure.
+
+        Without a constraint (or inside the set) the norm of `gradient`.
+        """
         return self.run_state.gradient_norm
+
+    @property
+    def projected_gradient(self) -> Array:
+        r"""The gradient projected on the constraint, in the user's sign.
+
+        $x - P(x - g)$ in descent and $P(x + g) - x$ in ascent (scipy's `pgtol`
+        measure for boxes): zero at a constrained stationary point, `gradient`
+        itself without a constraint.
+        """
+        if self.constraint is None:
+            return self.gradient
+        sign, x = self.sign, self.x
+        projected: Array = sign * self.constraint.projected_gradient(
+            x, sign * self.gradient
+        )
+        return projected
 
     @property
     def gradient_error(self) -> float | None:
@@ -167,7 +197,9 @@ class Result:
     gradient: Array = attrs.field(eq=_array_eq)
     """The gradient at `x`."""
     gradient_norm: float
-    """Euclidean norm of `gradient`."""
+    """Euclidean norm of `gradient`; under a constraint, of the projected gradient
+    (see [`StepInfo.projected_gradient`][optim.result.StepInfo.projected_gradient]),
+    which is zero at a constrained optimum."""
     steps: int
     """Number of updates applied."""
     evaluations: int
@@ -236,6 +268,57 @@ class Result:
         `"stopped"`, ... : what a learning-rate sweep tabulates.
         """
         return self.diagnosis or self.status.value
+
+    @property
+    def fun(self) -> float:
+        """The scipy name for [`value`][optim.result.Result.value]."""
+        return self.value
+
+    @property
+    def jac(self) -> Array:
+        """The scipy name for [`gradient`][optim.result.Result.gradient]."""
+        return self.gradient
+
+    @property
+    def nit(self) -> int:
+        """The scipy name for [`steps`][optim.result.Result.steps]."""
+        return self.steps
+
+    @property
+    def nfev(self) -> int:
+        """The scipy name for [`evaluations`][optim.result.Result.evaluations]."""
+        return self.evaluations
+
+    @property
+    def njev(self) -> int:
+        """The scipy name for `gradient_evaluations`."""
+        return self.gradient_evaluations
+
+    def __str__(self) -> str:
+        """A readable summary, as `print(result)` shows it.
+
+        Examples:
+            >>> from optim import FixedStep, Optimizer
+            >>> from optim.problems import Sphere
+            >>> print(Optimizer(Sphere(), step_rule=FixedStep(0.5)).run([3.0, 2.0]))
+             status: converged (success)
+            message: the gradient is exactly zero at step 1: a stationary point
+                  x: [0. 0.]
+              value: 0.0
+              steps: 1 (nit)
+            evaluations: 2 values (nfev), 2 gradients (njev)
+        """
+        success = "success" if self.success else "no success"
+        lines = [
+            f" status: {self.outcome} ({success})",
+            f"message: {self.message}",
+            f"      x: {np.array2string(self.x, precision=8, threshold=20)}",
+            f"  value: {self.value!r}",
+            f"  steps: {self.steps} (nit)",
+            f"evaluations: {self.evaluations} values (nfev), "
+            f"{self.gradient_evaluations} gradients (njev)",
+        ]
+        return "\n".join(lines)
 
 
 def _json_ready(value: Any) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import numpy as np
@@ -12,6 +12,9 @@ from optim.gradients import GradientEstimator
 from optim.mode import Mode
 from optim.objective import Objective
 from optim.step_rules import StepRule
+
+if TYPE_CHECKING:
+    from optim.projections import Projection
 
 __all__ = ["Configuration", "RunContext", "RunState"]
 
@@ -48,6 +51,10 @@ class RunContext:
     max_steps: int
     """The run's step budget."""
 
+    constraint: Projection | None = None
+    """The set the iterates are kept in (see
+    [`Optimizer.constraint`][optim.optimizer.Optimizer.constraint]), or `None`."""
+
 
 class Configuration(Protocol):
     """What identifies a run's computation: an `Optimizer` or a `RunContext`.
@@ -81,6 +88,11 @@ class Configuration(Protocol):
     @property
     def mode(self) -> Mode:
         """Descent or ascent."""
+        ...  # pragma: no cover
+
+    @property
+    def constraint(self) -> Projection | None:
+        """The constraint, or `None`."""
         ...  # pragma: no cover
 
 
@@ -117,7 +129,8 @@ class RunState:
     """The gradient (or its estimate) at `x`."""
 
     gradient_norm: float
-    """Euclidean norm of `gradient`."""
+    """Euclidean norm of `gradient`; under a constraint, of the projected gradient
+    (the stationarity measure the stop tests use)."""
 
     gradient_error: float | None
     """Euclidean norm of the estimator's error estimate, or `None` if it has none."""

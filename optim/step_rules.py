@@ -1,7 +1,7 @@
 """Step rules: turn a gradient into the displacement added to the point."""
 
 import abc
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 import attrs
 import numpy as np
@@ -288,7 +288,34 @@ def _zeros_like(x0: Array) -> Array:
 
 
 @attrs.frozen
-class Momentum(LearningRateRule[MomentumState]):
+class _HeavyBall(LearningRateRule[MomentumState]):
+    """What `Momentum` and `Nesterov` share: fields, state and update."""
+
+    _nesterov: ClassVar[bool]
+
+    learning_rate: LearningRate = attrs.field(validator=validate_learning_rate)
+    r"""Step size $\eta$, positive, or a schedule."""
+
+    beta: float = attrs.field(
+        default=0.9, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Momentum decay $\beta$ in $[0, 1)$; $0$ is plain gradient descent."""
+
+    @override
+    def init_direction(self, x0: Array) -> MomentumState:
+        return MomentumState(velocity=_zeros_like(x0))
+
+    @override
+    def direction(
+        self, gradient: Array, state: MomentumState, *, x: Array
+    ) -> tuple[Array, MomentumState]:
+        return _momentum_direction(
+            gradient, state, beta=self.beta, nesterov=self._nesterov
+        )
+
+
+@attrs.frozen
+class Momentum(_HeavyBall):
     r"""Heavy-ball momentum (Polyak 1964) in PyTorch's form.
 
     $$v_t = \beta v_{t-1} + g_t, \qquad \Delta_t = -\eta_t v_t, \qquad v_0 = 0.$$
@@ -314,27 +341,11 @@ class Momentum(LearningRateRule[MomentumState]):
         array([-0.15])
     """
 
-    learning_rate: LearningRate = attrs.field(validator=validate_learning_rate)
-    r"""Step size $\eta$, positive, or a schedule."""
-
-    beta: float = attrs.field(
-        default=0.9, kw_only=True, validator=_validators.unit_interval
-    )
-    r"""Momentum decay $\beta$ in $[0, 1)$; $0$ is plain gradient descent."""
-
-    @override
-    def init_direction(self, x0: Array) -> MomentumState:
-        return MomentumState(velocity=_zeros_like(x0))
-
-    @override
-    def direction(
-        self, gradient: Array, state: MomentumState, *, x: Array
-    ) -> tuple[Array, MomentumState]:
-        return _momentum_direction(gradient, state, beta=self.beta, nesterov=False)
+    _nesterov: ClassVar[bool] = False
 
 
 @attrs.frozen
-class Nesterov(LearningRateRule[MomentumState]):
+class Nesterov(_HeavyBall):
     r"""Nesterov's accelerated gradient in the Sutskever et al. (2013) / PyTorch form.
 
     $$v_t = \beta v_{t-1} + g_t, \qquad
@@ -364,23 +375,7 @@ class Nesterov(LearningRateRule[MomentumState]):
         array([-0.15])
     """
 
-    learning_rate: LearningRate = attrs.field(validator=validate_learning_rate)
-    r"""Step size $\eta$, positive, or a schedule."""
-
-    beta: float = attrs.field(
-        default=0.9, kw_only=True, validator=_validators.unit_interval
-    )
-    r"""Momentum decay $\beta$ in $[0, 1)$; $0$ is plain gradient descent."""
-
-    @override
-    def init_direction(self, x0: Array) -> MomentumState:
-        return MomentumState(velocity=_zeros_like(x0))
-
-    @override
-    def direction(
-        self, gradient: Array, state: MomentumState, *, x: Array
-    ) -> tuple[Array, MomentumState]:
-        return _momentum_direction(gradient, state, beta=self.beta, nesterov=True)
+    _nesterov: ClassVar[bool] = True
 
 
 @attrs.frozen
@@ -592,43 +587,8 @@ def _adam_direction(
 
 
 @attrs.frozen
-class Adam(LearningRateRule[AdamState]):
-    r"""Adam (Kingma & Ba 2015), optionally AMSGrad (Reddi et al. 2018).
-
-    With $m_0 = v_0 = 0$ and $t = 1, 2, \dots$:
-
-    $$m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad
-    v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2,$$
-
-    $$\hat m_t = \frac{m_t}{1 - \beta_1^t}, \qquad
-    \hat v_t = \frac{v_t}{1 - \beta_2^t}, \qquad
-    \Delta_t = -\eta_t \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}.$$
-
-    $\epsilon$ sits *outside* the square root of the bias-corrected second moment,
-    as in Algorithm 1 of the paper (and PyTorch, optax). With `amsgrad=True`, $v_t$
-    in $\hat v_t$ is replaced by the running maximum
-    $v^{\max}_t = \max(v^{\max}_{t-1}, v_t)$, bias-corrected the same way
-    (PyTorch's `amsgrad=True` convention).
-
-    References:
-        Kingma & Ba, "Adam: A method for stochastic optimization", ICLR 2015.
-        Reddi, Kale & Kumar, "On the convergence of Adam and beyond", ICLR 2018.
-
-    Examples:
-        The first step of Adam has length $\eta$ in every coordinate:
-
-        >>> import numpy as np
-        >>> rule = Adam(learning_rate=0.1)
-        >>> delta, state = rule.update(
-        ...     np.array([3.0, -0.5]),
-        ...     rule.init(np.zeros(2)),
-        ...     x=None,
-        ...     value=0.0,
-        ...     evaluator=None,
-        ... )
-        >>> np.round(delta, 6), state.step, state.direction_state.t
-        (array([-0.1,  0.1]), 1, 1)
-    """
+class _AdamMoments(LearningRateRule[AdamState]):
+    """What `Adam` and `AdamW` share: fields, state and the moment update."""
 
     learning_rate: LearningRate = attrs.field(
         default=1e-3, validator=validate_learning_rate
@@ -672,7 +632,47 @@ class Adam(LearningRateRule[AdamState]):
 
 
 @attrs.frozen
-class AdamW(LearningRateRule[AdamState]):
+class Adam(_AdamMoments):
+    r"""Adam (Kingma & Ba 2015), optionally AMSGrad (Reddi et al. 2018).
+
+    With $m_0 = v_0 = 0$ and $t = 1, 2, \dots$:
+
+    $$m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad
+    v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2,$$
+
+    $$\hat m_t = \frac{m_t}{1 - \beta_1^t}, \qquad
+    \hat v_t = \frac{v_t}{1 - \beta_2^t}, \qquad
+    \Delta_t = -\eta_t \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}.$$
+
+    $\epsilon$ sits *outside* the square root of the bias-corrected second moment,
+    as in Algorithm 1 of the paper (and PyTorch, optax). With `amsgrad=True`, $v_t$
+    in $\hat v_t$ is replaced by the running maximum
+    $v^{\max}_t = \max(v^{\max}_{t-1}, v_t)$, bias-corrected the same way
+    (PyTorch's `amsgrad=True` convention).
+
+    References:
+        Kingma & Ba, "Adam: A method for stochastic optimization", ICLR 2015.
+        Reddi, Kale & Kumar, "On the convergence of Adam and beyond", ICLR 2018.
+
+    Examples:
+        The first step of Adam has length $\eta$ in every coordinate:
+
+        >>> import numpy as np
+        >>> rule = Adam(learning_rate=0.1)
+        >>> delta, state = rule.update(
+        ...     np.array([3.0, -0.5]),
+        ...     rule.init(np.zeros(2)),
+        ...     x=None,
+        ...     value=0.0,
+        ...     evaluator=None,
+        ... )
+        >>> np.round(delta, 6), state.step, state.direction_state.t
+        (array([-0.1,  0.1]), 1, 1)
+    """
+
+
+@attrs.frozen
+class AdamW(_AdamMoments):
     r"""Adam with decoupled weight decay (Loshchilov & Hutter 2019), PyTorch's form.
 
     With $m_t, v_t, \hat m_t, \hat v_t$ exactly as in
@@ -706,48 +706,14 @@ class AdamW(LearningRateRule[AdamState]):
         array([-0.2])
     """
 
-    learning_rate: LearningRate = attrs.field(
-        default=1e-3, validator=validate_learning_rate
-    )
-    r"""Step size $\eta$, positive, or a schedule."""
-
-    beta1: float = attrs.field(
-        default=0.9, kw_only=True, validator=_validators.unit_interval
-    )
-    r"""Decay $\beta_1 \in [0, 1)$ of the first moment."""
-
-    beta2: float = attrs.field(
-        default=0.999, kw_only=True, validator=_validators.unit_interval
-    )
-    r"""Decay $\beta_2 \in [0, 1)$ of the second moment."""
-
-    eps: float = attrs.field(default=1e-8, kw_only=True, validator=_validators.positive)
-    r"""$\epsilon > 0$ added to the root."""
-
-    amsgrad: bool = attrs.field(
-        default=False, kw_only=True, validator=_validators.boolean
-    )
-    """Whether to use the AMSGrad maximum of the second moment."""
-
     weight_decay: float = attrs.field(
         default=1e-2, kw_only=True, validator=_validators.non_negative
     )
     r"""Decoupled decay $\lambda \ge 0$."""
 
     @override
-    def init_direction(self, x0: Array) -> AdamState:
-        return _adam_init(x0)
-
-    @override
     def direction(
         self, gradient: Array, state: AdamState, *, x: Array
     ) -> tuple[Array, AdamState]:
-        direction, new_state = _adam_direction(
-            gradient,
-            state,
-            beta1=self.beta1,
-            beta2=self.beta2,
-            eps=self.eps,
-            amsgrad=self.amsgrad,
-        )
+        direction, new_state = super().direction(gradient, state, x=x)
         return direction + self.weight_decay * x, new_state

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 import attrs
 
-from optim._types import ArrayLike
+from optim._arrays import as_start_point
+from optim._types import Array, ArrayLike
 from optim.callbacks import StopOnZeroGradient
+from optim.errors import OptimizationError
 from optim.gradients import GradientEstimator
 from optim.history import History
-from optim.objective import Objective
+from optim.multistart import _failed, map_runs
+from optim.objective import Objective, _check_sendable
 from optim.optimizer import Optimizer
 from optim.result import Result
 from optim.step_rules import FixedStep, StepRule
@@ -46,6 +50,7 @@ def sweep_learning_rates(
     max_steps: int = 100,
     tol: float = 1e-8,
     mode: str = "descent",
+    executor: Executor | None = None,
 ) -> list[SweepRun]:
     """Run the same problem from the same start at each learning rate.
 
@@ -64,6 +69,9 @@ def sweep_learning_rates(
         max_steps: Most steps per run.
         tol: Gradient-norm tolerance for convergence.
         mode: `"descent"` or `"ascent"`.
+        executor: Where to run the rates (any `concurrent.futures.Executor`, Dask's
+            included; `None`: here, one after another). The runs are the same bit
+            for bit wherever they run; one that fails is reported in its result.
 
     Returns:
         One [`SweepRun`][optim.sweep.SweepRun] per rate, in the given order.
@@ -74,19 +82,56 @@ def sweep_learning_rates(
         >>> [(run.learning_rate, run.result.outcome) for run in runs]
         [(1.0, 'oscillating'), (0.1, 'converged'), (1e-06, 'stalled')]
     """
-    runs = []
-    for rate in learning_rates:
-        history = History()
-        optimizer = Optimizer(
+    start = as_start_point(x0)
+    learning_rates = list(learning_rates)
+    optimizers = [
+        Optimizer(
             objective,
             step_rule=rule(rate),
             estimator=estimator,
             mode=mode,
-            callbacks=[StopOnZeroGradient(tol), history],
+            callbacks=[StopOnZeroGradient(tol), History()],
             max_steps=max_steps,
         )
-        runs.append(SweepRun(float(rate), optimizer.run(x0), history))
-    return runs
+        for rate in learning_rates
+    ]
+    if executor is not None and optimizers:
+        _check_sendable(optimizers[0].objective, executor)
+    pairs = map_runs(
+        _RunWithHistory(start),
+        optimizers,
+        executor=executor,
+        failed=lambda optimizer, error: (_failed(optimizer.mode, start, error), None),
+    )
+    return [
+        SweepRun(
+            float(rate),
+            result,
+            optimizer.callbacks[-1] if history is None else history,  # type: ignore[arg-type]
+        )
+        for rate, optimizer, (result, history) in zip(
+            learning_rates, optimizers, pairs, strict=True
+        )
+    ]
+
+
+class _RunWithHistory:
+    """Run an optimizer from `start`; return its result and its History.
+
+    A worker in another process records into its own copy of the History, so the
+    copy travels back with the result.
+    """
+
+    def __init__(self, start: Array) -> None:
+        self.start = start
+
+    def __call__(self, optimizer: Optimizer) -> tuple[Result, History | None]:
+        history = optimizer.callbacks[-1]
+        assert isinstance(history, History)
+        try:
+            return optimizer.run(self.start), history
+        except OptimizationError as error:
+            return error.result, history
 
 
 def format_sweep(runs: Sequence[SweepRun]) -> str:

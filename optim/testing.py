@@ -433,3 +433,156 @@ def check_step_rule(
             check_convergence(rule, problem, max_steps=max_steps, tol=tol, mode=mode)
     if attrs.has(type(rule)):
         check_invalid_hyperparameters(rule, invalid)
+
+
+def check_projection(
+    projection: Any,
+    x: Any,
+    *,
+    rule: StepRule[Any] | None = None,
+    objective: Objective | None = None,
+    samples: int = 20,
+    seed: int = 0,
+) -> None:
+    r"""Check that a projection is one, and that a rule keeps its runs in the set.
+
+    On `samples` random points $y$ around `x` (of its shape and scale), with
+    $p = P(y)$: the output is a new float64 array shaped like $y$, which is left
+    unchanged; $P$ is **idempotent** ($P(p) = p$: the output is feasible, a fixed
+    point), **non-expansive** ($\|P(y) - P(z)\| \le \|y - z\|$) and the
+    **nearest** feasible point (the variational inequality
+    $(y - p)^\top (q - p) \le 0$ for the projection $q$ of another point).
+    Tolerances are relative, $10^{-9}$ of the scale.
+
+    With a `rule`, it is also run under the constraint in descent and in ascent
+    for 20 steps from `x` (default `objective`: a shifted sphere, or its negative
+    in ascent), and every point at which the objective is evaluated must be
+    feasible: a fixed point of the projection to $10^{-12}$ of the scale.
+
+    Args:
+        projection: The [`Projection`][optim.projections.Projection].
+        x: A point of the shape the projection is meant for.
+        rule: A step rule to run under the constraint, or `None`.
+        objective: The objective for the rule's runs (minimized in descent,
+            its negative maximized in ascent).
+        samples: Number of random points.
+        seed: Seed of the random points.
+
+    Raises:
+        AssertionError: From the first failing check.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim import LBFGS, Bounds, Simplex
+        >>> check_projection(Bounds(-1.0, [0.5, 2.0]), np.zeros(2), rule=LBFGS())
+        >>> check_projection(Simplex(), np.full(3, 1 / 3))
+    """
+    from optim.projections import Projection  # one function's need
+
+    assert isinstance(projection, Projection), f"{projection!r} is not a Projection"
+    x = np.asarray(x, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    scale = max(1.0, float(np.max(np.abs(x))))
+    tol = 1e-9 * scale
+    name = type(projection).__name__
+    points = [x + scale * rng.standard_normal(x.shape) * s for s in (0.1, 1.0, 10.0)]
+    points += [x + scale * rng.standard_normal(x.shape) for _ in range(samples)]
+    projected = []
+    for y in points:
+        copy_of_y = y.copy()
+        p = projection.project(y)
+        assert np.array_equal(y, copy_of_y), f"{name}.project modified its input"
+        assert isinstance(p, np.ndarray), f"{name}.project returned {type(p)}"
+        assert p.shape == y.shape, f"{name}.project changed the shape {y.shape}"
+        assert p.dtype == np.float64, f"{name}.project returned dtype {p.dtype}"
+        again = projection.project(p)
+        gap = float(np.max(np.abs(again - p)))
+        assert gap <= tol, f"{name} is not idempotent: P(P(y)) - P(y) = {gap:.3g}"
+        projected.append(p)
+    for (y, p), (z, q) in zip(
+        zip(points, projected, strict=True),
+        zip(points[1:] + points[:1], projected[1:] + projected[:1], strict=True),
+        strict=True,
+    ):
+        far, near = float(np.linalg.norm(y - z)), float(np.linalg.norm(p - q))
+        assert near <= far * (1 + 1e-12) + tol, (
+            f"{name} is expansive: |P(y) - P(z)| = {near:.6g} > |y - z| = {far:.6g}"
+        )
+        inner = float(np.vdot(y - p, q - p))
+        assert inner <= tol * (1.0 + float(np.linalg.norm(y - p))) * scale, (
+            f"{name}.project(y) is not the nearest point of the set: "
+            f"(y - P(y)) . (q - P(y)) = {inner:.3g} > 0 for a feasible q"
+        )
+    if rule is not None:
+        _check_rule_stays_feasible(projection, x, rule, objective, scale)
+
+
+def _check_rule_stays_feasible(
+    projection: Any, x: Array, rule: StepRule[Any], objective: Any, scale: float
+) -> None:
+    """Run `rule` under `projection` both ways; every evaluation must be feasible."""
+    target = x + scale * np.linspace(-2.0, 2.0, x.size).reshape(x.shape)
+    base = objective if objective is not None else _ShiftedSphere(target)
+    for mode in Mode:
+        watched = _Feasibility(base if mode is Mode.DESCENT else Negated(base))
+        optimizer = Optimizer(
+            watched,
+            step_rule=rule,
+            estimator=AnalyticGradient(),
+            mode=mode,
+            constraint=projection,
+            max_steps=20,
+            max_growth=None,
+        )
+        optimizer.run(x)
+        for point in watched.points:
+            gap = float(np.max(np.abs(projection.project(point) - point)))
+            assert gap <= 1e-12 * scale, (
+                f"{type(rule).__name__} in {mode.value} evaluated the objective "
+                f"{gap:.3g} outside {type(projection).__name__}"
+            )
+
+
+@attrs.frozen
+class _ShiftedSphere(Objective):
+    center: Array = attrs.field(eq=False)
+
+    @override
+    def value(self, x: Array) -> float:
+        return float(np.sum((x - self.center) ** 2))
+
+    @override
+    def gradient(self, x: Array) -> Array:
+        gradient: Array = 2.0 * (x - self.center)
+        return gradient
+
+
+class _Feasibility(Objective):
+    """Forward to an objective, recording every point it is evaluated at."""
+
+    def __init__(self, objective: Objective) -> None:
+        self.objective = objective
+        self.points: list[Array] = []
+
+    @property
+    @override
+    def has_gradient(self) -> bool:
+        return self.objective.has_gradient
+
+    @override
+    def value(self, x: Array) -> float:
+        self.points.append(np.array(x, copy=True))
+        return self.objective.value(x)
+
+    @override
+    def gradient(self, x: Array) -> Array:
+        self.points.append(np.array(x, copy=True))
+        return self.objective.gradient(x)
+
+    @override
+    def value_and_gradient(self, x: Array) -> tuple[float, Array]:
+        self.points.append(np.array(x, copy=True))
+        return self.objective.value_and_gradient(x)
+
+
+__all__ += ["check_projection"]

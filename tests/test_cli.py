@@ -731,3 +731,43 @@ def test_forward_differences_end_at_their_floor(capsys):
         assert true_norm <= 1e-8 + 1e-10
     if data["status"] == "noise_floor":
         assert "floor" in data["message"]
+
+
+class TestManyRuns:
+    def test_multistart_table_and_best(self, capsys):
+        """optim multistart runs seeded starts and prints the best one last."""
+        argv = ["multistart", "himmelblau", "--rule", "lbfgs", "--starts", "3"]
+        argv += ["--spread", "2", "--start-seed", "1"]
+
+        status, out, _ = cli(argv, capsys)
+
+        lines = out.strip().splitlines()
+        assert status == 0
+        assert len(lines) == 5  # header, three starts, best
+        assert lines[-1].startswith("best: start ")
+        assert "converged" in lines[-1]
+
+    def test_workers_give_the_same_table(self, capsys):
+        """--workers 2 prints exactly what the sequential command prints."""
+        argv = ["sweep", "sphere", "--x0", "3,2", "--rates", "1", "0.1", "1e-6"]
+
+        sequential = cli(argv, capsys)
+        parallel = cli([*argv, "--workers", "2"], capsys)
+        multi = ["multistart", "rosenbrock", "--rule", "lbfgs", "--starts", "3"]
+
+        assert parallel == sequential
+        assert cli([*multi, "--workers", "2"], capsys) == cli(multi, capsys)
+
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            ["sweep", "sphere", "--rates", "0.1", "--workers", "0"],
+            ["multistart", "sphere", "--learning-rate", "0.1", "--starts", "0"],
+        ],
+    )
+    def test_bad_counts_are_usage_errors(self, argv, capsys):
+        """--workers 0 or --starts 0 is bad input: one line, exit 2."""
+        status, _, err = cli(argv, capsys)
+
+        assert status == 2
+        assert len(err.strip().splitlines()) == 1

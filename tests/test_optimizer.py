@@ -552,3 +552,18 @@ def test_minimize_default_rule_needs_no_learning_rate():
 
     assert result.status is Status.CONVERGED
     np.testing.assert_allclose(result.x, [1.0, 1.0], atol=1e-5)
+
+
+def test_result_answers_scipy_names():
+    """fun, jac, nit, nfev and njev read the result's own fields; print summarizes."""
+    result = Optimizer(Sphere(), step_rule=FixedStep(0.1), max_steps=5).run([3.0])
+
+    assert result.fun == result.value
+    np.testing.assert_array_equal(result.jac, result.gradient)
+    assert (result.nit, result.nfev, result.njev) == (5, 6, 6)
+    text = str(result)
+    assert "max_steps" in text
+    assert "nfev" in text
+    assert "x: [" in text
+    with pytest.raises(AttributeError):
+        result.fun = 0.0

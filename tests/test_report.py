@@ -423,7 +423,7 @@ def test_confirmation_is_counted_and_certifies_central_differences():
     assert stopped.status is Status.CONVERGED
     assert "confirmed by Richardson" in stopped.message
     per_step = 2 * 2 + 1
-    assert stopped.evaluations == (stopped.steps + 1) * per_step + 6 * 2
+    assert stopped.evaluations == (stopped.steps + 1) * per_step + 26 * 2
     assert plain.evaluations == (plain.steps + 1) * per_step
 
 

@@ -1,13 +1,22 @@
-"""Make the accuracy-and-cost table of `docs/estimators.md`.
+"""Make the accuracy-and-cost tables of `docs/estimators.md`.
 
-Run `python docs/scripts/estimator_table.py` and paste its output into the page;
-`tests/test_estimator_table.py` recomputes the table and checks the page against it.
+The mkdocs hook (`docs/hooks.py`) runs this before every build and writes the
+tables to `docs/generated/estimator-tables.md`, which the page includes; run
+`python docs/scripts/estimator_table.py` to print them.
+`tests/test_estimator_table.py` checks the claims the page makes about them.
 """
 
+import sys
+from pathlib import Path
+
 import attrs
+import numdifftools
 import numpy as np
+from scipy.optimize import approx_fprime
+from scipy.optimize._numdiff import approx_derivative
 
 from optim import SPSA, GradientEstimator, Objective
+from optim.mgh import PROBLEMS
 from optim.registry import make_estimator
 
 N = 5
@@ -65,8 +74,8 @@ ESTIMATORS: dict[str, tuple[GradientEstimator, str]] = {
     "`BackwardDifference()`": (make_estimator("backward"), "n + 1"),
     "`CentralDifference()`": (make_estimator("central"), "2n"),
     "`CentralDifference(step=1e-4)`": (make_estimator("central", step=1e-4), "2n"),
-    "`Richardson(order=4)`": (make_estimator("richardson", order=4), "4n"),
-    "`Richardson()` (order 6)": (make_estimator("richardson"), "6n"),
+    "`Richardson(order=4)`": (make_estimator("richardson", order=4), "2n x levels"),
+    "`Richardson()` (order 6)": (make_estimator("richardson"), "2n x levels"),
     "`ComplexStep()`": (make_estimator("complex"), "n (complex)"),
     "`SPSA(samples=100, rng=0)`": (
         make_estimator("spsa", samples=100, rng=0),
@@ -85,6 +94,9 @@ class _Counting(Objective):
     def value(self, x):
         self.count += 1
         return self.fun(x)
+
+    def __call__(self, x):
+        return self.value(x)
 
 
 @attrs.frozen
@@ -165,5 +177,103 @@ def markdown(rows: list[Row]) -> str:
     return header + "\n".join(lines) + "\n"
 
 
+REFERENCES = {
+    "`scipy.optimize.approx_fprime`": lambda f, x: approx_fprime(x, f),
+    "`scipy.optimize.approx_derivative` (3-point)": lambda f, x: approx_derivative(
+        f, x, method="3-point"
+    ),
+    "`numdifftools.Gradient()`": lambda f, x: numdifftools.Gradient(f)(x),
+}
+"""Reference implementations, with their defaults."""
+
+
+@attrs.frozen
+class MGHRow:
+    """One scheme's line of the Moré-Garbow-Hillstrom table."""
+
+    name: str
+    worst: float
+    median: float
+    per_coordinate: float
+    """Evaluations per gradient divided by `n`, averaged over the problems."""
+    errors: dict[str, float]
+    """Relative error per `problem name @ point`."""
+
+
+def mgh_points():
+    """Every problem at its standard start and at a seeded perturbed point."""
+    for problem in PROBLEMS:
+        yield f"{problem.name} @ x0", problem, problem.x0.copy()
+        yield f"{problem.name} @ perturbed", problem, problem.perturbed(seed=0)
+
+
+def relative_error(estimate, exact):
+    """Max-norm relative error, the measure of every table here."""
+    return float(np.max(np.abs(estimate - exact)) / np.max(np.abs(exact)))
+
+
+def _mgh_row(name, gradient_of) -> MGHRow:
+    errors, ratios = {}, []
+    for label, problem, x in mgh_points():
+        counting = _Counting(problem.value)
+        with np.errstate(all="ignore"):
+            estimate = gradient_of(counting, x)
+        errors[label] = relative_error(np.asarray(estimate), problem.gradient(x))
+        ratios.append(counting.count / x.size)
+    values = np.array(list(errors.values()))
+    values = np.where(np.isfinite(values), values, np.inf)
+    return MGHRow(
+        name,
+        float(values.max()),
+        float(np.median(values)),
+        float(np.mean(ratios)),
+        errors,
+    )
+
+
+def measure_mgh() -> list[MGHRow]:
+    """Relative errors and costs of every scheme on the MGH problems."""
+    rows = []
+    for name, (estimator, _) in ESTIMATORS.items():
+        if name.startswith("`ComplexStep"):
+            continue  # the reference itself: complex step through the residuals
+        if isinstance(estimator, SPSA):
+            estimator = attrs.evolve(estimator, rng=0)
+        rows.append(_mgh_row(name, lambda f, x, e=estimator: e.estimate(f, x)))
+    for name, reference in REFERENCES.items():
+        rows.append(_mgh_row(name, lambda f, x, r=reference: r(f.value, x)))
+    return rows
+
+
+def markdown_mgh(rows: list[MGHRow]) -> str:
+    """The MGH table as Markdown."""
+    lines = [
+        "| Scheme | Worst relative error | Median | Evaluations per gradient / n |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.name} | {row.worst:.0e} | {row.median:.0e} | "
+            f"{row.per_coordinate:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write(path: Path) -> None:
+    """Write both tables, as Markdown, to `path` (the page includes it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = (
+        "<!-- Generated by docs/scripts/estimator_table.py; do not edit. -->\n\n"
+        + markdown(measure())
+        + "\n**Moré-Garbow-Hillstrom problems** (35 problems, each at its standard "
+        "start and at a seeded perturbed point; reference gradients by complex "
+        "step):\n\n" + markdown_mgh(measure_mgh())
+    )
+    path.write_text(text)
+
+
 if __name__ == "__main__":
-    print(markdown(measure()), end="")
+    if len(sys.argv) > 1:
+        write(Path(sys.argv[1]))
+    else:
+        print(markdown(measure()) + "\n" + markdown_mgh(measure_mgh()), end="")

@@ -1,0 +1,387 @@
+r"""Projections onto closed convex sets: the constraints of a run.
+
+A [`Projection`][optim.projections.Projection] is the fourth plug-in family beside
+the objective, the gradient estimator and the step rule. Given to
+[`Optimizer(constraint=...)`][optim.optimizer.Optimizer.constraint], it keeps
+every iterate (and every trial point of a line search) in its set $C$: rules that
+know nothing of constraints are projected after each step,
+$x_{k+1} = P_C(x_k + \delta_k)$ (projected gradient methods), and line-search
+rules search along the projected path $P_C(x_k + \alpha p_k)$.
+
+Stationarity under a constraint is measured by the projected gradient
+$x - P_C(x - \nabla f(x))$ (scipy's `pgtol` measure for boxes), which is zero
+exactly at the constrained stationary points: a run that ends on a bound with a
+non-zero gradient converges.
+
+Examples:
+    >>> import numpy as np
+    >>> box = Bounds(0.0, [1.0, 2.0])
+    >>> box.project(np.array([-1.0, 3.0]))
+    array([0., 2.])
+    >>> box.projected_gradient(np.array([0.0, 1.0]), np.array([5.0, -1.0]))
+    array([ 0., -1.])
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from optim._types import Array, ArrayLike, override
+
+__all__ = ["Ball", "Bounds", "Projection", "Simplex", "as_constraint"]
+
+_array_eq = attrs.cmp_using(eq=np.array_equal)
+
+
+class Projection(abc.ABC):
+    r"""The Euclidean projection onto a closed convex set $C$.
+
+    Implement [`project`][optim.projections.Projection.project]; the stationarity
+    measure [`projected_gradient`][optim.projections.Projection.projected_gradient]
+    and the shape check [`check`][optim.projections.Projection.check] have
+    defaults. A projection must be idempotent, non-expansive and land in $C$;
+    [`optim.testing.check_projection`][optim.testing.check_projection] checks it.
+
+    Examples:
+        The non-negative orthant, written from scratch:
+
+        >>> import numpy as np
+        >>> class NonNegative(Projection):
+        ...     def project(self, x):
+        ...         return np.maximum(x, 0.0)
+        >>> NonNegative().project(np.array([-1.0, 2.0]))
+        array([0., 2.])
+        >>> NonNegative().projected_gradient(np.array([0.0, 2.0]), np.array([3.0, 1.0]))
+        array([0., 1.])
+    """
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def project(self, x: Array) -> Array:
+        """Return the point of the set nearest to `x` (a new array).
+
+        Args:
+            x: Any point, shaped like the run's `x`; never modified.
+
+        Returns:
+            The projection, a float64 array shaped like `x`.
+        """
+
+    def projected_gradient(self, x: Array, gradient: Array) -> Array:
+        r"""The projected gradient $x - P(x - g)$ at a feasible `x`.
+
+        Zero exactly at the stationary points of $f$ on the set, equal to $g$
+        inside it; its norm is the run's stationarity measure.
+
+        Args:
+            x: A feasible point.
+            gradient: The gradient of the function being minimized at `x`.
+
+        Returns:
+            The projected gradient, shaped like `x`.
+        """
+        projected: Array = x - self.project(x - gradient)
+        return projected
+
+    def check(self, x: Array) -> None:
+        """Refuse a set that does not fit points shaped like `x`.
+
+        Called once, before any evaluation. The default accepts every shape.
+
+        Args:
+            x: The starting point.
+
+        Raises:
+            ValueError: If the set's arrays do not broadcast to `x`'s shape.
+        """
+        return None
+
+
+def _bound(value: ArrayLike) -> Array:
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"a bound must be a real number or array, got dtype {array.dtype}"
+        )
+    return np.array(array, dtype=np.float64)  # a private copy
+
+
+def _no_nan(instance: object, attribute: attrs.Attribute[Any], value: Array) -> None:
+    if np.isnan(value).any():
+        raise ValueError(f"{attribute.name} must not contain NaN, got {value!r}")
+
+
+def _fits(name: str, array: Array, x: Array) -> None:
+    try:
+        shape = np.broadcast_shapes(array.shape, x.shape)
+    except ValueError:
+        shape = None
+    if shape != x.shape:
+        raise ValueError(
+            f"{name} has shape {array.shape}, which does not broadcast to the shape "
+            f"{x.shape} of x"
+        )
+
+
+@attrs.frozen
+class Bounds(Projection):
+    r"""A box $\{x : \ell \le x \le u\}$: clip each coordinate to its interval.
+
+    `lower` and `upper` are scalars or arrays broadcastable to `x`; `-inf` and
+    `inf` leave a side unbounded. With a `Bounds` constraint,
+    [`LBFGS`][optim.line_search_rules.LBFGS] is a box-constrained quasi-Newton
+    method in the manner of L-BFGS-B, and the finite-difference estimators never
+    evaluate outside the box.
+
+    Raises:
+        ValueError: If a bound contains NaN or `lower > upper` anywhere (naming
+            the first offending index), or if they do not broadcast together.
+
+    Examples:
+        >>> import numpy as np
+        >>> Bounds([0.0, -np.inf], [1.0, 0.0]).project(np.array([2.0, 3.0]))
+        array([1., 0.])
+        >>> Bounds(1.0, 0.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: lower must be <= upper, but lower[()] = 1.0 > upper[()] = 0.0
+    """
+
+    lower: Array = attrs.field(
+        default=np.array(-math.inf), converter=_bound, validator=_no_nan, eq=_array_eq
+    )
+    """Lower bounds (`-inf` for none)."""
+
+    upper: Array = attrs.field(
+        default=np.array(math.inf), converter=_bound, validator=_no_nan, eq=_array_eq
+    )
+    """Upper bounds (`inf` for none)."""
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            lower, upper = np.broadcast_arrays(self.lower, self.upper)
+        except ValueError:
+            raise ValueError(
+                f"lower (shape {self.lower.shape}) and upper (shape "
+                f"{self.upper.shape}) do not broadcast together"
+            ) from None
+        wrong = lower > upper
+        if wrong.any():
+            index = tuple(int(i) for i in np.argwhere(wrong)[0]) if wrong.ndim else ()
+            where, low, high = _index(index), float(lower[index]), float(upper[index])
+            raise ValueError(
+                f"lower must be <= upper, but lower[{where}] = {low!r} > "
+                f"upper[{where}] = {high!r}"
+            )
+
+    @override
+    def project(self, x: Array) -> Array:
+        projected: Array = np.clip(x, self.lower, self.upper).astype(np.float64)
+        return projected
+
+    @override
+    def check(self, x: Array) -> None:
+        _fits("lower", self.lower, x)
+        _fits("upper", self.upper, x)
+
+    def broadcast(self, x: Array) -> tuple[Array, Array]:
+        """The bounds as two float64 arrays shaped like `x` (read-only views).
+
+        Args:
+            x: A point.
+
+        Returns:
+            The pair `(lower, upper)`, what the estimators' `bounds` keyword takes.
+
+        Examples:
+            >>> import numpy as np
+            >>> Bounds(0.0, 1.0).broadcast(np.zeros(2))[1]
+            array([1., 1.])
+        """
+        return np.broadcast_to(self.lower, x.shape), np.broadcast_to(
+            self.upper, x.shape
+        )
+
+
+def _index(index: tuple[int, ...]) -> str:
+    return ", ".join(map(str, index)) if index else "()"
+
+
+def _finite_non_negative(
+    instance: object, attribute: attrs.Attribute[Any], value: float
+) -> None:
+    if not (math.isfinite(value) and value >= 0.0):
+        raise ValueError(f"{attribute.name} must be finite and >= 0, got {value!r}")
+
+
+def _finite_array(
+    instance: object, attribute: attrs.Attribute[Any], value: Array
+) -> None:
+    if not np.isfinite(value).all():
+        raise ValueError(f"{attribute.name} must be finite, got {value!r}")
+
+
+def _real(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"expected a real number, got {type(value).__name__}")
+    return float(value)
+
+
+@attrs.frozen
+class Ball(Projection):
+    r"""The Euclidean ball $\{x : \|x - c\|_2 \le r\}$.
+
+    A point outside is moved radially onto the sphere:
+    $P(x) = c + r (x - c) / \|x - c\|$.
+
+    Examples:
+        >>> import numpy as np
+        >>> Ball(0.0, 1.0).project(np.array([3.0, 4.0]))
+        array([0.6, 0.8])
+        >>> Ball(0.0, -1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: radius must be finite and >= 0, got -1.0
+    """
+
+    center: Array = attrs.field(
+        default=np.array(0.0), converter=_bound, validator=_finite_array, eq=_array_eq
+    )
+    """The center $c$ (a scalar or an array broadcastable to `x`)."""
+
+    radius: float = attrs.field(
+        default=1.0, converter=_real, validator=_finite_non_negative
+    )
+    """The radius $r \\ge 0$."""
+
+    @override
+    def project(self, x: Array) -> Array:
+        offset = x - self.center
+        norm = math.sqrt(float(np.vdot(offset, offset)))
+        if norm <= self.radius:
+            return np.array(x, dtype=np.float64, copy=True)
+        projected: Array = self.center + offset * (self.radius / norm)
+        return projected
+
+    @override
+    def check(self, x: Array) -> None:
+        _fits("center", self.center, x)
+
+
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not (math.isfinite(value) and value > 0.0):
+        raise ValueError(f"{attribute.name} must be finite and > 0, got {value!r}")
+
+
+@attrs.frozen
+class Simplex(Projection):
+    r"""The simplex $\{x : x \ge 0, \sum_i x_i = t\}$ (all coordinates of `x`).
+
+    Projected by sorting (Held, Wolfe and Crowder 1974; Duchi et al. 2008):
+    $P(x)_i = \max(x_i - \tau, 0)$ with the threshold $\tau$ that makes the sum
+    $t$. Probability vectors are the case $t = 1$.
+
+    References:
+        Duchi, Shalev-Shwartz, Singer and Chandra, "Efficient projections onto
+        the l1-ball for learning in high dimensions", ICML 2008.
+
+    Examples:
+        >>> import numpy as np
+        >>> Simplex().project(np.array([0.5, 2.0, -1.0]))
+        array([0., 1., 0.])
+        >>> Simplex(total=2.0).project(np.array([1.0, 2.0]))
+        array([0.5, 1.5])
+    """
+
+    total: float = attrs.field(default=1.0, converter=_real, validator=_positive)
+    """The sum $t > 0$ of the coordinates."""
+
+    @override
+    def project(self, x: Array) -> Array:
+        flat = np.asarray(x, dtype=np.float64).reshape(-1)
+        ordered = np.sort(flat)[::-1]
+        sums = np.cumsum(ordered) - self.total
+        ranks = np.arange(1, flat.size + 1)
+        last = np.nonzero(ordered - sums / ranks > 0.0)[0][-1]
+        threshold = sums[last] / (last + 1)
+        projected: Array = np.maximum(flat - threshold, 0.0).reshape(np.shape(x))
+        return projected
+
+
+def as_constraint(bounds: Any, x0: ArrayLike | None = None) -> Projection | None:
+    """Turn bounds in any of scipy's forms into a projection.
+
+    Accepted: `None`; a [`Projection`][optim.projections.Projection] (returned as
+    is); an object with `lb` and `ub` attributes (such as
+    `scipy.optimize.Bounds`, which is not imported); a sequence of `(low, high)`
+    pairs, one per coordinate, with `None` for an unbounded side; or a single
+    `(low, high)` pair of scalars for every coordinate.
+
+    Args:
+        bounds: The bounds.
+        x0: The starting point, to check a sequence of pairs against (one pair
+            per coordinate of the flattened point).
+
+    Returns:
+        `None` or a projection (a [`Bounds`][optim.projections.Bounds] for scipy
+        forms).
+
+    Raises:
+        ValueError: If a pair does not have two entries, the number of pairs does
+            not match `x0`, or the bounds are invalid.
+        TypeError: If `bounds` is none of the accepted forms.
+
+    Examples:
+        >>> as_constraint([(0, None), (None, 1)])
+        Bounds(lower=array([  0., -inf]), upper=array([inf,  1.]))
+        >>> class ScipyLike:
+        ...     lb, ub = 0.0, 2.0
+        >>> as_constraint(ScipyLike()).upper
+        array(2.)
+    """
+    if bounds is None or isinstance(bounds, Projection):
+        return bounds
+    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
+        return Bounds(_side(bounds.lb, -math.inf), _side(bounds.ub, math.inf))
+    if isinstance(bounds, str) or not isinstance(bounds, Sequence | np.ndarray):
+        raise TypeError(
+            "bounds must be a Projection, an object with lb and ub, or a sequence "
+            f"of (low, high) pairs, got {type(bounds).__name__}"
+        )
+    pairs = list(bounds)
+    if len(pairs) == 2 and all(_scalar_like(p) for p in pairs):
+        return Bounds(_side(pairs[0], -math.inf), _side(pairs[1], math.inf))
+    for i, pair in enumerate(pairs):
+        if _scalar_like(pair) or len(pair) != 2:
+            raise ValueError(f"bounds[{i}] must be a (low, high) pair, got {pair!r}")
+    size = None if x0 is None else np.size(x0)
+    if size is not None and len(pairs) != size:
+        raise ValueError(
+            f"bounds has {len(pairs)} (low, high) pairs but x0 has {size} coordinates"
+        )
+    lower = np.array([_side(low, -math.inf) for low, _ in pairs], dtype=np.float64)
+    upper = np.array([_side(high, math.inf) for _, high in pairs], dtype=np.float64)
+    if x0 is not None:
+        lower, upper = lower.reshape(np.shape(x0)), upper.reshape(np.shape(x0))
+    return Bounds(lower, upper)
+
+
+def _scalar_like(value: Any) -> bool:
+    return value is None or np.ndim(value) == 0
+
+
+def _side(value: Any, default: float) -> Any:
+    if value is None:
+        return default
+    array = np.array(value, dtype=object)
+    if array.ndim and any(item is None for item in array.reshape(-1)):
+        array = np.where(array == None, default, array)  # noqa: E711  # elementwise
+    return np.asarray(array, dtype=np.float64)

@@ -1,0 +1,241 @@
+"""Structured parameters: nested dicts, lists and tuples of arrays, as one vector.
+
+Step rules and estimators work on one flat vector; a model's parameters are often
+a dict of weight and bias arrays, or a list of layer arrays. A
+[`TreeSpec`][optim.tree.TreeSpec] records such a structure (its keys and their
+order, the shapes and dtypes of its leaves) so that the run can flatten it at the
+boundary and hand the same structure back.
+
+What counts as a structure: a `dict` always; a `list` or `tuple` when one of its
+items is a numpy array or a container (a list of plain numbers, or nested lists of
+numbers, is an array, as numpy reads it). Leaves are numpy arrays or numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+from optim._types import Array
+
+__all__ = ["TreeSpec", "flatten", "is_structured"]
+
+
+def is_structured(params: object) -> bool:
+    """Whether `params` is a structure of arrays rather than one array.
+
+    Args:
+        params: A starting point or parameter set.
+
+    Returns:
+        `True` for a dict, and for a list or tuple holding an array or a container.
+
+    Examples:
+        >>> import numpy as np
+        >>> is_structured({"w": np.zeros(2)}), is_structured([np.zeros(2), 1.0])
+        (True, True)
+        >>> is_structured([1.0, 2.0]), is_structured([[1.0, 2.0], [3.0, 4.0]])
+        (False, False)
+    """
+    if isinstance(params, Mapping):
+        return True
+    if isinstance(params, list | tuple):
+        return any(
+            isinstance(item, np.ndarray | Mapping)
+            or (isinstance(item, list | tuple) and is_structured(item))
+            for item in params
+        )
+    return False
+
+
+@attrs.frozen
+class _Leaf:
+    path: str
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    number: bool  # a Python or numpy scalar, handed back as one
+
+
+@attrs.frozen
+class TreeSpec:
+    """The layout of a structure of arrays: its containers and leaves, in order.
+
+    Examples:
+        >>> import numpy as np
+        >>> params = {"w": np.ones((2, 2)), "b": np.zeros(2)}
+        >>> vector, spec = flatten(params)
+        >>> vector
+        array([1., 1., 1., 1., 0., 0.])
+        >>> spec.unflatten(vector + 1.0)["b"]
+        array([1., 1.])
+    """
+
+    skeleton: Any = attrs.field(repr=False)
+    """The structure with each leaf replaced by its index."""
+
+    leaves: tuple[_Leaf, ...] = attrs.field(repr=False)
+    """The leaves in flattening order (dicts in their key order)."""
+
+    dtype: np.dtype[Any]
+    """The dtype of the flat vector: numpy's promotion of the leaves' dtypes
+    (float64 for integer leaves)."""
+
+    @property
+    def size(self) -> int:
+        """The length of the flat vector."""
+        return sum(int(np.prod(leaf.shape)) for leaf in self.leaves)
+
+    def unflatten(self, vector: Array) -> Any:
+        """Return the structure holding the values of `vector` (new arrays).
+
+        Each leaf gets its own shape and dtype back; scalar leaves come back as
+        numpy scalars.
+
+        Args:
+            vector: A flat vector of length [`size`][optim.tree.TreeSpec.size].
+
+        Returns:
+            The structure.
+
+        Examples:
+            >>> import numpy as np
+            >>> _, spec = flatten([np.zeros(2, dtype=np.float32), 3.0])
+            >>> weights, scale = spec.unflatten(np.array([1.0, 2.0, 5.0]))
+            >>> weights, float(scale)
+            (array([1., 2.], dtype=float32), 5.0)
+        """
+        parts = []
+        start = 0
+        for leaf in self.leaves:
+            stop = start + int(np.prod(leaf.shape))
+            part = np.array(vector[start:stop], dtype=leaf.dtype).reshape(leaf.shape)
+            parts.append(part[()] if leaf.number else part)
+            start = stop
+        return _fill(self.skeleton, parts)
+
+    def flatten_like(self, structure: Any, *, name: str) -> Array:
+        """Flatten a structure that must have this layout (a gradient, say).
+
+        Args:
+            structure: The structure to flatten.
+            name: What it is, for errors (`"gradient()"`).
+
+        Returns:
+            The flat vector, of dtype [`dtype`][optim.tree.TreeSpec.dtype].
+
+        Raises:
+            ValueError: If a leaf's shape differs, naming its path, or the
+                containers or keys differ.
+            TypeError: If a leaf is not numeric.
+
+        Examples:
+            >>> import numpy as np
+            >>> _, spec = flatten({"layer1": {"w": np.zeros((3, 4))}})
+            >>> spec.flatten_like({"layer1": {"w": np.zeros(3)}}, name="gradient()")
+            Traceback (most recent call last):
+            ...
+            ValueError: gradient()['layer1']['w'] has shape (3,), expected (3, 4)
+        """
+        found: list[tuple[str, Any]] = []
+        _walk(structure, name, found, self.skeleton)
+        if len(found) != len(self.leaves):
+            raise ValueError(
+                f"{name} has {len(found)} leaves, expected {len(self.leaves)}"
+            )
+        parts = []
+        for (path, value), leaf in zip(found, self.leaves, strict=True):
+            array = np.asarray(value)
+            if array.dtype.kind not in "biuf":
+                raise TypeError(f"{path} has dtype {array.dtype}, expected numbers")
+            if array.shape != leaf.shape:
+                raise ValueError(
+                    f"{path} has shape {array.shape}, expected {leaf.shape}"
+                )
+            parts.append(array.reshape(-1))
+        return np.concatenate(parts).astype(self.dtype, copy=False)
+
+
+def flatten(params: Any) -> tuple[Array, TreeSpec]:
+    """Flatten a structure of arrays into one vector and its layout.
+
+    Args:
+        params: A dict, list or tuple (nested as deep as you like) of numpy arrays
+            or numbers.
+
+    Returns:
+        The flat vector (a new array, of the leaves' promoted dtype; float64 for
+        integers) and the [`TreeSpec`][optim.tree.TreeSpec] to rebuild it.
+
+    Raises:
+        TypeError: If a leaf is not numeric, naming its path.
+        ValueError: If the structure has no leaves.
+
+    Examples:
+        >>> import numpy as np
+        >>> vector, spec = flatten({"b": np.float32(1.0), "w": np.zeros(2, np.float32)})
+        >>> vector, spec.dtype
+        (array([1., 0., 0.], dtype=float32), dtype('float32'))
+    """
+    found: list[tuple[str, Any]] = []
+    skeleton = _walk(params, "x0", found, None)
+    if not found:
+        raise ValueError("x0 has no leaves: give at least one array or number")
+    leaves, parts = [], []
+    for path, value in found:
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf" or array.dtype.kind == "b":
+            raise TypeError(f"{path} must be a real numeric array, got {array.dtype}")
+        dtype = array.dtype if array.dtype.kind == "f" else np.dtype(np.float64)
+        number = not isinstance(value, np.ndarray)
+        leaves.append(_Leaf(path, array.shape, dtype, number))
+        parts.append(array.reshape(-1))
+    dtype = np.result_type(*(leaf.dtype for leaf in leaves))
+    vector = np.concatenate(parts).astype(dtype)
+    return vector, TreeSpec(skeleton, tuple(leaves), np.dtype(dtype))
+
+
+def _walk(node: Any, path: str, found: list[tuple[str, Any]], like: Any) -> Any:
+    """Collect the leaves of `node` with their paths; return its skeleton.
+
+    With `like` (a skeleton), the containers and keys must match it.
+    """
+    if isinstance(node, Mapping) or isinstance(like, dict):
+        if not isinstance(node, Mapping):
+            raise ValueError(f"{path} is a {type(node).__name__}, expected a dict")
+        if like is not None and list(node) != list(like):
+            raise ValueError(f"{path} has keys {list(node)}, expected {list(like)}")
+        return {
+            key: _walk(
+                value, f"{path}[{key!r}]", found, None if like is None else like[key]
+            )
+            for key, value in node.items()
+        }
+    if like is None:
+        container = isinstance(node, list | tuple) and is_structured(node)
+    else:
+        container = isinstance(like, list | tuple)
+    if container:
+        if not isinstance(node, list | tuple) or (
+            like is not None and len(node) != len(like)
+        ):
+            expected = f"a sequence of {len(like)}" if like is not None else "a list"
+            raise ValueError(f"{path} is {type(node).__name__}, expected {expected}")
+        items = [
+            _walk(item, f"{path}[{k}]", found, None if like is None else like[k])
+            for k, item in enumerate(node)
+        ]
+        return tuple(items) if isinstance(node, tuple) else items
+    found.append((path, node))
+    return len(found) - 1
+
+
+def _fill(skeleton: Any, parts: list[Any]) -> Any:
+    if isinstance(skeleton, dict):
+        return {key: _fill(value, parts) for key, value in skeleton.items()}
+    if isinstance(skeleton, list | tuple):
+        items = [_fill(item, parts) for item in skeleton]
+        return tuple(items) if isinstance(skeleton, tuple) else items
+    return parts[skeleton]

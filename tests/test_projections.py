@@ -1,0 +1,400 @@
+"""Constraints: projections, projected runs, bad input, NNLS, the simplex, SPG."""
+
+import itertools
+
+import attrs
+import numpy as np
+import pytest
+import scipy.optimize
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import optim
+from optim import (
+    LBFGS,
+    AnalyticGradient,
+    Ball,
+    BarzilaiBorwein,
+    Bounds,
+    FunctionObjective,
+    Objective,
+    Optimizer,
+    Simplex,
+    StopOnZeroGradient,
+    maximize,
+    minimize,
+)
+from optim.checkpoint import fingerprint
+from optim.problems import Rosenbrock, Sphere
+from optim.testing import check_projection
+from tests.test_step_rules import ALL_RULES
+
+PROJECTIONS = [
+    pytest.param(Bounds(-1.0, 2.0), np.zeros(3), id="bounds-scalar"),
+    pytest.param(
+        Bounds([0.0, -np.inf, 1.0], [np.inf, 0.0, 1.0]), np.zeros(3), id="box"
+    ),
+    pytest.param(Bounds(np.zeros((2, 1)), np.ones((1, 3))), np.zeros((2, 3)), id="2-d"),
+    pytest.param(Ball([1.0, 0.0, 0.0], 0.5), np.zeros(3), id="ball"),
+    pytest.param(Ball(0.0, 0.0), np.zeros(2), id="ball-point"),
+    pytest.param(Simplex(), np.full(4, 0.25), id="simplex"),
+    pytest.param(Simplex(total=3.0), np.ones((2, 2)), id="simplex-2-d"),
+]
+
+
+@pytest.mark.parametrize(("projection", "x"), PROJECTIONS)
+def test_built_in_projections_conform(projection, x):
+    check_projection(projection, x)
+
+
+@pytest.mark.parametrize("rule", ALL_RULES)
+@pytest.mark.parametrize(
+    "projection",
+    [Bounds([-0.5, 0.0, -np.inf], [0.5, np.inf, 0.2]), Ball(0.0, 0.7), Simplex()],
+    ids=["bounds", "ball", "simplex"],
+)
+def test_every_rule_with_a_constraint_conforms(rule, projection):
+    x = projection.project(np.full(3, 0.1))
+    check_projection(projection, x, rule=rule, samples=3)
+
+
+def _brute_force_simplex(y, total):
+    """The nearest point of the simplex: try every support, solve it in closed form."""
+    best, best_distance = None, np.inf
+    n = y.size
+    for size in range(1, n + 1):
+        for support in itertools.combinations(range(n), size):
+            index = list(support)
+            point = np.zeros(n)
+            point[index] = y[index] - (y[index].sum() - total) / size
+            if np.all(point >= 0):
+                distance = np.linalg.norm(point - y)
+                if distance < best_distance:
+                    best, best_distance = point, distance
+    return best
+
+
+@pytest.mark.parametrize("total", [1.0, 2.5])
+def test_simplex_projection_matches_brute_force(rng, total):
+    for _ in range(30):
+        y = rng.standard_normal(5) * rng.choice([0.1, 1.0, 5.0])
+        expected = _brute_force_simplex(y, total)
+        np.testing.assert_allclose(Simplex(total).project(y), expected, atol=1e-12)
+
+
+def test_nnls_matches_scipy(rng):
+    a, b = rng.standard_normal((50, 20)), rng.standard_normal(50)
+    objective = FunctionObjective(
+        lambda x: 0.5 * float(np.sum((a @ x - b) ** 2)), lambda x: a.T @ (a @ x - b)
+    )
+    result = minimize(objective, np.ones(20), bounds=[(0, None)] * 20, tol=1e-9)
+    expected, _ = scipy.optimize.nnls(a, b)
+    # Converged, or ended where no step lowers f in floating point any more.
+    assert result.status.name in ("CONVERGED", "PRECISION_LIMIT")
+    np.testing.assert_allclose(result.x, expected, atol=1e-8)
+    assert np.any(expected == 0.0)  # the bounds are active
+    assert np.all(result.x[expected == 0.0] == 0.0)
+
+
+def test_spectral_projected_gradient_solves_a_simplex_quadratic(rng):
+    m = rng.standard_normal((8, 8))
+    q, c = m @ m.T + np.eye(8), rng.standard_normal(8)
+    objective = FunctionObjective(
+        lambda x: 0.5 * float(x @ q @ x) + float(c @ x), lambda x: q @ x + c
+    )
+    result = Optimizer(
+        objective,
+        step_rule=BarzilaiBorwein(),
+        constraint=Simplex(),
+        callbacks=[StopOnZeroGradient(1e-8)],
+    ).run(np.full(8, 1 / 8))
+    assert result.status.name == "CONVERGED"
+    # The KKT conditions of min f on the simplex: g_i = mu where x_i > 0, >= mu else.
+    gradient = q @ result.x + c
+    support = result.x > 1e-10
+    mu = gradient[support].mean()
+    np.testing.assert_allclose(gradient[support], mu, atol=1e-7)
+    assert np.all(gradient[~support] >= mu - 1e-8)
+    np.testing.assert_allclose(result.x.sum(), 1.0, atol=1e-12)
+    assert np.all(result.x >= 0.0)
+
+
+@pytest.mark.parametrize("mode", ["descent", "ascent"])
+def test_a_run_ending_on_a_bound_converges(mode):
+    sign = 1.0 if mode == "descent" else -1.0
+    objective = FunctionObjective(
+        lambda x: sign * float(np.sum((x - 3.0) ** 2)), lambda x: sign * 2 * (x - 3.0)
+    )
+    result = Optimizer(
+        objective,
+        step_rule=LBFGS(),
+        mode=mode,
+        constraint=Bounds(-1.0, [1.0, 5.0]),
+        callbacks=[StopOnZeroGradient(1e-9)],
+    ).run([0.0, 0.0])
+    assert result.status.name == "CONVERGED"
+    np.testing.assert_allclose(result.x, [1.0, 3.0], atol=1e-9)
+    assert result.gradient_norm <= 1e-9
+    assert abs(result.gradient[0]) == pytest.approx(4.0)  # the raw gradient is not 0
+
+
+def test_maximum_likelihood_with_a_variance_and_a_probability(rng):
+    data = rng.normal(0.0, 1.0, 200)
+
+    def log_likelihood(theta):
+        mean, variance = theta
+        return -0.5 * np.sum((data - mean) ** 2) / variance - 100 * np.log(variance)
+
+    def gradient(theta):
+        mean, variance = theta
+        squares = np.sum((data - mean) ** 2)
+        return np.array(
+            [
+                np.sum(data - mean) / variance,
+                0.5 * squares / variance**2 - 100 / variance,
+            ]
+        )
+
+    result = maximize(
+        log_likelihood,
+        [5.0, 3.0],
+        gradient=gradient,
+        bounds=[(0.5, None), (1e-6, None)],
+        tol=1e-6,
+    )
+    assert result.status.name == "CONVERGED"
+    assert result.x[0] == 0.5  # the mean is held at its bound
+    assert result.x[1] == pytest.approx(np.mean((data - 0.5) ** 2), rel=1e-6)
+
+
+def test_x0_outside_the_set_is_projected_and_the_result_says_so():
+    result = Optimizer(Sphere(), step_rule=LBFGS(), constraint=Bounds(1.0, 2.0)).run(
+        [5.0, -5.0]
+    )
+    assert "x0 was outside the constraint and was projected" in result.message
+    np.testing.assert_array_equal(result.x, [1.0, 1.0])
+
+
+class _Exploding(Objective):
+    def value(self, x):
+        raise AssertionError("evaluated")
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: Bounds(1.0, 0.0), r"lower must be <= upper, but lower\[\(\)\]"),
+        (lambda: Bounds([0.0, 2.0], [1.0, 1.0]), r"lower\[1\] = 2.0 > upper\[1\]"),
+        (lambda: Bounds(np.nan, 1.0), "lower must not contain NaN"),
+        (lambda: Bounds(0.0, [1.0, np.nan]), "upper must not contain NaN"),
+        (lambda: Bounds([0.0, 0.0], [1.0, 1.0, 1.0]), "do not broadcast together"),
+        (lambda: Ball(0.0, -1.0), "radius"),
+        (lambda: Ball([np.nan], 1.0), "center must be finite"),
+        (lambda: Simplex(0.0), "total"),
+    ],
+)
+def test_bad_constraints_are_refused(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize(
+    ("constraint", "match"),
+    [(Bounds([0.0, 0.0, 0.0], 1.0), "lower has shape"), (Ball(np.zeros(3)), "center")],
+)
+def test_shapes_that_do_not_fit_x_are_refused_before_any_evaluation(constraint, match):
+    optimizer = Optimizer(
+        FunctionObjective(lambda x: 1 / 0), step_rule=LBFGS(), constraint=constraint
+    )
+    with pytest.raises(ValueError, match=match):
+        optimizer.run([0.0, 0.0])
+
+
+def test_scipy_forms_of_bounds():
+    class ScipyBounds:
+        lb = np.array([0.0, -np.inf])
+        ub = np.array([1.0, 2.0])
+
+    for bounds in ([(0, 1), (None, 2)], ScipyBounds()):
+        result = minimize(Sphere(), [3.0, 3.0], bounds=bounds)
+        np.testing.assert_allclose(result.x, [0.0, 0.0], atol=1e-8)
+    with pytest.raises(ValueError, match="3 \\(low, high\\) pairs but x0 has 2"):
+        minimize(Sphere(), [3.0, 3.0], bounds=[(0, 1)] * 3)
+    with pytest.raises(ValueError, match=r"bounds\[1\] must be a \(low, high\) pair"):
+        minimize(Sphere(), [3.0, 3.0], bounds=[(0, 1), (1, 2, 3)])
+    with pytest.raises(ValueError, match="lower must be <= upper"):
+        minimize(Sphere(), [3.0, 3.0], bounds=[(0, 1), (2, 1)])
+
+
+def test_the_fingerprint_records_the_constraint():
+    plain = Optimizer(Sphere(), step_rule=LBFGS())
+    boxed = attrs.evolve(plain, constraint=Bounds(0.0, 1.0))
+    assert "constraint" not in fingerprint(plain)
+    assert fingerprint(boxed)["constraint"]["class"] == "optim.projections.Bounds"
+    other = attrs.evolve(plain, constraint=Bounds(0.0, 2.0))
+    assert fingerprint(other) != fingerprint(boxed)
+
+
+def test_a_checkpointed_constrained_run_resumes_exactly(tmp_path):
+    from optim import Checkpoint
+
+    path = tmp_path / "run.npz"
+    optimizer = Optimizer(
+        Rosenbrock(),
+        step_rule=BarzilaiBorwein(),
+        constraint=Bounds(-2.0, [0.5, 2.0]),
+        callbacks=[Checkpoint(path)],
+    )
+    full = attrs.evolve(optimizer, max_steps=12).run([-1.2, 1.0])
+    attrs.evolve(optimizer, max_steps=5).run([-1.2, 1.0])
+    resumed = attrs.evolve(optimizer, max_steps=12).resume(path)
+    np.testing.assert_array_equal(resumed.x, full.x)
+    with pytest.raises(Exception, match="constraint"):
+        attrs.evolve(optimizer, constraint=Bounds(-1.0, 1.0), max_steps=12).resume(path)
+
+
+@settings(max_examples=40)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rule_index=st.integers(0, len(ALL_RULES) - 1),
+    mode=st.sampled_from(["descent", "ascent"]),
+)
+def test_every_rule_keeps_every_evaluation_in_a_random_box(seed, rule_index, mode):
+    """Every iterate and every trial point lies in the box, in both modes."""
+    rng = np.random.default_rng(seed)
+    lower = rng.uniform(-2.0, 1.0, 3)
+    upper = lower + rng.uniform(0.0, 2.0, 3)
+    lower[rng.random(3) < 0.2] = -np.inf
+    upper[rng.random(3) < 0.2] = np.inf
+    center = rng.normal(0.0, 2.0, 3)
+    points = []
+    sign = 1.0 if mode == "descent" else -1.0
+
+    def value_and_gradient(x):
+        points.append(x.copy())
+        return sign * float(np.sum((x - center) ** 2)), sign * 2.0 * (x - center)
+
+    objective = FunctionObjective(
+        lambda x: value_and_gradient(x)[0], lambda x: value_and_gradient(x)[1]
+    )
+    rule = ALL_RULES[rule_index].values[0]
+    Optimizer(
+        objective,
+        step_rule=rule,
+        estimator=AnalyticGradient(),
+        mode=mode,
+        constraint=Bounds(lower, upper),
+        max_steps=15,
+        max_growth=None,
+    ).run(rng.normal(0.0, 3.0, 3))
+    evaluated = np.array(points)
+    assert np.all(evaluated >= lower)
+    assert np.all(evaluated <= upper)
+
+
+def test_cli_bounds(capsys):
+    from optim.cli import main
+
+    code = main(["run", "rosenbrock", "--rule", "lbfgs", "--bounds=-2,0.5", "--json"])
+    assert code == 0
+    import json
+
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["status"] == "converged"
+    assert answer["x"] == [0.5, 0.25]
+    code = main(
+        ["run", "rosenbrock", "--rule", "lbfgs", "--bounds=0,1", "--bounds=0,2"]
+    )
+    assert code == 0
+    capsys.readouterr()
+    assert main(["run", "rosenbrock", "--rule", "lbfgs", "--bounds=1,0"]) == 2
+    assert "lower must be <= upper" in capsys.readouterr().err
+    three = ["--bounds=0,1"] * 3
+    assert main(["run", "rosenbrock", "--rule", "lbfgs", *three]) == 2
+    assert "once per coordinate (2)" in capsys.readouterr().err
+
+
+def test_plot_draws_the_feasible_box():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from optim import History
+    from optim.plot import plot_run
+
+    history = History()
+    box = Bounds([-2.0, -np.inf], [0.5, 2.0])
+    Optimizer(Rosenbrock(), step_rule=LBFGS(), constraint=box, callbacks=[history]).run(
+        [-1.2, 1.0]
+    )
+    figure = plot_run(Rosenbrock(), history, constraint=box)
+    (patch,) = figure.axes[0].patches
+    assert patch.get_label() == "feasible box"
+    assert patch.get_x() == -2.0
+    assert patch.get_x() + patch.get_width() == 0.5
+
+
+FD_ESTIMATORS = [
+    optim.CentralDifference(),
+    optim.ForwardDifference(),
+    optim.BackwardDifference(),
+    optim.Richardson(),
+    optim.SPSA(samples=3, rng=5),
+    optim.CentralDifference(step=1e-2),
+]
+
+
+@settings(max_examples=40)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rule_index=st.integers(0, len(ALL_RULES) - 1),
+    estimator_index=st.integers(0, len(FD_ESTIMATORS) - 1),
+    mode=st.sampled_from(["descent", "ascent"]),
+)
+def test_finite_differences_never_leave_the_box(
+    seed, rule_index, estimator_index, mode
+):
+    """Every point any estimator evaluates (value or batch) lies in the box."""
+    rng = np.random.default_rng(seed)
+    lower = rng.uniform(-2.0, 1.0, 3)
+    upper = lower + rng.uniform(1e-3, 2.0, 3)
+    lower[rng.random(3) < 0.2] = -np.inf
+    upper[rng.random(3) < 0.2] = np.inf
+    center = rng.normal(0.0, 2.0, 3)
+    sign = 1.0 if mode == "descent" else -1.0
+
+    class Watched(optim.Objective):
+        def value(self, x):
+            assert np.all(x >= lower), (x, lower)
+            assert np.all(x <= upper), (x, upper)
+            return sign * float(np.sum((x - center) ** 2))
+
+    result = Optimizer(
+        Watched(),
+        step_rule=ALL_RULES[rule_index].values[0],
+        estimator=FD_ESTIMATORS[estimator_index],
+        mode=mode,
+        constraint=Bounds(lower, upper),
+        max_steps=10,
+        max_growth=None,
+        callbacks=[optim.StopOnZeroGradient(1e-6)],
+    ).run(rng.normal(0.0, 3.0, 3))
+
+    assert np.all(result.x >= lower)
+    assert np.all(result.x <= upper)
+
+
+def test_minimize_with_bounds_and_no_gradient_matches_scipy():
+    """A plain function with bounds: box-aware differences, scipy's optimum."""
+    import scipy.optimize
+
+    def f(x):
+        return float((x[0] - 1) ** 2 + 4 * (x[1] + 2) ** 2 + x[0] * x[1])
+
+    bounds = [(0.0, 0.5), (0.0, 1.0)]
+    reference = scipy.optimize.minimize(f, [0.2, 0.2], bounds=bounds)
+
+    result = minimize(f, [0.2, 0.2], bounds=bounds)
+
+    assert result.success, result.message
+    np.testing.assert_allclose(result.x, reference.x, atol=1e-8)
+    assert result.fun == pytest.approx(reference.fun, rel=1e-8)
