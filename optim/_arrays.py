@@ -8,16 +8,32 @@ import numpy.typing as npt
 
 from optim._types import Array, ArrayLike
 
+RUN_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+"""The dtypes a run computes in: float32 stays float32, everything else is float64."""
+
+
+def run_dtype(dtype: npt.DTypeLike) -> np.dtype[Any]:
+    """The dtype a run computes in for points of `dtype`: float32 or float64.
+
+    Examples:
+        >>> run_dtype(np.float32), run_dtype(np.int64), run_dtype(np.float16)
+        (dtype('float32'), dtype('float64'), dtype('float64'))
+    """
+    dtype = np.dtype(dtype)
+    return dtype if dtype == RUN_DTYPES[1] else RUN_DTYPES[0]
+
 
 def as_float_array(x: ArrayLike, *, name: str = "x") -> Array:
-    """Return `x` as a float64 array (integers and booleans become floats).
+    """Return `x` as a float64 or float32 array (integers and booleans: float64).
 
-    A float64 array is returned as is (no copy); callers never write into it.
+    A float64 or float32 array is returned as is (no copy); callers never write
+    into it. Other real dtypes (integers, booleans, float16, long double) become
+    float64.
 
     Raises:
         TypeError: If `x` is not real and numeric (strings, objects, complex).
     """
-    if isinstance(x, np.ndarray) and x.dtype == np.float64:
+    if isinstance(x, np.ndarray) and x.dtype in RUN_DTYPES:
         return x
     array = np.asarray(x)
     if array.dtype.kind not in "biuf":
@@ -25,17 +41,21 @@ def as_float_array(x: ArrayLike, *, name: str = "x") -> Array:
             f"{name} must be a real numeric array, got dtype {array.dtype} "
             f"({type(x).__name__})"
         )
-    return array.astype(np.float64)
+    return array.astype(run_dtype(array.dtype))
 
 
 def as_start_point(x0: ArrayLike, *, name: str = "x0") -> Array:
-    """Return a private float64 copy of a starting point, after checking it.
+    """Return a private float64 (or float32) copy of a starting point, after checks.
+
+    A float32 `x0` gives a float32 copy: the run computes in float32. Anything else
+    real (integers, booleans, float16) gives float64.
 
     Raises:
         TypeError: If `x0` is not real and numeric.
         ValueError: If `x0` is empty or contains NaN or infinity.
     """
-    x = np.array(as_float_array(x0, name=name), dtype=np.float64, copy=True)
+    array = as_float_array(x0, name=name)
+    x = np.array(array, dtype=array.dtype, copy=True)
     if x.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {x.shape}")
     if not np.isfinite(x).all():
@@ -142,10 +162,12 @@ def checked_values(values: object, points: npt.NDArray[Any], *, name: str) -> An
 
 
 def check_gradient_shape(gradient: object, x: Array, *, name: str) -> Array:
-    """Return a private float64 copy of `gradient`, checked to be shaped like `x`.
+    """Return a private copy of `gradient` in `x`'s dtype, checked to be shaped like x.
 
-    The copy matters: an objective may write its next gradient into the same
-    buffer, and a step rule keeps earlier gradients (L-BFGS's pairs).
+    A gradient of another dtype is cast to `x`'s (a float64 gradient in a float32
+    run becomes float32: the run stays in its dtype). The copy matters: an
+    objective may write its next gradient into the same buffer, and a step rule
+    keeps earlier gradients (L-BFGS's pairs).
 
     Raises:
         TypeError: If the gradient is not real and numeric.
@@ -153,7 +175,7 @@ def check_gradient_shape(gradient: object, x: Array, *, name: str) -> Array:
     """
     if (
         type(gradient) is np.ndarray
-        and gradient.dtype == np.float64
+        and gradient.dtype == run_dtype(x.dtype)
         and gradient.shape == x.shape
     ):
         return gradient.copy()
@@ -173,20 +195,22 @@ def check_gradient_shape(gradient: object, x: Array, *, name: str) -> Array:
             f"{name} returned {_describe(array)}, expected an array of shape "
             f"{x.shape} (the shape of x)"
         )
-    return np.array(array, dtype=np.float64, copy=True)
+    return np.array(array, dtype=run_dtype(x.dtype), copy=True)
 
 
 def check_like_x(value: object, x: Array, *, name: str, what: str) -> Array:
-    """Return `value`, checked to be a real floating-point array shaped like `x`.
+    """Return `value` in `x`'s dtype, checked to be a real float array shaped like `x`.
 
-    O(1): only the type, dtype and shape are looked at (no copy of a float64
-    array). Used on what plug-ins return: a rule's step, an estimator's gradient.
+    O(1): only the type, dtype and shape are looked at (no copy of an array of
+    `x`'s dtype; another float dtype is cast to `x`'s). Used on what plug-ins
+    return: a rule's step, an estimator's gradient.
 
     Raises:
         TypeError: If `value` is not a real floating-point array.
         ValueError: If its shape differs from the shape of `x`.
     """
-    if type(value) is np.ndarray and value.dtype == np.float64:
+    dtype = run_dtype(x.dtype)
+    if type(value) is np.ndarray and value.dtype == dtype:
         if value.shape == x.shape:
             return value
     elif not isinstance(value, np.ndarray) or value.dtype.kind != "f":
@@ -199,7 +223,34 @@ def check_like_x(value: object, x: Array, *, name: str, what: str) -> Array:
             f"{name} returned {what} of shape {value.shape}, expected shape "
             f"{x.shape} (the shape of x)"
         )
-    return value.astype(np.float64, copy=False)
+    return value.astype(dtype, copy=False)
+
+
+def clip_as(x: Array, lower: Array, upper: Array, dtype: np.dtype[Any]) -> Array:
+    """`x` clipped to `[lower, upper]` and cast to `dtype`, still inside the box.
+
+    Casting a float64 bound to float32 may round it outward by an ulp; such
+    entries are moved one float32 ulp back inside (unless the box is narrower
+    than that: then the nearest representable value is kept).
+
+    Examples:
+        >>> x = np.array([0.0, 1.0], dtype=np.float32)
+        >>> clip_as(x, np.array([0.1, 0.0]), np.array([0.2, 0.1]), x.dtype) <= [
+        ...     0.2,
+        ...     0.1,
+        ... ]
+        array([ True,  True])
+    """
+    clipped = np.clip(x, lower, upper)
+    if clipped.dtype == dtype:
+        return clipped
+    cast = clipped.astype(dtype)
+    low, high = cast < lower, cast > upper
+    if low.any() or high.any():
+        cast = np.where(low, np.nextafter(cast, dtype.type(np.inf)), cast)
+        cast = np.where(high, np.nextafter(cast, dtype.type(-np.inf)), cast)
+    result: Array = cast.astype(dtype, copy=False)
+    return result
 
 
 def ratio(numerator: float, denominator: float, default: float) -> float:

@@ -23,6 +23,7 @@ import attrs
 import numpy as np
 
 from optim import _validators
+from optim._arrays import RUN_DTYPES
 from optim._types import Array, override
 from optim.callbacks import Callback
 from optim.errors import CheckpointError as CheckpointError  # re-exported
@@ -432,6 +433,8 @@ class _Reader:
     arrays: dict[str, Array]
     shape: tuple[int, ...] = ()
     used: set[str] = attrs.field(factory=set)
+    dtype: np.dtype[Any] | None = None
+    """The run's dtype (that of `x`, float64 or float32), once `x` is read."""
 
     def array(self, node: Any, where: str) -> tuple[Array, bool]:
         node = _expect_keys(node, {"kind", "key", "scalar"}, where)
@@ -447,10 +450,18 @@ class _Reader:
         return array, scalar
 
     def point(self, node: Any, where: str) -> Array:
-        """A finite float64 array (the shape of `x`, once `x` is read)."""
+        """A finite array of the run's dtype (the shape of `x`, once `x` is read).
+
+        `x` itself may be float64 or float32 (a float32 run); every other point
+        must have its dtype.
+        """
         array, scalar = self.array(node, where)
-        if array.dtype != np.float64:
-            raise CheckpointError(f"{where} has dtype {array.dtype}, not float64")
+        expected = RUN_DTYPES if self.dtype is None else (self.dtype,)
+        if array.dtype not in expected:
+            raise CheckpointError(
+                f"{where} has dtype {array.dtype}, not "
+                + " or ".join(str(dtype) for dtype in expected)
+            )
         if (self.shape and array.shape != self.shape) or array.size == 0:
             raise CheckpointError(f"{where} has shape {array.shape}")
         if not np.isfinite(array).all():
@@ -473,9 +484,9 @@ class _Reader:
         """Where the template says nothing: plain data or an array shaped like x."""
         if isinstance(node, dict) and node.get("kind") == "array":
             array, scalar = self.array(node, where)
-            if array.dtype != np.float64 or array.shape != self.shape:
+            if array.dtype != self.dtype or array.shape != self.shape:
                 raise CheckpointError(
-                    f"{where} should be a float64 array shaped like x, got "
+                    f"{where} should be a {self.dtype} array shaped like x, got "
                     f"{array.dtype} {array.shape}"
                 )
             return array[()] if scalar else array
@@ -504,7 +515,7 @@ def _decode_run_state(
     node = _expect_keys(node, names, "the state")
     reader = _Reader(arrays)
     x = reader.point(node["x"], "x")
-    reader.shape = np.shape(x)
+    reader.shape, reader.dtype = np.shape(x), np.asarray(x).dtype
     fields: dict[str, Any] = {"x": x}
     for name in _ARRAYS[1:]:
         fields[name] = reader.point(node[name], name)
@@ -544,7 +555,7 @@ def _finite(value: Any, name: str) -> float:
 def _template(optimizer: Configuration, x: Array) -> Any:
     """The state the configured step rule starts from: the types the file must hold."""
     try:
-        return optimizer.step_rule.init(np.array(x, dtype=np.float64))
+        return optimizer.step_rule.init(np.array(x, dtype=np.asarray(x).dtype))
     except Exception as error:
         raise CheckpointError(
             f"the step rule {optimizer.step_rule!r} could not build a state for its "

@@ -11,8 +11,11 @@ import json
 import logging
 import math
 import multiprocessing
+import os
+import re
 import sys
-from collections.abc import Callable, Sequence
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -22,7 +25,12 @@ import numpy as np
 
 from optim.callbacks import CallbackLike, LogProgress, StopOnZeroGradient
 from optim.demo import demo_results, format_demo
-from optim.errors import OptimizationError, UsageError
+from optim.errors import (
+    MissingExtraError,
+    OptimizationError,
+    UsageError,
+    require_extra,
+)
 from optim.gradients import AnalyticGradient, GradientEstimator
 from optim.history import History
 from optim.multistart import multistart
@@ -39,7 +47,7 @@ from optim.registry import (
     make_estimator,
     make_rule,
 )
-from optim.result import Status
+from optim.result import Result, Status
 from optim.step_rules import StepRule
 from optim.sweep import format_sweep, sweep_learning_rates
 
@@ -64,14 +72,25 @@ EXIT_CODES: dict[Status, int] = {
     Status.MAX_TIME: 3,
     Status.NOISE_FLOOR: 3,
     Status.PRECISION_LIMIT: 3,
+    Status.RUNNING: 3,
     Status.DIVERGED: 4,
-    Status.FAILED: 4,
+    Status.FAILED: 1,
     Status.INTERRUPTED: 130,
 }
 """The exit code of `optim run` for each status: `0` only when the run converged
 (or a stop test the user asked for ended it), `3` when it ran out of budget or
-precision without converging, `4` when it diverged or failed, `130` when it was
-interrupted (Ctrl-C, as shells report SIGINT). Bad input exits `2`."""
+precision without converging, `4` when it diverged, `1` when it failed (an
+exception raised by the objective, a plug-in or `optim` itself: its traceback is
+shown, after the result so far), `130` when it was interrupted (Ctrl-C, as shells
+report SIGINT). A mistake in the command line, or an option whose optional extra
+is not installed, exits `2` with one line, before any work."""
+
+DEFAULT_RULE = "lbfgs"
+"""The rule of `optim run` and `optim multistart` without `--rule` or
+`--learning-rate`: L-BFGS, which needs no learning rate. With `--learning-rate`
+alone, the rule is `fixed` (the textbook's gradient method)."""
+
+_FIGURE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".eps", ".ps", ".webp")
 
 
 def _add_problem_options(command: argparse.ArgumentParser) -> None:
@@ -93,8 +112,8 @@ def _add_problem_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--rule",
         choices=sorted(RULES),
-        default="fixed",
-        help="step rule (default: fixed, the textbook's gradient method)",
+        help=f"step rule (default: {DEFAULT_RULE}, which needs no learning rate; "
+        "fixed, the textbook's gradient method, when --learning-rate is given)",
     )
     command.add_argument(
         "--param",
@@ -132,6 +151,7 @@ def _add_problem_options(command: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="optim", description="Pluggable gradient-method optimizers.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(
         dest="command", required=True, parser_class=_Parser
     )
@@ -162,6 +182,18 @@ def _parser() -> argparse.ArgumentParser:
     _add_sweep_command(commands)
     _add_multistart_command(commands)
     return parser
+
+
+def _version() -> str:
+    """The installed version of the `optim-gradient` distribution."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from optim.errors import DISTRIBUTION
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "(not installed)"
 
 
 def _add_workers(command: argparse.ArgumentParser) -> None:
@@ -230,7 +262,12 @@ def _add_run_command(commands: Any) -> None:
         "coordinate (repeat the option, in order); write --bounds=-1,1 when it "
         "starts with a minus sign, and -inf or inf for an open side",
     )
-    run.add_argument("--progress", action="store_true", help="show a progress bar")
+    run.add_argument(
+        "--progress",
+        action="store_true",
+        help="show a progress bar (needs the progress extra); when standard error "
+        "is not a terminal, log a line every tenth of --max-steps instead",
+    )
     run.add_argument(
         "--plot", metavar="FILE", help="draw the path (2-D) and value curves to FILE"
     )
@@ -254,6 +291,7 @@ def _add_sweep_command(commands: Any) -> None:
         ),
     )
     _add_problem_options(sweep)
+    sweep.set_defaults(rule="fixed")
     sweep.add_argument(
         "--rates",
         type=float,
@@ -295,16 +333,40 @@ def _rule_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _rule_name(args: argparse.Namespace) -> str:
+    """The `--rule`, or the default: fixed with a learning rate, else L-BFGS."""
+    if args.rule is not None:
+        return str(args.rule)
+    return "fixed" if args.learning_rate is not None else DEFAULT_RULE
+
+
 def _make_rule(name: str, learning_rate: float | None, **options: Any) -> StepRule[Any]:
     takes = hyperparameters("rule", name)
     rate = takes.get("learning_rate")
     required = rate is not None and rate.default is inspect.Parameter.empty
     if learning_rate is None and required and "learning_rate" not in options:
         raise UsageError(f"rule {name!r} needs --learning-rate")
+    if learning_rate is not None and rate is None:
+        with_rate = sorted(r for r in RULES if "learning_rate" in _takes(r))
+        raise UsageError(
+            f"rule {name!r} takes no learning rate; drop --learning-rate, or choose "
+            f"a --rule that takes one: {', '.join(with_rate)}"
+        )
+    for key in options:
+        if key not in takes:
+            others = [k for k in takes if k != "learning_rate"]
+            raise UsageError(
+                f"rule {name!r} has no hyperparameter {key!r}; --param sets "
+                f"{', '.join(others) or 'nothing for this rule'}"
+            )
     try:
         return make_rule(name, learning_rate, **options)
     except ValueError as error:
         raise UsageError(str(error)) from None
+
+
+def _takes(rule: str) -> Mapping[str, inspect.Parameter]:
+    return hyperparameters("rule", rule)
 
 
 def _import(module_name: str) -> ModuleType:
@@ -364,7 +426,10 @@ def load_objective(spec: str, dimension: int | None = None) -> Objective:
         try:
             return get_problem(spec, dimension)
         except (KeyError, TypeError, ValueError) as error:
-            raise UsageError(str(error).strip("'\"")) from None
+            # Hints such as "(use chained=True ...)" name Python arguments that
+            # the command line does not have.
+            message = re.sub(r" \(use \w+=[^)]*\)", "", str(error).strip("'\""))
+            raise UsageError(message) from None
     module_name, _, name = spec.partition(":")
     if dimension is not None:
         raise UsageError("--dimension applies to built-in problems only")
@@ -451,6 +516,68 @@ def _stderr_logger() -> logging.Logger:
     return logger
 
 
+def _check_path(option: str, path: str, suffixes: tuple[str, ...]) -> None:
+    """Refuse an output path that cannot be written, before any work."""
+    if not path.lower().endswith(suffixes):
+        raise UsageError(f"{option} must end in {', '.join(suffixes)}, got {path!r}")
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        raise UsageError(f"cannot write {option} {path}: it is a folder")
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {option} {path}: no folder {str(folder)!r}")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"cannot write {option} {path}: {folder} is read-only")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Check the output paths and the extras they need, before any work."""
+    if getattr(args, "history", None) is not None:
+        _check_path("--history", args.history, (".csv", ".json"))
+    if getattr(args, "plot", None) is not None:
+        _check_path("--plot", args.plot, _FIGURE_SUFFIXES)
+        require_extra("plot", "matplotlib", "--plot")
+
+
+def _progress(args: argparse.Namespace) -> CallbackLike:
+    """A progress bar on a terminal; log lines every tenth of the run elsewhere."""
+    if not sys.stderr.isatty():
+        every = max(1, args.max_steps // 10)
+        return LogProgress(every=every, logger=_stderr_logger())
+    require_extra("progress", "tqdm", "--progress")
+    from optim.progress import ProgressBar
+
+    return ProgressBar()
+
+
+def _announce(path: str) -> None:
+    """Tell the user a file was written (on standard error: stdout may be JSON)."""
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def _title(args: argparse.Namespace, rule: StepRule[Any]) -> str:
+    """What a figure shows: problem, rule and its learning rate or settings."""
+    rate = getattr(rule, "learning_rate", None)
+    settings = [f"learning rate {rate:g}"] if isinstance(rate, float) else []
+    settings += [f"{key}={value}" for key, value in _rule_options(args).items()]
+    settings += ["maximized"] if args.ascent else []
+    name = _rule_name(args)
+    return f"{args.problem}: rule {name} ({', '.join(settings) or 'default settings'})"
+
+
+def _print_result(args: argparse.Namespace, result: Result) -> None:
+    if args.json:
+        print(json.dumps(result.to_dict(), allow_nan=False))
+        return
+    print(f"{result.outcome}: {result.message}")
+    print(f"x = {np.array2string(result.x, precision=10)}")
+    print(f"value = {result.value:.12g}")
+    print(
+        f"steps = {result.steps}, evaluations = {result.evaluations}, "
+        f"gradient evaluations = {result.gradient_evaluations}"
+    )
+
+
 def _box(options: list[str] | None, x0: np.ndarray) -> Bounds | None:
     """The `--bounds` options as a box: one pair for all, or one per coordinate."""
     if not options:
@@ -483,9 +610,10 @@ def _box(options: list[str] | None, x0: np.ndarray) -> Bounds | None:
 
 def _run(args: argparse.Namespace) -> int:
     _check_budget(args)
+    _check_outputs(args)
     objective = load_objective(args.problem, args.dimension)
     x0 = _start(args, objective)
-    rule = _make_rule(args.rule, args.learning_rate, **_rule_options(args))
+    rule = _make_rule(_rule_name(args), args.learning_rate, **_rule_options(args))
     estimator = _estimator(args, objective)
     history = History()
     callbacks: list[CallbackLike] = [StopOnZeroGradient(args.tol), history]
@@ -494,48 +622,36 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError(f"--log-every must be >= 1, got {args.log_every}")
         callbacks.append(LogProgress(every=args.log_every, logger=_stderr_logger()))
     if args.progress:
-        from optim.progress import ProgressBar
-
-        callbacks.append(ProgressBar())
-    for path, suffixes in ((args.history, (".csv", ".json")),):
-        if path is not None and not path.lower().endswith(suffixes):
-            raise UsageError(f"--history must end in .csv or .json, got {path!r}")
+        callbacks.append(_progress(args))
+    optimizer = Optimizer(
+        objective,
+        step_rule=rule,
+        estimator=estimator,
+        mode="ascent" if args.ascent else "descent",
+        callbacks=callbacks,
+        max_steps=args.max_steps,
+        constraint=_box(args.bounds, x0),
+    )
+    failure: OptimizationError | None = None
     try:
-        optimizer = Optimizer(
-            objective,
-            step_rule=rule,
-            estimator=estimator,
-            mode="ascent" if args.ascent else "descent",
-            callbacks=callbacks,
-            max_steps=args.max_steps,
-            constraint=_box(args.bounds, x0),
-        )
         result = optimizer.run(x0)
-    except OptimizationError as error:
-        print(f"optim run: failed: {error}", file=sys.stderr)
-        return EXIT_CODES[Status.FAILED]
-    except Exception as error:  # raised at x0, before any step: bad input
-        raise UsageError(f"{type(error).__name__}: {error}") from None
+    except OptimizationError as error:  # the result so far is kept, then shown
+        failure, result = error, error.result
+    _print_result(args, result)
     if args.history:
         _write(lambda: history.write(args.history), "--history", args.history)
-    if args.plot:
+    if args.plot and len(history):
         from optim.plot import plot_run
 
+        title = _title(args, rule)
+        box = optimizer.constraint
         _save_figure(
-            lambda: plot_run(objective, history, constraint=optimizer.constraint),
-            "--plot",
+            lambda: plot_run(objective, history, title=title, constraint=box),
             args.plot,
         )
-    if args.json:
-        print(json.dumps(result.to_dict(), allow_nan=False))
-    else:
-        print(f"{result.outcome}: {result.message}")
-        print(f"x = {np.array2string(result.x, precision=10)}")
-        print(f"value = {result.value:.12g}")
-        print(
-            f"steps = {result.steps}, evaluations = {result.evaluations}, "
-            f"gradient evaluations = {result.gradient_evaluations}"
-        )
+    if failure is not None:
+        traceback.print_exception(failure, file=sys.stderr)
+        return EXIT_CODES[Status.FAILED]
     return EXIT_CODES[result.status]
 
 
@@ -544,12 +660,13 @@ def _write(action: Callable[[], object], option: str, path: str) -> None:
         action()
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot write {option} {path}: {error}") from None
+    _announce(path)
 
 
-def _save_figure(draw: Callable[[], Figure], option: str, path: str) -> None:
+def _save_figure(draw: Callable[[], Figure], path: str) -> None:
     figure = draw()
     try:
-        _write(lambda: figure.savefig(path), option, path)
+        _write(lambda: figure.savefig(path), "--plot", path)
     finally:
         import matplotlib.pyplot as plt
 
@@ -558,12 +675,15 @@ def _save_figure(draw: Callable[[], Figure], option: str, path: str) -> None:
 
 def _sweep(args: argparse.Namespace) -> int:
     _check_budget(args)
+    _check_outputs(args)
     objective = load_objective(args.problem, args.dimension)
     x0 = _start(args, objective)
     options = _rule_options(args)
     _make_rule(args.rule, args.rates[0], **dict(options))  # refuse bad input early
     if any(not (math.isfinite(rate) and rate > 0) for rate in args.rates):
         raise UsageError(f"--rates must be positive, got {args.rates}")
+    if args.plot and x0.size != 2:
+        raise UsageError("--plot draws 2-D problems only")
     with _executor(args.workers) as executor:
         runs = sweep_learning_rates(
             objective,
@@ -580,10 +700,9 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.plot:
         from optim.plot import plot_sweep
 
-        if x0.size != 2:
-            raise UsageError("--plot draws 2-D problems only")
-        _save_figure(lambda: plot_sweep(objective, runs), "--plot", args.plot)
-        print(f"\nwrote {args.plot}")
+        title = f"{args.problem}: rule {args.rule} at {len(runs)} learning rates"
+        title += ", maximized" if args.ascent else ""
+        _save_figure(lambda: plot_sweep(objective, runs, title=title), args.plot)
     return 0
 
 
@@ -624,7 +743,9 @@ def _multistart(args: argparse.Namespace) -> int:
     starts = list(center + args.spread * noise)
     optimizer = Optimizer(
         objective,
-        step_rule=_make_rule(args.rule, args.learning_rate, **_rule_options(args)),
+        step_rule=_make_rule(
+            _rule_name(args), args.learning_rate, **_rule_options(args)
+        ),
         estimator=_estimator(args, objective),
         mode="ascent" if args.ascent else "descent",
         callbacks=[StopOnZeroGradient(args.tol)],
@@ -660,6 +781,7 @@ def _problems() -> int:
 def _demo(args: argparse.Namespace) -> int:
     if args.max_steps < 0:
         raise UsageError(f"--max-steps must be >= 0, got {args.max_steps}")
+    _check_outputs(args)
     print(
         "Gradient descent on the sphere f(x) = x0^2 + x1^2, central differences "
         f"(h = 1e-4), at most {args.max_steps} steps\n"
@@ -669,8 +791,8 @@ def _demo(args: argparse.Namespace) -> int:
     if args.plot:
         from optim.plot import plot_sweep
 
-        _save_figure(lambda: plot_sweep(Sphere(), runs), "--plot", args.plot)
-        print(f"\nwrote {args.plot}")
+        title = "sphere: rule fixed at the textbook's four learning rates"
+        _save_figure(lambda: plot_sweep(Sphere(), runs, title=title), args.plot)
     return 0
 
 
@@ -683,9 +805,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit status: for `optim run`, the code of the run's status in
         [`EXIT_CODES`][optim.cli.EXIT_CODES] (`0` converged or stopped by a stop
-        test, `3` not converged, `4` diverged or failed, `130` interrupted); `2`
-        for bad input (reported in one line on standard error); `0` for the other
-        commands.
+        test, `3` not converged, `4` diverged, `130` interrupted); `2` for a
+        mistake in the command line or a missing optional extra (one line on
+        standard error, before any work); `1` for an exception raised by the
+        objective, a plug-in or `optim` itself (its traceback on standard
+        error); `0` for the other commands.
 
     Examples:
         >>> main(["demo", "--max-steps", "5"])
@@ -704,9 +828,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return commands[args.command]()
-    except UsageError as error:
+    except (UsageError, MissingExtraError) as error:
         print(f"optim {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except Exception:  # the objective's or optim's own: the whole story
+        traceback.print_exc()
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,7 +19,7 @@ from optim.gradients import (
 )
 from optim.line_search_rules import LBFGS, ConjugateGradient
 from optim.mode import Mode
-from optim.objective import FunctionObjective, Objective
+from optim.objective import FunctionObjective, Objective, WithArguments
 from optim.optimizer import Optimizer
 from optim.projections import as_constraint
 from optim.result import Result, Status, StepInfo, Stop
@@ -68,17 +68,6 @@ def _rule(method: str | None, options: Mapping[str, Any]) -> StepRule[Any]:
 
 
 @attrs.frozen
-class _WithArgs:
-    """`function(x, *args)`: scipy's `args=`, as a picklable function of `x`."""
-
-    function: Callable[..., Any]
-    args: tuple[Any, ...]
-
-    def __call__(self, x: Array) -> Any:
-        return self.function(x, *self.args)
-
-
-@attrs.frozen
 class _ValueAndGradient(Objective):
     """An objective from a function returning `(value, gradient)` (`jac=True`)."""
 
@@ -116,7 +105,7 @@ def _objective(
         return fun, None
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
-    function = _WithArgs(fun, args) if args else fun
+    function = WithArguments(fun, args) if args else fun
     if jac is True:
         return _ValueAndGradient(function), None
     if isinstance(jac, str):
@@ -131,7 +120,9 @@ def _objective(
     if gradient is not None:
         return FunctionObjective(function, gradient), None
     if callable(jac):
-        return FunctionObjective(function, _WithArgs(jac, args) if args else jac), None
+        return FunctionObjective(
+            function, WithArguments(jac, args) if args else jac
+        ), None
     return FunctionObjective(function), None
 
 

@@ -19,7 +19,7 @@ import attrs
 import numpy as np
 
 from optim import _validators
-from optim._arrays import ratio
+from optim._arrays import ratio, run_dtype
 from optim._types import Array, override
 
 __all__ = [
@@ -204,7 +204,7 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
     def direction(
         self, gradient: Array, state: LBFGSDirectionState
     ) -> tuple[Array, LBFGSDirectionState]:
-        q = -np.asarray(gradient, dtype=np.float64)
+        q = -np.asarray(gradient, dtype=run_dtype(np.result_type(gradient)))
         if not state.steps:
             norm = float(np.linalg.norm(q))
             return (q * (1.0 / norm) if norm > 1.0 else q), state

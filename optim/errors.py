@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -77,8 +78,11 @@ class UsageError(ValueError):
     """
 
 
-DISTRIBUTION = "optim"
-"""The name `optim` is installed under from the package index (`pip install ...`)."""
+DISTRIBUTION = "optim-gradient"
+"""The name `optim` is installed under from the package index (`pip install ...`).
+
+The import name and the command stay `optim`; the distribution has its own name
+because `optim` on the package index is an unrelated project."""
 
 
 class MissingExtraError(ImportError):
@@ -88,7 +92,7 @@ class MissingExtraError(ImportError):
 
     Examples:
         >>> print(MissingExtraError("plot", "optim.plot"))
-        optim.plot needs the optional extra 'plot': pip install "optim[plot]"
+        optim.plot needs the optional extra 'plot': pip install "optim-gradient[plot]"
     """
 
     def __init__(self, extra: str, feature: str) -> None:
@@ -98,3 +102,28 @@ class MissingExtraError(ImportError):
         )
         self.extra = extra
         """The extra to install."""
+
+
+def require_extra(extra: str, module: str, feature: str) -> None:
+    """Raise [`MissingExtraError`][optim.errors.MissingExtraError] without `module`.
+
+    Checks without importing `module`, so that a command can refuse an option
+    whose extra is missing before it does any work.
+
+    Args:
+        extra: The extra that installs `module`, such as `"plot"`.
+        module: The top-level module the feature imports, such as `"matplotlib"`.
+        feature: What needs it, for the message (`"optim.plot"`, `"--plot"`).
+
+    Raises:
+        MissingExtraError: If `module` cannot be found.
+
+    Examples:
+        >>> require_extra("plot", "numpy", "--plot")
+        >>> require_extra("plot", "no_such_module_here", "--plot")
+        Traceback (most recent call last):
+        ...
+        optim.errors.MissingExtraError: --plot needs the optional extra 'plot': ...
+    """
+    if importlib.util.find_spec(module) is None:
+        raise MissingExtraError(extra, feature)

@@ -1,6 +1,6 @@
 """The run's evaluations: counted, memoized, in the minimization convention."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -17,7 +17,7 @@ from optim._arrays import (
 from optim._types import Array, override
 from optim.gradients import AnalyticGradient, GradientEstimator
 from optim.mode import Mode
-from optim.objective import Objective
+from optim.objective import Objective, bind_arguments
 from optim.projections import Bounds, Projection
 
 
@@ -141,6 +141,7 @@ class Evaluator:
         "_counted",
         "_estimator",
         "_full_memo",
+        "_objective",
         "_value_memo",
         "constraint",
         "rng",
@@ -158,6 +159,7 @@ class Evaluator:
         gradient_evaluations: int = 0,
         constraint: Projection | None = None,
     ) -> None:
+        self._objective = objective
         self._counted = _Counted(objective)
         self._counted.evaluations = evaluations
         self._counted.gradient_evaluations = gradient_evaluations
@@ -170,6 +172,21 @@ class Evaluator:
         """The run's constraint (trial points must lie in it), or `None`."""
         self._value_memo: tuple[Array, float] | None = None
         self._full_memo: tuple[Array, float, Array, Array | None] | None = None
+
+    def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+        """Pass `*args, **kwargs` after the point to the objective from now on.
+
+        How a step's minibatch (or a run's fixed data) reaches the objective's
+        `value`, `gradient` and `values` (see
+        [`bind_arguments`][optim.objective.bind_arguments]). Forgets the trial
+        points, whose values were for other arguments.
+
+        Args:
+            args: Extra positional arguments.
+            kwargs: Extra keyword arguments.
+        """
+        self._counted.objective = bind_arguments(self._objective, args, kwargs)
+        self._value_memo = self._full_memo = None
 
     @property
     def evaluations(self) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optim import _validators
-from optim._arrays import as_float_array, checked_values
+from optim._arrays import as_float_array, checked_values, run_dtype
 from optim._types import Array, ArrayLike, override
 from optim.objective import Objective
 
@@ -41,9 +41,32 @@ _ONE_SIDED_TRUNCATION = 30.0
 `30 h |g_i| / (2 L_i)` (calibrated on the problem library)."""
 
 
-def _value_error(values: npt.NDArray[Any], noise: float | None) -> Array:
-    """Absolute error of computed values: rounding `10 eps |f|`, plus `noise`."""
-    rounding: Array = _ROUNDING_SAFETY * _EPS * np.abs(values)
+def _eps(x: Array) -> float:
+    """The machine epsilon of the run's dtype: float32's for a float32 point."""
+    return _EPS if x.dtype == np.float64 else float(np.finfo(run_dtype(x.dtype)).eps)
+
+
+def _in_dtype(
+    x: Array, value: float, gradient: Array, error: Array | None
+) -> tuple[float, Array, Array | None]:
+    """The estimator's output with the gradient and error in `x`'s dtype."""
+    dtype = run_dtype(x.dtype)
+    return (
+        value,
+        gradient.astype(dtype, copy=False),
+        None if error is None else error.astype(dtype, copy=False),
+    )
+
+
+def _value_error(
+    values: npt.NDArray[Any], noise: float | None, eps: float = _EPS
+) -> Array:
+    """Absolute error of computed values: rounding `10 eps |f|`, plus `noise`.
+
+    `eps` is that of the points' dtype: an objective handed float32 points is
+    taken to compute in float32.
+    """
+    rounding: Array = _ROUNDING_SAFETY * eps * np.abs(values)
     return rounding if noise is None else rounding + noise
 
 
@@ -76,14 +99,24 @@ def _extra(rng: np.random.Generator | None, bounds: Box | None) -> dict[str, Any
 
 
 def _box(x: Array, bounds: Box | None) -> tuple[Array, Array] | None:
-    """The bounds as flat float64 arrays, or `None` without a box."""
+    """The bounds as flat arrays of `x`'s dtype, or `None` without a box.
+
+    For a float32 `x` the bounds are rounded inward, so that every float32 point
+    in the rounded box is in the box.
+    """
     if bounds is None:
         return None
     lower, upper = (
         np.broadcast_to(np.asarray(b, dtype=np.float64), x.shape).reshape(-1)
         for b in bounds
     )
-    return lower, upper
+    dtype = run_dtype(x.dtype)
+    if dtype == np.float64:
+        return lower, upper
+    low, high = lower.astype(dtype), upper.astype(dtype)
+    low = np.where(low < lower, np.nextafter(low, dtype.type(np.inf)), low)
+    high = np.where(high > upper, np.nextafter(high, dtype.type(-np.inf)), high)
+    return low.astype(dtype, copy=False), high.astype(dtype, copy=False)
 
 
 def _room(flat: Array, box: tuple[Array, Array]) -> tuple[Array, Array]:
@@ -373,13 +406,13 @@ def _coordinate_steps(
         h = relative * np.maximum(1.0, np.abs(flat))
         return (flat + h) - flat
     if isinstance(step, float):
-        return np.full(flat.shape, step)
+        return np.full(flat.shape, step, dtype=flat.dtype)
     if step.shape not in (shape, (flat.size,)):
         raise ValueError(
             f"step has shape {step.shape}, but x has shape {shape}: per-coordinate "
             "steps must be shaped like x"
         )
-    return step.reshape(-1)
+    return step.reshape(-1).astype(flat.dtype, copy=False)
 
 
 def _evaluate(
@@ -438,7 +471,10 @@ def _axis_points(
     entries lie on diagonals of the stacked points: each run is one strided slice,
     which is cheaper than fancy indexing.
     """
-    flat = x.reshape(-1).astype(targets.dtype, copy=False)
+    real = run_dtype(x.dtype)
+    dtype = real if targets.dtype.kind != "c" else np.result_type(real, np.complex64)
+    targets = targets.astype(dtype, copy=False)  # points in the run's dtype
+    flat = x.reshape(-1).astype(dtype, copy=False)
     n = flat.size
 
     def build(start: int, end: int) -> npt.NDArray[Any]:
@@ -549,7 +585,7 @@ class _Differences(_BatchedEstimator):
         bounds: Box | None = None,
     ) -> tuple[Array, Array | None]:
         x = as_float_array(x)
-        return self._with_value(objective, x, _box(x, bounds), None)[1:]
+        return _in_dtype(x, *self._with_value(objective, x, _box(x, bounds), None))[1:]
 
     @override
     def value_and_estimate(
@@ -562,7 +598,7 @@ class _Differences(_BatchedEstimator):
     ) -> tuple[float, Array, Array | None]:
         x = as_float_array(x)
         value = objective.value(x)
-        return self._with_value(objective, x, _box(x, bounds), value)
+        return _in_dtype(x, *self._with_value(objective, x, _box(x, bounds), value))
 
     @abc.abstractmethod
     def _with_value(
@@ -672,7 +708,8 @@ class CentralDifference(_Differences):
     ) -> tuple[float, Array, Array]:
         flat = x.reshape(-1)
         n = flat.size
-        h = _coordinate_steps(flat, self.step, _EPS ** (1.0 / 3.0), x.shape)
+        eps = _eps(x)
+        h = _coordinate_steps(flat, self.step, eps ** (1.0 / 3.0), x.shape)
         if box is not None:
             return self._in_box(objective, x, h, box, value)
         f = self._evaluate(
@@ -683,10 +720,13 @@ class CentralDifference(_Differences):
             np.float64,
         )
         up, down = f[:n], f[n:]
-        distance = 2.0 * h if self.step is not None else (flat + h) - (flat - h)
+        exact = self.step is not None and x.dtype == np.float64  # as given
+        distance = 2.0 * h if exact else (flat + h) - (flat - h)
         gradient = np.asarray((up - down) / distance)
         noise = self.noise
-        rounding = (_value_error(up, noise) + _value_error(down, noise)) / (2.0 * h)
+        rounding = (_value_error(up, noise, eps) + _value_error(down, noise, eps)) / (
+            2.0 * h
+        )
         error = rounding + _truncation(flat, gradient, h, 2)
         value = math.nan if value is None else value
         return value, gradient.reshape(x.shape), error.reshape(x.shape)
@@ -716,11 +756,11 @@ class CentralDifference(_Differences):
             value = objective.value(x)
         f0 = math.nan if value is None else value
         gradient, (c0, c1, c2) = _three_point(f0, f[:n], f[n:], a, b)
-        noise = self.noise
-        rounding = np.abs(c1) * _value_error(f[:n], noise) + np.abs(c2) * _value_error(
-            f[n:], noise
-        )
-        rounding = rounding + np.abs(c0) * _value_error(np.asarray(f0), noise)
+        noise, eps = self.noise, _eps(x)
+        rounding = np.abs(c1) * _value_error(f[:n], noise, eps) + np.abs(
+            c2
+        ) * _value_error(f[n:], noise, eps)
+        rounding = rounding + np.abs(c0) * _value_error(np.asarray(f0), noise, eps)
         error = (
             rounding
             + _CENTRAL_TRUNCATION
@@ -763,10 +803,11 @@ class _OneSided(_Differences):
         if value is None:
             value = objective.value(x)
         gradient, f, h = self._quotients(objective, x, value, box)
-        at_x = _value_error(np.asarray(value), self.noise)
+        eps = _eps(x)
+        at_x = _value_error(np.asarray(value), self.noise, eps)
         dead = h == 0.0
         safe = np.where(dead, 1.0, h)
-        rounding = (_value_error(f, self.noise) + at_x) / safe
+        rounding = (_value_error(f, self.noise, eps) + at_x) / safe
         error = np.where(
             dead, 0.0, rounding + _truncation(x.reshape(-1), gradient, h, 1)
         )
@@ -786,9 +827,9 @@ class _OneSided(_Differences):
         zero-width box: quotient 0).
         """
         flat = x.reshape(-1)
-        side = np.full(flat.shape, self._side)
+        side = np.full(flat.shape, self._side, dtype=flat.dtype)
         if self.step is None:
-            h = _EPS**0.5 * np.maximum(1.0, np.abs(flat))
+            h = _eps(x) ** 0.5 * np.maximum(1.0, np.abs(flat))
             h = (flat + h) - flat if self._side > 0 else flat - (flat - h)
         else:
             h = _coordinate_steps(flat, self.step, 0.0, x.shape)
@@ -970,8 +1011,9 @@ class ComplexStep(_Differences):
         # Only the imaginary part moves: every point evaluated stays in the box.
         gradient, f, h = self._derivatives(objective, x)
         flat = x.reshape(-1)
-        rounding = _value_error(f.imag, None) / h + _value_error(
-            f.real, None
+        eps = _eps(x)
+        rounding = _value_error(f.imag, None, eps) / h + _value_error(
+            f.real, None, eps
         ) / np.maximum(1.0, np.abs(flat))
         error = rounding + _truncation(flat, gradient, h, 2)
         value = math.nan if value is None else value
@@ -1019,7 +1061,7 @@ def _richardson_offsets(
     bound, unless a one-sided stencil `(h_k, 2 h_k)` toward the farther bound can
     be more than 4 times longer: then it uses that.
     """
-    scale = _RATIO ** -np.arange(levels, dtype=np.float64)[:, np.newaxis]
+    scale = _RATIO ** -np.arange(levels, dtype=flat.dtype)[:, np.newaxis]
     if box is None:
         return top * scale, -top * scale
     below, above = _room(flat, box)
@@ -1165,7 +1207,7 @@ class Richardson(_WithError):
         bounds: Box | None = None,
     ) -> tuple[Array, Array | None]:
         x = as_float_array(x)
-        return self._with_value(objective, x, _box(x, bounds), None)[1:]
+        return _in_dtype(x, *self._with_value(objective, x, _box(x, bounds), None))[1:]
 
     @override
     def value_and_estimate(
@@ -1178,7 +1220,7 @@ class Richardson(_WithError):
     ) -> tuple[float, Array, Array | None]:
         x = as_float_array(x)
         value = objective.value(x)
-        return self._with_value(objective, x, _box(x, bounds), value)
+        return _in_dtype(x, *self._with_value(objective, x, _box(x, bounds), value))
 
     def _with_value(
         self,
@@ -1210,10 +1252,11 @@ class Richardson(_WithError):
             central = (f[:, 0] - f[:, 1]) / (a - b)
             sided, (c0, c1, c2) = _three_point(f0, f[:, 0], f[:, 1], a, b)
             differences = np.where(one_sided, sided, central)
-            delta = _value_error(f, None)
+            eps = _eps(x)
+            delta = _value_error(f, None, eps)
             rounding = np.where(
                 one_sided,
-                np.abs(c0) * _value_error(np.asarray(f0), None)
+                np.abs(c0) * _value_error(np.asarray(f0), None, eps)
                 + np.abs(c1) * delta[:, 0]
                 + np.abs(c2) * delta[:, 1],
                 (delta[:, 0] + delta[:, 1]) / np.abs(a - b),
@@ -1326,7 +1369,7 @@ class SPSA(_WithError):
         flat = x.reshape(-1)
         n, k = flat.size, self.samples
         rng = self.random_stream() if rng is None else rng
-        h = _coordinate_steps(flat, self.step, _EPS ** (1.0 / 3.0), x.shape)
+        h = _coordinate_steps(flat, self.step, _eps(x) ** (1.0 / 3.0), x.shape)
         box = _box(x, bounds)
         center, h = _spsa_box(flat, h, box)
         dead = h == 0.0
@@ -1338,7 +1381,7 @@ class SPSA(_WithError):
         differences = np.empty(k)
         for start in range(0, k, chunk):
             count = min(chunk, k - start)
-            perturbations = rng.integers(0, 2, size=(count, n)).astype(np.float64)
+            perturbations = rng.integers(0, 2, size=(count, n)).astype(flat.dtype)
             perturbations *= 2.0
             perturbations -= 1.0
             perturbations *= h
@@ -1355,7 +1398,7 @@ class SPSA(_WithError):
                 total += d[j] / 2.0 / perturbations[j]
         gradient = np.where(dead, 0.0, total / k)
         if k < 2:
-            return gradient.reshape(x.shape), None
+            return gradient.reshape(x.shape).astype(flat.dtype, copy=False), None
         replay = np.random.Generator(type(rng.bit_generator)())
         replay.bit_generator.state = saved
         del total
@@ -1376,7 +1419,7 @@ class SPSA(_WithError):
                 gradient
             ) / np.maximum(1.0, np.abs(flat))
         error = np.where(dead, 0.0, error)
-        return gradient.reshape(x.shape), error.reshape(x.shape)
+        return _in_dtype(x, 0.0, gradient.reshape(x.shape), error.reshape(x.shape))[1:]
 
 
 def _spsa_points(

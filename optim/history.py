@@ -7,12 +7,13 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 
 from optim import _validators
+from optim._arrays import run_dtype
 from optim._types import Array, override
 from optim.callbacks import Callback
 from optim.result import StepInfo
@@ -77,6 +78,9 @@ class History(Callback):
     _points: list[Array] = attrs.field(factory=list, init=False, repr=False)
     _point_steps: list[int] = attrs.field(factory=list, init=False, repr=False)
     _shape: tuple[int, ...] = attrs.field(default=(), init=False, repr=False)
+    _dtype: np.dtype[Any] = attrs.field(
+        default=np.dtype(np.float64), init=False, repr=False
+    )
     _previous: Array | None = attrs.field(default=None, init=False, repr=False)
 
     @override
@@ -84,6 +88,7 @@ class History(Callback):
         self._steps, self._values, self._norms, self._sizes = [], [], [], []
         self._points, self._point_steps = [], []
         self._shape = np.shape(x0)
+        self._dtype = run_dtype(np.result_type(x0))  # points: in the run's dtype
         self._previous = None
 
     @override
@@ -92,12 +97,12 @@ class History(Callback):
         every = self.keep_x_every
         if every == 1:
             # Every point is kept: the step sizes come from them when asked for.
-            self._points.append(np.array(x, dtype=np.float64, copy=True))
+            self._points.append(np.array(x, dtype=self._dtype, copy=True))
             self._point_steps.append(info.step)
         else:
             self._sizes.append(self._step_size(x))
             if every and info.step % every == 0:
-                self._points.append(np.array(x, dtype=np.float64, copy=True))
+                self._points.append(np.array(x, dtype=self._dtype, copy=True))
                 self._point_steps.append(info.step)
         self._steps.append(info.step)
         self._values.append(float(info.value))
@@ -107,7 +112,7 @@ class History(Callback):
         """Distance from the previous step's point, kept in a private buffer."""
         previous = self._previous
         if previous is None or previous.shape != np.shape(x):
-            self._previous = np.array(x, dtype=np.float64, copy=True)
+            self._previous = np.array(x, dtype=self._dtype, copy=True)
             return 0.0
         difference = (x - previous).reshape(-1)
         np.copyto(previous, x)  # our own buffer: no allocation per step
@@ -125,12 +130,14 @@ class History(Callback):
     def x(self) -> Array:
         """The kept points, shape `(m, *x0.shape)`, at the steps `x_steps`.
 
+        In the run's dtype: float32 for a float32 run.
+
         With the default `keep_x_every=1`, one point per step (`m == len(self)`);
         with `keep_x_every=0` or `None`, an empty array of shape `(0, *x0.shape)`.
         """
         if not self._points:
-            return np.empty((0, *self._shape), dtype=np.float64)
-        return np.array(self._points, dtype=np.float64)
+            return np.empty((0, *self._shape), dtype=self._dtype)
+        return np.array(self._points, dtype=self._dtype)
 
     @property
     def x_steps(self) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Exact gradients from JAX: an objective made from a JAX function.
 
-Needs the `jax` extra (`pip install "optim[jax]"`, CPU JAX from the package index);
-JAX is imported when a [`JaxObjective`][optim.jax_objective.JaxObjective] is made,
-not when `optim` is.
+Needs the `jax` extra (`pip install "optim-gradient[jax]"`, CPU JAX from the package
+index); JAX is imported when a [`JaxObjective`][optim.jax_objective.JaxObjective] is
+made, not when `optim` is.
 """
 
 from __future__ import annotations

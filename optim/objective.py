@@ -4,7 +4,7 @@ import abc
 import pickle
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
@@ -244,7 +244,10 @@ class FunctionObjective(Objective):
     def gradient(self, x: Array) -> Array:
         if self.grad is None:
             return super().gradient(x)
-        return as_float_array(self.grad(x), name="gradient")
+        gradient = self.grad(x)
+        if not isinstance(x, np.ndarray):  # a structured point: checked by the run
+            return gradient
+        return as_float_array(gradient, name="gradient")
 
     @override
     def values(self, xs: Array) -> Array:
@@ -257,6 +260,104 @@ class FunctionObjective(Objective):
         if self.vectorized:
             return np.asarray(self.fun(xs), dtype=np.float64).reshape(len(xs))
         return super().values(xs)
+
+
+@attrs.frozen
+class WithArguments:
+    """`function(x, *args, **kwargs)` as a (picklable) function of `x` alone.
+
+    How scipy's `args=` reaches a plain function.
+
+    Examples:
+        >>> WithArguments(pow, (3,))(2)
+        8
+    """
+
+    function: Callable[..., Any]
+    """The function of `x` and the extra arguments."""
+
+    args: tuple[Any, ...] = ()
+    """Extra positional arguments, after `x`."""
+
+    kwargs: Mapping[str, Any] = attrs.field(factory=dict)
+    """Extra keyword arguments."""
+
+    def __call__(self, x: Any) -> Any:
+        """Return `function(x, *args, **kwargs)`."""
+        return self.function(x, *self.args, **self.kwargs)
+
+
+@attrs.frozen
+class _BoundArguments(Objective):
+    """An objective whose methods receive extra arguments after `x` (a minibatch)."""
+
+    objective: Objective
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any]
+
+    @property
+    @override
+    def has_gradient(self) -> bool:
+        return self.objective.has_gradient
+
+    @override
+    def value(self, x: Array) -> float:
+        return self.objective.value(x, *self.args, **self.kwargs)
+
+    @override
+    def gradient(self, x: Array) -> Array:
+        return self.objective.gradient(x, *self.args, **self.kwargs)
+
+    @override
+    def value_and_gradient(self, x: Array) -> tuple[float, Array]:
+        method = self.objective.value_and_gradient
+        if type(self.objective).value_and_gradient is Objective.value_and_gradient:
+            return self.value(x), self.gradient(x)
+        return method(x, *self.args, **self.kwargs)
+
+    @override
+    def values(self, xs: Array) -> Array:
+        if type(self.objective).values is Objective.values:
+            return super().values(xs)  # one value call per point, with arguments
+        return self.objective.values(xs, *self.args, **self.kwargs)
+
+
+def bind_arguments(
+    objective: Objective, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> Objective:
+    """The objective whose methods get `*args, **kwargs` after the point.
+
+    `value(x)` becomes `objective.value(x, *args, **kwargs)`, and likewise for the
+    gradient and the batched `values`; a
+    [`FunctionObjective`][optim.objective.FunctionObjective] passes them to its
+    functions. With no arguments, the objective itself.
+
+    Args:
+        objective: The objective.
+        args: Extra positional arguments (a minibatch, data, parameters).
+        kwargs: Extra keyword arguments.
+
+    Returns:
+        An objective of `x` alone.
+
+    Examples:
+        >>> import numpy as np
+        >>> loss = FunctionObjective(lambda x, scale: scale * float(x @ x))
+        >>> bind_arguments(loss, (10.0,), {}).value(np.array([1.0, 2.0]))
+        50.0
+    """
+    if not args and not kwargs:
+        return objective
+    if isinstance(objective, FunctionObjective):
+        grad = objective.grad
+        return attrs.evolve(
+            objective,
+            fun=WithArguments(objective.fun, tuple(args), dict(kwargs)),
+            gradient=None
+            if grad is None
+            else WithArguments(grad, tuple(args), dict(kwargs)),
+        )
+    return _BoundArguments(objective, tuple(args), dict(kwargs))
 
 
 def _name_of(function: Callable[..., Any]) -> str:

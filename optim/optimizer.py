@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -35,6 +35,7 @@ from optim.stopping import (
     confirming_estimator,
     diagnose,
 )
+from optim.tree import StructuredObjective, flatten, is_structured
 
 
 def _to_objective(objective: Objective | Callable[[Array], Any]) -> Objective:
@@ -72,7 +73,6 @@ def _instance_of(kind: type, *, optional: bool = False) -> Any:
     return check
 
 
-_EPS = float(np.finfo(np.float64).eps)
 _logger = logging.getLogger("optim")
 
 
@@ -181,6 +181,14 @@ class Optimizer:
     `LBFGS` with `Bounds` is box-constrained L-BFGS. The stop tests see the norm
     of the projected gradient."""
 
+    rank_best: bool = attrs.field(
+        default=True, kw_only=True, validator=_validators.boolean
+    )
+    """Whether `best_x` is the point with the best objective value so far. Switch it
+    off (`False`: `best_x` is then the latest point) when the values are noisy,
+    such as minibatch losses, whose ranking means little; rank on a validation
+    loss in a callback instead."""
+
     errors: str = attrs.field(
         default="raise",
         kw_only=True,
@@ -236,7 +244,13 @@ class Optimizer:
             constraint=self.constraint,
         )
 
-    def run(self, x0: ArrayLike) -> Result:
+    def run(
+        self,
+        x0: ArrayLike | Any,
+        *,
+        args: tuple[Any, ...] = (),
+        kwargs: Mapping[str, Any] | None = None,
+    ) -> Result:
         """Optimize from `x0` and return the result.
 
         Ctrl-C (`KeyboardInterrupt`) ends the run cleanly with status `INTERRUPTED`
@@ -245,7 +259,13 @@ class Optimizer:
 
         Args:
             x0: Starting point, an array of any shape (integers are treated as
-                floats); it is copied, never modified.
+                floats), or a structure of arrays (a dict, list or tuple of them,
+                see [`optim.tree`][optim.tree]: the objective, the callbacks'
+                `StepInfo.params` and `Result.params` then see that structure);
+                copied, never modified.
+            args: Extra arguments passed after the point to the objective's
+                `value`, `gradient` and `values` (scipy's `args=`): fixed data.
+            kwargs: Extra keyword arguments passed the same way.
 
         Returns:
             The final point and value, counters, status and message.
@@ -266,9 +286,15 @@ class Optimizer:
             ... ).x
             array([-3., -2.])
         """
-        return _drain(self.iterate(x0))
+        return _drain(self.iterate(x0, args=args, kwargs=kwargs))
 
-    def iterate(self, x0: ArrayLike) -> Generator[StepInfo, None, Result]:
+    def iterate(
+        self,
+        x0: ArrayLike | Any,
+        *,
+        args: tuple[Any, ...] = (),
+        kwargs: Mapping[str, Any] | None = None,
+    ) -> Generator[StepInfo, None, Result]:
         """Optimize step by step, yielding a [`StepInfo`][optim.result.StepInfo] a step.
 
         This is the loop behind [`run`][optim.optimizer.Optimizer.run]: callbacks run
@@ -277,7 +303,10 @@ class Optimizer:
         leaving the loop.
 
         Args:
-            x0: Starting point; copied, never modified.
+            x0: Starting point (an array or a structure of arrays, as for
+                [`run`][optim.optimizer.Optimizer.run]); copied, never modified.
+            args: Extra arguments passed after the point to the objective.
+            kwargs: Extra keyword arguments passed the same way.
 
         Yields:
             One record per step, the starting point (step 0) first.
@@ -295,31 +324,104 @@ class Optimizer:
             >>> info.step, info.value
             (4, 0.00390625)
         """
-        estimator = self.gradient_estimator
-        x, note = self._feasible(as_start_point(x0))
-        evaluator = Evaluator(
-            self.objective,
-            estimator,
-            self.mode,
-            rng=estimator.random_stream(),
-            constraint=self.constraint,
-        )
-        hooks = self._hooks()
+        optimizer, begun = self._begin(x0, args, kwargs)
+        x, evaluator, hooks, note = begun.pop()
         # No local keeps the start alive: the loop owns the state.
-        start = self._start(x, evaluator, hooks)
+        start = optimizer._start(x, evaluator, hooks)
         del x
         return (
-            yield from self._loop(
+            yield from optimizer._loop(
                 start.pop(), evaluator, hooks, announce=True, note=note
             )
         )
+
+    def start(
+        self,
+        x0: ArrayLike | Any,
+        *,
+        args: tuple[Any, ...] = (),
+        kwargs: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Start a run that you step yourself, one `Run.step` at a time.
+
+        The loop then belongs to your program: each `run.step(*args, **kwargs)`
+        evaluates the objective at the current point with those extra arguments
+        (a minibatch, say), runs the callbacks and stop tests, and moves to the next
+        point, exactly as [`run`][optim.optimizer.Optimizer.run] does.
+
+        Args:
+            x0: Starting point (an array or a structure of arrays); or a
+                [`RunState`][optim.run.RunState] (or `StepInfo`) to continue from.
+            args: Arguments passed to the objective at every step, before those
+                given to `step`.
+            kwargs: Keyword arguments passed the same way.
+
+        Returns:
+            The [`Run`][optim.optimizer.Run].
+
+        Examples:
+            >>> import numpy as np
+            >>> from optim import Adam
+            >>> def loss(w, batch):
+            ...     return float(np.mean((batch @ w - 1.0) ** 2))
+            >>> run = Optimizer(loss, step_rule=Adam(0.1)).start(np.zeros(2))
+            >>> rng = np.random.default_rng(0)
+            >>> for _ in range(200):
+            ...     info = run.step(rng.normal(size=(8, 2)))
+            >>> run.done, bool(info.value < 1.5)
+            (False, True)
+        """
+        if isinstance(x0, StepInfo | RunState):
+            state = x0.run_state if isinstance(x0, StepInfo) else x0
+            optimizer, begun = self._begin(state.x, args, kwargs, state=state)
+        else:
+            state = None
+            optimizer, begun = self._begin(x0, args, kwargs)
+        x, evaluator, hooks, note = begun.pop()
+        return Run(optimizer, x, evaluator, hooks, note=note, state=state)
+
+    def _begin(
+        self,
+        x0: Any,
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any] | None,
+        *,
+        state: RunState | None = None,
+    ) -> tuple[Optimizer, list[tuple[Array, Evaluator, _Hooks, str]]]:
+        """What a run needs: the optimizer it runs, x0, its evaluator and hooks."""
+        optimizer = self
+        if is_structured(x0):
+            flat, spec = flatten(x0)
+            optimizer = attrs.evolve(
+                self, objective=StructuredObjective(self.objective, spec)
+            )
+            x0 = flat
+        x, note = (
+            (x0, "") if state is not None else optimizer._feasible(as_start_point(x0))
+        )
+        estimator = optimizer.gradient_estimator
+        if state is None:
+            rng = estimator.random_stream()
+        else:
+            rng = optimizer._restored_stream(state.random_state)
+        evaluator = Evaluator(
+            optimizer.objective,
+            estimator,
+            optimizer.mode,
+            rng=rng,
+            constraint=optimizer.constraint,
+            evaluations=0 if state is None else state.evaluations,
+            gradient_evaluations=0 if state is None else state.gradient_evaluations,
+        )
+        evaluator.bind(tuple(args), dict(kwargs or {}))
+        return optimizer, [(x, evaluator, optimizer._hooks(), note)]
 
     def _feasible(self, x: Array) -> tuple[Array, str]:
         """Check the constraint against `x0` and project it; say if it moved."""
         if self.constraint is None:
             return x, ""
         self.constraint.check(x)
-        projected = np.asarray(self.constraint.project(x), dtype=np.float64)
+        projected = np.asarray(self.constraint.project(x), dtype=x.dtype)
         if projected.shape != x.shape or not np.isfinite(projected).all():
             raise ValueError(
                 f"{type(self.constraint).__name__}.project returned a "
@@ -331,6 +433,13 @@ class Optimizer:
         return projected, (
             "x0 was outside the constraint and was projected onto it (moved by "
             f"{_norm(projected - x):.3g})"
+        )
+
+    def _info(self, state: RunState) -> StepInfo:
+        """What the callbacks see of `state`."""
+        spec = getattr(self.objective, "spec", None)
+        return StepInfo(
+            state, constraint=self.constraint, sign=self.mode.sign, spec=spec
         )
 
     def _stationarity(self, x: Array, gradient: Array) -> float:
@@ -365,6 +474,7 @@ class Optimizer:
             error,
             self.step_rule.init(x),
             evaluator,
+            rank_best=self.rank_best,
         )
         return [state]
 
@@ -486,7 +596,7 @@ class Optimizer:
         end: _End | None = None
         try:
             while True:
-                info = StepInfo(state, constraint=self.constraint, sign=self.mode.sign)
+                info = self._info(state)
                 end = hooks.step(info, tests_only=not announce)
                 if announce:
                     yield info
@@ -514,6 +624,15 @@ class Optimizer:
         self, state: RunState, evaluator: Evaluator
     ) -> tuple[RunState, _End | None]:
         """Take one step from `state`; on failure, stay and say why."""
+        moved = self._update(state, evaluator)
+        if isinstance(moved, _End):
+            return state, moved
+        return self._evaluated(state, *moved, evaluator)
+
+    def _update(
+        self, state: RunState, evaluator: Evaluator
+    ) -> tuple[Array, Any] | _End:
+        """The step rule's next point and state, or why there is none."""
         loss, descent_gradient = evaluator.minimized(state.value, state.gradient)
         try:
             delta, rule_state = _checked_update(
@@ -529,23 +648,21 @@ class Optimizer:
             )
             x = state.x + delta
             if self.constraint is not None:
-                x = self.constraint.project(x)
+                x = np.asarray(self.constraint.project(x), dtype=state.x.dtype)
                 delta = x - state.x  # what the step did, for the test below
             stuck = _stuck(state, x, delta, rule_state, evaluator)
-            del delta  # one n-vector less while the objective runs
-            if stuck is not None:
-                return state, _End(stuck)
+        except Exception as error:  # the run's result must survive it
+            return _failed(state, error)
+        return (x, rule_state) if stuck is None else _End(stuck)
+
+    def _evaluated(
+        self, state: RunState, x: Array, rule_state: Any, evaluator: Evaluator
+    ) -> tuple[RunState, _End | None]:
+        """The state at the new point `x`, or why the run ends at `state`."""
+        try:
             value, gradient, error_estimate = evaluator.evaluate(x)
         except Exception as error:  # the run's result must survive it
-            return state, _End(
-                Stop(
-                    Status.FAILED,
-                    f"step {state.step + 1} raised {error!r}; the result is the last "
-                    f"good iterate (step {state.step})",
-                ),
-                failure=error,
-                failed_step=state.step + 1,
-            )
+            return state, _failed(state, error)
         gradient_norm = _norm(gradient)
         if not (math.isfinite(value) and math.isfinite(gradient_norm)):
             return state, _End(
@@ -565,6 +682,7 @@ class Optimizer:
             error_estimate,
             rule_state,
             evaluator,
+            rank_best=self.rank_best,
         ), None
 
     def _settle(
@@ -609,7 +727,10 @@ class Optimizer:
             )
         if stop.status is Status.CONVERGED and norm - floor > tol:
             _logger.debug("step %d: %s; going on", state.step, found)
-            return state, None  # the gradient is clearly larger: not converged
+            return (
+                state,
+                end.fallback,
+            )  # clearly larger: not converged (a budget may end)
         own_error = _norm(state.gradient - gradient)
         accurate = own_error < 0.5 * norm
         if stop.status is not Status.CONVERGED and norm - floor > tol and accurate:
@@ -675,6 +796,7 @@ class Optimizer:
             best_value=state.best_value,
             mode=self.mode,
             diagnosis=diagnosis,
+            spec=getattr(self.objective, "spec", None),
             run_state=state,
         )
         result = hooks.end(result)
@@ -726,7 +848,8 @@ def _gradient_mismatch(
         if constraint is not None:
             point = constraint.project(point)
         predicted = float(np.vdot(gradient, state.x - point))
-        if predicted <= 1e3 * _EPS * max(1.0, abs(loss)):
+        eps = float(np.finfo(state.x.dtype).eps)  # float32's in a float32 run
+        if predicted <= 1e3 * eps * max(1.0, abs(loss)):
             break
         try:
             trial = evaluator.value(point)
@@ -740,6 +863,19 @@ def _gradient_mismatch(
         f"-gradient changed the objective by {ratios[-1]:.3g} times the predicted "
         "amount (a sign or scale error in gradient()?); check it with "
         "optim.check_gradient"
+    )
+
+
+def _failed(state: RunState, error: Exception) -> _End:
+    """The end of a run whose next step raised."""
+    return _End(
+        Stop(
+            Status.FAILED,
+            f"step {state.step + 1} raised {error!r}; the result is the last good "
+            f"iterate (step {state.step})",
+        ),
+        failure=error,
+        failed_step=state.step + 1,
     )
 
 
@@ -801,6 +937,8 @@ def _state(
     error: Array | None,
     rule_state: Any,
     evaluator: Evaluator,
+    *,
+    rank_best: bool = True,
 ) -> RunState:
     """The state at a new iterate: the start (`previous=None`) or the next step."""
     if previous is None:
@@ -809,7 +947,8 @@ def _state(
         step, start_value = previous.step + 1, previous.start_value
         improved = evaluator.sign * value < evaluator.sign * previous.best_value
         stalls = previous.non_improving_steps + (not improved)
-    best = previous if not improved and previous is not None else None
+    keep = previous is not None and not improved and rank_best
+    best = previous if keep else None
     return RunState(
         step=step,
         x=x,
@@ -836,6 +975,9 @@ class _End:
     stop: Stop
     failure: BaseException | None = None
     failed_step: int = -1
+    fallback: _End | None = None
+    """The next stop of the same step, if this one is a gradient claim that the
+    confirmation may refute (a budget must still end the run)."""
 
 
 @attrs.frozen
@@ -864,6 +1006,8 @@ class _Hooks:
         return cls(tuple(starts), tuple(steps), tuple(ends), len(tests))
 
     def start(self, context: RunContext, x0: Array) -> None:
+        dtype: Any = x0.dtype  # the run's dtype (attrs' evolve is typed too narrowly)
+        context = attrs.evolve(context, dtype=dtype)
         for hook in self.starts:
             hook(context, x0)
 
@@ -885,8 +1029,15 @@ class _Hooks:
                     failure=error,
                     failed_step=info.step,
                 )
-            if answer and end is None:
+            if not answer:
+                continue
+            if end is None:
                 end = _End(_as_stop(answer, hook, info.step))
+            elif end.stop.gradient_tol is not None and end.fallback is None:
+                # A gradient claim may be refuted: keep the next stop in reserve.
+                stop = _as_stop(answer, hook, info.step)
+                if stop.gradient_tol is None:
+                    end = attrs.evolve(end, fallback=_End(stop))
         return end
 
     def end(self, result: Result) -> Result:
@@ -929,3 +1080,175 @@ def _name(hook: Callable[..., object]) -> str:
     if owner is not None:
         return type(owner).__name__
     return getattr(hook, "__qualname__", repr(hook))
+
+
+class Run:
+    """A run you step yourself: the loop belongs to your program.
+
+    Made by [`Optimizer.start`][optim.optimizer.Optimizer.start]. Each
+    [`step`][optim.optimizer.Run.step] evaluates the objective at the current
+    point with the arguments you give it (a minibatch, say), hands the record to
+    the callbacks and stop tests, and moves the point by the step rule, as
+    [`Optimizer.run`][optim.optimizer.Optimizer.run] does; checkpoints, budgets
+    and stop tests work the same. [`x`][optim.optimizer.Run.x] and
+    [`params`][optim.optimizer.Run.params] are the parameters after the last step,
+    [`result`][optim.optimizer.Run.result] describes the last evaluated point, at
+    any time, and [`done`][optim.optimizer.Run.done] says whether a stop test
+    ended the run.
+
+    A run stepped with changing arguments ranks `best_x` by values of different
+    minibatches, which means little: use `Optimizer(rank_best=False)` and rank on
+    a validation loss yourself. Such a run gets no oscillation or stall diagnosis.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim import FixedStep, Optimizer
+        >>> from optim.problems import Sphere
+        >>> run = Optimizer(Sphere(), step_rule=FixedStep(0.25), max_steps=2).start(
+        ...     [8.0]
+        ... )
+        >>> [run.step().value for _ in range(3)], run.done
+        ([64.0, 16.0, 4.0], True)
+        >>> run.result().status.name
+        'MAX_STEPS'
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        x: Array,
+        evaluator: Evaluator,
+        hooks: _Hooks,
+        *,
+        note: str = "",
+        state: RunState | None = None,
+    ) -> None:
+        self._optimizer = optimizer
+        self._evaluator = evaluator
+        self._hooks = hooks
+        self._note = note
+        self._state = state
+        self._pending: tuple[Array, Any] | None = None
+        self._x0: Array | None = x if state is None else None
+        self._varying = False
+        self._result: Result | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether the run has ended (a stop test fired, or it failed)."""
+        return self._result is not None
+
+    @property
+    def x(self) -> Array:
+        """The parameters now: after the last step's update (a flat vector)."""
+        if self._pending is not None:
+            return self._pending[0]
+        if self._state is not None:
+            return self._state.x
+        assert self._x0 is not None
+        return self._x0
+
+    @property
+    def params(self) -> Any:
+        """The parameters now, in the structure of `x0`."""
+        spec = getattr(self._optimizer.objective, "spec", None)
+        return self.x if spec is None else spec.unflatten(self.x)
+
+    def step(self, *args: Any, **kwargs: Any) -> StepInfo:
+        """Evaluate the current point with these arguments, run the tests, move.
+
+        Args:
+            *args: Extra arguments for the objective's methods, after the point
+                (and after those given to `start`).
+            **kwargs: Extra keyword arguments, likewise.
+
+        Returns:
+            The record of the point just evaluated.
+
+        Raises:
+            RuntimeError: If the run has already ended (see `result()`).
+            OptimizationError: If something raised in the middle of the run (with
+                `errors="raise"`); it holds the result.
+        """
+        if self._result is not None:
+            raise RuntimeError(
+                f"the run has ended ({self._result.status.value}); see run.result()"
+            )
+        optimizer, evaluator = self._optimizer, self._evaluator
+        if args or kwargs:
+            self._varying = True
+            evaluator.bind(args, kwargs)
+        end = self._evaluate_current()
+        assert self._state is not None
+        info = optimizer._info(self._state)
+        if end is None:
+            end = self._hooks.step(info)
+            if end is not None:
+                self._state, end = optimizer._settle(self._state, end, evaluator)
+        if end is None:
+            moved = optimizer._update(self._state, evaluator)
+            if isinstance(moved, _End):
+                end = moved
+            else:
+                self._pending = moved
+        if end is not None:
+            self._end(end)
+        return info
+
+    def _evaluate_current(self) -> _End | None:
+        """Evaluate the pending point (x0 first), making it the state."""
+        optimizer, evaluator = self._optimizer, self._evaluator
+        if self._state is None:
+            assert self._x0 is not None
+            self._state = optimizer._start(self._x0, evaluator, self._hooks).pop()
+            self._x0 = None
+            return None
+        if self._pending is None:  # resumed from a state: its update comes first
+            self._hooks.start(optimizer.run_context(), self._state.x)
+            moved = optimizer._update(self._state, evaluator)
+            if isinstance(moved, _End):
+                return moved
+            self._pending = moved
+        pending, self._pending = self._pending, None
+        self._state, end = optimizer._evaluated(self._state, *pending, evaluator)
+        return end
+
+    def _end(self, end: _End) -> None:
+        assert self._state is not None
+        optimizer = self._optimizer
+        if self._varying:
+            optimizer = attrs.evolve(optimizer, max_steps=0)  # no diagnosis
+        self._result = optimizer._finish(
+            self._state, end, self._hooks, self._evaluator, self._note
+        )
+
+    def result(self) -> Result:
+        """The run's result: final once it is `done`, else provisional.
+
+        A provisional result (status `RUNNING`) describes the last evaluated point
+        and calls no callback's `on_end`.
+
+        Returns:
+            The [`Result`][optim.result.Result].
+        """
+        if self._result is not None:
+            return self._result
+        if self._state is None:
+            raise RuntimeError("the run has not taken a step yet: call run.step()")
+        state = self._state
+        return Result(
+            x=state.x,
+            value=state.value,
+            gradient=state.gradient,
+            gradient_norm=state.gradient_norm,
+            steps=state.step,
+            evaluations=self._evaluator.evaluations,
+            gradient_evaluations=self._evaluator.gradient_evaluations,
+            status=Status.RUNNING,
+            message=f"the run is going on: step {state.step} evaluated",
+            best_x=state.best_x,
+            best_value=state.best_value,
+            mode=self._optimizer.mode,
+            spec=getattr(self._optimizer.objective, "spec", None),
+            run_state=state,
+        )

@@ -1,7 +1,7 @@
 """Plots of runs: contours with paths, value and gradient-norm curves, sweeps.
 
-Needs matplotlib (`pip install "optim[plot]"`), imported only when a function here
-is called. Every function returns the matplotlib figure (or axes) so you can
+Needs matplotlib (`pip install "optim-gradient[plot]"`), imported only when a function
+here is called. Every function returns the matplotlib figure (or axes) so you can
 restyle it or save it with `savefig`.
 """
 
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from optim._types import Array
+from optim.errors import MissingExtraError
 from optim.history import History
 from optim.objective import Objective
 from optim.projections import Bounds, Projection
@@ -29,15 +30,107 @@ Path = History | Array
 
 
 _LINE_STYLES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def _style(i: int, steps: int) -> dict[str, Any]:
+    """Line style of the `i`-th curve: its own color, dashes and marker shape.
+
+    Markers are staggered along the curve (`markevery` offset by `i`), and
+    earlier curves are drawn wider, so curves that coincide stay visible.
+    """
+    every = max(1, steps // 10)
+    return {
+        "color": f"C{i % 10}",
+        "linestyle": _LINE_STYLES[i % len(_LINE_STYLES)],
+        "marker": _MARKERS[i % len(_MARKERS)],
+        "markersize": 5,
+        "markevery": ((i * max(1, every // 3)) % every, every),
+        "linewidth": max(1.0, 2.6 - 0.5 * i),
+        "zorder": 3 + i,
+    }
+
+
+def _known_minimum(objective: Objective) -> float | None:
+    """The objective's global minimum, when it is a problem that knows it."""
+    minimum = getattr(objective, "minimum", None)
+    return float(minimum) if isinstance(minimum, int | float) else None
+
+
+def _value_axis(
+    series: Sequence[Array], minimum: float | None
+) -> tuple[list[Array], str]:
+    """What to draw on a log axis, and its label.
+
+    `f - f*` when the minimum is known; `f` when it stays positive; otherwise
+    `f - (lowest value seen)`. Exact zeros are left out of the line (a log axis
+    has no zero) and marked at the bottom of the axes by `_mark_zeros`.
+    """
+    finite = [v[np.isfinite(v)] for v in series]
+    lowest = min((float(v.min()) for v in finite if v.size), default=0.0)
+    if minimum is not None and lowest >= minimum:
+        return [v - minimum for v in series], f"$f(x) - f^*$  ($f^* = {minimum:g}$)"
+    if lowest > 0 or (lowest == 0 and minimum is None):
+        return list(series), "objective value $f(x)$"
+    return [v - lowest for v in series], f"$f(x) -$ lowest value seen (${lowest:.6g}$)"
+
+
+def _plot_values(
+    ax: Axes,
+    steps: Sequence[Array],
+    series: Sequence[Array],
+    *,
+    minimum: float | None,
+    labels: Sequence[str | None],
+) -> None:
+    """Draw value curves on a log axis (see `_value_axis`), zeros marked."""
+    shifted, ylabel = _value_axis(series, minimum)
+    for i, (x, y, label) in enumerate(zip(steps, shifted, labels, strict=True)):
+        style = _style(i, len(x))
+        line = np.where(y > 0, y, np.nan)
+        ax.plot(x, line, label=label, **style)
+        zeros = x[y == 0]
+        if zeros.size:  # at the bottom edge: a log axis has no 0
+            ax.plot(
+                zeros[:1],
+                [0.0],
+                linestyle="none",
+                marker="v",
+                markersize=8,
+                color=style["color"],
+                transform=ax.get_xaxis_transform(),
+                clip_on=False,
+                label="_reaches 0",
+            )
+            ax.annotate(
+                "0",
+                (float(zeros[0]), 0.0),
+                xycoords=ax.get_xaxis_transform(),
+                xytext=(0, 6),
+                textcoords="offset points",
+                ha="center",
+                color=style["color"],
+            )
+    if any(np.nanmax(np.where(y > 0, y, np.nan), initial=0) > 0 for y in shifted):
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+
+
+def _legend_below(figure: Figure, ax: Axes) -> None:
+    """One legend for the figure, below the axes, where it covers no data."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        figure.legend(
+            handles, labels, loc="outside lower center", ncols=min(len(labels), 3)
+        )
 
 
 def _pyplot() -> Any:
     try:
         import matplotlib.pyplot as plt
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            'optim.plot needs matplotlib: pip install "optim[plot]"'
-        ) from error
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise MissingExtraError("plot", "optim.plot") from None
     return plt
 
 
@@ -87,8 +180,8 @@ def plot_contour(
         resolution: Grid points per axis.
         ax: Axes to draw on; default: a new figure.
         constraint: The run's constraint; a [`Bounds`][optim.projections.Bounds]
-            box is drawn as a dashed rectangle labelled "feasible box" (an
-            unbounded side runs to the edge of the plot).
+            is drawn as a dashed "feasible box" (infinite sides end beyond the
+            view).
 
     Returns:
         The axes, with one line per path (markers at the iterates).
@@ -100,10 +193,6 @@ def plot_contour(
         >>> ax = plot_contour(Sphere(), [[[3.0, 2.0], [2.4, 1.6], [1.92, 1.28]]])
         >>> ax.lines[0].get_xdata()
         array([3.  , 2.4 , 1.92])
-        >>> from optim import Bounds
-        >>> ax = plot_contour(Sphere(), [[[3.0, 2.0]]], constraint=Bounds(1.0, 4.0))
-        >>> ax.patches[0].get_label(), [float(v) for v in ax.patches[0].get_xy()]
-        ('feasible box', [1.0, 1.0])
     """
     plt = _pyplot()
     if isinstance(paths, History) or (
@@ -127,15 +216,16 @@ def plot_contour(
     ax.contour(grid_x, grid_y, values, levels=contour_levels, cmap="viridis")
     for i, path in enumerate(points):
         label = labels[i] if labels is not None else None
-        ax.plot(path[:, 0], path[:, 1], marker="o", markersize=3, label=label)
+        style = _style(i, len(path)) | {"markersize": 3, "markevery": 1}
+        ax.plot(path[:, 0], path[:, 1], label=label, **style)
     if isinstance(constraint, Bounds):
         _draw_box(ax, constraint, (x_min, x_max), (y_min, y_max))
     ax.set_xlim(x_min, x_max)
     ax.set_ylim(y_min, y_max)
     ax.set_xlabel("$x_0$")
     ax.set_ylabel("$x_1$")
-    if labels is not None:
-        ax.legend()
+    if labels is not None:  # beside the axes, off the contours
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     return ax
 
 
@@ -143,16 +233,24 @@ def plot_curves(
     histories: History | Sequence[History],
     *,
     labels: Sequence[str] | None = None,
+    minimum: float | None = None,
+    title: str | None = None,
 ) -> Figure:
     """Plot the objective value and the gradient norm against the step.
 
-    Both use a logarithmic axis (symmetric-log for values that reach zero or
-    below), which turns linear convergence into a straight line and makes
-    oscillation and divergence obvious.
+    Both use a logarithmic axis, which turns linear convergence into a straight
+    line and makes oscillation and divergence obvious. Values are drawn as
+    `f - f*` when the `minimum` is known, as they are when they stay positive,
+    and otherwise as their distance to the lowest value seen; a run that reaches
+    exactly that level is marked by a triangle at the bottom of the axes (a log
+    axis has no zero). Curves have their own color, dashes and markers, so
+    curves that coincide stay visible; the legend is below the axes.
 
     Args:
         histories: One or more recorded runs.
         labels: A legend label per run.
+        minimum: The objective's global minimum `f*`, if known.
+        title: The figure's title, such as the problem and the rule.
 
     Returns:
         A figure with two axes: values (left) and gradient norms (right).
@@ -166,47 +264,100 @@ def plot_curves(
         >>> _ = Optimizer(
         ...     Sphere(), step_rule=FixedStep(0.1), callbacks=[history], max_steps=20
         ... ).run([3.0, 2.0])
-        >>> figure = plot_curves(history)
+        >>> figure = plot_curves(history, minimum=0.0, title="sphere: FixedStep(0.1)")
         >>> [ax.get_yscale() for ax in figure.axes]
         ['log', 'log']
+        >>> figure.axes[0].get_ylabel(), figure.get_suptitle()
+        ('$f(x) - f^*$  ($f^* = 0$)', 'sphere: FixedStep(0.1)')
     """
     plt = _pyplot()
     if isinstance(histories, History):
         histories = [histories]
     if labels is not None and len(labels) != len(histories):
         raise ValueError(f"labels must have one entry per history ({len(histories)})")
+    names = list(labels) if labels is not None else [None] * len(histories)
     figure: Figure
-    figure, (value_ax, norm_ax) = plt.subplots(1, 2, figsize=(10, 4))
-    positive = True
-    for i, history in enumerate(histories):
-        label = labels[i] if labels is not None else None
-        values = history.values
-        positive = positive and bool(np.all(values[np.isfinite(values)] > 0))
-        value_ax.plot(history.steps, values, label=label)
-        norm_ax.plot(history.steps, history.gradient_norms, label=label)
-    value_ax.set_yscale("log" if positive else "symlog")
+    figure, (value_ax, norm_ax) = plt.subplots(
+        1, 2, figsize=(10, 4.5), layout="constrained"
+    )
+    steps = [history.steps for history in histories]
+    _plot_values(
+        value_ax,
+        steps,
+        [history.values for history in histories],
+        minimum=minimum,
+        labels=names,
+    )
+    for i, (history, label) in enumerate(zip(histories, names, strict=True)):
+        style = _style(i, len(history.steps))
+        norm_ax.plot(history.steps, history.gradient_norms, label=label, **style)
     norm_ax.set_yscale("log")
-    value_ax.set_xlabel("step")
-    value_ax.set_ylabel("objective value")
     norm_ax.set_xlabel("step")
     norm_ax.set_ylabel("gradient norm")
     if labels is not None:
-        value_ax.legend()
-    figure.tight_layout()
+        _legend_below(figure, value_ax)
+    if title:
+        figure.suptitle(title)
     return figure
 
 
-def plot_sweep(objective: Objective, runs: Sequence[SweepRun]) -> Figure:
+def _paths_and_values(
+    objective: Objective,
+    histories: Sequence[History],
+    labels: Sequence[str] | None,
+    *,
+    bounds: tuple[tuple[float, float], tuple[float, float]] | None,
+    title: str,
+    constraint: Projection | None = None,
+) -> Figure:
+    """Paths over the contours (left), value curves (right), legend below."""
+    plt = _pyplot()
+    figure: Figure
+    figure, (path_ax, value_ax) = plt.subplots(
+        1, 2, figsize=(11, 5), layout="constrained"
+    )
+    plot_contour(
+        objective,
+        histories,
+        labels=labels,
+        bounds=bounds,
+        ax=path_ax,
+        constraint=constraint,
+    )
+    if labels is not None:
+        path_ax.get_legend().remove()  # one legend below both panels instead
+    names = list(labels) if labels is not None else [None] * len(histories)
+    _plot_values(
+        value_ax,
+        [history.steps for history in histories],
+        [history.values for history in histories],
+        minimum=_known_minimum(objective),
+        labels=names,
+    )
+    _legend_below(figure, value_ax)
+    figure.suptitle(title)
+    return figure
+
+
+def _default_title(objective: Objective) -> str:
+    return type(objective).__name__
+
+
+def plot_sweep(
+    objective: Objective, runs: Sequence[SweepRun], *, title: str | None = None
+) -> Figure:
     """Draw a learning-rate sweep: every path over the contours, and the values.
 
     Args:
         objective: The 2-D objective the sweep ran on.
         runs: What [`sweep_learning_rates`][optim.sweep.sweep_learning_rates]
             returns.
+        title: The figure's title; default: the objective's class and the rates.
 
     Returns:
-        A figure with the paths (left) and the value curves (right), labelled by
-        rate and outcome.
+        A figure with the paths (left) and the value curves (right, as
+        [`plot_curves`][optim.plot.plot_curves] draws them), labelled by rate
+        and outcome in one legend below both.
 
     Examples:
         >>> import matplotlib
@@ -217,10 +368,9 @@ def plot_sweep(objective: Objective, runs: Sequence[SweepRun]) -> Figure:
         >>> figure = plot_sweep(Sphere(), runs)
         >>> [line.get_label() for line in figure.axes[0].lines]
         ['rate 1: oscillating', 'rate 0.1: converged', 'rate 1e-06: stalled']
+        >>> figure.get_suptitle()
+        'Sphere at learning rates 1, 0.1, 1e-06'
     """
-    plt = _pyplot()
-    figure: Figure
-    figure, (path_ax, value_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
     labels = [f"rate {run.learning_rate:g}: {run.result.outcome}" for run in runs]
     paths = [_points(run.history) for run in runs]
     # Frame the starts and the runs that stayed bounded; diverging paths leave it.
@@ -229,21 +379,110 @@ def plot_sweep(objective: Objective, runs: Sequence[SweepRun]) -> Figure:
         for p, run in zip(paths, runs, strict=True)
         if run.result.outcome != "diverged"
     ]
-    plot_contour(objective, paths, labels=labels, bounds=_bounds(framed), ax=path_ax)
-    positive = True
-    for i, (label, run) in enumerate(zip(labels, runs, strict=True)):
-        values = run.history.values
-        positive = positive and bool(np.all(values[np.isfinite(values)] > 0))
-        style = _LINE_STYLES[i % len(_LINE_STYLES)]
-        path_ax.lines[i].set_linestyle(style)
-        value_ax.plot(run.history.steps, values, label=label, linestyle=style)
-    path_ax.legend()  # again, with the line styles
-    value_ax.set_yscale("log" if positive else "symlog")
-    value_ax.set_xlabel("step")
-    value_ax.set_ylabel("objective value")
-    value_ax.legend()
-    figure.tight_layout()
-    return figure
+    rates = ", ".join(f"{run.learning_rate:g}" for run in runs)
+    return _paths_and_values(
+        objective,
+        [run.history for run in runs],
+        labels,
+        bounds=_bounds(framed),
+        title=title or f"{_default_title(objective)} at learning rates {rates}",
+    )
+
+
+def plot_comparison(
+    objective: Objective,
+    histories: Sequence[History],
+    labels: Sequence[str],
+    *,
+    bounds: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Compare runs on one 2-D objective: paths over the contours, and values.
+
+    Args:
+        objective: The 2-D objective the runs optimized.
+        histories: Their records.
+        labels: A legend label per run, such as the rule and its outcome.
+        bounds: `((x_min, x_max), (y_min, y_max))` of the contour plot;
+            default: around the paths.
+        title: The figure's title; default: the objective's class.
+
+    Returns:
+        A figure with the paths (left) and the value curves (right), in one
+        legend below both.
+
+    Examples:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from optim import FixedStep, History, LBFGS, Optimizer
+        >>> from optim.problems import Booth
+        >>> histories = [History(), History()]
+        >>> for rule, history in zip([FixedStep(0.05), LBFGS()], histories):
+        ...     _ = Optimizer(Booth(), step_rule=rule, callbacks=[history]).run([0, 0])
+        >>> figure = plot_comparison(Booth(), histories, ["FixedStep(0.05)", "LBFGS()"])
+        >>> figure.get_suptitle(), figure.axes[1].get_yscale()
+        ('Booth', 'log')
+    """
+    if len(labels) != len(histories):
+        raise ValueError(f"labels must have one entry per history ({len(histories)})")
+    return _paths_and_values(
+        objective,
+        histories,
+        labels,
+        bounds=bounds,
+        title=title or _default_title(objective),
+    )
+
+
+def plot_run(
+    objective: Objective,
+    history: History,
+    *,
+    title: str | None = None,
+    constraint: Projection | None = None,
+) -> Figure:
+    """Draw one run: its path over the contours and its value curve, or its curves.
+
+    What `optim run --plot` draws. For a 2-D run whose points were kept, the
+    path over the contour lines (left) and the objective value against the step
+    (right); otherwise the value and gradient-norm curves of
+    [`plot_curves`][optim.plot.plot_curves]. Values are drawn as `f - f*` when
+    the objective is a problem that knows its minimum.
+
+    Args:
+        objective: The objective the run optimized.
+        history: The run's record.
+        title: The figure's title, such as the problem, the rule and its
+            learning rate (`optim run` writes them); default: the objective's
+            class.
+        constraint: The run's constraint, drawn on the contour plot (see
+            [`plot_contour`][optim.plot.plot_contour]).
+
+    Returns:
+        The figure.
+
+    Examples:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from optim import FixedStep, History, Optimizer
+        >>> from optim.problems import Sphere
+        >>> history = History()
+        >>> _ = Optimizer(
+        ...     Sphere(), step_rule=FixedStep(0.1), callbacks=[history], max_steps=20
+        ... ).run([3.0, 2.0])
+        >>> figure = plot_run(Sphere(), history, title="sphere: FixedStep, rate 0.1")
+        >>> [ax.get_ylabel() for ax in figure.axes]
+        ['$x_1$', '$f(x) - f^*$  ($f^* = 0$)']
+        >>> figure.get_suptitle()
+        'sphere: FixedStep, rate 0.1'
+    """
+    title = title or _default_title(objective)
+    points = history.x
+    if len(points) == 0 or points.reshape(len(points), -1).shape[1] != 2:
+        return plot_curves(history, minimum=_known_minimum(objective), title=title)
+    return _paths_and_values(
+        objective, [history], None, bounds=None, title=title, constraint=constraint
+    )
 
 
 def _draw_box(
@@ -271,54 +510,3 @@ def _draw_box(
             label="feasible box",
         )
     )
-
-
-def plot_run(
-    objective: Objective,
-    history: History,
-    *,
-    constraint: Projection | None = None,
-) -> Figure:
-    """Draw one run: its path over the contours and its value curve, or its curves.
-
-    What `optim run --plot` draws. For a 2-D run whose points were kept, the
-    path over the contour lines (left) and the objective value against the step
-    (right); otherwise the value and gradient-norm curves of
-    [`plot_curves`][optim.plot.plot_curves].
-
-    Args:
-        objective: The objective the run optimized.
-        history: The run's record.
-        constraint: The run's constraint, drawn on the contour plot (see
-            [`plot_contour`][optim.plot.plot_contour]).
-
-    Returns:
-        The figure.
-
-    Examples:
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> from optim import FixedStep, History, Optimizer
-        >>> from optim.problems import Sphere
-        >>> history = History()
-        >>> _ = Optimizer(
-        ...     Sphere(), step_rule=FixedStep(0.1), callbacks=[history], max_steps=20
-        ... ).run([3.0, 2.0])
-        >>> figure = plot_run(Sphere(), history)
-        >>> [ax.get_ylabel() for ax in figure.axes]
-        ['$x_1$', 'objective value']
-    """
-    points = history.x
-    if len(points) == 0 or points.reshape(len(points), -1).shape[1] != 2:
-        return plot_curves(history)
-    plt = _pyplot()
-    figure: Figure
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
-    plot_contour(objective, history, ax=left, constraint=constraint)
-    values = history.values
-    right.plot(history.steps, values)
-    right.set_yscale("log" if np.all(values[np.isfinite(values)] > 0) else "symlog")
-    right.set_xlabel("step")
-    right.set_ylabel("objective value")
-    figure.tight_layout()
-    return figure

@@ -1,4 +1,4 @@
-"""A progress bar for long runs (needs tqdm: `pip install "optim[progress]"`)."""
+"""A progress bar for long runs (needs the `progress` extra)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import attrs
 from optim import _validators
 from optim._types import Array, override
 from optim.callbacks import Callback
+from optim.errors import MissingExtraError
 from optim.result import Result, StepInfo
 
 if TYPE_CHECKING:
@@ -51,10 +52,8 @@ class ProgressBar(Callback):
     def on_start(self, context: RunContext, x0: Array) -> None:
         try:
             from tqdm.auto import tqdm
-        except ImportError as error:  # pragma: no cover - depends on environment
-            raise ImportError(
-                'ProgressBar needs tqdm: pip install "optim[progress]"'
-            ) from error
+        except ImportError:  # pragma: no cover - depends on environment
+            raise MissingExtraError("progress", "ProgressBar") from None
         self._bar = tqdm(total=context.max_steps, file=self.file, unit="step")
         self._shown = 0
 

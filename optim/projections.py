@@ -33,6 +33,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from optim._arrays import clip_as, run_dtype
 from optim._types import Array, ArrayLike, override
 
 __all__ = ["Ball", "Bounds", "Projection", "Simplex", "as_constraint"]
@@ -72,7 +73,8 @@ class Projection(abc.ABC):
             x: Any point, shaped like the run's `x`; never modified.
 
         Returns:
-            The projection, a float64 array shaped like `x`.
+            The projection, an array shaped like `x`, of `x`'s dtype (float32 for
+            a float32 `x`, float64 otherwise).
         """
 
     def projected_gradient(self, x: Array, gradient: Array) -> Array:
@@ -184,8 +186,7 @@ class Bounds(Projection):
 
     @override
     def project(self, x: Array) -> Array:
-        projected: Array = np.clip(x, self.lower, self.upper).astype(np.float64)
-        return projected
+        return clip_as(x, self.lower, self.upper, run_dtype(np.result_type(x)))
 
     @override
     def check(self, x: Array) -> None:
@@ -266,10 +267,11 @@ class Ball(Projection):
     def project(self, x: Array) -> Array:
         offset = x - self.center
         norm = math.sqrt(float(np.vdot(offset, offset)))
+        dtype = run_dtype(np.result_type(x))
         if norm <= self.radius:
-            return np.array(x, dtype=np.float64, copy=True)
+            return np.array(x, dtype=dtype, copy=True)
         projected: Array = self.center + offset * (self.radius / norm)
-        return projected
+        return projected.astype(dtype, copy=False)
 
     @override
     def check(self, x: Array) -> None:
@@ -313,7 +315,7 @@ class Simplex(Projection):
         last = np.nonzero(ordered - sums / ranks > 0.0)[0][-1]
         threshold = sums[last] / (last + 1)
         projected: Array = np.maximum(flat - threshold, 0.0).reshape(np.shape(x))
-        return projected
+        return projected.astype(run_dtype(np.result_type(x)), copy=False)
 
 
 def as_constraint(bounds: Any, x0: ArrayLike | None = None) -> Projection | None:

@@ -45,6 +45,8 @@ class Status(enum.Enum):
     """The objective-evaluation budget `max_evaluations` was used up."""
     MAX_TIME = "max_time"
     """The wall-time budget `max_time` ran out."""
+    RUNNING = "running"
+    """Not ended yet: a provisional result of a [`Run`][optim.optimizer.Run]."""
     INTERRUPTED = "interrupted"
     """The run was interrupted (`KeyboardInterrupt`, Ctrl-C)."""
     FAILED = "failed"
@@ -106,6 +108,15 @@ class StepInfo:
 
     sign: float = attrs.field(default=1.0, kw_only=True, repr=False, eq=False)
     """`+1` in descent, `-1` in ascent."""
+
+    spec: Any = attrs.field(default=None, kw_only=True, repr=False, eq=False)
+    """The layout of a structured `x0` ([`TreeSpec`][optim.tree.TreeSpec]), or
+    `None`."""
+
+    @property
+    def params(self) -> Any:
+        """The current point in the structure of `x0` (`x` itself for an array)."""
+        return self.x if self.spec is None else self.spec.unflatten(self.x)
 
     @property
     def step(self) -> int:
@@ -221,6 +232,10 @@ class Result:
     (the objective mostly failed to improve: the learning rate is likely too large)
     or `"stalled"` (it improved by less than 1%: the learning rate may be too small);
     `""` otherwise."""
+    spec: Any = attrs.field(default=None, eq=False, repr=False)
+    """The layout of a structured `x0` ([`TreeSpec`][optim.tree.TreeSpec]), or
+    `None`; see [`params`][optim.result.Result.params]."""
+
     run_state: RunState | None = attrs.field(default=None, eq=False, repr=False)
     """The complete state at the result's step: continue the run from it with
     [`Optimizer.resume_from`][optim.optimizer.Optimizer.resume_from] (`None` when
@@ -231,6 +246,25 @@ class Result:
         """Whether the run converged."""
         return self.status is Status.CONVERGED
 
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The dtype the run computed in: `float32` for a float32 `x0`, else `float64`.
+
+        `x`, `gradient`, `best_x` and the step rule's state arrays all have it;
+        values are Python floats whatever the dtype.
+
+        Examples:
+            >>> import numpy as np
+            >>> from optim import Adam, Optimizer
+            >>> from optim.problems import Sphere
+            >>> optimizer = Optimizer(Sphere(), step_rule=Adam(0.1), max_steps=3)
+            >>> optimizer.run(np.ones(2, dtype=np.float32)).dtype
+            dtype('float32')
+            >>> optimizer.run([1, 1]).dtype
+            dtype('float64')
+        """
+        return self.x.dtype
+
     def to_dict(self) -> dict[str, Any]:
         """Return the result as JSON-ready Python values (lists for arrays).
 
@@ -238,8 +272,8 @@ class Result:
         are) becomes `None`, and the message says what happened.
 
         Returns:
-            Every field but `run_state`, plus `success` and `outcome`; the status
-            and mode as their string values.
+            Every field but `run_state` and `spec`, plus `success` and
+            `outcome`; the status and mode as their string values.
 
         Examples:
             >>> import json
@@ -253,7 +287,7 @@ class Result:
         """
         data: dict[str, Any] = {}
         for field in attrs.fields(Result):
-            if field.name == "run_state":
+            if field.name in ("run_state", "spec"):
                 continue
             data[field.name] = _json_ready(getattr(self, field.name))
         data["success"] = self.success
@@ -268,6 +302,23 @@ class Result:
         `"stopped"`, ... : what a learning-rate sweep tabulates.
         """
         return self.diagnosis or self.status.value
+
+    @property
+    def params(self) -> Any:
+        """The final point in the structure of `x0` (`x` itself for an array).
+
+        Examples:
+            >>> import numpy as np
+            >>> from optim import FixedStep, Optimizer
+            >>> def loss(p):
+            ...     return float(np.sum(p["w"] ** 2) + (p["b"] - 1.0) ** 2)
+            >>> result = Optimizer(loss, step_rule=FixedStep(0.4), max_steps=60).run(
+            ...     {"w": np.ones(2), "b": 0.0}
+            ... )
+            >>> {k: np.round(v, 6).tolist() for k, v in result.params.items()}
+            {'w': [0.0, 0.0], 'b': 1.0}
+        """
+        return self.x if self.spec is None else self.spec.unflatten(self.x)
 
     @property
     def fun(self) -> float:
@@ -318,6 +369,8 @@ class Result:
             f"evaluations: {self.evaluations} values (nfev), "
             f"{self.gradient_evaluations} gradients (njev)",
         ]
+        if self.dtype != np.float64:
+            lines.append(f"  dtype: {self.dtype}")
         return "\n".join(lines)
 
 

@@ -55,6 +55,10 @@ class RunContext:
     """The set the iterates are kept in (see
     [`Optimizer.constraint`][optim.optimizer.Optimizer.constraint]), or `None`."""
 
+    dtype: np.dtype[Any] = attrs.field(default=np.dtype(np.float64), converter=np.dtype)
+    """The dtype the run computes in: `float32` for a float32 `x0`, else `float64`
+    (see [`Result.dtype`][optim.result.Result.dtype])."""
+
 
 class Configuration(Protocol):
     """What identifies a run's computation: an `Optimizer` or a `RunContext`.
@@ -162,3 +166,8 @@ class RunState:
 
     start_value: float
     """The objective at the starting point (the divergence test's reference)."""
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The dtype the run computes in (that of `x`): float32 or float64."""
+        return self.x.dtype

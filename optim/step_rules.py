@@ -7,6 +7,7 @@ import attrs
 import numpy as np
 
 from optim import _validators
+from optim._arrays import run_dtype
 from optim._types import Array, override
 from optim.evaluation import TrialEvaluator
 from optim.schedules import LearningRate, learning_rate_at, validate_learning_rate
@@ -284,7 +285,8 @@ def _momentum_direction(
 
 
 def _zeros_like(x0: Array) -> Array:
-    return np.zeros(np.shape(x0), dtype=np.float64)
+    """Zeros shaped like `x0`, in the run's dtype (float32 or float64)."""
+    return np.zeros(np.shape(x0), dtype=run_dtype(np.result_type(x0)))
 
 
 @attrs.frozen
@@ -438,7 +440,11 @@ class AdaGrad(LearningRateRule[AdaGradState]):
     @override
     def init_direction(self, x0: Array) -> AdaGradState:
         return AdaGradState(
-            np.full(np.shape(x0), float(self.initial_accumulator), dtype=np.float64)
+            np.full(
+                np.shape(x0),
+                float(self.initial_accumulator),
+                dtype=run_dtype(np.result_type(x0)),
+            )
         )
 
     @override

@@ -187,8 +187,10 @@ class MaxGrowth(Callback):
 class ZeroGradient(Callback):
     """Stop with `CONVERGED` when the gradient is exactly zero: a stationary point.
 
-    Always on: no step rule can move from there. With an inexact estimator the
-    optimizer confirms the claim before it ends the run (see
+    Always on: no step rule can move from there. An estimate of exactly zero with
+    an error estimate is below the estimator's resolution: the run ends
+    `NOISE_FLOOR`. Otherwise, with an inexact estimator, the optimizer confirms the
+    claim before it ends the run (see
     [`Stop.gradient_tol`][optim.result.Stop.gradient_tol]).
 
     Examples:
@@ -203,6 +205,13 @@ class ZeroGradient(Callback):
     def on_step(self, info: StepInfo) -> Stop | None:
         if info.gradient_norm != 0.0:
             return None
+        if info.gradient_error:  # an estimate of zero, below its own resolution
+            return Stop(
+                Status.NOISE_FLOOR,
+                f"the estimated gradient is exactly zero at step {info.step}, below "
+                f"the estimator's resolution (error estimate {info.gradient_error:.3g}"
+                "): the gradient is not known to be zero",
+            )
         return Stop(
             Status.CONVERGED,
             f"the gradient is exactly zero at step {info.step}: a stationary point",
@@ -344,7 +353,8 @@ def at_rounding_level(state: RunState) -> bool:
     r"""Whether the gradient is as small as rounding makes it: a stationary point.
 
     True when $\|g\| \cdot \max(1, \|x\|) \le 10^{3} \epsilon \max(1, |f|)$,
-    so that no step along it can change $f$ by more than its rounding error.
+    so that no step along it can change $f$ by more than its rounding error
+    ($\epsilon$ of the run's dtype: float32's in a float32 run).
 
     Args:
         state: A run's state.
@@ -360,4 +370,5 @@ def at_rounding_level(state: RunState) -> bool:
         (True, True)
     """
     scale = max(1.0, math.sqrt(float(np.vdot(state.x, state.x))))
-    return state.gradient_norm * scale <= 1e3 * _EPS * max(1.0, abs(state.value))
+    eps = _EPS if state.x.dtype == np.float64 else float(np.finfo(state.x.dtype).eps)
+    return state.gradient_norm * scale <= 1e3 * eps * max(1.0, abs(state.value))

@@ -1,9 +1,10 @@
-"""Conformance checks for step rules, reusable for your own rules in your own tests.
+"""Conformance checks for step rules and gradient estimators, reusable in your tests.
 
 Each `check_*` function raises `AssertionError` with an explanation when the rule
-misbehaves, and returns quietly otherwise;
-[`check_step_rule`][optim.testing.check_step_rule] runs them all. A typical test
-suite parametrizes over its rules:
+or estimator misbehaves, and returns quietly otherwise;
+[`check_step_rule`][optim.testing.check_step_rule] runs the step-rule checks and
+[`check_estimator`][optim.testing.check_estimator] the estimator checks. A typical
+test suite parametrizes over its rules:
 
 ```python
 @pytest.mark.parametrize("rule", [MyRule(0.1), MyRule(0.1, fancy=True)])
@@ -17,6 +18,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -26,9 +28,16 @@ from optim._compare import same
 from optim._types import Array, override
 from optim.callbacks import StopOnZeroGradient
 from optim.evaluator import Evaluator
-from optim.gradients import AnalyticGradient
+from optim.gradients import (
+    SPSA,
+    AnalyticGradient,
+    CentralDifference,
+    ComplexStep,
+    GradientEstimator,
+    Richardson,
+)
 from optim.mode import Mode
-from optim.objective import Objective
+from optim.objective import FunctionObjective, Objective
 from optim.optimizer import Optimizer
 from optim.problems import Problem, Quadratic, Sphere
 from optim.result import Result
@@ -586,3 +595,686 @@ class _Feasibility(Objective):
 
 
 __all__ += ["check_projection"]
+
+
+# Gradient estimators ---------------------------------------------------------------
+
+_BATCH_VARIANTS: tuple[dict[str, Any], ...] = (
+    {"batch_size": 1},
+    {"batch_size": 3},
+    {"max_batch_bytes": 1},
+    {"executor": None, "batch_size": None, "max_batch_bytes": 10**9},
+)
+"""Batch settings tried by `check_paths_agree` (a thread pool is tried too)."""
+
+
+@attrs.frozen(eq=False)
+class _Polynomial:
+    r"""$f(x) = \sum_i p_i(x_i) + x_0 x_{n-1} / 2$ over the flattened point.
+
+    Horner's scheme coordinate by coordinate, in the same order for one point and
+    for a stack (points along leading axes), so `values` equals `value` bit for
+    bit; complex points give complex values (for the complex step). With `wave`,
+    $e^{x_i / 2} \sin x_i$ is added to each term (not a polynomial: for the error
+    check).
+    """
+
+    coefficients: Array
+    """Shape `(n, degree + 1)`, the constant term first."""
+    shape: tuple[int, ...]
+    wave: bool = False
+
+    def _columns(self, x: Any) -> tuple[Any, bool]:
+        z = np.asarray(x)
+        n = self.coefficients.shape[0]
+        stacked = z.ndim > len(self.shape)
+        return np.ascontiguousarray(z.reshape(-1, n).T), stacked
+
+    def __call__(self, x: Any) -> Any:
+        columns, stacked = self._columns(x)
+        c = self.coefficients
+        total = np.zeros(columns.shape[1], dtype=np.result_type(columns, 1.0))
+        for i, t in enumerate(columns):
+            term = c[i, -1] + 0.0 * t
+            for k in range(c.shape[1] - 2, -1, -1):
+                term = term * t + c[i, k]
+            if self.wave:
+                term = term + np.exp(0.5 * t) * np.sin(t)
+            total = total + term
+        if c.shape[1] > 2:
+            total = total + 0.5 * columns[0] * columns[-1]
+        return total if stacked else total[0]
+
+    def gradient(self, x: Any) -> Array:
+        """The exact gradient at one point, shaped like it."""
+        columns, _ = self._columns(np.asarray(x, dtype=np.float64))
+        c = self.coefficients
+        slopes = np.zeros(columns.shape[0])
+        for i, (t,) in enumerate(columns):
+            slope = 0.0
+            for k in range(c.shape[1] - 1, 0, -1):
+                slope = slope * t + k * c[i, k]
+            if self.wave:
+                slope += np.exp(0.5 * t) * (0.5 * np.sin(t) + np.cos(t))
+            slopes[i] = slope
+        if c.shape[1] > 2:
+            slopes[0] += 0.5 * columns[-1, 0]
+            slopes[-1] += 0.5 * columns[0, 0]
+        return slopes.reshape(self.shape)
+
+
+def _polynomial(
+    degree: int,
+    shape: tuple[int, ...],
+    *,
+    seed: int = 0,
+    wave: bool = False,
+    vectorized: bool = True,
+) -> FunctionObjective:
+    """A seeded random polynomial objective of the given degree on points of `shape`."""
+    n = math.prod(shape)
+    rng = np.random.default_rng([seed, degree, n])
+    function = _Polynomial(rng.uniform(-1.0, 1.0, (n, degree + 1)), shape, wave)
+    return FunctionObjective(function, function.gradient, vectorized=vectorized)
+
+
+def _stream(estimator: GradientEstimator) -> dict[str, Any]:
+    """`rng=` a fresh random stream for a random estimator, nothing otherwise."""
+    rng = estimator.random_stream()
+    return {} if rng is None else {"rng": rng}
+
+
+def _fail(check: str, estimator: Any, detail: str) -> AssertionError:
+    """The error a check raises: the property, the estimator, what went wrong."""
+    name = repr(estimator)
+    if getattr(type(estimator), "__repr__", None) is object.__repr__:
+        name = f"{type(estimator).__qualname__}()"
+    return AssertionError(f"{check}: {name} {detail}")
+
+
+def _scale(gradient: Array) -> float:
+    return max(1.0, float(np.max(np.abs(gradient), initial=0.0)))
+
+
+def _evolve(estimator: Any, **changes: Any) -> Any:
+    """`attrs.evolve` for an estimator known to be an attrs instance."""
+    return attrs.evolve(estimator, **changes)
+
+
+def _has_field(estimator: Any, name: str) -> bool:
+    return attrs.has(type(estimator)) and name in attrs.fields_dict(type(estimator))
+
+
+def _calls(
+    estimator: GradientEstimator, objective: Objective, x: Array
+) -> dict[str, tuple[Array, Array | None]]:
+    """The gradient (and error) of each public method (random: fresh streams)."""
+    g, error = estimator.estimate_with_error(objective, x, **_stream(estimator))
+    _, same_g, same_error = estimator.value_and_estimate(
+        objective, x, **_stream(estimator)
+    )
+    return {
+        "estimate": (estimator.estimate(objective, x), None),
+        "estimate_with_error": (g, error),
+        "value_and_estimate": (same_g, same_error),
+    }
+
+
+def check_x_unchanged(estimator: GradientEstimator) -> None:
+    """Check that no method of the estimator modifies the point `x`.
+
+    `estimate`, `estimate_with_error` and `value_and_estimate` are called on a
+    float vector, a `(2, 3)` array and an integer vector (random estimators with a
+    fresh [`random_stream`][optim.gradients.GradientEstimator.random_stream]);
+    each point must keep its values and dtype.
+
+    Args:
+        estimator: The estimator to check.
+
+    Raises:
+        AssertionError: Naming the property ("x unchanged") and the method.
+
+    Examples:
+        >>> from optim import CentralDifference
+        >>> check_x_unchanged(CentralDifference())
+    """
+    points = [
+        np.array([1.5, -2.0, 0.25]),
+        np.linspace(-1.0, 1.5, 6).reshape(2, 3),
+        np.array([3, -1, 2]),
+    ]
+    for x in points:
+        objective = _polynomial(2, x.shape)
+        before = x.copy()
+        for method in ("estimate", "estimate_with_error", "value_and_estimate"):
+            kwargs = {} if method == "estimate" else _stream(estimator)
+            getattr(estimator, method)(objective, x, **kwargs)
+            if x.dtype != before.dtype or not np.array_equal(x, before):
+                raise _fail(
+                    "x unchanged",
+                    estimator,
+                    f"modified x in {method}: {before!r} became {x!r}",
+                )
+
+
+def check_deterministic(estimator: GradientEstimator) -> None:
+    """Check that the same inputs (and the same seed) give the same gradient.
+
+    Two calls of `estimate` must agree bit for bit, and so must two calls of
+    `estimate_with_error` (gradient and error), each given a fresh
+    [`random_stream`][optim.gradients.GradientEstimator.random_stream] for a
+    random estimator: a fixed seed repeats the run exactly.
+
+    Args:
+        estimator: The estimator to check.
+
+    Raises:
+        AssertionError: Naming the property ("determinism").
+
+    Examples:
+        >>> from optim import SPSA
+        >>> check_deterministic(SPSA(samples=4, rng=0))
+    """
+    x = np.array([0.5, -1.25, 2.0])
+    objective = _polynomial(3, x.shape)
+    first, second = estimator.estimate(objective, x), estimator.estimate(objective, x)
+    if not same(first, second):
+        raise _fail(
+            "determinism", estimator, f"gave {first} then {second} from estimate"
+        )
+    first_pair = estimator.estimate_with_error(objective, x, **_stream(estimator))
+    second_pair = estimator.estimate_with_error(objective, x, **_stream(estimator))
+    if not same(first_pair, second_pair):
+        raise _fail(
+            "determinism",
+            estimator,
+            f"gave {first_pair} then {second_pair} from estimate_with_error "
+            "(with a fresh random stream each time)",
+        )
+
+
+def check_gradient_shapes(estimator: GradientEstimator) -> None:
+    """Check the gradient's type, dtype and shape on integer, 0-d and n-d points.
+
+    For points of shapes `(3,)`, `()` and `(2, 3)`, and an integer `(3,)` point,
+    `estimate` must return a finite float64 `numpy.ndarray` shaped like `x` (a
+    `numpy.float64` scalar will do for a 0-d `x`), and an error estimate, if any,
+    shaped like `x`. The integer point must give
+    exactly the gradient of the same point in float64, and the 0-d and `(2, 3)`
+    points the gradient of the flattened point, reshaped (to $10^{-12}$).
+
+    Args:
+        estimator: The estimator to check.
+
+    Raises:
+        AssertionError: Naming the property ("shape and dtype").
+
+    Examples:
+        >>> from optim import ForwardDifference
+        >>> check_gradient_shapes(ForwardDifference())
+    """
+    cases = [
+        (np.array([3, -1, 2]), np.array([3.0, -1.0, 2.0])),
+        (np.array(0.75), np.array([0.75])),
+        (np.linspace(-1.0, 1.5, 6).reshape(2, 3), np.linspace(-1.0, 1.5, 6)),
+    ]
+    for x, flat in cases:
+        objective = _polynomial(2, x.shape)
+        g = estimator.estimate(objective, x)
+        kind = f"{x.dtype} x of shape {x.shape}"
+        if not isinstance(g, np.ndarray | np.float64) or g.dtype != np.float64:
+            got = getattr(g, "dtype", type(g).__name__)
+            raise _fail("shape and dtype", estimator, f"returned {got} for {kind}")
+        if g.shape != x.shape or not np.isfinite(g).all():
+            raise _fail("shape and dtype", estimator, f"returned {g!r} for {kind}")
+        error = estimator.estimate_with_error(objective, x, **_stream(estimator))[1]
+        if error is not None and np.shape(error) != x.shape:
+            raise _fail(
+                "shape and dtype",
+                estimator,
+                f"returned an error of shape {np.shape(error)} for {kind}",
+            )
+        reference = estimator.estimate(_polynomial(2, flat.shape), flat)
+        exact = x.dtype.kind == "i"
+        tol = 0.0 if exact else 1e-12 * _scale(reference)
+        if not np.all(np.abs(g.reshape(-1) - reference.reshape(-1)) <= tol):
+            raise _fail(
+                "shape and dtype",
+                estimator,
+                f"gave {g!r} for {kind}, but {reference!r} for the "
+                f"{'float' if exact else 'flattened'} point",
+            )
+
+
+def default_order(estimator: GradientEstimator) -> int:
+    """The polynomial degree a built-in estimator differentiates exactly.
+
+    Forward and backward differences: 1; central differences, the complex step
+    and SPSA (in one dimension, where it is a central difference): 2;
+    [`Richardson`][optim.gradients.Richardson]: its `order`;
+    `AnalyticGradient`: 4 (any degree, as exact as the objective's gradient).
+    Any other estimator: 1 (exact on linear functions).
+
+    Args:
+        estimator: The estimator.
+
+    Returns:
+        The degree.
+
+    Examples:
+        >>> from optim import CentralDifference, Richardson
+        >>> default_order(CentralDifference()), default_order(Richardson(order=8))
+        (2, 8)
+    """
+    if isinstance(estimator, Richardson):
+        return estimator.order
+    if isinstance(estimator, AnalyticGradient):
+        return 4
+    if isinstance(estimator, CentralDifference | ComplexStep | SPSA):
+        return 2
+    return 1
+
+
+def check_exact_on_polynomials(
+    estimator: GradientEstimator,
+    order: int | None = None,
+    *,
+    rtol: float | None = None,
+    step: float = 0.25,
+) -> None:
+    r"""Check that the estimator is exact on polynomials of its order.
+
+    On seeded random polynomials of degree `order` in 3 coordinates (1 for a
+    random estimator, whose perturbations mix coordinates), at three random
+    points in $[-2, 2]^n$, `estimate` must give the exact gradient up to rounding:
+    within `rtol` times $\max(1, \|g\|_\infty)$.
+
+    An attrs estimator with a `step` field is checked with the large step `step`,
+    so that a truncation error would be large and rounding is negligible
+    (`rtol` defaults to $10^{-9}$); any other as configured (`rtol` defaults to
+    $10^{-6}$, room for the rounding of a small step).
+
+    Args:
+        estimator: The estimator to check.
+        order: The degree (default:
+            [`default_order`][optim.testing.default_order]).
+        rtol: Relative tolerance (see above).
+        step: The step used for estimators that have a `step` field.
+
+    Raises:
+        AssertionError: Naming the property ("exactness") and the degree.
+
+    Examples:
+        >>> from optim import BackwardDifference, ComplexStep
+        >>> check_exact_on_polynomials(BackwardDifference())
+        >>> check_exact_on_polynomials(ComplexStep(), order=2)
+        >>> check_exact_on_polynomials(BackwardDifference(), order=2)
+        Traceback (most recent call last):
+        ...
+        AssertionError: exactness: BackwardDifference(...) is not exact on ...
+    """
+    order = default_order(estimator) if order is None else order
+    checked: Any = estimator
+    if _has_field(estimator, "step"):
+        checked = _evolve(estimator, step=step)
+        rtol = 1e-9 if rtol is None else rtol
+    rtol = 1e-6 if rtol is None else rtol
+    n = 3 if estimator.random_stream() is None else 1
+    rng = np.random.default_rng(order)
+    for seed in range(3):
+        objective = _polynomial(order, (n,), seed=seed)
+        x = rng.uniform(-2.0, 2.0, n)
+        exact = objective.gradient(x)
+        g = checked.estimate(objective, x)
+        error = float(np.max(np.abs(g - exact)))
+        if not error <= rtol * _scale(exact):
+            raise _fail(
+                "exactness",
+                checked,
+                f"is not exact on a polynomial of degree {order} at x = {x}: "
+                f"gradient {g}, exact {exact} (error {error:.3g} > {rtol:g} "
+                "relative)",
+            )
+
+
+def check_paths_agree(estimator: GradientEstimator) -> int:
+    """Check that every way of computing the gradient gives the same bits.
+
+    At a point of shape `(5,)`: `estimate`, `estimate_with_error` and
+    `value_and_estimate` give the same gradient (random estimators: each from a
+    fresh stream), the last two the same error, and `value_and_estimate` the
+    objective's value; the same holds with an objective whose `values` loops over
+    `value` instead of evaluating the stack at once; and, for an attrs estimator
+    with the batching options `batch_size`, `max_batch_bytes` or `executor`, with
+    several batch sizes, one point per batch, and a `ThreadPoolExecutor`.
+
+    Args:
+        estimator: The estimator to check.
+
+    Returns:
+        The number of configurations compared with the first.
+
+    Raises:
+        AssertionError: Naming the property ("path agreement") and the path.
+
+    Examples:
+        >>> from optim import Richardson
+        >>> check_paths_agree(Richardson())  # 4 batch settings, threads, a loop
+        6
+    """
+    x = np.array([0.5, -1.25, 2.0, 0.0, 3.0])
+    objective = _polynomial(3, x.shape)
+    reference = estimator.estimate(objective, x)
+    looping = _polynomial(3, x.shape, vectorized=False)
+    variants: list[tuple[str, Any, Objective]] = [
+        ("a values() looping over value()", estimator, looping)
+    ]
+    options = [
+        name
+        for name in ("batch_size", "max_batch_bytes", "executor")
+        if _has_field(estimator, name)
+    ]
+    for settings in _BATCH_VARIANTS:
+        chosen = {k: v for k, v in settings.items() if k in options}
+        if chosen:
+            variants.append((repr(chosen), _evolve(estimator, **chosen), objective))
+    compared = 0
+    with ThreadPoolExecutor(2) as pool:
+        if "executor" in options:
+            threaded = _evolve(estimator, executor=pool)
+            variants.append(("a ThreadPoolExecutor", threaded, objective))
+        for label, variant, function in [("", estimator, objective), *variants]:
+            compared += _compare_paths(variant, function, x, reference, label)
+    return compared - 1
+
+
+def _compare_paths(
+    estimator: GradientEstimator,
+    objective: Objective,
+    x: Array,
+    reference: Array,
+    label: str,
+) -> int:
+    """Compare one configuration's three methods with the reference gradient."""
+    where = f" with {label}" if label else ""
+    calls = _calls(estimator, objective, x)
+    for method, (g, _) in calls.items():
+        if not same(g, reference):
+            raise _fail(
+                "path agreement",
+                estimator,
+                f"gave {g} from {method}{where}, but {reference} from estimate",
+            )
+    errors = calls["estimate_with_error"][1], calls["value_and_estimate"][1]
+    if not same(*errors):
+        raise _fail(
+            "path agreement",
+            estimator,
+            f"gave the error {errors[0]} from estimate_with_error but {errors[1]} "
+            f"from value_and_estimate{where}",
+        )
+    value = estimator.value_and_estimate(objective, x, **_stream(estimator))[0]
+    if value != objective.value(x):
+        raise _fail(
+            "path agreement",
+            estimator,
+            f"gave the value {value} from value_and_estimate{where}, not "
+            f"{objective.value(x)}",
+        )
+    return 1
+
+
+INVALID_STEPS: tuple[Any, ...] = (0.0, -1e-3, math.nan, math.inf)
+"""Invalid `step` values tried by
+[`check_step_validation`][optim.testing.check_step_validation] (and an array of
+the wrong shape)."""
+
+
+def check_step_validation(estimator: GradientEstimator) -> int:
+    """Check that invalid `step` values are refused with an error naming `step`.
+
+    For an attrs estimator with a `step` field: rebuilding it (`attrs.evolve`)
+    with each of [`INVALID_STEPS`][optim.testing.INVALID_STEPS] must raise
+    `ValueError` or `TypeError` whose message contains `step`; so must a step
+    array of shape `(4,)`, either when the estimator is made or when it
+    estimates at a point of shape `(3,)`.
+
+    Args:
+        estimator: An estimator with a `step` field.
+
+    Returns:
+        The number of invalid values checked.
+
+    Raises:
+        AssertionError: Naming the property ("step validation") and the value.
+        TypeError: If the estimator has no `step` field.
+
+    Examples:
+        >>> from optim import CentralDifference
+        >>> check_step_validation(CentralDifference())
+        5
+    """
+    if not _has_field(estimator, "step"):
+        raise TypeError(f"{estimator!r} has no step field")
+    wrong_shape = np.full(4, 1e-3)
+    for bad in (*INVALID_STEPS, wrong_shape):
+        try:
+            variant: Any = _evolve(estimator, step=bad)
+            if bad is wrong_shape:
+                variant.estimate(_polynomial(2, (3,)), np.array([0.5, 1.0, -1.0]))
+        except (ValueError, TypeError) as error:
+            if "step" not in str(error):
+                raise _fail(
+                    "step validation",
+                    estimator,
+                    f"refused step={bad!r} with an error that does not name step: "
+                    f"{type(error).__name__}: {error}",
+                ) from error
+        else:
+            detail = " for x of shape (3,)" if bad is wrong_shape else ""
+            raise _fail("step validation", estimator, f"accepted step={bad!r}{detail}")
+    return len(INVALID_STEPS) + 1
+
+
+def check_error_estimate(
+    estimator: GradientEstimator,
+    order: int | None = None,
+    *,
+    cover: float = 0.9,
+    sigmas: float = 4.0,
+) -> float | None:
+    r"""Check that the error estimate, if any, covers the true error.
+
+    On two smooth functions of 3 coordinates (a random polynomial of degree
+    `order + 2`, beyond what the scheme differentiates exactly, and a sum of
+    $e^{x_i / 2} \sin x_i$ plus a polynomial), at four random points each, the
+    error returned by `estimate_with_error` must be a finite, non-negative array
+    shaped like `x`, at least the true error $|g_i - \partial_i f|$ in at least
+    a fraction `cover` of the coordinates. A random estimator's error is taken as
+    a standard deviation: there it must be at least the true error divided by
+    `sigmas`.
+
+    The built-ins meet `cover = 0.9` with room to spare (their calibration is in
+    `tests/test_gradient_errors.py`).
+
+    Args:
+        estimator: The estimator to check.
+        order: Its exact degree (default:
+            [`default_order`][optim.testing.default_order]).
+        cover: Fraction of coordinates the estimate must cover.
+        sigmas: Width, in standard deviations, of a random estimator's error.
+
+    Returns:
+        The fraction of coordinates covered, or `None` if the estimator returns
+        no error estimate (nothing to check).
+
+    Raises:
+        AssertionError: Naming the property ("error estimate").
+
+    Examples:
+        >>> from optim import CentralDifference
+        >>> check_error_estimate(CentralDifference())
+        1.0
+        >>> check_error_estimate(AnalyticGradient()) is None
+        True
+    """
+    order = default_order(estimator) if order is None else order
+    factor = 1.0 if estimator.random_stream() is None else sigmas
+    rng = np.random.default_rng(1)
+    covered = total = 0
+    for objective in (_polynomial(order + 2, (3,)), _polynomial(2, (3,), wave=True)):
+        for _ in range(4):
+            x = rng.uniform(-1.5, 1.5, 3)
+            g, error = estimator.estimate_with_error(objective, x, **_stream(estimator))
+            if error is None:
+                return None
+            error = np.asarray(error)
+            if error.shape != x.shape or not np.all(np.isfinite(error) & (error >= 0)):
+                raise _fail(
+                    "error estimate",
+                    estimator,
+                    f"returned {error!r} at x = {x}: not finite, non-negative and "
+                    "shaped like x",
+                )
+            true = np.abs(g - objective.gradient(x))
+            covered += int(np.sum(true <= factor * error))
+            total += x.size
+    if covered < cover * total:
+        raise _fail(
+            "error estimate",
+            estimator,
+            f"is below the true error in {total - covered} of {total} coordinates "
+            f"(covers {covered / total:.0%} < {cover:.0%})",
+        )
+    return covered / total
+
+
+def check_unbiased(
+    estimator: GradientEstimator, *, seeds: int = 400, sigmas: float = 4.0
+) -> None:
+    r"""Check that a random estimator is unbiased: its mean is the gradient.
+
+    On a cubic polynomial of 3 coordinates (with a cross term), the estimates
+    from `seeds` streams `numpy.random.default_rng(seed)` must average to the
+    exact gradient within `sigmas` standard errors of their mean (plus
+    $10^{-6} \max(1, \|g\|_\infty)$ for the truncation of a small step).
+
+    Args:
+        estimator: A random estimator (its `random_stream()` is not `None`).
+        seeds: Number of streams.
+        sigmas: Tolerance in standard errors.
+
+    Raises:
+        AssertionError: Naming the property ("unbiasedness").
+        TypeError: If the estimator is not random.
+
+    Examples:
+        >>> from optim import SPSA
+        >>> check_unbiased(SPSA(rng=0))
+    """
+    if estimator.random_stream() is None:
+        raise TypeError(f"{estimator!r} is not random: random_stream() is None")
+    x = np.array([0.5, -1.25, 2.0])
+    objective = _polynomial(3, x.shape)
+    exact = objective.gradient(x)
+    draws = np.array(
+        [
+            estimator.estimate_with_error(
+                objective, x, rng=np.random.default_rng(seed)
+            )[0]
+            for seed in range(seeds)
+        ]
+    )
+    mean = draws.mean(axis=0)
+    spread = sigmas * draws.std(axis=0, ddof=1) / math.sqrt(seeds)
+    bias = np.abs(mean - exact)
+    if not np.all(bias <= spread + 1e-6 * _scale(exact)):
+        raise _fail(
+            "unbiasedness",
+            estimator,
+            f"averages {mean} over {seeds} seeds, but the gradient is {exact} "
+            f"(bias {bias} > {sigmas:g} standard errors {spread})",
+        )
+
+
+def check_estimator(
+    estimator: GradientEstimator,
+    *,
+    order: int | None = None,
+    rtol: float | None = None,
+    cover: float = 0.9,
+) -> list[str]:
+    """Run every applicable conformance check on a gradient estimator.
+
+    In this order (a failure stops at the first broken property):
+    [`check_x_unchanged`][optim.testing.check_x_unchanged],
+    [`check_deterministic`][optim.testing.check_deterministic],
+    [`check_gradient_shapes`][optim.testing.check_gradient_shapes],
+    [`check_exact_on_polynomials`][optim.testing.check_exact_on_polynomials]
+    (with `order` and `rtol`),
+    [`check_paths_agree`][optim.testing.check_paths_agree];
+    then, when they apply,
+    [`check_step_validation`][optim.testing.check_step_validation] (attrs
+    estimators with a `step` field),
+    [`check_error_estimate`][optim.testing.check_error_estimate] (with `cover`;
+    estimators that return an error estimate) and
+    [`check_unbiased`][optim.testing.check_unbiased] (random estimators).
+    An estimator that implements only `estimate` gets the first five.
+
+    Args:
+        estimator: The estimator to check.
+        order: The polynomial degree it differentiates exactly (default:
+            [`default_order`][optim.testing.default_order]).
+        rtol: Tolerance of the exactness check.
+        cover: Fraction of coordinates the error estimate must cover.
+
+    Returns:
+        The names of the checks that ran.
+
+    Raises:
+        AssertionError: From the first failing check, naming the property.
+
+    Examples:
+        >>> from optim import AnalyticGradient, SPSA
+        >>> check_estimator(AnalyticGradient())  # doctest: +NORMALIZE_WHITESPACE
+        ['check_x_unchanged', 'check_deterministic', 'check_gradient_shapes',
+         'check_exact_on_polynomials', 'check_paths_agree']
+        >>> check_estimator(SPSA(samples=20, rng=0))[5:]
+        ['check_step_validation', 'check_error_estimate', 'check_unbiased']
+    """
+    check_x_unchanged(estimator)
+    check_deterministic(estimator)
+    check_gradient_shapes(estimator)
+    check_exact_on_polynomials(estimator, order, rtol=rtol)
+    check_paths_agree(estimator)
+    ran = [
+        "check_x_unchanged",
+        "check_deterministic",
+        "check_gradient_shapes",
+        "check_exact_on_polynomials",
+        "check_paths_agree",
+    ]
+    if _has_field(estimator, "step"):
+        check_step_validation(estimator)
+        ran.append("check_step_validation")
+    if check_error_estimate(estimator, order, cover=cover) is not None:
+        ran.append("check_error_estimate")
+    if estimator.random_stream() is not None:
+        check_unbiased(estimator)
+        ran.append("check_unbiased")
+    return ran
+
+
+__all__ += [
+    "INVALID_STEPS",
+    "check_deterministic",
+    "check_error_estimate",
+    "check_estimator",
+    "check_exact_on_polynomials",
+    "check_gradient_shapes",
+    "check_paths_agree",
+    "check_step_validation",
+    "check_unbiased",
+    "check_x_unchanged",
+    "default_order",
+]

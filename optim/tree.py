@@ -19,9 +19,10 @@ from typing import Any
 import attrs
 import numpy as np
 
-from optim._types import Array
+from optim._types import Array, override
+from optim.objective import Objective, bind_arguments
 
-__all__ = ["TreeSpec", "flatten", "is_structured"]
+__all__ = ["StructuredObjective", "TreeSpec", "flatten", "is_structured"]
 
 
 def is_structured(params: object) -> bool:
@@ -239,3 +240,84 @@ def _fill(skeleton: Any, parts: list[Any]) -> Any:
         items = [_fill(item, parts) for item in skeleton]
         return tuple(items) if isinstance(skeleton, tuple) else items
     return parts[skeleton]
+
+
+@attrs.frozen
+class StructuredObjective(Objective):
+    """An objective of a structure of arrays, seen as a function of one vector.
+
+    The run flattens a structured `x0` and wraps its objective in this class: each
+    point is handed to the objective in the original structure, and the gradient it
+    returns (the same structure) is checked leaf by leaf and flattened, with errors
+    that name the leaf (`gradient()['layer1']['w'] has shape (3,), expected (3, 4)`).
+    Extra arguments (a minibatch) pass through.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim import FunctionObjective
+        >>> def loss(p):
+        ...     return float(np.sum(p["w"] ** 2) + p["b"] ** 2)
+        >>> def grad(p):
+        ...     return {"w": 2 * p["w"], "b": 2 * p["b"]}
+        >>> x, spec = flatten({"w": np.ones(2), "b": 3.0})
+        >>> StructuredObjective(FunctionObjective(loss, grad), spec).gradient(x)
+        array([2., 2., 6.])
+    """
+
+    objective: Objective
+    """The objective of the structure."""
+
+    spec: TreeSpec
+    """The structure's layout."""
+
+    @property
+    @override
+    def has_gradient(self) -> bool:
+        return self.objective.has_gradient
+
+    def _with(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Objective:
+        return bind_arguments(self.objective, args, kwargs)
+
+    @override
+    def value(self, x: Array, *args: Any, **kwargs: Any) -> float:
+        return self._with(args, kwargs).value(self.spec.unflatten(x))
+
+    @override
+    def gradient(self, x: Array, *args: Any, **kwargs: Any) -> Array:
+        gradient = self._with(args, kwargs).gradient(self.spec.unflatten(x))
+        name = f"{type(self.objective).__name__}.gradient()"
+        return self.spec.flatten_like(gradient, name=name)
+
+    @override
+    def value_and_gradient(
+        self, x: Array, *args: Any, **kwargs: Any
+    ) -> tuple[float, Array]:
+        value, gradient = self._with(args, kwargs).value_and_gradient(
+            self.spec.unflatten(x)
+        )
+        name = f"{type(self.objective).__name__}.value_and_gradient()"
+        return value, self.spec.flatten_like(gradient, name=name)
+
+    @override
+    def values(self, xs: Array, *args: Any, **kwargs: Any) -> Array:
+        return np.array([self.value(x, *args, **kwargs) for x in xs])
+
+    def fingerprint(self) -> Any:
+        """Identify the run by the objective's own fingerprint and the layout.
+
+        Returns:
+            Plain data: the objective's fingerprint (or class name) and the
+            leaves' paths and shapes.
+
+        Examples:
+            >>> import numpy as np
+            >>> from optim.problems import Sphere
+            >>> _, spec = flatten([np.zeros(2)])
+            >>> StructuredObjective(Sphere(), spec).fingerprint()["leaves"]
+            [['x0[0]', [2]]]
+        """
+        own = self.objective.fingerprint()
+        return {
+            "objective": type(self.objective).__qualname__ if own is None else own,
+            "leaves": [[leaf.path, list(leaf.shape)] for leaf in self.spec.leaves],
+        }

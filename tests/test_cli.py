@@ -61,12 +61,14 @@ class TestDemo:
         """--max-steps limits every run; --plot writes the figure."""
         path = tmp_path / "demo.png"
 
-        status, out, _ = cli(["demo", "--max-steps", "5", "--plot", str(path)], capsys)
+        status, out, err = cli(
+            ["demo", "--max-steps", "5", "--plot", str(path)], capsys
+        )
 
         assert status == 0
         assert "at most 5 steps" in out
         assert path.stat().st_size > 10_000
-        assert f"wrote {path}" in out
+        assert f"wrote {path}" in err
 
     def test_plot_to_bad_path(self, tmp_path, capsys):
         """An unwritable --plot path is a one-line error with exit status 2."""
@@ -261,6 +263,18 @@ class TestRun:
         assert plot.stat().st_size > 10_000
         assert "step 0: value=24.2" in err
         assert "step 10:" in err
+        # Standard error is not a terminal here: --progress logs lines instead.
+        assert err.count("step 0: value=24.2") == 2
+        assert f"wrote {history}" in err
+        assert f"wrote {plot}" in err
+
+    def test_progress_bar_on_a_terminal(self, capsys, monkeypatch):
+        """On a terminal, --progress draws tqdm's bar."""
+        monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+
+        status, _, err = cli(["run", "rosenbrock", "--progress"], capsys)
+
+        assert status == 0
         assert "it/s" in err or "step/s" in err
 
     def test_history_json(self, tmp_path, capsys):
@@ -359,7 +373,7 @@ class TestSweep:
         (["run", "no_such_module:f", "--x0", "1"], "cannot import module"),
         (["run", "os:no_such_name", "--x0", "1"], "has no attribute"),
         (["run", "os:getcwd"], "give --x0"),
-        (["run", "sphere"], "needs --learning-rate"),
+        (["run", "sphere", "--rule", "fixed"], "needs --learning-rate"),
         (["run", "sphere", "--learning-rate", "-1"], "learning_rate"),
         (["run", "sphere", "--rule", "nope"], "invalid choice"),
         (["run", "sphere", "--rule", "lbfgs", "--param", "gamma=1"], "'gamma'"),
@@ -397,8 +411,8 @@ def test_bad_input_is_one_line_and_exit_2(argv, fragment, capsys, tmp_path):
     assert fragment in err
 
 
-def test_objective_failing_at_start_is_one_line(tmp_path, capsys, monkeypatch):
-    """An objective that raises at x0 (wrong dimension) is bad input: one line."""
+def test_objective_failing_at_start_shows_its_traceback(tmp_path, capsys, monkeypatch):
+    """An objective that raises at x0 is the objective's error: traceback, exit 1."""
     (tmp_path / "cli_pair.py").write_text("def f(x):\n    return x[0] * x[1]\n")
     monkeypatch.chdir(tmp_path)
 
@@ -406,7 +420,9 @@ def test_objective_failing_at_start_is_one_line(tmp_path, capsys, monkeypatch):
         ["run", "cli_pair:f", "--x0", "1", "--learning-rate", "0.1"], capsys
     )
 
-    one_line_error(status, err)
+    assert status == 1
+    assert "Traceback" in err
+    assert "cli_pair.py" in err
     assert "IndexError" in err
 
 
@@ -628,7 +644,7 @@ class TestExitCodes:
         assert exit_code == code == optim.cli.EXIT_CODES[optim.Status(status)]
 
     def test_failed_and_interrupted(self, tmp_path, capsys, monkeypatch):
-        """A run that raises exits 4; one interrupted by Ctrl-C exits 130."""
+        """A run that raises exits 1 (result, then traceback); Ctrl-C exits 130."""
         (tmp_path / "cli_faulty.py").write_text(
             textwrap.dedent(
                 """
@@ -651,12 +667,17 @@ class TestExitCodes:
         monkeypatch.chdir(tmp_path)
         base = ["run", "--x0", "1", "--learning-rate", "0.1", "--json"]
 
-        failed = cli([*base[:1], "cli_faulty:crashes", *base[1:]], capsys)[0]
+        failed, failed_out, failed_err = cli(
+            [*base[:1], "cli_faulty:crashes", *base[1:]], capsys
+        )
         interrupted, out, _ = cli(
             [*base[:1], "cli_faulty:interrupted", *base[1:]], capsys
         )
 
-        assert failed == 4
+        assert failed == 1
+        assert _strict_json(failed_out)["status"] == "failed"
+        assert "Traceback" in failed_err
+        assert "RuntimeError: solver crashed" in failed_err
         assert interrupted == 130
         assert _strict_json(out)["status"] == "interrupted"
 

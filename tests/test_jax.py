@@ -119,5 +119,5 @@ def test_missing_extra_is_one_clear_line(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_jax)
 
-    with pytest.raises(MissingExtraError, match=r'pip install "optim\[jax\]"'):
+    with pytest.raises(MissingExtraError, match=r'pip install "optim-gradient\[jax\]"'):
         JaxObjective(_sphere)

@@ -67,8 +67,8 @@ def test_curves_are_log_scaled_values_and_norms(tmp_path):
     assert "<svg" in (tmp_path / "curves.svg").read_text()
 
 
-def test_curves_use_symlog_for_non_positive_values():
-    """Objectives that reach zero or below get a symmetric-log axis."""
+def test_negative_values_are_drawn_above_the_lowest_value():
+    """Values below zero, minimum unknown: f minus the lowest value, on a log axis."""
     history = History()
     Optimizer(
         lambda x: float(x @ x) - 1.0,
@@ -78,8 +78,53 @@ def test_curves_use_symlog_for_non_positive_values():
     ).run([1.0])
 
     figure = plot_curves([history], labels=["shifted"])
+    value_ax = figure.axes[0]
 
-    assert figure.axes[0].get_yscale() == "symlog"
+    assert value_ax.get_yscale() == "log"
+    assert "lowest value seen" in value_ax.get_ylabel()
+    drawn = value_ax.lines[0].get_ydata()
+    np.testing.assert_allclose(drawn[:-1], history.values[:-1] - history.values[-1])
+    assert np.isnan(drawn[-1])  # exactly the lowest: marked, not drawn
+
+
+def test_known_minimum_gives_f_minus_f_star_and_marks_zero():
+    """A run that reaches the minimum exactly keeps a log axis; 0 is marked."""
+    history = History()
+    Optimizer(Sphere(), step_rule=FixedStep(0.5), callbacks=[history]).run([3.0, 2.0])
+    assert history.values[-1] == 0.0
+
+    figure = plot_curves(history, minimum=0.0, title="sphere")
+    value_ax = figure.axes[0]
+
+    assert value_ax.get_yscale() == "log"
+    assert value_ax.get_ylabel().startswith("$f(x) - f^*$")
+    assert [t.get_text() for t in value_ax.texts] == ["0"]
+    assert figure.get_suptitle() == "sphere"
+
+
+def test_overlapping_curves_differ_in_style():
+    """Each curve has its own color, dashes and marker, staggered along it."""
+    histories = [recorded(1.0, 40), recorded(1e-6, 40)]  # both stay near f = 13
+
+    figure = plot_curves(histories, labels=["oscillating", "stalled"])
+    first, second = figure.axes[0].lines[:2]
+
+    assert first.get_marker() != second.get_marker()
+    assert first.get_linestyle() != second.get_linestyle()
+    assert first.get_markevery() != second.get_markevery()
+    assert first.get_linewidth() > second.get_linewidth()
+
+
+def test_legends_sit_below_the_axes():
+    """The sweep's legend belongs to the figure, outside both panels."""
+    runs = sweep_learning_rates(Sphere(), [3.0, 2.0], [1.0, 0.1])
+
+    figure = plot_sweep(Sphere(), runs, title="sphere: two rates")
+
+    assert figure.axes[0].get_legend() is None
+    assert figure.axes[1].get_legend() is None
+    assert len(figure.legends) == 1
+    assert figure.get_suptitle() == "sphere: two rates"
 
 
 def test_sweep_figure(tmp_path):
@@ -120,9 +165,10 @@ def test_run_figure_of_a_higher_dimensional_run():
     figure = plot_run(Quadratic(dimension=4), history)
 
     assert [ax.get_ylabel() for ax in figure.axes] == [
-        "objective value",
+        "$f(x) - f^*$  ($f^* = 0$)",
         "gradient norm",
     ]
+    assert figure.get_suptitle() == "Quadratic"
 
 
 def test_run_figure_without_kept_points():

@@ -438,3 +438,33 @@ def test_exact_gradients_need_no_confirmation():
 
     assert result.status is Status.CONVERGED
     assert result.evaluations == result.gradient_evaluations == result.steps + 1
+
+
+class ClaimsZero(GradientEstimator):
+    """An estimator that always says the gradient is zero (and has no error)."""
+
+    def estimate(self, objective, x):
+        return np.zeros_like(x)
+
+
+def test_a_refuted_claim_never_loses_the_budget():
+    """A zero-gradient claim that confirmation refutes still ends at max_steps."""
+    result = Optimizer(
+        Sphere(), step_rule=FixedStep(0.1), estimator=ClaimsZero(), max_steps=5
+    ).run([3.0, 2.0])
+
+    assert result.status is Status.MAX_STEPS
+    assert result.steps == 5
+
+
+def test_an_estimate_of_exactly_zero_with_an_error_is_a_noise_floor():
+    """Central differences that round to zero are below their resolution."""
+    result = Optimizer(
+        lambda x: float(x @ x),
+        step_rule=FixedStep(0.4),
+        estimator=CentralDifference(),
+        max_steps=2000,
+    ).run([1.0])
+
+    assert result.status in (Status.NOISE_FLOOR, Status.MAX_STEPS)
+    assert result.steps < 2000

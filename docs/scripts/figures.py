@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 
 from optim import History, Optimizer, Result, StopOnZeroGradient
 from optim.demo import demo_results
-from optim.plot import plot_contour, plot_sweep
+from optim.plot import plot_comparison, plot_sweep
 from optim.problems import Rosenbrock, Sphere
 from optim.registry import make_rule
 from optim.sweep import sweep_learning_rates
@@ -51,33 +51,35 @@ def draw(folder: Path) -> list[Path]:
     written = []
 
     sweep = plot_sweep(
-        Sphere(), sweep_learning_rates(Sphere(), [3.0, 2.0], [1.0, 0.1, 1e-6])
+        Sphere(),
+        sweep_learning_rates(Sphere(), [3.0, 2.0], [1.0, 0.1, 1e-6]),
+        title="Sphere from (3, 2): FixedStep at learning rates 1, 0.1 and 1e-6",
     )
     sweep.savefig(folder / "sweep.png", dpi=90, metadata={"Software": None})
     written.append(folder / "sweep.png")
 
-    demo = plot_sweep(Sphere(), demo_results())
+    demo = plot_sweep(
+        Sphere(),
+        demo_results(),
+        title="optim demo: FixedStep on the sphere, central differences",
+    )
     demo.savefig(folder / "demo.png", dpi=90, metadata={"Software": None})
     written.append(folder / "demo.png")
 
     runs = compare_rules()
-    figure, (path_ax, value_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
     labels = [
         f"{name}: {result.outcome}, {result.steps} steps"
         for name, (_, result) in runs.items()
     ]
-    histories = [history for history, _ in runs.values()]
-    plot_contour(
-        Rosenbrock(), histories, labels=labels, bounds=((-2, 2), (-1, 3)), ax=path_ax
+    figure = plot_comparison(
+        Rosenbrock(),
+        [history for history, _ in runs.values()],
+        labels,
+        bounds=((-2, 2), (-1, 3)),
+        title="Rosenbrock from (-1.2, 1): five step rules, at most 3000 steps",
     )
-    path_ax.legend(fontsize=7)
-    for label, history in zip(labels, histories, strict=True):
-        value_ax.plot(history.steps, history.values, label=label)
-    value_ax.set_xscale("symlog", linthresh=10)
-    value_ax.set_yscale("log")
-    value_ax.set_xlabel("step")
-    value_ax.set_ylabel("objective value")
-    figure.tight_layout()
+    figure.axes[1].set_xscale("symlog", linthresh=10)
+    figure.axes[1].set_xlim(left=0)
     figure.savefig(folder / "rules.png", dpi=90, metadata={"Software": None})
     written.append(folder / "rules.png")
     plt.close("all")
