@@ -19,6 +19,8 @@ def run_dtype(dtype: npt.DTypeLike) -> np.dtype[Any]:
         >>> run_dtype(np.float32), run_dtype(np.int64), run_dtype(np.float16)
         (dtype('float32'), dtype('float64'), dtype('float64'))
     """
+    if dtype is RUN_DTYPES[0]:  # the common case, without a conversion
+        return RUN_DTYPES[0]
     dtype = np.dtype(dtype)
     return dtype if dtype == RUN_DTYPES[1] else RUN_DTYPES[0]
 

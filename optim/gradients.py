@@ -1107,7 +1107,7 @@ def _extrapolate(
 
 
 @attrs.frozen(field_transformer=_options_last)
-class Richardson(_WithError):
+class Richardson(_Differences):
     r"""Extrapolated differences with adaptive step choice and an error estimate.
 
     Central differences $D_k$ are taken with `levels` steps $h_k = h_0 / 3^k$,
@@ -1198,30 +1198,6 @@ class Richardson(_WithError):
             )
 
     @override
-    def estimate_with_error(
-        self,
-        objective: Objective,
-        x: Array,
-        *,
-        rng: np.random.Generator | None = None,
-        bounds: Box | None = None,
-    ) -> tuple[Array, Array | None]:
-        x = as_float_array(x)
-        return _in_dtype(x, *self._with_value(objective, x, _box(x, bounds), None))[1:]
-
-    @override
-    def value_and_estimate(
-        self,
-        objective: Objective,
-        x: Array,
-        *,
-        rng: np.random.Generator | None = None,
-        bounds: Box | None = None,
-    ) -> tuple[float, Array, Array | None]:
-        x = as_float_array(x)
-        value = objective.value(x)
-        return _in_dtype(x, *self._with_value(objective, x, _box(x, bounds), value))
-
     def _with_value(
         self,
         objective: Objective,

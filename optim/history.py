@@ -82,6 +82,7 @@ class History(Callback):
         default=np.dtype(np.float64), init=False, repr=False
     )
     _previous: Array | None = attrs.field(default=None, init=False, repr=False)
+    _spec: Any = attrs.field(default=None, init=False, repr=False)
 
     @override
     def on_start(self, context: RunContext, x0: Array) -> None:
@@ -90,6 +91,7 @@ class History(Callback):
         self._shape = np.shape(x0)
         self._dtype = run_dtype(np.result_type(x0))  # points: in the run's dtype
         self._previous = None
+        self._spec = getattr(getattr(context, "objective", None), "spec", None)
 
     @override
     def on_step(self, info: StepInfo) -> None:
@@ -138,6 +140,29 @@ class History(Callback):
         if not self._points:
             return np.empty((0, *self._shape), dtype=self._dtype)
         return np.array(self._points, dtype=self._dtype)
+
+    @property
+    def params(self) -> list[Any]:
+        """The kept points in the structure of `x0` (a dict of arrays, say).
+
+        For an array `x0`, the rows of [`x`][optim.history.History.x].
+
+        Examples:
+            >>> import numpy as np
+            >>> from optim import FixedStep, Optimizer
+            >>> history = History()
+            >>> _ = Optimizer(
+            ...     lambda p: float(p["a"] ** 2 + np.sum(p["b"] ** 2)),
+            ...     step_rule=FixedStep(0.25),
+            ...     callbacks=[history],
+            ...     max_steps=1,
+            ... ).run({"a": 1.0, "b": np.ones(2)})
+            >>> [float(p["a"]) for p in history.params]
+            [1.0, 0.5]
+        """
+        if self._spec is None:
+            return list(self.x)
+        return [self._spec.unflatten(point) for point in self._points]
 
     @property
     def x_steps(self) -> np.ndarray:

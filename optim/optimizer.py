@@ -341,6 +341,7 @@ class Optimizer:
         *,
         args: tuple[Any, ...] = (),
         kwargs: Mapping[str, Any] | None = None,
+        like: Any = None,
     ) -> Run:
         """Start a run that you step yourself, one `Run.step` at a time.
 
@@ -355,6 +356,8 @@ class Optimizer:
             args: Arguments passed to the objective at every step, before those
                 given to `step`.
             kwargs: Keyword arguments passed the same way.
+            like: When continuing a structured run from a state, the structure of
+                its `x0` (the state holds the flat vector).
 
         Returns:
             The [`Run`][optim.optimizer.Run].
@@ -373,7 +376,9 @@ class Optimizer:
         """
         if isinstance(x0, StepInfo | RunState):
             state = x0.run_state if isinstance(x0, StepInfo) else x0
-            optimizer, begun = self._begin(state.x, args, kwargs, state=state)
+            optimizer, begun = self._structured_like(like)._begin(
+                state.x, args, kwargs, state=state
+            )
         else:
             state = None
             optimizer, begun = self._begin(x0, args, kwargs)
@@ -389,13 +394,9 @@ class Optimizer:
         state: RunState | None = None,
     ) -> tuple[Optimizer, list[tuple[Array, Evaluator, _Hooks, str]]]:
         """What a run needs: the optimizer it runs, x0, its evaluator and hooks."""
-        optimizer = self
-        if is_structured(x0):
-            flat, spec = flatten(x0)
-            optimizer = attrs.evolve(
-                self, objective=StructuredObjective(self.objective, spec)
-            )
-            x0 = flat
+        optimizer = self._structured_like(x0)
+        if optimizer is not self:
+            x0 = flatten(x0)[0]
         x, note = (
             (x0, "") if state is not None else optimizer._feasible(as_start_point(x0))
         )
@@ -528,16 +529,20 @@ class Optimizer:
         hooks.start(self.run_context(), state.x)
         return (yield from self._loop(state, evaluator, hooks, announce=False))
 
-    def resume(self, path: str | os.PathLike[str]) -> Result:
+    def resume(self, path: str | os.PathLike[str], *, like: Any = None) -> Result:
         """Continue a run from a checkpoint file and return the result.
 
-        The optimizer's configuration (objective type, step rule, estimator and
-        mode) must match the checkpoint's; the budgets and callbacks may differ
-        (raise `max_steps` to continue a run that used them up).
+        The optimizer's configuration (objective and its parameters, step rule,
+        estimator, mode, constraint) must match the checkpoint's; the budgets and
+        callbacks may differ (raise `max_steps` to continue a run that used them
+        up).
 
         Args:
             path: A file written by [`Checkpoint`][optim.checkpoint.Checkpoint] or
                 [`save_checkpoint`][optim.checkpoint.save_checkpoint].
+            like: For a run started from a structure of arrays, that structure
+                (or one of the same layout): the file holds the flat vector, and
+                the result's `params` get the structure back.
 
         Returns:
             The result, as if the run had never stopped.
@@ -561,7 +566,15 @@ class Optimizer:
         """
         from optim.checkpoint import load_checkpoint
 
-        return _drain(self.resume_from(load_checkpoint(path, self)))
+        optimizer = self._structured_like(like)
+        return _drain(optimizer.resume_from(load_checkpoint(path, optimizer)))
+
+    def _structured_like(self, like: Any) -> Optimizer:
+        """This optimizer, seeing its objective through the layout of `like`."""
+        if like is None or not is_structured(like):
+            return self
+        _, spec = flatten(like)
+        return attrs.evolve(self, objective=StructuredObjective(self.objective, spec))
 
     def _restored_stream(
         self, random_state: dict[str, Any] | None
@@ -673,12 +686,13 @@ class Optimizer:
                     f"{advice(self.step_rule, 'too large')}",
                 )
             )
+        stationarity = gradient_norm if self.constraint is None else None
         return _state(
             state,
             x,
             value,
             gradient,
-            self._stationarity(x, gradient),
+            stationarity or self._stationarity(x, gradient),
             error_estimate,
             rule_state,
             evaluator,

@@ -208,3 +208,29 @@ def test_rank_best_off_reports_the_latest_point():
     ).run([3.0, 2.0])
 
     np.testing.assert_array_equal(result.best_x, result.x)
+
+
+def test_a_structured_run_resumes_from_its_checkpoint(tmp_path):
+    """resume(path, like=x0) continues a dict run and gives the dict back."""
+    path = tmp_path / "dict.npz"
+
+    def loss(p):
+        return float(np.sum((p["w"] - 1.0) ** 2) + 3 * (p["b"] + 2.0) ** 2)
+
+    def gradient(p):
+        return {"w": 2.0 * (p["w"] - 1.0), "b": 6.0 * (p["b"] + 2.0)}
+
+    x0 = {"w": np.zeros((2, 2)), "b": 0.0}
+    objective = FunctionObjective(loss, gradient)
+    straight = Optimizer(objective, step_rule=Adam(0.1), max_steps=30).run(x0)
+    Optimizer(
+        objective, step_rule=Adam(0.1), max_steps=12, callbacks=[Checkpoint(path)]
+    ).run(x0)
+
+    resumed = Optimizer(objective, step_rule=Adam(0.1), max_steps=30).resume(
+        path, like=x0
+    )
+
+    np.testing.assert_array_equal(resumed.x, straight.x)
+    np.testing.assert_array_equal(resumed.params["w"], straight.params["w"])
+    assert list(resumed.params) == ["w", "b"]
