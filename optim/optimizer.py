@@ -324,8 +324,7 @@ class Optimizer:
             >>> info.step, info.value
             (4, 0.00390625)
         """
-        optimizer, begun = self._begin(x0, args, kwargs)
-        x, evaluator, hooks, note = begun.pop()
+        optimizer, x, evaluator, hooks, note = self._begin(x0, args, kwargs)
         # No local keeps the start alive: the loop owns the state.
         start = optimizer._start(x, evaluator, hooks)
         del x
@@ -376,13 +375,13 @@ class Optimizer:
         """
         if isinstance(x0, StepInfo | RunState):
             state = x0.run_state if isinstance(x0, StepInfo) else x0
-            optimizer, begun = self._structured_like(like)._begin(
+            begun = self._structured_like(like)._begin(
                 state.x, args, kwargs, state=state
             )
         else:
             state = None
-            optimizer, begun = self._begin(x0, args, kwargs)
-        x, evaluator, hooks, note = begun.pop()
+            begun = self._begin(x0, args, kwargs)
+        optimizer, x, evaluator, hooks, note = begun
         return Run(optimizer, x, evaluator, hooks, note=note, state=state)
 
     def _begin(
@@ -392,7 +391,7 @@ class Optimizer:
         kwargs: Mapping[str, Any] | None,
         *,
         state: RunState | None = None,
-    ) -> tuple[Optimizer, list[tuple[Array, Evaluator, _Hooks, str]]]:
+    ) -> tuple[Optimizer, Array, Evaluator, _Hooks, str]:
         """What a run needs: the optimizer it runs, x0, its evaluator and hooks."""
         optimizer = self._structured_like(x0)
         if optimizer is not self:
@@ -415,7 +414,7 @@ class Optimizer:
             gradient_evaluations=0 if state is None else state.gradient_evaluations,
         )
         evaluator.bind(tuple(args), dict(kwargs or {}))
-        return optimizer, [(x, evaluator, optimizer._hooks(), note)]
+        return optimizer, x, evaluator, optimizer._hooks(), note
 
     def _feasible(self, x: Array) -> tuple[Array, str]:
         """Check the constraint against `x0` and project it; say if it moved."""
@@ -443,10 +442,10 @@ class Optimizer:
             state, constraint=self.constraint, sign=self.mode.sign, spec=spec
         )
 
-    def _stationarity(self, x: Array, gradient: Array) -> float:
-        """The norm of the projected gradient (of the gradient, unconstrained)."""
+    def _stationarity(self, x: Array, gradient: Array, gradient_norm: float) -> float:
+        """The norm of the projected gradient (`gradient_norm`, unconstrained)."""
         if self.constraint is None:
-            return _norm(gradient)
+            return gradient_norm
         sign = self.mode.sign
         return _norm(self.constraint.projected_gradient(x, sign * gradient))
 
@@ -471,7 +470,7 @@ class Optimizer:
             x,
             value,
             gradient,
-            self._stationarity(x, gradient),
+            self._stationarity(x, gradient, gradient_norm),
             error,
             self.step_rule.init(x),
             evaluator,
@@ -516,18 +515,9 @@ class Optimizer:
         """
         if isinstance(state, StepInfo):
             state = state.run_state
-        evaluator = Evaluator(
-            self.objective,
-            self.gradient_estimator,
-            self.mode,
-            rng=self._restored_stream(state.random_state),
-            evaluations=state.evaluations,
-            gradient_evaluations=state.gradient_evaluations,
-            constraint=self.constraint,
-        )
-        hooks = self._hooks()
-        hooks.start(self.run_context(), state.x)
-        return (yield from self._loop(state, evaluator, hooks, announce=False))
+        optimizer, x, evaluator, hooks, _ = self._begin(state.x, (), None, state=state)
+        hooks.start(optimizer.run_context(), x)
+        return (yield from optimizer._loop(state, evaluator, hooks, announce=False))
 
     def resume(self, path: str | os.PathLike[str], *, like: Any = None) -> Result:
         """Continue a run from a checkpoint file and return the result.
@@ -686,13 +676,12 @@ class Optimizer:
                     f"{advice(self.step_rule, 'too large')}",
                 )
             )
-        stationarity = gradient_norm if self.constraint is None else None
         return _state(
             state,
             x,
             value,
             gradient,
-            stationarity or self._stationarity(x, gradient),
+            self._stationarity(x, gradient, gradient_norm),
             error_estimate,
             rule_state,
             evaluator,
@@ -725,7 +714,10 @@ class Optimizer:
             evaluations=evaluator.evaluations,
             gradient_evaluations=evaluator.gradient_evaluations,
         )
-        norm, floor = self._stationarity(state.x, gradient), _error_norm(error) or 0.0
+        norm, floor = (
+            self._stationarity(state.x, gradient, _norm(gradient)),
+            _error_norm(error) or 0.0,
+        )
         found = (
             f"{type(confirmation).__name__} puts the gradient norm at {norm:.3g} with "
             f"an error of at most {floor:.3g}"

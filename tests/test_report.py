@@ -108,14 +108,20 @@ class TestDiagnoses:
         assert "learning_rate=1.0" in result.message
 
     def test_line_search_advice_does_not_mention_a_learning_rate(self):
-        """A failing line-search run is told about its search or gradient."""
-        noisy = FunctionObjective(
-            lambda x: float(x @ x + 1e-3 * np.sin(1e4 * x).sum()),
-            gradient=lambda x: 2 * x,
-        )
-        result = Optimizer(noisy, step_rule=LBFGS(), max_steps=50).run([1.0, 1.0])
+        """An oscillating run diagnosed for a line-search rule blames the search."""
+        from optim.stopping import diagnose
 
-        assert "learning rate" not in result.message
+        state = (
+            Optimizer(Sphere(), step_rule=FixedStep(1.0), max_steps=10)
+            .run([3.0, 2.0])
+            .run_state
+        )
+
+        clause, diagnosis = diagnose(state, sign=1.0, max_steps=10, rule=LBFGS())
+
+        assert diagnosis == "oscillating"
+        assert "line search" in clause
+        assert "learning rate" not in clause
 
     @pytest.mark.parametrize("rule", [FixedStep(0.1), Adam(0.1), LBFGS()])
     def test_sign_error_in_gradient_is_reported(self, rule):
@@ -391,18 +397,24 @@ def test_results_are_always_finite(rule, after, where, start):
 
 def test_spsa_one_draw_is_never_enough():
     """A single SPSA sample that looks small is confirmed before CONVERGED."""
+    small = []
     result = Optimizer(
         Rosenbrock(),
         step_rule=Adam(0.01),
         estimator=SPSA(rng=0),
-        callbacks=[StopOnZeroGradient(1e-3)],
+        callbacks=[
+            lambda info: (
+                small.append(info.step) if info.gradient_norm <= 1e-3 else None
+            ),
+            StopOnZeroGradient(1e-3),
+        ],
         max_steps=3000,
     ).run([0.9, 0.8])
 
     true_norm = float(np.linalg.norm(Rosenbrock().gradient(result.x)))
-    if result.status is Status.CONVERGED:
-        assert true_norm <= 10 * 1e-3
-        assert "confirmed by SPSA" in result.message
+    assert small  # the one-draw estimate did look converged, more than once
+    assert result.evaluations > 3 * (result.steps + 1)  # confirmations, counted
+    assert result.status is not Status.CONVERGED or true_norm <= 10 * 1e-3
 
 
 def test_confirmation_is_counted_and_certifies_central_differences():
@@ -466,5 +478,5 @@ def test_an_estimate_of_exactly_zero_with_an_error_is_a_noise_floor():
         max_steps=2000,
     ).run([1.0])
 
-    assert result.status in (Status.NOISE_FLOOR, Status.MAX_STEPS)
+    assert result.status is Status.NOISE_FLOOR
     assert result.steps < 2000
