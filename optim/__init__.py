@@ -29,7 +29,7 @@ from optim.lr_finder import LearningRateFinderResult, find_learning_rate
 from optim.mode import Mode
 from optim.multistart import multistart
 from optim.objective import FunctionObjective, Objective
-from optim.optimizer import Optimizer
+from optim.optimizer import Optimizer, Run
 from optim.progress import ProgressBar
 from optim.projections import Ball, Bounds, Projection, Simplex
 from optim.result import Result, Status, StepInfo, Stop
@@ -91,6 +91,7 @@ __all__ = [
     "RMSProp",
     "Result",
     "Richardson",
+    "Run",
     "Schedule",
     "Simplex",
     "Status",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, ClassVar, TypeAlias
 
 import attrs
 import numpy as np
@@ -41,6 +41,12 @@ class Callback:
         >>> counter.count
         6
     """
+
+    stop_test: ClassVar[bool] = False
+    """Whether `on_step` is a pure stop test: it only looks at the step's record
+    and has no side effects. A run resumed from a saved state asks the stop tests
+    (and no other callback) about that state again, so that a run that had ended
+    stays ended and a claim made at that step is confirmed again."""
 
     def on_start(self, context: RunContext, x0: Array) -> None:
         """Called once before the first evaluation.
@@ -108,6 +114,8 @@ class StopOnZeroGradient(Callback):
         >>> result.status.name, result.gradient_norm <= 1e-8
         ('CONVERGED', True)
     """
+
+    stop_test: ClassVar[bool] = True
 
     tol: float = attrs.field(default=1e-6, validator=_validators.non_negative)
     """Largest gradient norm that counts as zero."""

@@ -17,7 +17,7 @@ import stat
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 import numpy as np
@@ -32,6 +32,7 @@ from optim.fingerprint import difference
 from optim.fingerprint import fingerprint as fingerprint  # re-exported
 from optim.result import Result, Status, StepInfo
 from optim.run import RunState
+from optim.tree import StructuredObjective, flatten, is_structured
 
 if TYPE_CHECKING:
     from optim.run import Configuration, RunContext
@@ -218,6 +219,7 @@ def load_checkpoint(
     path: str | os.PathLike[str],
     optimizer: Configuration,
     *,
+    like: Any = None,
     max_bytes: int = MAX_BYTES,
 ) -> RunState:
     """Read a checkpoint written by `save_checkpoint`, trusting nothing in it.
@@ -233,6 +235,9 @@ def load_checkpoint(
         path: The checkpoint file (a regular file of at most `max_bytes` bytes).
         optimizer: The optimizer that will continue the run; its configuration
             must match the one recorded in the file.
+        like: For a run started from a structure of arrays (a dict of arrays,
+            say), that structure or one of the same layout: the file holds the
+            flat vector of a run that saw its objective through that layout.
         max_bytes: The largest file accepted; nothing larger is read, and no
             array larger than the file is allocated.
 
@@ -254,6 +259,7 @@ def load_checkpoint(
         optim.errors.CheckpointError: cannot read checkpoint 'missing.npz': ...
     """
     name = os.fspath(path)
+    optimizer = _with_layout(optimizer, like)
     try:
         arrays = _read_arrays(_read_file(name, max_bytes))
         meta = _read_meta(arrays)
@@ -261,6 +267,17 @@ def load_checkpoint(
         return _decode_run_state(meta["state"], arrays, optimizer)
     except CheckpointError as error:
         raise CheckpointError(f"cannot read checkpoint {name!r}: {error}") from None
+
+
+def _with_layout(optimizer: Configuration, like: Any) -> Configuration:
+    """The configuration seeing its objective through the layout of `like`."""
+    if like is None or not is_structured(like):
+        return optimizer
+    if isinstance(optimizer.objective, StructuredObjective):
+        return optimizer
+    objective = StructuredObjective(optimizer.objective, flatten(like)[1])
+    evolved: Configuration = attrs.evolve(cast(Any, optimizer), objective=objective)
+    return evolved
 
 
 def _read_file(path: str, max_bytes: int) -> bytes:
@@ -393,6 +410,15 @@ def _check_configuration(meta: dict[str, Any], optimizer: Configuration) -> None
     if not isinstance(saved, dict):
         raise CheckpointError("its configuration is not a JSON object")
     found = difference(saved, fingerprint(optimizer))
+    if (
+        found is not None
+        and found.path == "objective.class"
+        and "Structured" in (found.saved)
+    ):
+        raise CheckpointError(
+            "it holds a run started from a structure of arrays (a dict of arrays, "
+            "say): pass that structure as like= to load it"
+        )
     if found is not None:
         raise CheckpointError(
             f"it was written with a different configuration: {found.path} is "

@@ -1,5 +1,7 @@
 """Records the optimizer produces: per-step `StepInfo`, the final `Result`."""
 
+from __future__ import annotations
+
 import enum
 import math
 from typing import TYPE_CHECKING, Any
@@ -9,10 +11,10 @@ import numpy as np
 
 from optim._types import Array
 from optim.mode import Mode
-from optim.run import RunState
 
 if TYPE_CHECKING:
     from optim.projections import Projection
+    from optim.run import RunState
 
 _array_eq = attrs.cmp_using(eq=np.array_equal)
 
@@ -101,7 +103,7 @@ class StepInfo:
     run_state: RunState = attrs.field(repr=False)
     """The complete state of the run at this step."""
 
-    constraint: "Projection | None" = attrs.field(
+    constraint: Projection | None = attrs.field(
         default=None, kw_only=True, repr=False, eq=False
     )
     """The run's constraint, or `None` (see `projected_gradient`)."""

@@ -8,13 +8,13 @@ import attrs
 import numpy as np
 
 from optim._types import Array
-from optim.gradients import GradientEstimator
 from optim.mode import Mode
-from optim.objective import Objective
-from optim.step_rules import StepRule
 
 if TYPE_CHECKING:
+    from optim.gradients import GradientEstimator
+    from optim.objective import Objective
     from optim.projections import Projection
+    from optim.step_rules import StepRule
 
 __all__ = ["Configuration", "RunContext", "RunState"]
 
@@ -48,12 +48,19 @@ class RunContext:
     mode: Mode
     """Descent or ascent."""
 
-    max_steps: int
-    """The run's step budget."""
+    max_steps: int | None
+    """The run's step budget, or `None` for none (a loop the user owns)."""
 
     constraint: Projection | None = None
     """The set the iterates are kept in (see
     [`Optimizer.constraint`][optim.optimizer.Optimizer.constraint]), or `None`."""
+
+    rank_best: bool = True
+    """Whether `best_x` is the best point so far (else the latest)."""
+
+    errors: str = "raise"
+    """What an exception in the middle of the run does: `"raise"` or `"diverge"`
+    (see [`Optimizer.errors`][optim.optimizer.Optimizer.errors])."""
 
     dtype: np.dtype[Any] = attrs.field(default=np.dtype(np.float64), converter=np.dtype)
     """The dtype the run computes in: `float32` for a float32 `x0`, else `float64`

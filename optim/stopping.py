@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import numpy as np
@@ -32,6 +32,10 @@ from optim.gradients import (
 from optim.result import Status, StepInfo, Stop
 from optim.run import RunContext, RunState
 
+if TYPE_CHECKING:
+    from optim.evaluator import Evaluator
+    from optim.projections import Projection
+
 __all__ = [
     "MaxEvaluations",
     "MaxGrowth",
@@ -42,6 +46,7 @@ __all__ = [
     "at_rounding_level",
     "confirming_estimator",
     "diagnose",
+    "gradient_mismatch",
 ]
 
 _EPS = float(np.finfo(np.float64).eps)
@@ -59,6 +64,8 @@ class MaxSteps(Callback):
         ... ).status.name
         'MAX_STEPS'
     """
+
+    stop_test: ClassVar[bool] = True
 
     max_steps: int = attrs.field(validator=_validators.count)
     """The step budget."""
@@ -93,6 +100,8 @@ class MaxEvaluations(Callback):
         ('MAX_EVALUATIONS', 10)
     """
 
+    stop_test: ClassVar[bool] = True
+
     max_evaluations: int = attrs.field(validator=_validators.count)
     """The objective-evaluation budget."""
 
@@ -122,6 +131,8 @@ class MaxTime(Callback):
         ... ).run([1.0]).status.name
         'MAX_TIME'
     """
+
+    stop_test: ClassVar[bool] = True
 
     max_time: float = attrs.field(validator=_validators.positive)
     """The wall-time budget in seconds."""
@@ -158,6 +169,8 @@ class MaxGrowth(Callback):
         >>> print(result.message.split("; ")[-1])
         the learning rate is likely too large (FixedStep's learning_rate=10.0)
     """
+
+    stop_test: ClassVar[bool] = True
 
     max_growth: float = attrs.field(validator=_validators.positive)
     """How many times its starting size the objective may worsen by."""
@@ -200,6 +213,8 @@ class ZeroGradient(Callback):
         >>> result.status.name, result.steps, result.message
         ('CONVERGED', 1, 'the gradient is exactly zero at step 1: a stationary point')
     """
+
+    stop_test: ClassVar[bool] = True
 
     @override
     def on_step(self, info: StepInfo) -> Stop | None:
@@ -372,3 +387,65 @@ def at_rounding_level(state: RunState) -> bool:
     scale = max(1.0, math.sqrt(float(np.vdot(state.x, state.x))))
     eps = _EPS if state.x.dtype == np.float64 else float(np.finfo(state.x.dtype).eps)
     return state.gradient_norm * scale <= 1e3 * eps * max(1.0, abs(state.value))
+
+
+def gradient_mismatch(
+    state: RunState, evaluator: Evaluator, constraint: Projection | None = None
+) -> str:
+    r"""Say so if tiny steps along the gradient disagree with the objective's values.
+
+    Along $-g/\|g\|$, a step of length $t$ should lower the minimized function by
+    about $t \|g\|$. If at every resolvable $t$ (three, from $10^{-4}$ to
+    $10^{-8}$ times the scale of `x`) the change is off by more than a factor of
+    two, or the function rises, the gradient is not the objective's: a sign or
+    scale error in `gradient()`. Costs up to three evaluations. Under a
+    constraint the trial points are projected onto it, and the predicted change
+    is $g^\top (x - P(x - t g / \|g\|))$.
+
+    Args:
+        state: The run's state at its last point.
+        evaluator: The run's evaluations (values in the minimization convention).
+        constraint: The run's constraint, or `None`.
+
+    Returns:
+        A clause blaming the gradient, or `""` when the values agree with it.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim import FixedStep, FunctionObjective, Optimizer
+        >>> wrong = FunctionObjective(lambda x: float(x @ x), lambda x: -2.0 * x)
+        >>> result = Optimizer(wrong, step_rule=FixedStep(0.1)).run([3.0, 2.0])
+        >>> result.diagnosis, "sign or scale error" in result.message
+        ('gradient_mismatch', True)
+    """
+    norm = _norm(state.gradient)
+    if not (state.gradient_norm > 0.0 and math.isfinite(norm)):
+        return ""
+    loss, gradient = evaluator.minimized(state.value, state.gradient)
+    scale = max(1.0, _norm(state.x))
+    ratios = []
+    for t in (1e-4 * scale, 1e-6 * scale, 1e-8 * scale):
+        point = state.x - (t / norm) * gradient
+        if constraint is not None:
+            point = constraint.project(point)
+        predicted = float(np.vdot(gradient, state.x - point))
+        eps = float(np.finfo(state.x.dtype).eps)  # float32's in a float32 run
+        if predicted <= 1e3 * eps * max(1.0, abs(loss)):
+            break
+        try:
+            trial = evaluator.value(point)
+        except Exception:
+            return ""
+        ratios.append((loss - trial) / predicted)
+    if len(ratios) < 2 or any(0.5 <= r <= 2.0 for r in ratios):
+        return ""
+    return (
+        "the gradient disagrees with the objective's values: a tiny step along "
+        f"-gradient changed the objective by {ratios[-1]:.3g} times the predicted "
+        "amount (a sign or scale error in gradient()?); check it with "
+        "optim.check_gradient"
+    )
+
+
+def _norm(array: Array) -> float:
+    return math.sqrt(float(np.vdot(array, array)))

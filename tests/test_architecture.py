@@ -88,11 +88,63 @@ def test_no_function_longer_than_80_lines():
     assert not long, long
 
 
-def test_the_run_loop_fits_on_one_screen():
-    """The optimizer's loop, announce-test-step, is at most 30 lines of code."""
-    (loop,) = [f for name, f in _functions() if name.endswith(" _loop")]
+DRIVERS = [
+    "optimizer.py Optimizer.run",
+    "optimizer.py Optimizer.iterate",
+    "optimizer.py Optimizer.start",
+    "optimizer.py Optimizer.resume_from",
+    "optimizer.py Optimizer.resume",
+    "optimizer.py Run.step",
+    "engine.py run_to_end",
+    "engine.py steps",
+]
 
-    assert _code_lines(loop) <= 30
+
+def _methods():
+    for stem, path in MODULES.items():
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ClassDef):
+                for item in node.body:
+                    if isinstance(item, ast.FunctionDef):
+                        yield f"{stem}.py {node.name}.{item.name}", item
+            elif isinstance(node, ast.FunctionDef):
+                yield f"{stem}.py {node.name}", node
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_the_drivers_are_thin(driver):
+    """Every driver fits in 15 lines of code: the phases live in the engine."""
+    (function,) = [f for name, f in _methods() if name == driver]
+
+    assert _code_lines(function) <= 15
+
+
+def test_the_optimizer_module_holds_configuration_and_entry_points():
+    """optimizer.py defines no phase of a run: only Optimizer, Run and converters."""
+    tree = ast.parse(MODULES["optimizer"].read_text())
+    classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+    assert classes == {"Optimizer", "Run"}
+    assert functions <= {"_to_objective", "_to_callbacks", "_instance_of"}
+    assert "optim.engine" in GRAPH["optim.optimizer"]
+
+
+def test_records_sit_below_the_engine():
+    """result.py and run.py import no plug-in family or engine module at run time."""
+    for module in ("result", "run"):
+        runtime = set()
+        for node in ast.parse(MODULES[module].read_text()).body:
+            if isinstance(node, ast.ImportFrom) and node.module:
+                runtime.add(node.module)
+        assert not runtime & {
+            "optim.run",
+            "optim.gradients",
+            "optim.objective",
+            "optim.step_rules",
+            "optim.engine",
+            "optim.evaluator",
+        }, module
 
 
 @pytest.mark.parametrize("module", ["step_rules", "line_search"])

@@ -1,0 +1,663 @@
+"""The run engine: each phase of a run defined once, for every driver.
+
+A step of a run is one sequence, whoever drives it: evaluate the pending point
+(the start first), hand its record to the callbacks and stop tests, confirm what a
+stop claims about the gradient, then ask the step rule for the next point. The
+drivers ([`Optimizer.run`][optim.optimizer.Optimizer.run],
+[`iterate`][optim.optimizer.Optimizer.iterate],
+[`resume`][optim.optimizer.Optimizer.resume] and
+[`Run.step`][optim.optimizer.Run.step]) only call
+[`Engine.step`][optim.engine.Engine.step] until the run is
+[`done`][optim.engine.Engine.done], so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Generator, Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+from optim._arrays import as_start_point, check_like_x
+from optim._compare import same
+from optim._types import Array
+from optim.errors import OptimizationError
+from optim.evaluator import Evaluator
+from optim.gradients import AnalyticGradient
+from optim.hooks import End, Hooks
+from optim.result import Result, Status, StepInfo, Stop
+from optim.run import RunContext, RunState
+from optim.stopping import advice, confirming_estimator, diagnose, gradient_mismatch
+
+__all__ = ["Engine", "run_to_end", "steps"]
+
+_logger = logging.getLogger("optim")
+
+
+class Engine:
+    """One run: its configuration, hooks, evaluations and state, and its phases.
+
+    Made by the [`Optimizer`][optim.optimizer.Optimizer]'s entry points, which
+    then only call [`step`][optim.engine.Engine.step] until
+    [`done`][optim.engine.Engine.done]. Each step evaluates the pending point (the
+    start on the first step), asks the callbacks and stop tests about it, confirms
+    a claim that the gradient is small, and moves the pending point by the step
+    rule. A run resumed from a saved state asks its stop tests about that state
+    again (so a run that had ended stays ended) and then steps as the
+    uninterrupted run would have.
+
+    Examples:
+        >>> from optim import FixedStep, Optimizer
+        >>> from optim.problems import Sphere
+        >>> engine = Optimizer(Sphere(), step_rule=FixedStep(0.25))._engine(
+        ...     [8.0], max_steps=2
+        ... )
+        >>> [engine.step().value for _ in range(3)], engine.done
+        ([64.0, 16.0, 4.0], True)
+        >>> engine.result.status.name
+        'MAX_STEPS'
+    """
+
+    __slots__ = (
+        "_args",
+        "_kwargs",
+        "_pending",
+        "_resumed",
+        "_x0",
+        "context",
+        "evaluator",
+        "hooks",
+        "note",
+        "result",
+        "state",
+        "varying",
+    )
+
+    def __init__(
+        self,
+        context: RunContext,
+        hooks: Hooks,
+        start: Any,
+        *,
+        args: tuple[Any, ...] = (),
+        kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.hooks = hooks
+        self.result: Result | None = None
+        """The final result, once the run has ended."""
+        self.varying = False
+        """Whether steps were given their own arguments (minibatches)."""
+        self._pending: tuple[Array, Any] | None = None
+        self._args, self._kwargs = tuple(args), dict(kwargs or {})
+        if isinstance(start, RunState):
+            self.state: RunState | None = start
+            self._x0: Array | None = None
+            self._resumed, self.note = True, ""
+            rng = _restored_stream(context, start.random_state)
+        else:
+            self.state, self._resumed = None, False
+            self._x0, self.note = _feasible(context, as_start_point(start))
+            rng = context.gradient_estimator.random_stream()
+        x = self.x
+        dtype: Any = x.dtype  # attrs' evolve is typed too narrowly for a dtype
+        self.context = attrs.evolve(context, dtype=dtype)
+        self.evaluator = Evaluator(
+            context.objective,
+            context.gradient_estimator,
+            context.mode,
+            rng=rng,
+            constraint=context.constraint,
+            evaluations=0 if self.state is None else self.state.evaluations,
+            gradient_evaluations=(
+                0 if self.state is None else self.state.gradient_evaluations
+            ),
+        )
+        self.evaluator.bind(self._args, self._kwargs)
+
+    @property
+    def done(self) -> bool:
+        """Whether the run has ended (then `result` holds its result)."""
+        return self.result is not None
+
+    @property
+    def x(self) -> Array:
+        """The point the next step evaluates (the start before the first step)."""
+        if self._pending is not None:
+            return self._pending[0]
+        if self.state is not None:
+            return self.state.x
+        assert self._x0 is not None
+        return self._x0
+
+    def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+        """Evaluate from now on with these arguments after the start's.
+
+        Args:
+            args: Extra positional arguments for this step (a minibatch, say).
+            kwargs: Extra keyword arguments.
+        """
+        if args or kwargs or self.varying:
+            self.varying = True
+            merged = {**self._kwargs, **kwargs}
+            self.evaluator.bind((*self._args, *args), merged)
+
+    def step(self) -> StepInfo | None:
+        """Take the next step: evaluate, test, confirm, update; finish at the end.
+
+        Returns:
+            The record of the point evaluated, or `None` when the run ended before
+            evaluating a new one (its evaluation failed, or a resumed run was
+            already over).
+
+        Raises:
+            RuntimeError: If the run has ended.
+            OptimizationError: If the run ended `FAILED` (with `errors="raise"`);
+                it holds the result, and the run is done.
+        """
+        if self.result is not None:
+            raise RuntimeError(
+                f"the run has ended ({self.result.status.value}): it takes no more "
+                "steps; see its result"
+            )
+        if self.state is None:
+            self.state = self._first()
+        else:
+            end = self._restart() if self._resumed else None
+            if end is None:
+                end = self._evaluate()
+            if end is not None:
+                self._finish(end)
+                return None
+        info = self.info()
+        end = self._test(info)
+        if end is None:
+            end = self._update()
+        if end is not None:
+            self._finish(end)
+        return info
+
+    def info(self) -> StepInfo:
+        """What the callbacks see of the current state.
+
+        Returns:
+            The record of the last evaluated point.
+        """
+        assert self.state is not None, "no point has been evaluated yet"
+        context = self.context
+        return StepInfo(
+            self.state,
+            constraint=context.constraint,
+            sign=context.mode.sign,
+            spec=getattr(context.objective, "spec", None),
+        )
+
+    def interrupt(self) -> None:
+        """End the run `INTERRUPTED` at the last complete iterate (Ctrl-C).
+
+        Raises:
+            KeyboardInterrupt: If no point had been evaluated yet.
+        """
+        if self.result is not None:
+            return
+        if self.state is None:
+            raise KeyboardInterrupt
+        state = self.state
+        self._finish(
+            End(
+                Stop(
+                    Status.INTERRUPTED,
+                    f"interrupted (KeyboardInterrupt) after {state.step} steps; the "
+                    "result is the last complete iterate, and best_x the best point "
+                    f"(step {state.best_step})",
+                )
+            )
+        )
+
+    def provisional(self) -> Result:
+        """The result so far: final once the run is done, else status `RUNNING`.
+
+        Returns:
+            The result; a provisional one calls no callback's `on_end`.
+
+        Raises:
+            RuntimeError: If no point has been evaluated yet.
+        """
+        if self.result is not None:
+            return self.result
+        if self.state is None:
+            raise RuntimeError("the run has not taken a step yet: call run.step()")
+        return self._result(
+            self.state,
+            Status.RUNNING,
+            f"the run is going on: step {self.state.step} evaluated",
+        )
+
+    # --- the phases ------------------------------------------------------------
+
+    def _first(self) -> RunState:
+        """Announce the start to the callbacks and evaluate it: the step-0 state."""
+        x = self._x0
+        assert x is not None
+        self.hooks.start(self.context, x)
+        try:
+            value, gradient, error = self.evaluator.evaluate(x)
+        except Exception as failure:
+            failure.add_note(
+                f"optim: raised while evaluating the objective at x0 (shape {x.shape})"
+            )
+            raise
+        gradient_norm = _norm(gradient)
+        if not (math.isfinite(value) and math.isfinite(gradient_norm)):
+            raise ValueError(
+                f"the objective's value ({value}) and gradient norm ({gradient_norm}) "
+                "at x0 must be finite"
+            )
+        self._x0 = None
+        rule_state = self.context.step_rule.init(x)
+        return self._state(None, x, value, gradient, gradient_norm, error, rule_state)
+
+    def _restart(self) -> End | None:
+        """A resumed state: announce the run, test the state again, then update."""
+        assert self.state is not None
+        self._resumed = False
+        self.hooks.start(self.context, self.state.x)
+        end = self._test(self.info(), tests_only=True)
+        return self._update() if end is None else end
+
+    def _evaluate(self) -> End | None:
+        """Evaluate the pending point and make it the state, or say why the run ends."""
+        state, pending = self.state, self._pending
+        assert state is not None
+        assert pending is not None
+        self._pending = None
+        x, rule_state = pending
+        try:
+            value, gradient, error = self.evaluator.evaluate(x)
+        except Exception as failure:  # the run's result must survive it
+            return _failed(state, failure)
+        gradient_norm = _norm(gradient)
+        if not (math.isfinite(value) and math.isfinite(gradient_norm)):
+            return End(
+                Stop(
+                    Status.DIVERGED,
+                    f"step {state.step + 1} produced a non-finite value or gradient; "
+                    f"the result is the last finite iterate (step {state.step}); "
+                    f"{advice(self.context.step_rule, 'too large')}",
+                )
+            )
+        self.state = self._state(
+            state, x, value, gradient, gradient_norm, error, rule_state
+        )
+        return None
+
+    def _test(self, info: StepInfo, *, tests_only: bool = False) -> End | None:
+        """Ask the callbacks (or only the stop tests) about a step; confirm a claim."""
+        end = self.hooks.step(info, tests_only=tests_only)
+        return None if end is None else self._confirmed(end)
+
+    def _update(self) -> End | None:
+        """Ask the step rule for the pending point, or say why there is none."""
+        state, context, evaluator = self.state, self.context, self.evaluator
+        assert state is not None
+        loss, descent_gradient = evaluator.minimized(state.value, state.gradient)
+        try:
+            delta, rule_state = _checked_update(
+                context.step_rule,
+                context.step_rule.update(
+                    descent_gradient,
+                    state.rule_state,
+                    x=state.x,
+                    value=loss,
+                    evaluator=evaluator,
+                ),
+                state.x,
+            )
+            x = state.x + delta
+            if context.constraint is not None:
+                x = np.asarray(context.constraint.project(x), dtype=state.x.dtype)
+                delta = x - state.x  # what the step did, for the test below
+            elif not isinstance(x, np.ndarray):  # 0-d arithmetic gives a scalar
+                x = np.asarray(x)
+            stuck = _stuck(state, x, delta, rule_state, evaluator)
+        except Exception as error:  # the run's result must survive it
+            return _failed(state, error)
+        if stuck is not None:
+            return self._confirmed(End(stuck))
+        self._pending = (x, rule_state)
+        return None
+
+    def _confirmed(self, end: End) -> End | None:
+        """Check what an ending claims about the gradient; `None`: go on.
+
+        A `CONVERGED` claim of a gradient test ([`Stop.gradient_tol`]) is confirmed
+        by an independent estimate, and so is a precision limit reached under a
+        gradient test, with an inexact estimator (the point may be converged
+        although the run's estimator cannot see it).
+        """
+        stop, state = end.stop, self.state
+        assert state is not None
+        tol = stop.gradient_tol
+        if tol is None and stop.status is Status.PRECISION_LIMIT:
+            tol = self.hooks.gradient_tol
+        estimator = self.context.gradient_estimator
+        confirmation = confirming_estimator(estimator)
+        if tol is None or confirmation is None:
+            return end
+        gradient, error = self.evaluator.confirm(state.x, confirmation)
+        self.state = state = attrs.evolve(
+            state,
+            evaluations=self.evaluator.evaluations,
+            gradient_evaluations=self.evaluator.gradient_evaluations,
+        )
+        norm = self._stationarity(state.x, gradient, _norm(gradient))
+        floor = 0.0 if error is None else _norm(error)
+        name = type(confirmation).__name__
+        found = (
+            f"{name} puts the gradient norm at {norm:.3g} with an error of at most "
+            f"{floor:.3g}"
+        )
+        if norm + floor <= tol:
+            return End(
+                Stop(
+                    Status.CONVERGED,
+                    f"{stop.message}; confirmed by {name}: gradient norm {norm:.3g}, "
+                    f"error at most {floor:.3g}, within tol {tol:.3g}",
+                )
+            )
+        if stop.status is Status.CONVERGED and norm - floor > tol:
+            _logger.debug("step %d: %s; going on", state.step, found)
+            return end.fallback  # clearly larger: not converged (a budget may end)
+        own_error = _norm(state.gradient - gradient)
+        accurate = own_error < 0.5 * norm
+        if stop.status is not Status.CONVERGED and norm - floor > tol and accurate:
+            return end  # an accurate gradient: a true precision limit
+        return End(
+            Stop(
+                Status.NOISE_FLOOR,
+                f"{stop.message}, but {found}; the run's {type(estimator).__name__} "
+                f"is off by {own_error:.3g} here: its noise floor is above tol "
+                f"{tol:.3g}, so the gradient is not known to be that small (use a "
+                "more accurate estimator or a larger tol)",
+            )
+        )
+
+    def _finish(self, end: End) -> None:
+        """Turn the final state and the reason to stop into the result; end hooks."""
+        state, context = self.state, self.context
+        assert state is not None
+        stop = end.stop
+        status, message, diagnosis = stop.status, stop.message, ""
+        if status is Status.MAX_STEPS and not self.varying and context.max_steps:
+            clause, diagnosis = diagnose(
+                state,
+                sign=context.mode.sign,
+                max_steps=context.max_steps,
+                rule=context.step_rule,
+            )
+            message += clause
+        if diagnosis or status in (Status.DIVERGED, Status.PRECISION_LIMIT):
+            message, diagnosis = self._blame(state, message, diagnosis)
+        step_failed = status is Status.FAILED and end.failed_step > state.step
+        if step_failed and context.errors == "diverge":
+            status = Status.DIVERGED
+        if self.note:
+            message = f"{message}; {self.note}"
+        result = self.hooks.end(self._result(state, status, message, diagnosis))
+        self.result = result
+        if status is Status.FAILED:
+            raise OptimizationError(
+                result.message, step=end.failed_step, result=result
+            ) from end.failure
+
+    def _blame(self, state: RunState, message: str, diagnosis: str) -> tuple[str, str]:
+        """Blame an exact gradient that disagrees with the values, not the steps."""
+        context = self.context
+        if not isinstance(context.gradient_estimator, AnalyticGradient):
+            return message, diagnosis
+        mismatch = gradient_mismatch(state, self.evaluator, context.constraint)
+        if not mismatch:
+            return message, diagnosis
+        for size in ("too large", "too small"):
+            blame = advice(context.step_rule, size)
+            for joint in (", so ", "; ", ": "):
+                message = message.replace(f"{joint}{blame}", "")
+        return f"{message}; {mismatch}", "gradient_mismatch"
+
+    # --- records ---------------------------------------------------------------
+
+    def _result(
+        self, state: RunState, status: Status, message: str, diagnosis: str = ""
+    ) -> Result:
+        return Result(
+            x=state.x,
+            value=state.value,
+            gradient=state.gradient,
+            gradient_norm=state.gradient_norm,
+            steps=state.step,
+            evaluations=self.evaluator.evaluations,
+            gradient_evaluations=self.evaluator.gradient_evaluations,
+            status=status,
+            message=message,
+            best_x=state.best_x,
+            best_value=state.best_value,
+            mode=self.context.mode,
+            diagnosis=diagnosis,
+            spec=getattr(self.context.objective, "spec", None),
+            run_state=state,
+        )
+
+    def _stationarity(self, x: Array, gradient: Array, gradient_norm: float) -> float:
+        """The norm of the projected gradient (`gradient_norm`, unconstrained)."""
+        constraint = self.context.constraint
+        if constraint is None:
+            return gradient_norm
+        sign = self.context.mode.sign
+        return _norm(constraint.projected_gradient(x, sign * gradient))
+
+    def _state(
+        self,
+        previous: RunState | None,
+        x: Array,
+        value: float,
+        gradient: Array,
+        gradient_norm: float,
+        error: Array | None,
+        rule_state: Any,
+    ) -> RunState:
+        """The state at a new iterate: the start (`previous=None`) or the next step."""
+        evaluator = self.evaluator
+        if previous is None:
+            step, improved, stalls, start_value = 0, True, 0, value
+        else:
+            step, start_value = previous.step + 1, previous.start_value
+            improved = evaluator.sign * value < evaluator.sign * previous.best_value
+            stalls = previous.non_improving_steps + (not improved)
+        keep = previous is not None and not improved and self.context.rank_best
+        best = previous if keep else None
+        return RunState(
+            step=step,
+            x=x,
+            value=value,
+            gradient=gradient,
+            gradient_norm=self._stationarity(x, gradient, gradient_norm),
+            gradient_error=None if error is None else _norm(error),
+            evaluations=evaluator.evaluations,
+            gradient_evaluations=evaluator.gradient_evaluations,
+            rule_state=rule_state,
+            random_state=evaluator.random_state,
+            best_x=x if best is None else best.best_x,
+            best_value=value if best is None else best.best_value,
+            best_step=step if best is None else best.best_step,
+            non_improving_steps=stalls,
+            start_value=start_value,
+        )
+
+
+def run_to_end(engine: Engine) -> Result:
+    """Step a run until it ends and return its result (the drivers `run`, `resume`).
+
+    numpy's overflow and invalid-value warnings are silenced: what they would say
+    is in the status and message. Ctrl-C ends the run `INTERRUPTED`.
+
+    Args:
+        engine: The run.
+
+    Returns:
+        Its result.
+
+    Examples:
+        >>> from optim import FixedStep, Optimizer
+        >>> from optim.problems import Sphere
+        >>> optimizer = Optimizer(Sphere(), step_rule=FixedStep(0.25))
+        >>> run_to_end(optimizer._engine([8.0], max_steps=2)).x
+        array([2.])
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            while engine.result is None:
+                engine.step()
+        except KeyboardInterrupt:
+            engine.interrupt()
+    assert engine.result is not None
+    return engine.result
+
+
+def steps(engine: Engine) -> Generator[StepInfo, None, Result]:
+    """Step a run, yielding each new record; return the result (`iterate`).
+
+    Args:
+        engine: The run.
+
+    Yields:
+        The record of each point evaluated.
+
+    Returns:
+        The result, when the run ends by itself.
+
+    Examples:
+        >>> from optim import FixedStep, Optimizer
+        >>> from optim.problems import Sphere
+        >>> optimizer = Optimizer(Sphere(), step_rule=FixedStep(0.25))
+        >>> [info.step for info in steps(optimizer._engine([8.0], max_steps=2))]
+        [0, 1, 2]
+    """
+    try:
+        while engine.result is None:
+            info = engine.step()
+            if info is not None:
+                yield info
+    except KeyboardInterrupt:
+        engine.interrupt()
+    assert engine.result is not None
+    return engine.result
+
+
+def _norm(array: Array) -> float:
+    return math.sqrt(np.vdot(array, array))
+
+
+def _feasible(context: RunContext, x: Array) -> tuple[Array, str]:
+    """Check the constraint against `x0` and project it; say if it moved."""
+    constraint = context.constraint
+    if constraint is None:
+        return x, ""
+    constraint.check(x)
+    projected = np.asarray(constraint.project(x), dtype=x.dtype)
+    if projected.shape != x.shape or not np.isfinite(projected).all():
+        raise ValueError(
+            f"{type(constraint).__name__}.project returned a "
+            f"{projected.shape} array with non-finite entries or the wrong shape "
+            f"for x0 of shape {x.shape}"
+        )
+    if np.array_equal(projected, x):
+        return x, ""
+    return projected, (
+        "x0 was outside the constraint and was projected onto it (moved by "
+        f"{_norm(projected - x):.3g})"
+    )
+
+
+def _restored_stream(
+    context: RunContext, random_state: dict[str, Any] | None
+) -> np.random.Generator | None:
+    """The estimator's random stream, set to a saved state."""
+    estimator = context.gradient_estimator
+    rng = estimator.random_stream()
+    if (rng is None) != (random_state is None):
+        raise ValueError(
+            "the state was saved with a "
+            f"{'deterministic' if random_state is None else 'random'} estimator, "
+            f"but this optimizer's estimator {estimator!r} is "
+            f"{'random' if random_state is None else 'deterministic'}"
+        )
+    if rng is not None and random_state is not None:
+        rng.bit_generator.state = random_state
+    return rng
+
+
+def _failed(state: RunState, error: Exception) -> End:
+    """The end of a run whose next step raised."""
+    return End(
+        Stop(
+            Status.FAILED,
+            f"step {state.step + 1} raised {error!r}; the result is the last good "
+            f"iterate (step {state.step})",
+        ),
+        failure=error,
+        failed_step=state.step + 1,
+    )
+
+
+def _checked_update(rule: Any, out: object, x: Array) -> tuple[Array, Any]:
+    """The `(step, state)` pair a rule's `update` returned, checked in O(1)."""
+    name = f"{type(rule).__name__}.update"
+    if not (isinstance(out, tuple) and len(out) == 2):
+        sized = isinstance(out, tuple | list) or (
+            isinstance(out, np.ndarray) and out.ndim == 1
+        )
+        what = (
+            f"a {len(out)}-element {type(out).__name__}"  # type: ignore[arg-type]
+            if sized
+            else type(out).__name__
+        )
+        raise TypeError(f"{name} returned {what}, expected a (step, state) pair")
+    return check_like_x(out[0], x, name=name, what="a step"), out[1]
+
+
+def _stuck(
+    state: RunState, x: Array, delta: Array, rule_state: Any, evaluator: Evaluator
+) -> Stop | None:
+    """Why the step from `state` to `x` cannot go on, or `None` (one pass, usually).
+
+    A non-finite point diverges. A step too small to change `x` has reached the
+    limit of floating-point precision, and so has a zero step that leaves the
+    rule's state unchanged too (with a deterministic estimator every further step
+    would be the same: a stalled line search). A zero step that changes the
+    state (a schedule warming up from 0) goes on.
+    """
+    size = float(np.vdot(delta, delta))
+    if math.isfinite(size) and size > 1e-30 * float(np.vdot(state.x, state.x)):
+        return None  # the common case: a finite step that moves x
+    step = state.step + 1
+    if not np.isfinite(x).all():
+        return Stop(
+            Status.DIVERGED,
+            f"step {step} produced a non-finite point (the step rule's step was not "
+            f"finite); the result is the last finite iterate (step {state.step})",
+        )
+    if not np.array_equal(x, state.x):
+        return None
+    if size == 0.0 and (
+        evaluator.rng is not None or not same(rule_state, state.rule_state)
+    ):
+        return None
+    return Stop(
+        Status.PRECISION_LIMIT,
+        f"step {step} did not change x"
+        + (" or the step rule's state" if size == 0.0 else "")
+        + ": no further progress is possible in floating point (for a line "
+        "search: no trial point lowered the objective)",
+    )

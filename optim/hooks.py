@@ -1,0 +1,182 @@
+"""A run's hooks: its callbacks and stop tests, called in order, and why a run ends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from optim.callbacks import Callback, CallbackLike
+from optim.result import Result, Status, StepInfo, Stop
+
+if TYPE_CHECKING:
+    from optim._types import Array
+    from optim.run import RunContext
+
+__all__ = ["End", "Hooks"]
+
+
+@attrs.frozen
+class End:
+    """Why a run ends: the stop, and the exception behind a failure.
+
+    Examples:
+        >>> End(Stop(Status.MAX_STEPS, "out of steps")).stop.status.name
+        'MAX_STEPS'
+    """
+
+    stop: Stop
+    """The status and message."""
+
+    failure: BaseException | None = None
+    """The exception behind a `FAILED` end, or `None`."""
+
+    failed_step: int = -1
+    """The step whose computation raised (`-1` when none did)."""
+
+    fallback: End | None = None
+    """The next stop of the same step, if this one is a gradient claim that the
+    confirmation may refute (a budget must still end the run)."""
+
+
+@attrs.frozen
+class Hooks:
+    """The start, step and end hooks of a run's callbacks and stop tests, in order.
+
+    Stop tests are the built-in budgets and tests the configuration asks for, and
+    every callback that declares itself one
+    ([`Callback.stop_test`][optim.callbacks.Callback.stop_test]); a resumed run asks
+    them again about the state it resumes from, without calling the other hooks.
+
+    Examples:
+        >>> from optim.stopping import MaxSteps
+        >>> hooks = Hooks.of([print], [MaxSteps(3)])
+        >>> len(hooks.steps), len(hooks.tests)
+        (2, 1)
+    """
+
+    starts: tuple[Callable[[RunContext, Array], None], ...]
+    """Every callback's `on_start`."""
+
+    steps: tuple[Callable[[StepInfo], bool | Stop | None], ...]
+    """Every callback's `on_step` (plain functions themselves), tests last."""
+
+    ends: tuple[Callable[[Result], str | None], ...]
+    """Every callback's `on_end`."""
+
+    tests: tuple[Callable[[StepInfo], bool | Stop | None], ...]
+    """The step hooks that are stop tests, in the same order."""
+
+    gradient_tol: float | None = None
+    """The smallest tolerance of the gradient tests among the callbacks (the
+    precision limit of a run is confirmed against it), or `None`."""
+
+    @classmethod
+    def of(
+        cls,
+        callbacks: Iterable[CallbackLike],
+        tests: Iterable[Callback],
+        *,
+        gradient_tol: float | None = None,
+    ) -> Hooks:
+        """Collect the hooks of `callbacks`, then of the configuration's `tests`.
+
+        Args:
+            callbacks: The user's callbacks ([`Callback`][optim.callbacks.Callback]
+                instances or plain functions).
+            tests: The stop tests the configuration asks for.
+            gradient_tol: See [`gradient_tol`][optim.hooks.Hooks.gradient_tol].
+
+        Returns:
+            The hooks, in order.
+        """
+        starts: list[Callable[[RunContext, Array], None]] = []
+        steps: list[Callable[[StepInfo], bool | Stop | None]] = []
+        ends: list[Callable[[Result], str | None]] = []
+        stop_tests: list[Callable[[StepInfo], bool | Stop | None]] = []
+        for callback in (*callbacks, *tests):
+            if not isinstance(callback, Callback):
+                steps.append(callback)
+                continue
+            starts.append(callback.on_start)
+            steps.append(callback.on_step)
+            ends.append(callback.on_end)
+            if callback.stop_test:
+                stop_tests.append(callback.on_step)
+        return cls(
+            tuple(starts), tuple(steps), tuple(ends), tuple(stop_tests), gradient_tol
+        )
+
+    def start(self, context: RunContext, x0: Array) -> None:
+        """Call every start hook."""
+        for hook in self.starts:
+            hook(context, x0)
+
+    def step(self, info: StepInfo, *, tests_only: bool = False) -> End | None:
+        """Call every step hook (all of them, even after a stop) and say why to end.
+
+        Args:
+            info: The step's record.
+            tests_only: Call only the stop tests (a resumed run's first state).
+
+        Returns:
+            Why the run ends, or `None` to go on.
+        """
+        end = None
+        for hook in self.tests if tests_only else self.steps:
+            try:
+                answer = hook(info)
+            except Exception as error:
+                return End(
+                    Stop(
+                        Status.FAILED,
+                        f"callback {name(hook)} raised {error!r} at step "
+                        f"{info.step}; the result is that step's iterate",
+                    ),
+                    failure=error,
+                    failed_step=info.step,
+                )
+            if not answer:
+                continue
+            if end is None:
+                end = End(_as_stop(answer, hook, info.step))
+            elif end.stop.gradient_tol is not None and end.fallback is None:
+                # A gradient claim may be refuted: keep the next stop in reserve.
+                stop = _as_stop(answer, hook, info.step)
+                if stop.gradient_tol is None:
+                    end = attrs.evolve(end, fallback=End(stop))
+        return end
+
+    def end(self, result: Result) -> Result:
+        """Call every end hook; a returned note is appended to the message."""
+        for hook in self.ends:
+            note = hook(result)
+            if note:
+                result = attrs.evolve(result, message=f"{result.message}; {note}")
+        return result
+
+
+def _as_stop(answer: object, hook: Callable[..., object], step: int) -> Stop:
+    if isinstance(answer, Stop):
+        return answer
+    return Stop(Status.STOPPED, f"stopped by callback {name(hook)} at step {step}")
+
+
+def name(hook: Callable[..., Any]) -> str:
+    """How messages name a hook: its callback's class, or the function's name.
+
+    Args:
+        hook: A bound method of a callback, or a plain function.
+
+    Returns:
+        The name.
+
+    Examples:
+        >>> name(print)
+        'print'
+    """
+    owner = getattr(hook, "__self__", None)
+    if owner is not None and not isinstance(owner, type(attrs)):
+        return type(owner).__name__
+    return str(getattr(hook, "__qualname__", repr(hook)))
