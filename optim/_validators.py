@@ -43,6 +43,14 @@ def optional_positive(
         positive(instance, attribute, value)
 
 
+def optional_non_negative(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """Require None or a finite real number >= 0."""
+    if value is not None:
+        non_negative(instance, attribute, value)
+
+
 def count(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """Require an integer >= 0 (booleans are refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

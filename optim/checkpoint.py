@@ -9,11 +9,13 @@ imports, resolves or calls anything named in the file.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
 import math
 import os
 import stat
+import struct
 import tempfile
 import zipfile
 from pathlib import Path
@@ -47,7 +49,7 @@ __all__ = [
     "save_checkpoint",
 ]
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Version of the checkpoint file layout (3: data-only, a `RunState` field by field)."""
 
 MAX_BYTES = 2**31
@@ -303,17 +305,26 @@ def _read_file(path: str, max_bytes: int) -> bytes:
 
 
 def _read_arrays(data: bytes) -> dict[str, Array]:
-    """The archive's arrays; every size is checked against the file's first."""
+    """The archive's arrays; the layout is checked against the file before any read.
+
+    Every member's bytes (its local header and its data) must lie inside the
+    file, apart from every other member's, and the members' declared sizes must
+    add up to at most the file's size (members are stored uncompressed), so
+    loading never allocates more than the file holds, however the central
+    directory is forged.
+    """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
             if len(members) > _MAX_MEMBERS:
                 raise CheckpointError(f"{len(members)} archive members")
-            arrays: dict[str, Array] = {}
-            for info in members:
-                name = _member_name(info, len(data), arrays)
-                arrays[name] = _parse_npy(archive.read(info), name)
-            return arrays
+            seen: set[str] = set()
+            names = [_member_name(info, len(data), seen) for info in members]
+            _check_layout(members, names, data)
+            return {
+                name: _parse_npy(archive.read(info), name)
+                for name, info in zip(names, members, strict=True)
+            }
     except CheckpointError:
         raise
     except Exception as error:  # zipfile raises many kinds on a damaged archive
@@ -322,17 +333,65 @@ def _read_arrays(data: bytes) -> dict[str, Array]:
         ) from None
 
 
-def _member_name(info: zipfile.ZipInfo, limit: int, seen: dict[str, Array]) -> str:
+def _member_name(info: zipfile.ZipInfo, limit: int, seen: set[str]) -> str:
     if not info.filename.endswith(".npy"):
         raise CheckpointError(f"unexpected archive member {info.filename[:80]!r}")
     name = info.filename[: -len(".npy")]
     if name in seen:
         raise CheckpointError(f"archive member {name[:80]!r} appears twice")
+    seen.add(name)
     if info.compress_type != zipfile.ZIP_STORED:
         raise CheckpointError(f"archive member {name[:80]!r} is compressed")
     if info.file_size > limit or info.compress_size != info.file_size:
         raise CheckpointError(f"archive member {name[:80]!r} has an impossible size")
     return name
+
+
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+"""A zip local file header: signature, versions, flags, method, time, date, CRC,
+sizes, then the lengths of the name and of the extra field."""
+
+
+def _check_layout(
+    members: list[zipfile.ZipInfo], names: list[str], data: bytes
+) -> None:
+    """Refuse members whose sizes add up past the file, or whose bytes overlap.
+
+    A forged central directory can point many entries at the same bytes (or at
+    headers nested inside another member's data), so that a small file declares
+    members far larger in total than itself.
+    """
+    total = sum(info.file_size for info in members)
+    if total > len(data):
+        raise CheckpointError(
+            f"its {len(members)} archive members declare {total} bytes in all, "
+            f"more than the file's {len(data)}: members overlap or forge their sizes"
+        )
+    spans = []
+    for info, name in zip(members, names, strict=True):
+        start = info.header_offset
+        if not 0 <= start <= len(data) - _LOCAL_HEADER.size:
+            raise CheckpointError(
+                f"archive member {name[:80]!r} starts outside the file"
+            )
+        header = _LOCAL_HEADER.unpack_from(data, start)
+        if header[0] != b"PK\x03\x04":
+            raise CheckpointError(
+                f"archive member {name[:80]!r} has no local header at offset {start}"
+            )
+        end = start + _LOCAL_HEADER.size + header[10] + header[11] + info.compress_size
+        if end > len(data):
+            raise CheckpointError(
+                f"archive member {name[:80]!r} extends past the end of the file"
+            )
+        spans.append((start, end, name))
+    spans.sort()
+    for (_, end, first), (start, _, second) in itertools.pairwise(spans):
+        if start < end:
+            raise CheckpointError(
+                f"archive members {first[:80]!r} and {second[:80]!r} overlap (at "
+                f"bytes {start} to {end}): every member must have bytes of its own"
+            )
 
 
 def _parse_npy(raw: bytes, name: str) -> Array:
@@ -377,7 +436,8 @@ def _read_meta(arrays: dict[str, Array]) -> dict[str, Any]:
     if meta["format"] != FORMAT_VERSION:
         raise CheckpointError(
             f"it has format {meta['format']!r}; this version of optim reads format "
-            f"{FORMAT_VERSION} only (format 2 and older named classes to import, "
+            f"{FORMAT_VERSION} only (format 3 lacks the progress-stop fields; format 2 "
+            "and older named classes to import, "
             "which is not safe: rerun, or continue with the optim version that "
             "wrote it)"
         )
@@ -447,8 +507,17 @@ _COUNTERS = (
     "gradient_evaluations",
     "best_step",
     "non_improving_steps",
+    "progress_step",
+    "progress_evaluations",
 )
-_FLOATS = ("value", "gradient_norm", "best_value", "start_value")
+_FLOATS = (
+    "value",
+    "gradient_norm",
+    "best_value",
+    "start_value",
+    "progress_value",
+    "progress_gradient_norm",
+)
 _ARRAYS = ("x", "gradient", "best_x")
 
 
@@ -515,8 +584,12 @@ class _Reader:
                     f"{where} should be a {self.dtype} array shaped like x, got "
                     f"{array.dtype} {array.shape}"
                 )
+            _check_finite(array, None, where)
             return array[()] if scalar else array
-        return self.plain(node, where)
+        value = self.plain(node, where)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise CheckpointError(f"{where} is not finite, got {value!r}")
+        return value
 
     def free(self, node: Any, where: str) -> Any:
         """Plain JSON-like data with numeric arrays (a random stream's state)."""
@@ -555,6 +628,8 @@ def _decode_run_state(
         raise CheckpointError("a norm is negative")
     if not fields["best_step"] <= fields["step"] >= fields["non_improving_steps"]:
         raise CheckpointError("best_step or non_improving_steps exceeds step")
+    if fields["progress_step"] > fields["step"]:
+        raise CheckpointError("progress_step exceeds step")
     template = _template(optimizer, x)
     fields["rule_state"] = _decode(node["rule_state"], template, reader, "rule_state")
     fields["random_state"] = _random_state(node["random_state"], reader, optimizer)
@@ -648,6 +723,7 @@ def _decode(node: Any, template: Any, reader: _Reader, where: str) -> Any:
                 f"{where} has dtype {array.dtype} and shape {array.shape}, expected "
                 f"{expected.dtype} and {expected.shape}"
             )
+        _check_finite(array, expected, where)
         return array[()] if scalar else array
     if isinstance(template, tuple | list | dict):
         return _decode_container(node, template, reader, where)
@@ -676,7 +752,25 @@ def _plain_like(value: Any, template: Any, where: str) -> Any:
         raise CheckpointError(
             f"{where} should be a {type(template).__name__}, got {value!r:.60}"
         )
+    finite_start = isinstance(template, float) and math.isfinite(template)
+    if finite_start and not math.isfinite(value):
+        raise CheckpointError(f"{where} is not finite, got {value!r}")
     return value
+
+
+def _check_finite(array: Array, template: Array | None, where: str) -> None:
+    """Refuse NaN and infinity, except where the template (the rule's start) has them.
+
+    A rule that starts from a non-finite sentinel (an infinite best value, say)
+    may still hold it; everywhere else a saved state must be finite.
+    """
+    if array.dtype.kind not in "fc":
+        return
+    bad = ~np.isfinite(array)
+    if template is not None and template.dtype.kind in "fc":
+        bad &= np.isfinite(template)
+    if bad.any():
+        raise CheckpointError(f"{where} is not finite")
 
 
 def _decode_container(node: Any, template: Any, reader: _Reader, where: str) -> Any:

@@ -72,6 +72,7 @@ EXIT_CODES: dict[Status, int] = {
     Status.MAX_TIME: 3,
     Status.NOISE_FLOOR: 3,
     Status.PRECISION_LIMIT: 3,
+    Status.NO_PROGRESS: 3,
     Status.RUNNING: 3,
     Status.DIVERGED: 4,
     Status.FAILED: 1,

@@ -30,7 +30,14 @@ from optim.gradients import AnalyticGradient
 from optim.hooks import End, Hooks
 from optim.result import Result, Status, StepInfo, Stop
 from optim.run import RunContext, RunState
-from optim.stopping import advice, confirming_estimator, diagnose, gradient_mismatch
+from optim.stopping import (
+    advice,
+    at_rounding_level,
+    confirming_estimator,
+    diagnose,
+    gradient_mismatch,
+    second_step,
+)
 
 __all__ = ["Engine", "run_to_end", "steps"]
 
@@ -288,15 +295,29 @@ class Engine:
                     f"{advice(self.context.step_rule, 'too large')}",
                 )
             )
-        self.state = self._state(
-            state, x, value, gradient, gradient_norm, error, rule_state
-        )
+        try:
+            self.state = self._state(
+                state, x, value, gradient, gradient_norm, error, rule_state
+            )
+        except Exception as failure:  # a constraint's projection failed
+            return _failed(state, failure)
         return None
 
     def _test(self, info: StepInfo, *, tests_only: bool = False) -> End | None:
-        """Ask the callbacks (or only the stop tests) about a step; confirm a claim."""
+        """Ask the callbacks (or only the stop tests) about a step; confirm a claim.
+
+        Then the progress stop: a run with fixed arguments whose best value has
+        not improved by more than `ftol` relative per step for `patience` steps ends.
+        """
         end = self.hooks.step(info, tests_only=tests_only)
-        return None if end is None else self._confirmed(end)
+        if end is not None:
+            end = self._confirmed(end)
+        if end is not None or self.varying:
+            return end
+        state, patience = info.run_state, self.context.patience
+        if patience is None or not _stopped_progressing(state, patience):
+            return None
+        return self._confirmed(End(_no_progress(state, self.context)))
 
     def _update(self) -> End | None:
         """Ask the step rule for the pending point, or say why there is none."""
@@ -317,7 +338,7 @@ class Engine:
             )
             x = state.x + delta
             if context.constraint is not None:
-                x = np.asarray(context.constraint.project(x), dtype=state.x.dtype)
+                x = _projected(context.constraint, x, state.x)
                 delta = x - state.x  # what the step did, for the test below
             elif not isinstance(x, np.ndarray):  # 0-d arithmetic gives a scalar
                 x = np.asarray(x)
@@ -332,85 +353,210 @@ class Engine:
     def _confirmed(self, end: End) -> End | None:
         """Check what an ending claims about the gradient; `None`: go on.
 
-        A `CONVERGED` claim of a gradient test ([`Stop.gradient_tol`]) is confirmed
-        by an independent estimate, and so is a precision limit reached under a
-        gradient test, with an inexact estimator (the point may be converged
-        although the run's estimator cannot see it).
+        A claim of a gradient test ([`Stop.gradient_tol`]) is checked with an
+        inexact estimator, and so is a run that stopped making progress
+        (`PRECISION_LIMIT`, `NO_PROGRESS`) under a gradient test: first by a
+        second difference step (about `n` evaluations), then, if that cannot
+        tell, by Richardson extrapolation. A point whose gradient is below what
+        the run's deterministic estimator can resolve is `CONVERGED`, with a
+        message saying so; a stalled run at a point as stationary as can be told
+        likewise.
         """
         stop, state = end.stop, self.state
         assert state is not None
+        stalled = stop.status in (Status.PRECISION_LIMIT, Status.NO_PROGRESS)
         tol = stop.gradient_tol
-        if tol is None and stop.status is Status.PRECISION_LIMIT:
+        if tol is None and stalled:
             tol = self.hooks.gradient_tol
         estimator = self.context.gradient_estimator
-        confirmation = confirming_estimator(estimator)
-        if tol is None or confirmation is None:
-            return end
-        gradient, error = self.evaluator.confirm(state.x, confirmation)
-        self.state = state = attrs.evolve(
+        checks = [
+            check
+            for check in (
+                second_step(estimator, state.x),
+                confirming_estimator(estimator),
+            )
+            if check is not None
+        ]
+        if tol is None or not checks:
+            return self._at_floor(end) if stalled else end
+        resolution = state.gradient_error or 0.0
+        for check in checks:
+            norm, floor = self._measure(check, stop.gradient_ord)
+            name = type(check).__name__
+            if type(check) is type(estimator):  # the run's own scheme, measured
+                resolution = max(resolution, floor)
+            if norm + floor <= tol:
+                return _converged(
+                    f"{stop.message}; confirmed by {name}: gradient norm {norm:.3g}, "
+                    f"error at most {floor:.3g}, within tol {tol:.3g}"
+                )
+            if norm - floor > tol:
+                break  # clearly larger than tol
+        deterministic = estimator.random_stream() is None
+        if deterministic and norm <= max(floor, resolution):
+            return _converged(
+                f"{stop.message}; tol {tol:.3g} is below the floor "
+                f"{max(floor, resolution):.3g} of {type(estimator).__name__} at "
+                f"this point, where {name} puts the gradient norm at {norm:.3g}: "
+                "stationary as far as the estimator can tell"
+            )
+        if norm - floor > tol:
+            _logger.debug("step %d: %s finds %.3g; going on", state.step, name, norm)
+            return end if stalled else end.fallback  # a budget may still end it
+        return End(
+            Stop(
+                Status.NOISE_FLOOR,
+                f"{stop.message}, but {name} puts the gradient norm at {norm:.3g} "
+                f"with an error of at most {floor:.3g}: the run's "
+                f"{type(estimator).__name__} cannot tell whether the gradient is "
+                f"below tol {tol:.3g} (use CentralDifference or Richardson, or a tol "
+                f"of at least {norm + floor:.2g})",
+            )
+        )
+
+    def _measure(self, check: Any, order: float) -> tuple[float, float]:
+        """The gradient norm and its error by the estimator `check`, in `order`.
+
+        A second difference step measures the run's own estimate: the error is
+        bounded by the difference of the two. Under a constraint the projected
+        gradient is measured, and coordinates pinned at a bound carry no error.
+        """
+        state = self.state
+        assert state is not None
+        gradient, error = self.evaluator.confirm(state.x, check)
+        self.state = attrs.evolve(
             state,
             evaluations=self.evaluator.evaluations,
             gradient_evaluations=self.evaluator.gradient_evaluations,
         )
-        norm = self._stationarity(state.x, gradient, _norm(gradient))
-        floor = 0.0 if error is None else _norm(error)
-        name = type(confirmation).__name__
-        found = (
-            f"{name} puts the gradient norm at {norm:.3g} with an error of at most "
-            f"{floor:.3g}"
-        )
-        if norm + floor <= tol:
-            return End(
-                Stop(
-                    Status.CONVERGED,
-                    f"{stop.message}; confirmed by {name}: gradient norm {norm:.3g}, "
-                    f"error at most {floor:.3g}, within tol {tol:.3g}",
-                )
+        constraint, sign = self.context.constraint, self.context.mode.sign
+        same_scheme = type(check) is type(self.context.gradient_estimator)
+        if same_scheme and check.random_stream() is None:
+            error, gradient = gradient - state.gradient, state.gradient
+        projected = gradient
+        if constraint is not None:
+            projected = constraint.projected_gradient(state.x, sign * gradient)
+        if error is not None and constraint is not None:
+            error = np.where((projected == 0) & (gradient != 0), 0.0, error)
+        norm = float(np.linalg.norm(np.ravel(projected), ord=order))
+        floor = 0.0 if error is None else float(np.linalg.norm(np.ravel(error), order))
+        return norm, floor
+
+    def _at_floor(self, end: End) -> End:
+        """A stalled run at a point as stationary as can be told is `CONVERGED`."""
+        state = self.state
+        assert state is not None
+        error = state.gradient_error
+        if error is not None and state.gradient_norm <= error:
+            return _converged(
+                f"{end.stop.message}; the gradient norm {state.gradient_norm:.3g} is "
+                f"within the estimator's error estimate {error:.3g}: the point is "
+                "stationary as far as the estimator can tell"
             )
-        if stop.status is Status.CONVERGED and norm - floor > tol:
-            _logger.debug("step %d: %s; going on", state.step, found)
-            return end.fallback  # clearly larger: not converged (a budget may end)
-        own_error = _norm(state.gradient - gradient)
-        accurate = own_error < 0.5 * norm
-        if stop.status is not Status.CONVERGED and norm - floor > tol and accurate:
-            return end  # an accurate gradient: a true precision limit
-        return End(
-            Stop(
-                Status.NOISE_FLOOR,
-                f"{stop.message}, but {found}; the run's {type(estimator).__name__} "
-                f"is off by {own_error:.3g} here: its noise floor is above tol "
-                f"{tol:.3g}, so the gradient is not known to be that small (use a "
-                "more accurate estimator or a larger tol)",
+        exact = isinstance(self.context.gradient_estimator, AnalyticGradient)
+        bound = state if exact or error is None else _with_error(state)
+        if at_rounding_level(bound):
+            return _converged(
+                f"{end.stop.message}; the gradient is at the level of floating-point "
+                "rounding: a stationary point"
             )
-        )
+        floor = self._precision_floor() if exact else None
+        if floor is not None and state.gradient_norm <= floor:
+            tol = self.hooks.gradient_tol
+            asked = "" if tol is None else f"tol {tol:.3g} is below it; "
+            return _converged(
+                f"{end.stop.message}; no step can lower f measurably here: the "
+                f"precision floor of the gradient norm at this point is {floor:.3g} "
+                f"({asked}reached {state.gradient_norm:.3g})"
+            )
+        return end
+
+    def _precision_floor(self) -> float | None:
+        r"""The smallest gradient norm that floating point lets a step act on here.
+
+        A step along $-g$ lowers $f$ by at most $\|g\|^2 / (2L)$, with $L$ the
+        curvature along $g$; once that is below the rounding error of $f$
+        ($10 \epsilon |f|$), no step can lower $f$ measurably. $L$ is measured
+        with one gradient evaluation a short step along $-g$ (projected on the
+        constraint). `None` when it cannot be measured.
+        """
+        state, evaluator, context = self.state, self.evaluator, self.context
+        assert state is not None
+        loss, gradient = evaluator.minimized(state.value, state.gradient)
+        norm = _norm(gradient)
+        eps = float(np.finfo(state.x.dtype).eps)
+        if not norm > 0.0:
+            return None
+        t = eps**0.5 * max(1.0, _norm(state.x))
+        point = state.x - (t / norm) * gradient
+        if context.constraint is not None:
+            point = _projected(context.constraint, point, state.x)
+        moved = _norm(point - state.x)
+        try:
+            _, other = evaluator.value_and_gradient(point)
+        except Exception:
+            return None
+        finally:
+            self.state = attrs.evolve(
+                state,
+                evaluations=evaluator.evaluations,
+                gradient_evaluations=evaluator.gradient_evaluations,
+            )
+        if not moved > 0.0:
+            return None
+        curvature = _norm(other - gradient) / moved
+        floor = math.sqrt(2.0 * curvature * 10.0 * eps * abs(loss))
+        return floor if math.isfinite(floor) else None
 
     def _finish(self, end: End) -> None:
         """Turn the final state and the reason to stop into the result; end hooks."""
         state, context = self.state, self.context
         assert state is not None
+        outside = None if end.failure else _outside(context.constraint, state)
+        if outside is not None:
+            end = outside
         stop = end.stop
         status, message, diagnosis = stop.status, stop.message, ""
-        if status is Status.MAX_STEPS and not self.varying and context.max_steps:
+        budget = state.step if status is Status.NO_PROGRESS else context.max_steps
+        if status in (Status.MAX_STEPS, Status.NO_PROGRESS) and budget:
             clause, diagnosis = diagnose(
                 state,
                 sign=context.mode.sign,
-                max_steps=context.max_steps,
+                max_steps=0 if self.varying else budget,
                 rule=context.step_rule,
             )
             message += clause
-        if diagnosis or status in (Status.DIVERGED, Status.PRECISION_LIMIT):
+        if diagnosis or status in (
+            Status.DIVERGED,
+            Status.PRECISION_LIMIT,
+            Status.NO_PROGRESS,
+        ):
             message, diagnosis = self._blame(state, message, diagnosis)
+        if status in (Status.PRECISION_LIMIT, Status.NO_PROGRESS) and _unbounded(
+            state, context.mode.sign
+        ):
+            side = "below" if context.mode.sign > 0 else "above"
+            message += (
+                f"; the objective went from {state.start_value:.6g} to "
+                f"{state.value:.6g}: it appears unbounded {side}"
+            )
         step_failed = status is Status.FAILED and end.failed_step > state.step
         if step_failed and context.errors == "diverge":
             status = Status.DIVERGED
         if self.note:
             message = f"{message}; {self.note}"
-        result = self.hooks.end(self._result(state, status, message, diagnosis))
+        result = self._result(state, status, message, diagnosis)
+        try:
+            result, failure = self.hooks.end(result)
+        except OptimizationError as error:  # a callback's deliberate end
+            self.result = error.result or result
+            raise
         self.result = result
-        if status is Status.FAILED:
-            raise OptimizationError(
-                result.message, step=end.failed_step, result=result
-            ) from end.failure
+        if result.status is Status.FAILED:
+            step = end.failed_step if status is Status.FAILED else state.step
+            raise OptimizationError(result.message, step=step, result=result) from (
+                end.failure or failure
+            )
 
     def _blame(self, state: RunState, message: str, diagnosis: str) -> tuple[str, str]:
         """Blame an exact gradient that disagrees with the values, not the steps."""
@@ -455,7 +601,12 @@ class Engine:
         if constraint is None:
             return gradient_norm
         sign = self.context.mode.sign
-        return _norm(constraint.projected_gradient(x, sign * gradient))
+        name = f"{type(constraint).__name__}.projected_gradient"
+        try:
+            projected = constraint.projected_gradient(x, sign * gradient)
+        except Exception as error:
+            raise ValueError(f"{name} raised {error!r}") from error
+        return _norm(check_like_x(projected, x, name=name, what="a gradient"))
 
     def _state(
         self,
@@ -469,12 +620,28 @@ class Engine:
     ) -> RunState:
         """The state at a new iterate: the start (`previous=None`) or the next step."""
         evaluator = self.evaluator
+        sign = evaluator.sign
+        evaluations = evaluator.evaluations
+        stationarity = self._stationarity(x, gradient, gradient_norm)
         if previous is None:
             step, improved, stalls, start_value = 0, True, 0, value
+            progress = (value, 0, evaluations, stationarity)
         else:
             step, start_value = previous.step + 1, previous.start_value
-            improved = evaluator.sign * value < evaluator.sign * previous.best_value
+            improved = sign * value < sign * previous.best_value
             stalls = previous.non_improving_steps + (not improved)
+            progress = (
+                previous.progress_value,
+                previous.progress_step,
+                previous.progress_evaluations,
+                previous.progress_gradient_norm,
+            )
+            reference, context = sign * previous.progress_value, self.context
+            margin = context.ftol * (context.patience or 0) * abs(reference)
+            lower = sign * value < reference - margin
+            if lower or stationarity < 0.5 * previous.progress_gradient_norm:
+                best_value = value if lower else previous.progress_value
+                progress = (best_value, step, evaluations, stationarity)
         keep = previous is not None and not improved and self.context.rank_best
         best = previous if keep else None
         return RunState(
@@ -482,9 +649,9 @@ class Engine:
             x=x,
             value=value,
             gradient=gradient,
-            gradient_norm=self._stationarity(x, gradient, gradient_norm),
+            gradient_norm=stationarity,
             gradient_error=None if error is None else _norm(error),
-            evaluations=evaluator.evaluations,
+            evaluations=evaluations,
             gradient_evaluations=evaluator.gradient_evaluations,
             rule_state=rule_state,
             random_state=evaluator.random_state,
@@ -493,6 +660,10 @@ class Engine:
             best_step=step if best is None else best.best_step,
             non_improving_steps=stalls,
             start_value=start_value,
+            progress_value=progress[0],
+            progress_step=progress[1],
+            progress_evaluations=progress[2],
+            progress_gradient_norm=progress[3],
         )
 
 
@@ -598,6 +769,77 @@ def _restored_stream(
     return rng
 
 
+def _stopped_progressing(state: RunState, patience: int) -> bool:
+    """Whether the run has stopped progressing, by steps or by evaluations.
+
+    True once `patience` steps, or more evaluations than `patience` steps cost on
+    average while the run progressed (and more than 10% of all), have passed
+    since the last progress.
+    """
+    since = state.step - state.progress_step
+    if since >= patience:
+        return True
+    if since == 0 or state.progress_step < 3:
+        return False  # no pace to compare with yet
+    spent = state.evaluations - state.progress_evaluations
+    pace = state.progress_evaluations / max(state.progress_step, 1)
+    return spent > max(0.1 * state.evaluations, patience * pace)
+
+
+def _unbounded(state: RunState, sign: float) -> bool:
+    """Whether the minimized value fell absurdly far: the objective is unbounded."""
+    start, loss = sign * state.start_value, sign * state.value
+    return loss < start - 1e12 * (1.0 + abs(start))
+
+
+def _with_error(state: RunState) -> RunState:
+    """The state with its gradient norm raised by its error estimate (a bound)."""
+    norm = state.gradient_norm + (state.gradient_error or 0.0)
+    return attrs.evolve(state, gradient_norm=norm)
+
+
+def _converged(message: str) -> End:
+    return End(Stop(Status.CONVERGED, message))
+
+
+def _no_progress(state: RunState, context: RunContext) -> Stop:
+    """Why a run whose objective stopped improving ends."""
+    error = state.gradient_error
+    return Stop(
+        Status.NO_PROGRESS,
+        f"no progress in the {state.step - state.progress_step} steps since step "
+        f"{state.progress_step}: the best value ({state.best_value:.6g}, step "
+        f"{state.best_step}) improved by at most ftol={context.ftol:.2g} relative "
+        "per step and the gradient norm did not halve; gradient norm "
+        f"{state.gradient_norm:.3g}"
+        + ("" if error is None else f" (error estimate {error:.3g})")
+        + f" at step {state.step}",
+    )
+
+
+def _projected(constraint: Any, x: Array, like: Array) -> Array:
+    """`constraint.project(x)`, checked in O(1) to be a point like `like`."""
+    name = f"{type(constraint).__name__}.project"
+    return check_like_x(constraint.project(x), like, name=name, what="a point")
+
+
+def _outside(constraint: Any, state: RunState) -> End | None:
+    """A `FAILED` end if the final point is outside the constraint's set."""
+    if constraint is None or constraint.contains(state.x):
+        return None
+    name = f"{type(constraint).__name__}.project"
+    error = ValueError(f"{name} returned a point outside its set")
+    return End(
+        Stop(
+            Status.FAILED,
+            f"{name} returned a point outside its set (its contains() is False at "
+            f"step {state.step}): the run's result cannot be trusted to lie in the set",
+        ),
+        failure=error,
+        failed_step=state.step,
+    )
+
+
 def _failed(state: RunState, error: Exception) -> End:
     """The end of a run whose next step raised."""
     return End(
@@ -645,8 +887,9 @@ def _stuck(
     if not np.isfinite(x).all():
         return Stop(
             Status.DIVERGED,
-            f"step {step} produced a non-finite point (the step rule's step was not "
-            f"finite); the result is the last finite iterate (step {state.step})",
+            f"step {step} produced a non-finite point (the step rule's step, or the "
+            "projection, was not finite); the result is the last finite iterate "
+            f"(step {state.step})",
         )
     if not np.array_equal(x, state.x):
         return None

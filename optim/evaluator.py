@@ -138,9 +138,11 @@ class Evaluator:
     """
 
     __slots__ = (
+        "_copies",
         "_counted",
         "_estimator",
         "_full_memo",
+        "_last_gradient",
         "_objective",
         "_value_memo",
         "constraint",
@@ -172,6 +174,11 @@ class Evaluator:
         """The run's constraint (trial points must lie in it), or `None`."""
         self._value_memo: tuple[Array, float] | None = None
         self._full_memo: tuple[Array, float, Array, Array | None] | None = None
+        self._last_gradient: Array | None = None
+        # A user's estimator may write each estimate into the buffer it returned
+        # last time, overwriting gradients the run keeps: its estimates are
+        # copied. The built-in estimators return fresh arrays.
+        self._copies = type(estimator).__module__ != "optim.gradients"
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
         """Pass `*args, **kwargs` after the point to the objective from now on.
@@ -338,12 +345,19 @@ class Evaluator:
             extra["bounds"] = box.broadcast(x)
         return extra
 
-    @staticmethod
     def _checked(
-        gradient: object, error: object, x: Array, name: str
+        self, gradient: object, error: object, x: Array, name: str
     ) -> tuple[Array, Array | None]:
-        """The estimator's gradient and error, checked in O(1)."""
+        """The estimator's gradient and error, checked in O(1).
+
+        A user's estimator may write each estimate into the buffer it returned
+        last time, which would overwrite gradients the run keeps (L-BFGS's pairs,
+        the state): its estimates are copied. The built-in estimators' are not.
+        """
         checked = check_like_x(gradient, x, name=name, what="a gradient")
+        if self._copies or checked is self._last_gradient:
+            checked = checked.copy()
+        self._last_gradient = checked
         if error is None:
             return checked, None
         return checked, check_like_x(error, x, name=name, what="an error estimate")

@@ -13,6 +13,8 @@ recursively:
   than `None`: its class's qualified name and that value;
 - a plain function, method or class: its module and qualified name only (its
   code and the variables it closes over are not looked at);
+- a `functools.partial`: its function, positional arguments and keywords, each
+  described in turn;
 - an array: its dtype, shape and a SHA-256 digest of its bytes;
 - numbers, strings, `None`, enums, tuples, lists and dicts: themselves;
 - any other object: its class's qualified name and its instance attributes
@@ -34,6 +36,7 @@ Examples:
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import math
 import types
@@ -111,6 +114,9 @@ def describe(value: Any, *, _depth: int = 0) -> Any:
         {'function': 'optim.fingerprint.halve'}
         >>> describe(np.zeros(2))["shape"]
         [2]
+        >>> import functools
+        >>> describe(functools.partial(halve, 3))["fields"]["args"]
+        [3]
     """
     if _depth > MAX_DEPTH:
         raise ValueError(
@@ -140,6 +146,10 @@ def describe(value: Any, *, _depth: int = 0) -> Any:
         return {"function": _name(value)}
     if isinstance(value, types.MethodType):
         return {"function": _name(value), "of": describe(value.__self__, _depth=depth)}
+    if isinstance(value, functools.partial):
+        # Its function and arguments are not instance attributes: name them.
+        parts = {"func": value.func, "args": value.args, "keywords": value.keywords}
+        return {"class": _name(type(value)), "fields": describe(parts, _depth=depth)}
     return _describe_object(value, depth)
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from optim.callbacks import Callback, CallbackLike
+from optim.errors import OptimizationError
 from optim.result import Result, Status, StepInfo, Stop
 
 if TYPE_CHECKING:
@@ -137,8 +138,19 @@ class Hooks:
                     failure=error,
                     failed_step=info.step,
                 )
-            if not answer:
+            if answer is None or answer is False:
                 continue
+            if not isinstance(answer, bool | Stop):
+                return End(
+                    Stop(
+                        Status.FAILED,
+                        f"callback {name(hook)} returned {type(answer).__name__} at "
+                        f"step {info.step}; a callback returns True, False, None or "
+                        "a Stop; the result is that step's iterate",
+                    ),
+                    failure=TypeError(f"{name(hook)} returned {type(answer).__name__}"),
+                    failed_step=info.step,
+                )
             if end is None:
                 end = End(_as_stop(answer, hook, info.step))
             elif end.stop.gradient_tol is not None and end.fallback is None:
@@ -148,13 +160,30 @@ class Hooks:
                     end = attrs.evolve(end, fallback=End(stop))
         return end
 
-    def end(self, result: Result) -> Result:
-        """Call every end hook; a returned note is appended to the message."""
+    def end(self, result: Result) -> tuple[Result, BaseException | None]:
+        """Call every end hook; a returned note is appended to the message.
+
+        Args:
+            result: The run's result.
+
+        Returns:
+            The result, noted, and the exception of the first end hook that
+            raised (the result is then `FAILED`, its message naming the hook), or
+            `None`. Every end hook runs, whatever an earlier one did.
+        """
+        failure: BaseException | None = None
         for hook in self.ends:
-            note = hook(result)
+            try:
+                note = hook(result)
+            except OptimizationError:
+                raise  # a callback that ends the run with a result of its own
+            except Exception as error:
+                failure = failure or error
+                note = f"callback {name(hook)} raised {error!r} at the end of the run"
+                result = attrs.evolve(result, status=Status.FAILED)
             if note:
                 result = attrs.evolve(result, message=f"{result.message}; {note}")
-        return result
+        return result, failure
 
 
 def _as_stop(answer: object, hook: Callable[..., object], step: int) -> Stop:

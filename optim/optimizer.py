@@ -19,15 +19,18 @@ from optim.objective import FunctionObjective, Objective, _check_sendable
 from optim.projections import Projection
 from optim.result import Result, StepInfo
 from optim.run import RunContext, RunState
-from optim.step_rules import StepRule
+from optim.step_rules import FixedStep, StepRule
 from optim.stopping import MaxEvaluations, MaxGrowth, MaxSteps, MaxTime, ZeroGradient
 from optim.stopping import advice as _advice
 from optim.tree import StructuredObjective, flatten, is_structured
 
-__all__ = ["DEFAULT_MAX_STEPS", "Optimizer", "Run"]
+__all__ = ["DEFAULT_FTOL", "DEFAULT_MAX_STEPS", "Optimizer", "Run"]
 
 DEFAULT_MAX_STEPS = 1000
 """The step budget of `run`, `iterate` and `resume` when `max_steps` is `None`."""
+
+DEFAULT_FTOL = 1e7 * 2.220446049250313e-16
+"""The default relative `ftol` of the progress stop: scipy L-BFGS-B's `factr * eps`."""
 
 
 def _to_objective(objective: Objective | Callable[[Array], Any]) -> Objective:
@@ -134,6 +137,30 @@ class Optimizer:
     the optimizer owns (`run`, `iterate`, `resume`) and no budget for a loop you
     own ([`start`][optim.optimizer.Optimizer.start]), as in torch and optax."""
 
+    ftol: float | None = attrs.field(
+        default=DEFAULT_FTOL, kw_only=True, validator=_validators.optional_non_negative
+    )
+    r"""The progress stop: a run whose best value has not improved by more than
+    `ftol` relative per step, on average over `patience` steps
+    ($f_{\text{ref}} - f_{\text{best}} \le \text{ftol} \cdot \text{patience}
+    \cdot |f_{\text{ref}}|$), and whose gradient norm has not halved in that
+    time either, ends. If its point is stationary as far as the
+    estimator and floating point can tell, that is `CONVERGED` (success); otherwise
+    `NO_PROGRESS`, with a diagnosis (oscillating or stalled steps). The default,
+    $10^7 \epsilon \approx 2.2 \times 10^{-9}$, is scipy L-BFGS-B's `factr * eps`;
+    scipy tests the change of each step against $\max(|f|, 1)$, optim the change
+    over `patience` steps against $|f|$, so that a value converging to 0 is never
+    stopped by it. `None` switches it off. A run stepped with changing arguments
+    (minibatches) is never stopped by it: its values do not measure progress."""
+
+    patience: int | None = attrs.field(
+        default=None, kw_only=True, validator=_validators.optional_positive_count
+    )
+    """How many steps without progress (see `ftol`) end the run. `None` means 20
+    for rules whose steps do not raise the objective on their way down (line
+    searches, `FixedStep`) and 200 for rules with momentum or adaptive steps,
+    whose values oscillate while they converge."""
+
     max_evaluations: int | None = attrs.field(
         default=None, kw_only=True, validator=_validators.optional_count
     )
@@ -219,6 +246,24 @@ class Optimizer:
         """
         return DEFAULT_MAX_STEPS if self.max_steps is None else self.max_steps
 
+    @property
+    def progress_patience(self) -> int:
+        """The progress stop's patience: `patience`, or the rule's default.
+
+        Examples:
+            >>> from optim import LBFGS, Adam
+            >>> from optim.problems import Sphere
+            >>> Optimizer(Sphere(), step_rule=LBFGS()).progress_patience
+            20
+            >>> Optimizer(Sphere(), step_rule=Adam(0.1)).progress_patience
+            200
+        """
+        if self.patience is not None:
+            return self.patience
+        rule = getattr(self.step_rule, "rule", self.step_rule)  # a Chain's own
+        steady = getattr(rule, "evaluates_trial_points", False)
+        return 20 if steady or isinstance(rule, FixedStep) else 200
+
     def run_context(
         self, *, objective: Objective | None = None, max_steps: int | None = -1
     ) -> RunContext:
@@ -249,6 +294,8 @@ class Optimizer:
             constraint=self.constraint,
             rank_best=self.rank_best,
             errors=self.errors,
+            ftol=self.ftol or 0.0,
+            patience=None if self.ftol is None else self.progress_patience,
         )
 
     def run(

@@ -46,8 +46,11 @@ class Projection(abc.ABC):
 
     Implement [`project`][optim.projections.Projection.project]; the stationarity
     measure [`projected_gradient`][optim.projections.Projection.projected_gradient]
-    and the shape check [`check`][optim.projections.Projection.check] have
-    defaults. A projection must be idempotent, non-expansive and land in $C$;
+    the shape check [`check`][optim.projections.Projection.check] and the
+    membership test [`contains`][optim.projections.Projection.contains] have
+    defaults. A projection must be idempotent, non-expansive and land in $C$
+    after rounding, in float32 as in float64 (its output passes its own
+    membership test exactly);
     [`optim.testing.check_projection`][optim.testing.check_projection] checks it.
 
     Examples:
@@ -76,6 +79,34 @@ class Projection(abc.ABC):
             The projection, an array shaped like `x`, of `x`'s dtype (float32 for
             a float32 `x`, float64 otherwise).
         """
+
+    def contains(self, x: Array) -> bool:
+        """Whether `x` is in the set, as this projection's arithmetic sees it.
+
+        The membership test that [`project`][optim.projections.Projection.project]
+        guarantees for its output, in the output's own dtype (float32 or
+        float64): `contains(project(y))` holds, and `project(x)` returns `x`
+        unchanged (bit for bit) whenever `contains(x)`. The default asks exactly
+        that: whether `x` is a fixed point of `project`. Override it with a cheaper
+        test of the same set.
+
+        Args:
+            x: A point shaped like the run's `x`; never modified.
+
+        Returns:
+            `True` if `x` is in the set.
+
+        Examples:
+            >>> import numpy as np
+            >>> class NonNegative(Projection):
+            ...     def project(self, x):
+            ...         return np.maximum(x, 0.0)
+            >>> NonNegative().contains(np.array([0.0, 2.0]))
+            True
+            >>> NonNegative().contains(np.array([-1e-300, 2.0]))
+            False
+        """
+        return bool(np.array_equal(self.project(x), x))
 
     def projected_gradient(self, x: Array, gradient: Array) -> Array:
         r"""The projected gradient $x - P(x - g)$ at a feasible `x`.
@@ -138,7 +169,9 @@ class Bounds(Projection):
     r"""A box $\{x : \ell \le x \le u\}$: clip each coordinate to its interval.
 
     `lower` and `upper` are scalars or arrays broadcastable to `x`; `-inf` and
-    `inf` leave a side unbounded. With a `Bounds` constraint,
+    `inf` leave a side unbounded. A float32 projection is moved one float32 ulp
+    inside where rounding a bound to float32 would leave the box (unless the
+    interval holds no float32 number at all). With a `Bounds` constraint,
     [`LBFGS`][optim.line_search_rules.LBFGS] is a box-constrained quasi-Newton
     method in the manner of L-BFGS-B, and the finite-difference estimators never
     evaluate outside the box.
@@ -187,6 +220,10 @@ class Bounds(Projection):
     @override
     def project(self, x: Array) -> Array:
         return clip_as(x, self.lower, self.upper, run_dtype(np.result_type(x)))
+
+    @override
+    def contains(self, x: Array) -> bool:
+        return bool(np.all((self.lower <= x) & (x <= self.upper)))
 
     @override
     def check(self, x: Array) -> None:
@@ -241,7 +278,12 @@ class Ball(Projection):
     r"""The Euclidean ball $\{x : \|x - c\|_2 \le r\}$.
 
     A point outside is moved radially onto the sphere:
-    $P(x) = c + r (x - c) / \|x - c\|$.
+    $P(x) = c + r (x - c) / \|x - c\|$, rounded to `x`'s dtype, and moved
+    toward the center by as many ulps as it takes for the rounded point to be
+    inside: $\|P(x) - c\| \le r$ holds as computed (in float64, for float32
+    points too), so projecting again changes nothing. (A center that is not
+    representable in float32, with a radius below its rounding error, leaves no
+    float32 point in the ball; the rounded center is returned then.)
 
     Examples:
         >>> import numpy as np
@@ -265,17 +307,50 @@ class Ball(Projection):
 
     @override
     def project(self, x: Array) -> Array:
-        offset = x - self.center
-        norm = math.sqrt(float(np.vdot(offset, offset)))
         dtype = run_dtype(np.result_type(x))
-        if norm <= self.radius:
+        offset = x - self.center
+        norm = _norm(offset)
+        if not norm > self.radius:  # inside (or NaN: handed back as it is)
             return np.array(x, dtype=dtype, copy=True)
-        projected: Array = self.center + offset * (self.radius / norm)
-        return projected.astype(dtype, copy=False)
+        # Rounding may leave c + r (x - c) / |x - c| an ulp outside: shrink the
+        # scale by 1, 2, 4, ... ulps of the dtype until the point is inside (at
+        # worst the scale reaches 0, the center).
+        scale = self.radius / norm
+        eps = float(np.finfo(dtype).eps)
+        for attempt in range(_MAX_SHRINKS):
+            projected: Array = np.asarray(self.center + offset * scale).astype(dtype)
+            if _norm(projected - self.center) <= self.radius:
+                break
+            scale *= max(0.0, 1.0 - eps * 2.0**attempt)
+        return projected
+
+    @override
+    def contains(self, x: Array) -> bool:
+        return _norm(x - self.center) <= self.radius
 
     @override
     def check(self, x: Array) -> None:
         _fits("center", self.center, x)
+
+
+_MAX_SHRINKS = 64
+"""More than enough doublings of the shrink step for the scale to reach 0 (53 in
+float64, 24 in float32)."""
+
+
+def _norm(offset: Array) -> float:
+    """The Euclidean norm in float64, without overflow for huge entries.
+
+    The one formula behind `Ball`'s projection and its membership test.
+    """
+    squares = float(np.vdot(offset, offset))
+    if math.isfinite(squares) or np.isnan(squares):
+        return math.sqrt(squares)
+    largest = float(np.max(np.abs(offset)))
+    if not math.isfinite(largest):
+        return largest
+    scaled = offset / largest
+    return largest * math.sqrt(float(np.vdot(scaled, scaled)))
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -290,6 +365,13 @@ class Simplex(Projection):
     Projected by sorting (Held, Wolfe and Crowder 1974; Duchi et al. 2008):
     $P(x)_i = \max(x_i - \tau, 0)$ with the threshold $\tau$ that makes the sum
     $t$. Probability vectors are the case $t = 1$.
+
+    An equality cannot hold exactly in floating point: a point is in the simplex
+    (see [`contains`][optim.projections.Projection.contains]) when its entries
+    are non-negative and their float64 sum is within $n \varepsilon t$ of $t$,
+    for $n$ entries and the machine epsilon $\varepsilon$ of the point's dtype
+    (float32 or float64). Such a point is returned unchanged, and every
+    projection is one.
 
     References:
         Duchi, Shalev-Shwartz, Singer and Chandra, "Efficient projections onto
@@ -308,14 +390,45 @@ class Simplex(Projection):
 
     @override
     def project(self, x: Array) -> Array:
+        dtype = run_dtype(np.result_type(x))
+        if self.contains(x) or not np.isfinite(x).all():  # NaN, inf: as they are
+            return np.array(x, dtype=dtype, copy=True)
         flat = np.asarray(x, dtype=np.float64).reshape(-1)
-        ordered = np.sort(flat)[::-1]
+        # Shifted by the largest entry: the entries that stay positive are within
+        # `total` of it, so their differences are exact however large x is.
+        # Entries `total` or more below it are never positive: clipping them to
+        # -2 total changes nothing but spares the sums an overflow.
+        with np.errstate(over="ignore"):
+            shifted = np.maximum(flat - np.max(flat), -2.0 * self.total)
+        ordered = np.sort(shifted)[::-1]
         sums = np.cumsum(ordered) - self.total
         ranks = np.arange(1, flat.size + 1)
         last = np.nonzero(ordered - sums / ranks > 0.0)[0][-1]
         threshold = sums[last] / (last + 1)
-        projected: Array = np.maximum(flat - threshold, 0.0).reshape(np.shape(x))
-        return projected.astype(run_dtype(np.result_type(x)), copy=False)
+        projected = np.maximum(shifted - threshold, 0.0)
+        result: Array = projected.reshape(np.shape(x)).astype(dtype)
+        for _ in range(_MAX_RESCALES):  # rounding: rescale the sum onto `total`
+            if self.contains(result):
+                break
+            projected = projected * (self.total / float(np.sum(projected)))
+            result = projected.reshape(np.shape(x)).astype(dtype)
+        return result
+
+    @override
+    def contains(self, x: Array) -> bool:
+        array = np.asarray(x)
+        if array.size == 0 or not bool(np.all(array >= 0.0)):
+            return False
+        total = float(np.sum(array, dtype=np.float64))
+        return abs(total - self.total) <= self._tolerance(array)
+
+    def _tolerance(self, x: Array) -> float:
+        """How far from `total` a member's sum may be: n ulps of `total`."""
+        eps = float(np.finfo(run_dtype(np.result_type(x))).eps)
+        return np.size(x) * eps * self.total
+
+
+_MAX_RESCALES = 4
 
 
 def as_constraint(bounds: Any, x0: ArrayLike | None = None) -> Projection | None:

@@ -43,6 +43,12 @@ class Status(enum.Enum):
     """No further progress is possible in floating point: the step no longer
     changes `x` (for a line-search rule: no trial point lowered the objective at
     the limit of precision)."""
+    NO_PROGRESS = "no_progress"
+    """The objective stopped improving: for `patience` steps its best value
+    improved by at most `ftol` relative (see
+    [`Optimizer.ftol`][optim.optimizer.Optimizer.ftol]), and the point is not known
+    to be stationary (a run that stops there at a stationary point ends
+    `CONVERGED`)."""
     MAX_EVALUATIONS = "max_evaluations"
     """The objective-evaluation budget `max_evaluations` was used up."""
     MAX_TIME = "max_time"
@@ -77,6 +83,9 @@ class Stop:
     `CONVERGED` only if the gradient is within `gradient_tol` to that estimate's
     accuracy, `NOISE_FLOOR` if it cannot tell, and goes on if the gradient is
     clearly larger. `None`: the stop is taken as it is."""
+    gradient_ord: float = attrs.field(default=2.0, kw_only=True)
+    """The order of the norm `gradient_tol` bounds (`2`, `1` or `numpy.inf`); the
+    confirmation measures the gradient and its error in the same norm."""
 
 
 @attrs.frozen

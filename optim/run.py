@@ -58,6 +58,15 @@ class RunContext:
     rank_best: bool = True
     """Whether `best_x` is the best point so far (else the latest)."""
 
+    ftol: float = 0.0
+    """The relative improvement that counts as progress (see
+    [`Optimizer.ftol`][optim.optimizer.Optimizer.ftol]; `0.0` when the progress
+    stop is off)."""
+
+    patience: int | None = None
+    """How many steps without progress end the run, or `None` (the progress stop
+    is off)."""
+
     errors: str = "raise"
     """What an exception in the middle of the run does: `"raise"` or `"diverge"`
     (see [`Optimizer.errors`][optim.optimizer.Optimizer.errors])."""
@@ -173,6 +182,22 @@ class RunState:
 
     start_value: float
     """The objective at the starting point (the divergence test's reference)."""
+
+    progress_value: float
+    """The best value at the last step that improved on the one before it by more
+    than `ftol` relative (the progress stop's reference; see
+    [`Optimizer.ftol`][optim.optimizer.Optimizer.ftol])."""
+
+    progress_step: int
+    """The step at which `progress_value` was reached."""
+
+    progress_evaluations: int
+    """The evaluations spent when `progress_value` was reached."""
+
+    progress_gradient_norm: float
+    """The gradient norm at `progress_step`: a gradient norm below half of it is
+    progress too (a converging run whose value barely changes relative to its
+    size)."""
 
     @property
     def dtype(self) -> np.dtype[Any]:

@@ -147,7 +147,7 @@ def format_sweep(runs: Sequence[SweepRun]) -> str:
         >>> from optim.problems import Sphere
         >>> print(format_sweep(sweep_learning_rates(Sphere(), [3.0, 2.0], [1.0])))
         rate      outcome        steps         value  gradient norm
-        1         oscillating      100            13           7.21
+        1         oscillating       20            13           7.21
     """
     lines = [f"{'rate':<9} {'outcome':<12} {'steps':>7} {'value':>13}  gradient norm"]
     for run in runs:

@@ -452,21 +452,29 @@ def check_projection(
     objective: Objective | None = None,
     samples: int = 20,
     seed: int = 0,
+    dtypes: Sequence[Any] = ("float64", "float32"),
 ) -> None:
     r"""Check that a projection is one, and that a rule keeps its runs in the set.
 
-    On `samples` random points $y$ around `x` (of its shape and scale), with
-    $p = P(y)$: the output is a new float64 array shaped like $y$, which is left
-    unchanged; $P$ is **idempotent** ($P(p) = p$: the output is feasible, a fixed
-    point), **non-expansive** ($\|P(y) - P(z)\| \le \|y - z\|$) and the
-    **nearest** feasible point (the variational inequality
-    $(y - p)^\top (q - p) \le 0$ for the projection $q$ of another point).
-    Tolerances are relative, $10^{-9}$ of the scale.
+    In each of `dtypes`, on random points $y$ of that dtype around `x` (of its
+    shape and scale): far outside the set, `samples` points nearby, points *just*
+    outside it (a projection moved a few ulps outward), `x` itself and the
+    midpoints of `x` and the projections (inside the set when `x` is), with
+    $p = P(y)$:
+
+    - the output is a new array of $y$'s shape and dtype, and $y$ is unchanged;
+    - **membership holds exactly**: $p$ passes the projection's own membership
+      test [`contains`][optim.projections.Projection.contains], and
+      $P(p) = p$ bit for bit (so does $P(y) = y$ for every member $y$);
+    - $P$ is **non-expansive** ($\|P(y) - P(z)\| \le \|y - z\|$) and gives
+      the **nearest** feasible point (the variational inequality
+      $(y - p)^\top (q - p) \le 0$ for the projection $q$ of another point),
+      to a relative tolerance of $10^{-9}$ (float64) or $64 n$ ulps (float32).
 
     With a `rule`, it is also run under the constraint in descent and in ascent
     for 20 steps from `x` (default `objective`: a shifted sphere, or its negative
-    in ascent), and every point at which the objective is evaluated must be
-    feasible: a fixed point of the projection to $10^{-12}$ of the scale.
+    in ascent), and every point at which the objective is evaluated must be in
+    the set, exactly (by [`contains`][optim.projections.Projection.contains]).
 
     Args:
         projection: The [`Projection`][optim.projections.Projection].
@@ -474,56 +482,105 @@ def check_projection(
         rule: A step rule to run under the constraint, or `None`.
         objective: The objective for the rule's runs (minimized in descent,
             its negative maximized in ascent).
-        samples: Number of random points.
+        samples: Number of random points near `x`, per dtype.
         seed: Seed of the random points.
+        dtypes: The dtypes of the points (the dtypes of a run: float64 and
+            float32).
 
     Raises:
         AssertionError: From the first failing check.
 
     Examples:
         >>> import numpy as np
-        >>> from optim import LBFGS, Bounds, Simplex
+        >>> from optim import LBFGS, Ball, Bounds, Simplex
         >>> check_projection(Bounds(-1.0, [0.5, 2.0]), np.zeros(2), rule=LBFGS())
         >>> check_projection(Simplex(), np.full(3, 1 / 3))
+        >>> check_projection(Ball([0.1, 0.2, 0.3], 0.7), np.zeros(3))
     """
     from optim.projections import Projection  # one function's need
 
     assert isinstance(projection, Projection), f"{projection!r} is not a Projection"
     x = np.asarray(x, dtype=np.float64)
-    rng = np.random.default_rng(seed)
     scale = max(1.0, float(np.max(np.abs(x))))
-    tol = 1e-9 * scale
-    name = type(projection).__name__
-    points = [x + scale * rng.standard_normal(x.shape) * s for s in (0.1, 1.0, 10.0)]
-    points += [x + scale * rng.standard_normal(x.shape) for _ in range(samples)]
-    projected = []
-    for y in points:
+    for dtype in dtypes:
+        rng = np.random.default_rng(seed)
+        _check_projection_in(projection, x, np.dtype(dtype), rng, samples, scale)
+    if rule is not None:
+        _check_rule_stays_feasible(projection, x, rule, objective, scale)
+
+
+def _check_projection_in(
+    projection: Any,
+    x: Array,
+    dtype: np.dtype[Any],
+    rng: np.random.Generator,
+    samples: int,
+    scale: float,
+) -> None:
+    """`check_projection`'s checks on points of one dtype."""
+    name = f"{type(projection).__name__} ({dtype})"
+    eps = float(np.finfo(dtype).eps)
+    tol = max(1e-9, 64 * x.size * eps) * scale
+
+    def project(y: Array) -> Array:
         copy_of_y = y.copy()
         p = projection.project(y)
-        assert np.array_equal(y, copy_of_y), f"{name}.project modified its input"
+        assert np.array_equal(y, copy_of_y, equal_nan=True), (
+            f"{name}.project modified its input"
+        )
         assert isinstance(p, np.ndarray), f"{name}.project returned {type(p)}"
+        assert p is not y, f"{name}.project returned its input, not a new array"
         assert p.shape == y.shape, f"{name}.project changed the shape {y.shape}"
-        assert p.dtype == np.float64, f"{name}.project returned dtype {p.dtype}"
+        assert p.dtype == dtype, f"{name}.project returned dtype {p.dtype}"
+        assert projection.contains(p), (
+            f"{name}.project(y) is outside the set by its own membership test "
+            f"(contains) for y = {y!r}: P(y) = {p!r}"
+        )
         again = projection.project(p)
-        gap = float(np.max(np.abs(again - p)))
-        assert gap <= tol, f"{name} is not idempotent: P(P(y)) - P(y) = {gap:.3g}"
-        projected.append(p)
+        assert np.array_equal(again, p), (
+            f"{name} is not idempotent: P(P(y)) != P(y) for y = {y!r}, "
+            f"by up to {float(np.max(np.abs(again - p))):.3g}"
+        )
+        if projection.contains(y):
+            assert np.array_equal(p, y), (
+                f"{name} moved a point of its set: P(y) != y for y = {y!r}"
+            )
+        return p
+
+    def cast(points: list[Array]) -> list[Array]:
+        return [np.asarray(point).astype(dtype) for point in points]
+
+    far = cast([x + scale * rng.standard_normal(x.shape) * s for s in (10.0, 100.0)])
+    near = cast([x + scale * rng.standard_normal(x.shape) for _ in range(samples)])
+    points = cast([x + scale * rng.standard_normal(x.shape) * 0.1]) + far + near
+    projected = [project(y) for y in points]
+    outward = []
+    for y, p in zip(points, projected, strict=True):
+        gap = y.astype(np.float64) - p
+        length = float(np.linalg.norm(gap))
+        if length > 0.0:
+            outward += [p + gap * (k * eps * scale / length) for k in (1.0, 4.0, 64.0)]
+    inside = [x] + [0.5 * (x + p) for p in projected]
+    extra = cast(outward + inside)
+    points += extra
+    projected += [project(y) for y in extra]
     for (y, p), (z, q) in zip(
         zip(points, projected, strict=True),
         zip(points[1:] + points[:1], projected[1:] + projected[:1], strict=True),
         strict=True,
     ):
-        far, near = float(np.linalg.norm(y - z)), float(np.linalg.norm(p - q))
-        assert near <= far * (1 + 1e-12) + tol, (
-            f"{name} is expansive: |P(y) - P(z)| = {near:.6g} > |y - z| = {far:.6g}"
+        y64, z64, p64, q64 = (a.astype(np.float64) for a in (y, z, p, q))
+        far_apart = float(np.linalg.norm(y64 - z64))
+        near_apart = float(np.linalg.norm(p64 - q64))
+        assert near_apart <= far_apart * (1 + 1e-12) + tol, (
+            f"{name} is expansive: |P(y) - P(z)| = {near_apart:.6g} > |y - z| = "
+            f"{far_apart:.6g}"
         )
-        inner = float(np.vdot(y - p, q - p))
-        assert inner <= tol * (1.0 + float(np.linalg.norm(y - p))) * scale, (
+        inner = float(np.vdot(y64 - p64, q64 - p64))
+        assert inner <= tol * (1.0 + float(np.linalg.norm(y64 - p64))) * scale, (
             f"{name}.project(y) is not the nearest point of the set: "
             f"(y - P(y)) . (q - P(y)) = {inner:.3g} > 0 for a feasible q"
         )
-    if rule is not None:
-        _check_rule_stays_feasible(projection, x, rule, objective, scale)
 
 
 def _check_rule_stays_feasible(
@@ -546,9 +603,9 @@ def _check_rule_stays_feasible(
         optimizer.run(x)
         for point in watched.points:
             gap = float(np.max(np.abs(projection.project(point) - point)))
-            assert gap <= 1e-12 * scale, (
+            assert projection.contains(point), (
                 f"{type(rule).__name__} in {mode.value} evaluated the objective "
-                f"{gap:.3g} outside {type(projection).__name__}"
+                f"outside {type(projection).__name__} (by {gap:.3g})"
             )
 
 

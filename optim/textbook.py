@@ -76,5 +76,6 @@ def gradient_descent(
         estimator=CentralDifference(step=TEXTBOOK_STEP),
         max_steps=step_num,
         max_growth=None,
+        ftol=None,  # the book's loop takes exactly step_num steps
     )
     return optimizer.run(init_x).x

@@ -20,6 +20,7 @@ import attrs
 import numpy as np
 
 from optim._types import Array, override
+from optim.fingerprint import describe
 from optim.objective import Objective, bind_arguments
 
 __all__ = ["StructuredObjective", "TreeSpec", "flatten", "is_structured"]
@@ -303,21 +304,28 @@ class StructuredObjective(Objective):
         return np.array([self.value(x, *args, **kwargs) for x in xs])
 
     def fingerprint(self) -> Any:
-        """Identify the run by the objective's own fingerprint and the layout.
+        """Identify the run by its objective, as a flat run would, and the layout.
 
         Returns:
-            Plain data: the objective's fingerprint (or class name) and the
-            leaves' paths and shapes.
+            Plain data: the objective described as a flat run's fingerprint
+            describes it (see [`describe`][optim.fingerprint.describe]: its
+            class and fields, its functions' names, its own `fingerprint()`
+            if it has one), and the leaves' paths and shapes.
 
         Examples:
             >>> import numpy as np
+            >>> from optim import FunctionObjective
             >>> from optim.problems import Sphere
             >>> _, spec = flatten([np.zeros(2)])
             >>> StructuredObjective(Sphere(), spec).fingerprint()["leaves"]
             [['x0[0]', [2]]]
+            >>> def loss(p):
+            ...     return float(np.sum(p[0] ** 2))
+            >>> found = StructuredObjective(FunctionObjective(loss), spec).fingerprint()
+            >>> found["objective"]["fields"]["fun"]
+            {'function': 'optim.tree.loss'}
         """
-        own = self.objective.fingerprint()
         return {
-            "objective": type(self.objective).__qualname__ if own is None else own,
+            "objective": describe(self.objective),
             "leaves": [[leaf.path, list(leaf.shape)] for leaf in self.spec.leaves],
         }

@@ -736,16 +736,21 @@ def test_spsa_never_claims_false_convergence(capsys):
             assert status != 0
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="kernel-dependent until the progress stop of the stopping issue lands: "
-    "on some BLAS kernels the run burns its steps and ends MAX_STEPS",
-)
-def test_forward_differences_end_at_their_floor(capsys):
-    """Forward differences end NOISE_FLOOR, or converge within their own floor."""
+@pytest.mark.parametrize("ulps", [0, 1, 3, 5, 10])
+def test_forward_differences_end_at_their_floor(ulps, capsys):
+    """Forward differences at tol 1e-8 end honestly, from starts a few ulps apart.
+
+    The estimator cannot resolve a gradient of 1e-8 on Rosenbrock: the run ends
+    CONVERGED with a message that says tol is below its floor (and the true
+    gradient is within that floor), or NOISE_FLOOR; never MAX_STEPS. The start is
+    perturbed by a few ulps, which stands in for other BLAS kernels and CPUs.
+    """
     rosenbrock = optim.problems.Rosenbrock()
+    x0 = np.array([-1.2, 1.0])
+    for _ in range(ulps):
+        x0 = np.nextafter(x0, [np.inf, -np.inf])
     argv = ["run", "rosenbrock", "--rule", "lbfgs", "--estimator", "forward", "--json"]
-    argv += ["--tol", "1e-8"]
+    argv += ["--tol", "1e-8", f"--x0={float(x0[0])!r},{float(x0[1])!r}"]
 
     status, out, _ = cli(argv, capsys)
     data = _strict_json(out)
@@ -753,10 +758,12 @@ def test_forward_differences_end_at_their_floor(capsys):
     true_norm = float(np.linalg.norm(rosenbrock.gradient(np.array(data["x"]))))
     assert status == optim.cli.EXIT_CODES[optim.Status(data["status"])]
     assert data["status"] in ("noise_floor", "converged")
-    if data["status"] == "converged":
-        assert true_norm <= 1e-8 + 1e-10
+    assert data["evaluations"] < 1000  # scipy's 2-point L-BFGS-B needs about 130
+    if data["status"] == "converged" and true_norm > 1e-8:
+        floor = float(data["message"].split("below the floor ")[1].split(" ")[0])
+        assert true_norm <= floor
     if data["status"] == "noise_floor":
-        assert "floor" in data["message"]
+        assert "CentralDifference" in data["message"]
 
 
 class TestManyRuns:

@@ -332,7 +332,7 @@ KILLED = textwrap.dedent(
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_a_killed_structured_minibatch_run_resumes_bit_for_bit(dtype, tmp_path):
     """Adam on a dict-of-arrays network, checkpointed every 25 steps, SIGKILLed."""
-    space = {}
+    space = {"__name__": "__main__"}  # the class's module, as in the subprocess
     exec(NETWORK, space)
     inputs, targets = space["data"](np.dtype(dtype))
     like = space["params"](np.dtype(dtype))
@@ -368,7 +368,7 @@ def test_a_killed_structured_minibatch_run_resumes_bit_for_bit(dtype, tmp_path):
 
 
 def test_a_structured_checkpoint_without_like_says_what_to_pass(tmp_path):
-    space = {}
+    space = {"__name__": "__main__"}  # the class's module, as in the subprocess
     exec(NETWORK, space)
     inputs, targets = space["data"](np.dtype("float64"))
     path = tmp_path / "net.npz"

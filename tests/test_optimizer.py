@@ -1,5 +1,6 @@
 """The Optimizer loop: statuses, ascent, stopping, counting, validation."""
 
+import attrs
 import numpy as np
 import pytest
 
@@ -45,17 +46,36 @@ class TestTextbookLessons:
         np.testing.assert_allclose(result.x, np.array([3.0, 2.0]) * 0.8**92, rtol=1e-6)
 
     def test_rate_one_oscillates(self):
-        """Rate 1.0 flips x to -x forever: MAX_STEPS, with a message saying so."""
+        """Rate 1.0 flips x to -x forever: the progress stop ends it, saying why.
+
+        The objective never improves on its start, so the run ends NO_PROGRESS
+        after `patience` (20) steps instead of spending its 100, diagnosed as
+        oscillating with the learning rate to blame.
+        """
         result = sphere_optimizer(1.0, callbacks=[StopOnZeroGradient(1e-8)]).run(
             [3.0, 2.0]
         )
 
-        assert result.status is Status.MAX_STEPS
-        assert result.steps == 100
+        assert result.status is Status.NO_PROGRESS
+        assert not result.success
+        assert result.steps == 20
+        assert result.diagnosis == "oscillating"
         assert "oscillate" in result.message
         assert "too large" in result.message
+        np.testing.assert_allclose(np.abs(result.x), [3.0, 2.0], rtol=1e-9)
+
+    def test_rate_one_without_the_progress_stop_uses_its_budget(self):
+        """ftol=None: the textbook's run of 100 steps, MAX_STEPS, oscillating."""
+        optimizer = attrs.evolve(
+            sphere_optimizer(1.0, callbacks=[StopOnZeroGradient(1e-8)]), ftol=None
+        )
+
+        result = optimizer.run([3.0, 2.0])
+
+        assert result.status is Status.MAX_STEPS
+        assert result.steps == 100
+        assert result.diagnosis == "oscillating"
         assert "max_steps=100" in result.message
-        np.testing.assert_allclose(result.x, [3.0, 2.0], rtol=1e-9)
 
     def test_tiny_rate_stalls(self):
         """Rate 1e-6 ends MAX_STEPS with a message that the rate may be too small."""

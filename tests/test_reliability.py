@@ -279,6 +279,7 @@ class TestCheckpoint:
                 callbacks=callbacks,
                 max_steps=max_steps,
                 max_growth=None,
+                ftol=None,  # all 50 steps, even after progress ends
             )
 
         full, first, second = [], [], []
