@@ -9,7 +9,7 @@ import numbers
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, Self, TypeAlias
 
 import attrs
 import numpy as np
@@ -1266,8 +1266,33 @@ def _spsa_box(
     return center, half
 
 
+class _KeywordHints:
+    """Mixin: a misnamed keyword gets the name that exists (`seed=` -> `rng=`).
+
+    Python's own `TypeError` (`got an unexpected keyword argument 'seed'`) does
+    not say what to write instead. The check is in `__new__`, which sees the
+    keywords before attrs' `__init__` does; it sits on this base, below the
+    class's own `__init__`, so `inspect.signature` still shows the fields.
+    """
+
+    __slots__ = ()
+
+    _misnamed: ClassVar[dict[str, str]] = {}
+    """Keywords users of other libraries reach for, and what the class calls them."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        """Refuse a misnamed keyword with the name that exists."""
+        for wrong, right in cls._misnamed.items():
+            if wrong in kwargs:
+                raise TypeError(
+                    f"{cls.__name__}() got an unexpected keyword argument "
+                    f"{wrong!r}; did you mean {right}=?"
+                )
+        return super().__new__(cls)
+
+
 @attrs.frozen(field_transformer=_options_last)
-class SPSA(_WithError):
+class SPSA(_WithError, _KeywordHints):
     r"""Simultaneous-perturbation (SPSA) gradient estimate, averaged over samples.
 
     Each sample draws a random sign vector $\Delta \in \{-1, 1\}^n$ and uses two
@@ -1327,6 +1352,12 @@ class SPSA(_WithError):
     `None` for fresh entropy drawn once, when the estimator is made (so this
     estimator still repeats itself exactly). A `numpy.random.Generator` is
     refused: it would carry state from one run into the next."""
+
+    _misnamed: ClassVar[dict[str, str]] = {
+        "seed": "rng",
+        "random_state": "rng",
+        "h": "step",
+    }
 
     @override
     def random_stream(self) -> np.random.Generator:
