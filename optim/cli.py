@@ -918,12 +918,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         The exit status: for `optim run`, the code of the run's status in
-        [`EXIT_CODES`][optim.cli.EXIT_CODES] (`0` converged or stopped by a stop
-        test, `3` not converged, `4` diverged, `130` interrupted); `2` for a
-        mistake in the command line or a missing optional extra (one line on
-        standard error, before any work); `1` for an exception raised by the
-        objective, a plug-in or `optim` itself (its traceback on standard
-        error); `0` for the other commands.
+            [`EXIT_CODES`][optim.cli.EXIT_CODES] (`0` converged or stopped by a stop
+            test, `3` not converged, `4` diverged, `130` interrupted); `2` for a
+            mistake in the command line or a missing optional extra (one line on
+            standard error, before any work); `1` for an exception raised by the
+            objective, a plug-in or `optim` itself (its traceback on standard
+            error); `0` for the other commands.
 
     Examples:
         >>> main(["demo", "--max-steps", "5"])

@@ -356,8 +356,8 @@ def plot_sweep(
 
     Returns:
         A figure with the paths (left) and the value curves (right, as
-        [`plot_curves`][optim.plot.plot_curves] draws them), labelled by rate
-        and outcome in one legend below both.
+            [`plot_curves`][optim.plot.plot_curves] draws them), labelled by rate
+            and outcome in one legend below both.
 
     Examples:
         >>> import matplotlib
@@ -409,7 +409,7 @@ def plot_comparison(
 
     Returns:
         A figure with the paths (left) and the value curves (right), in one
-        legend below both.
+            legend below both.
 
     Examples:
         >>> import matplotlib

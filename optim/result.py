@@ -273,7 +273,7 @@ class Result:
 
         Returns:
             Every field but `run_state` and `spec`, plus `success` and
-            `outcome`; the status and mode as their string values.
+                `outcome`; the status and mode as their string values.
 
         Examples:
             >>> import json

@@ -168,7 +168,7 @@ def flatten(params: Any) -> tuple[Array, TreeSpec]:
 
     Returns:
         The flat vector (a new array, of the leaves' promoted dtype; float64 for
-        integers) and the [`TreeSpec`][optim.tree.TreeSpec] to rebuild it.
+            integers) and the [`TreeSpec`][optim.tree.TreeSpec] to rebuild it.
 
     Raises:
         TypeError: If a leaf is not numeric, naming its path.
@@ -307,7 +307,7 @@ class StructuredObjective(Objective):
 
         Returns:
             Plain data: the objective's fingerprint (or class name) and the
-            leaves' paths and shapes.
+                leaves' paths and shapes.
 
         Examples:
             >>> import numpy as np
