@@ -38,6 +38,7 @@ SCREENSHOTS = {
     "home.png": "",
     "tutorial.png": "tutorial/",
     "api-optimizer.png": "api/optimizer/",
+    "api-adam.png": "api/step_rules/#optim.step_rules.Adam",
 }
 CHROMIUM_FLAGS = (
     "--headless=new",
@@ -219,14 +220,23 @@ def _sections(heading: _Node) -> tuple[dict[str, list[list[str]]], str]:
             title = titled.text().rstrip(":")
         elif child.tag == "p" and child.text().startswith("Bases:"):
             bases = child.text()
-        elif child.tag == "table" and title is not None:
-            rows = child.find_all(lambda n: "doc-section-item" in n.classes())
+        elif (table := _table(child)) is not None and title is not None:
+            rows = table.find_all(lambda n: "doc-section-item" in n.classes())
             tables[title] = [
                 [cell.text() for cell in row.elements() if cell.tag == "td"]
                 for row in rows
             ]
             title = None
     return tables, bases
+
+
+def _table(node: _Node) -> _Node | None:
+    """The table `node` is, or wraps (Material wraps tables in scrolling divs)."""
+    if node.tag == "table":
+        return node
+    if node.classes() & {"md-typeset__scrollwrap", "md-typeset__table"}:
+        return node.find(lambda n: n.tag == "table")
+    return None
 
 
 def api_problems(

@@ -149,7 +149,8 @@ def _browser_check():
 
 
 def _page(returns_rows, default, bases="Projection"):
-    """An API page as mkdocstrings writes it: one function, one class."""
+    """An API page as mkdocstrings writes it (one function, one class), and as
+    Material's script leaves it in the browser (a table wrapped in divs)."""
     rows = "".join(
         f'<tr class="doc-section-item"><td><code>RunState</code></td>'
         f"<td><p>{text}</p></td></tr>"
@@ -175,11 +176,13 @@ def _page(returns_rows, default, bases="Projection"):
       <div class="doc doc-contents ">
         <p>Bases: <code>{bases}</code></p>
         <p><span class="doc-section-title">Parameters:</span></p>
+        <div class="md-typeset__scrollwrap"><div class="md-typeset__table">
         <table><tbody>
           <tr class="doc-section-item"><td><code>lower</code></td>
             <td><code>Array</code></td><td><p>Lower.</p></td>
             <td><code>{default}</code></td></tr>
         </tbody></table>
+        </div></div>
         <div class="doc doc-children">
           <p><span class="doc-section-title">Returns:</span></p>
           <table><tbody>{rows}{rows}</tbody></table>
