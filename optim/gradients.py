@@ -208,9 +208,17 @@ class GradientEstimator(abc.ABC):
     def estimate(self, objective: Objective, x: Array) -> Array:
         """Return the gradient of `objective` at `x`.
 
+        In a run with a [`Bounds`][optim.projections.Bounds] constraint the
+        optimizer also passes the keyword `bounds=(lower, upper)` (see
+        [`estimate_with_error`][optim.gradients.GradientEstimator.estimate_with_error]),
+        and a random estimator gets `rng=`: write
+        `def estimate(self, objective, x, *, bounds=None)` so that the estimator
+        works in every run, and evaluate no point outside a box it is given.
+
         Args:
             objective: The function to differentiate.
-            x: The point, a float64 array of any shape; never modified.
+            x: The point, an array of any shape in the run's dtype (float64, or
+                float32 in a float32 run); never modified.
 
         Returns:
             The gradient, shaped like `x`.
