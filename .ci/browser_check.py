@@ -81,10 +81,11 @@ return {
 class ApiObject:
     """What the API reference must show of one object."""
 
-    page: str
-    """The page, relative to the site's root (`api/step_rules/`)."""
+    pages: tuple[str, ...]
+    """Its page, relative to the site's root (`api/step_rules/`): the first of
+    these that documents it (an object may move)."""
     ids: tuple[str, ...]
-    """Its anchor: the first of these found on the page (an object may move)."""
+    """Its anchor: the first of these found (an object may move)."""
     parameters: tuple[str, ...] = ()
     """Names its Parameters table lists, in this order (others may come between)."""
     defaults: tuple[tuple[str, str], ...] = ()
@@ -99,32 +100,32 @@ class ApiObject:
 
 API_OBJECTS = (
     ApiObject(
-        "api/optimizer/",
+        ("api/optimizer/",),
         ("optim.optimizer.Optimizer",),
         parameters=("objective", "step_rule", "estimator", "mode", "callbacks"),
         defaults=(("mode", "Mode.DESCENT"),),
         methods=("run",),
     ),
     ApiObject(
-        "api/step_rules/",
+        ("api/step_rules/",),
         ("optim.step_rules.Adam",),
         parameters=("learning_rate", "beta1", "beta2", "eps", "amsgrad"),
         defaults=(("beta1", "0.9"), ("beta2", "0.999"), ("eps", "1e-08")),
     ),
     ApiObject(
-        "api/projections/",
+        ("api/projections/",),
         ("optim.projections.Bounds",),
         parameters=("lower", "upper"),
         defaults=(("lower", "-inf"), ("upper", "inf")),
     ),
     ApiObject(
-        "api/optimizer/",
-        ("optim.optimizer.Run", "optim.engine.Run", "optim.Run"),
+        ("api/optimizer/", "api/engine/", "api/run/"),
+        ("optim.optimizer.Run", "optim.engine.Run", "optim.run.Run"),
         methods=("step", "result"),
         optional=True,
     ),
     ApiObject(
-        "api/checkpoint/",
+        ("api/checkpoint/",),
         ("optim.checkpoint.load_checkpoint",),
         parameters=("path", "optimizer", "max_bytes"),
         returns=True,
@@ -255,26 +256,34 @@ def api_problems(
     problems: list[str] = []
     notes: list[str] = []
     trees: dict[str, _Node | None] = {}
-    for expected in objects:
-        if expected.page not in trees:
-            page = read(expected.page)
-            if page is None:
-                trees[expected.page] = None
-            else:
+
+    def tree_of(page: str) -> _Node | None:
+        if page not in trees:
+            html_text = read(page)
+            trees[page] = None
+            if html_text is not None:
                 tree = _Tree()
-                tree.feed(page)
-                trees[expected.page] = tree.root
-        root = trees[expected.page]
-        heading = None
-        for anchor in expected.ids:
-            heading = heading or _by_id(root, anchor)
-        where = f"/{expected.page}#{expected.ids[0]}"
-        if heading is None:
-            message = f"{where}: not documented (looked for {', '.join(expected.ids)})"
+                tree.feed(html_text)
+                trees[page] = tree.root
+        return trees[page]
+
+    for expected in objects:
+        found = None
+        for page in expected.pages:
+            for anchor in expected.ids:
+                heading = _by_id(tree_of(page), anchor)
+                if heading is not None and found is None:
+                    found = page, heading
+        if found is None:
+            message = (
+                f"{' or '.join('/' + p for p in expected.pages)}: "
+                f"not documented (looked for {', '.join(expected.ids)})"
+            )
             (notes if expected.optional else problems).append(message)
             continue
-        where = f"/{expected.page}#{heading.attrs['id']}"
-        problems += _object_problems(root, heading, expected, where)
+        page, heading = found
+        where = f"/{page}#{heading.attrs['id']}"
+        problems += _object_problems(tree_of(page), heading, expected, where)
     return problems, notes
 
 

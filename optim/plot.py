@@ -247,8 +247,8 @@ def plot_contour(
 
     Returns:
         The axes, with one line per path first (markers at the iterates), then
-        the start, end and minimizer markers (labelled `start`, `end` and
-        `minimizer` in the legend).
+            the start, end and minimizer markers (labelled `start`, `end` and
+            `minimizer` in the legend).
 
     Examples:
         >>> import matplotlib

@@ -196,9 +196,9 @@ def test_browser_check_reads_the_tables():
     """The browser check's parser catches split Returns, array defaults, `_Bases`."""
     check = _browser_check()
     objects = (
-        check.ApiObject("api/m/", ("m.load",), parameters=("path",), returns=True),
-        check.ApiObject("api/m/", ("m.Box",), defaults=(("lower", "-inf"),)),
-        check.ApiObject("api/m/", ("m.Run",), optional=True),
+        check.ApiObject(("api/m/",), ("m.load",), parameters=("path",), returns=True),
+        check.ApiObject(("api/m/",), ("m.Box",), defaults=(("lower", "-inf"),)),
+        check.ApiObject(("api/m/", "api/n/"), ("m.Run", "n.Run"), optional=True),
     )
 
     def problems(page):
@@ -208,7 +208,10 @@ def test_browser_check_reads_the_tables():
     wrong = problems(_page(["The saved state, ready", "for resuming."], "array(-inf)"))
     private = problems(_page(["The saved state."], "-inf", bases="_Moments"))
 
-    assert right == ([], ["/api/m/#m.Run: not documented (looked for m.Run)"])
+    assert right == (
+        [],
+        ["/api/m/ or /api/n/: not documented (looked for m.Run, n.Run)"],
+    )
     assert wrong[0] == [
         "/api/m/#m.load: Returns table has 2 rows, not 1: "
         "[['RunState', 'The saved state, ready'], ['RunState', 'for resuming.']]",
