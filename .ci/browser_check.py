@@ -27,6 +27,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -384,7 +385,7 @@ def check(site: Path, out: Path) -> list[str]:
             pages = _pages(site)
             formulas = 0
             for page in pages:
-                browser.get(base + page)
+                _open(browser, base + page)
                 report = browser.execute_script(_PAGE_REPORT)
                 errors = [
                     entry["message"]
@@ -410,7 +411,7 @@ def check(site: Path, out: Path) -> list[str]:
             for note in notes:
                 print(f"skipped: {note}")
             for name, page in SCREENSHOTS.items():
-                browser.get(base + page)
+                _open(browser, base + page)
                 browser.save_screenshot(str(out / name))
             print(f"checked {len(pages)} pages ({formulas} formulas) in Chromium")
         finally:
@@ -423,9 +424,29 @@ def _load(browser: webdriver.Chrome, base: str, site: Path, page: str) -> str | 
     """The HTML of `page` as the browser has it, or None if the site has no page."""
     if not (site / page / "index.html").is_file():
         return None
-    browser.get(base + page)
+    _open(browser, base + page)
     source: str = browser.page_source
     return source
+
+
+_LOADED = """
+return document.readyState === "complete"
+    && document.querySelector("footer.md-footer") !== null;
+"""
+
+
+def _open(browser: webdriver.Chrome, url: str, timeout: float = 20.0) -> None:
+    """Load `url` and wait until the whole page is parsed (its footer is there).
+
+    `get` can return while a long page is still being parsed; a check that
+    reads the page then sees part of it.
+    """
+    browser.get(url)
+    deadline = time.monotonic() + timeout
+    while not browser.execute_script(_LOADED):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not finish loading in {timeout:g} s")
+        time.sleep(0.05)
 
 
 def main(argv: list[str]) -> int:
