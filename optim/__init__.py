@@ -1,8 +1,11 @@
 """Pluggable gradient-method optimizers for numpy."""
 
+from importlib import metadata as _metadata
+
 from optim.callbacks import Callback, CallbackLike, LogProgress, StopOnZeroGradient
 from optim.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from optim.convenience import maximize, minimize
+from optim.errors import DISTRIBUTION as _DISTRIBUTION
 from optim.errors import CheckpointError, OptimizationError
 from optim.evaluation import TrialEvaluator
 from optim.evaluator import Evaluator
@@ -47,6 +50,12 @@ from optim.step_rules import (
 from optim.sweep import SweepRun, format_sweep, sweep_learning_rates
 from optim.textbook import gradient_descent, numerical_gradient
 from optim.transforms import Chain, ClipByNorm, ClipByValue, chain
+
+try:
+    __version__ = _metadata.version(_DISTRIBUTION)
+    """The installed version of the `optim-gradient` distribution."""
+except _metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "LBFGS",

@@ -64,7 +64,7 @@ class Callback:
 
         Returns:
             `True` or a [`Stop`][optim.result.Stop] to end the run after this step
-            (every callback still runs on this step); `None` or `False` to go on.
+                (every callback still runs on this step); `None` or `False` to go on.
         """
         return None
 
@@ -76,8 +76,8 @@ class Callback:
 
         Returns:
             `None`, or a note that the optimizer appends to the result's `message`
-            (for example a [`Checkpoint`][optim.checkpoint.Checkpoint] whose
-            saves failed); later callbacks and the caller see the noted result.
+                (for example a [`Checkpoint`][optim.checkpoint.Checkpoint] whose
+                saves failed); later callbacks and the caller see the noted result.
         """
         return None
 

@@ -245,7 +245,7 @@ def load_checkpoint(
 
     Returns:
         The saved state, ready for
-        [`Optimizer.resume_from`][optim.optimizer.Optimizer.resume_from].
+            [`Optimizer.resume_from`][optim.optimizer.Optimizer.resume_from].
 
     Raises:
         CheckpointError: If the file is unreadable, malformed, tampered with, of

@@ -7,6 +7,7 @@ import contextlib
 import importlib
 import importlib.util
 import inspect
+import itertools
 import json
 import logging
 import math
@@ -15,6 +16,7 @@ import os
 import re
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AbstractContextManager
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
+from optim._arrays import checked_values
 from optim.callbacks import CallbackLike, LogProgress, StopOnZeroGradient
 from optim.demo import demo_results, format_demo
 from optim.errors import (
@@ -58,10 +61,38 @@ if TYPE_CHECKING:
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line (no usage dump)."""
+    """An argument parser whose errors are one line (no usage dump).
+
+    An option whose value starts with a minus sign (`--x0 -1,2`) reads to
+    argparse as two options; the error then says how to write it (`--x0=-1,2`).
+    """
+
+    _arguments: Sequence[str] = ()
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._arguments = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
+        message += _attach_hint(message, self._arguments)
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _attach_hint(message: str, arguments: Sequence[str]) -> str:
+    """How to write the value argparse took for an option: `; write --x0=-1,2`."""
+    missing = re.fullmatch(r"argument (--[\w-]+): expected one argument", message)
+    if missing is None:
+        return ""
+    option = missing.group(1)
+    for here, after in itertools.pairwise(arguments):
+        if here == option and after.startswith("-"):
+            return (
+                f"; a value that starts with a minus sign must be attached with "
+                f"'=': write {option}={after}"
+            )
+    return ""
 
 
 EXIT_CODES: dict[Status, int] = {
@@ -127,7 +158,8 @@ def _add_problem_options(command: argparse.ArgumentParser) -> None:
         "--estimator",
         choices=sorted(ESTIMATORS),
         help="gradient estimator (default: analytic if the objective has a "
-        "gradient, else central)",
+        "gradient, else central); complex needs an objective that accepts complex "
+        "points (no built-in problem does), which one evaluation checks first",
     )
     command.add_argument(
         "--step", type=float, help="absolute finite-difference step (default: auto)"
@@ -187,14 +219,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _version() -> str:
     """The installed version of the `optim-gradient` distribution."""
-    from importlib.metadata import PackageNotFoundError, version
+    from optim import __version__
 
-    from optim.errors import DISTRIBUTION
-
-    try:
-        return version(DISTRIBUTION)
-    except PackageNotFoundError:  # pragma: no cover - run from a source tree
-        return "(not installed)"
+    return __version__
 
 
 def _add_workers(command: argparse.ArgumentParser) -> None:
@@ -325,12 +352,24 @@ def _parse_value(text: str) -> Any:
 
 
 def _rule_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The `--param NAME=VALUE` options, refusing a second learning rate."""
     options: dict[str, Any] = {}
     for item in args.param:
         name, sep, text = item.partition("=")
         if not sep or not name.isidentifier():
             raise UsageError(f"--param must look like NAME=VALUE, got {item!r}")
         options[name] = _parse_value(text)
+    if "learning_rate" in options:
+        if args.command == "sweep":
+            raise UsageError(
+                "--param learning_rate=... conflicts with --rates: a sweep sets the "
+                "learning rate of each run; drop --param learning_rate"
+            )
+        if args.learning_rate is not None:
+            raise UsageError(
+                "--learning-rate and --param learning_rate=... both set the "
+                "learning rate; give one of them"
+            )
     return options
 
 
@@ -341,16 +380,27 @@ def _rule_name(args: argparse.Namespace) -> str:
     return "fixed" if args.learning_rate is not None else DEFAULT_RULE
 
 
-def _make_rule(name: str, learning_rate: float | None, **options: Any) -> StepRule[Any]:
+def _make_rule(
+    name: str, learning_rate: float | None, params: Mapping[str, Any]
+) -> StepRule[Any]:
+    """The rule `name` at `learning_rate` with the `--param` options `params`.
+
+    A `--param learning_rate=...` is the learning rate (`_rule_options` refuses
+    it next to `--learning-rate` or `--rates`).
+    """
+    options = dict(params)
+    option = "--learning-rate"
+    if "learning_rate" in options:
+        learning_rate, option = options.pop("learning_rate"), "--param learning_rate"
     takes = hyperparameters("rule", name)
     rate = takes.get("learning_rate")
     required = rate is not None and rate.default is inspect.Parameter.empty
-    if learning_rate is None and required and "learning_rate" not in options:
+    if learning_rate is None and required:
         raise UsageError(f"rule {name!r} needs --learning-rate")
     if learning_rate is not None and rate is None:
         with_rate = sorted(r for r in RULES if "learning_rate" in _takes(r))
         raise UsageError(
-            f"rule {name!r} takes no learning rate; drop --learning-rate, or choose "
+            f"rule {name!r} takes no learning rate; drop {option}, or choose "
             f"a --rule that takes one: {', '.join(with_rate)}"
         )
     for key in options:
@@ -453,10 +503,45 @@ def load_objective(spec: str, dimension: int | None = None) -> Objective:
 
 
 def _start(args: argparse.Namespace, objective: Objective) -> np.ndarray:
+    """The start: the problem's, or `--x0`.
+
+    On a built-in problem (cheap, and without side effects), `--x0` is checked to
+    be a point where the value is finite: the point the run starts from, `--x0`
+    projected into the `--bounds` if any. A user's objective is not evaluated
+    before its run.
+    """
     if args.x0 is None:
         if isinstance(objective, Problem):
             return objective.start
         raise UsageError(f"{args.problem} has no standard start: give --x0")
+    x0 = _parse_start(args, objective)
+    if not isinstance(objective, Problem):
+        return x0
+    box = _box(getattr(args, "bounds", None), x0)
+    point = x0 if box is None else box.project(x0)
+    value = _probe(lambda: objective.value(point))
+    if value is not None and not math.isfinite(value):
+        raise UsageError(
+            f"--x0={args.x0}: the objective's value there is {value}, not a finite "
+            "number; start where it is finite"
+        )
+    return x0
+
+
+def _probe(evaluate: Callable[[], float]) -> float | None:
+    """One evaluation of the objective to check the input, warnings silenced.
+
+    `None` when it raises: the run then raises it again and reports it.
+    """
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return float(evaluate())
+    except Exception:  # the objective's: the run will show it
+        return None
+
+
+def _parse_start(args: argparse.Namespace, objective: Objective) -> np.ndarray:
     try:
         x0 = np.array([float(v) for v in args.x0.replace(",", " ").split()])
     except ValueError:
@@ -474,7 +559,7 @@ def _start(args: argparse.Namespace, objective: Objective) -> np.ndarray:
 
 
 def _estimator(
-    args: argparse.Namespace, objective: Objective
+    args: argparse.Namespace, objective: Objective, x0: np.ndarray
 ) -> GradientEstimator | None:
     if args.estimator is None:
         if args.step is not None:
@@ -486,6 +571,8 @@ def _estimator(
         if not objective.has_gradient:
             raise UsageError(f"{args.problem} has no analytic gradient")
         return AnalyticGradient()
+    if args.estimator == "complex":
+        _check_complex_step(args, objective, x0)
     options: dict[str, Any] = {} if args.step is None else {"step": args.step}
     if args.seed is not None:
         if "rng" not in hyperparameters("estimator", args.estimator):
@@ -497,6 +584,35 @@ def _estimator(
         return make_estimator(args.estimator, **options)
     except ValueError as error:
         raise UsageError(f"--estimator {args.estimator}: {error}") from None
+
+
+def _check_complex_step(
+    args: argparse.Namespace, objective: Objective, x0: np.ndarray
+) -> None:
+    """Refuse `--estimator complex` for an objective that drops imaginary parts.
+
+    One evaluation at `x0 + 1e-20j e_0`, a point as the estimator makes them,
+    tells: an objective in real arithmetic (every built-in problem; a function
+    using `abs` or `float(...)`) returns real values or refuses the point. An
+    error of the objective's own is left for the run to report.
+    """
+    points = x0.astype(np.complex128).reshape(1, -1)
+    points[0, 0] += 1e-20j
+    points = points.reshape(1, *x0.shape)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            (values,) = objective.map_values([points])
+        checked_values(values, points, name="objective values")
+    except (TypeError, np.exceptions.ComplexWarning):
+        raise UsageError(
+            f"--estimator complex: {args.problem} evaluates in real arithmetic "
+            "only (it drops the imaginary part of a complex point), so "
+            "complex-step differentiation cannot work on it; use --estimator "
+            "central or richardson"
+        ) from None
+    except Exception:  # the objective's own error: the run will show it
+        return
 
 
 def _check_budget(args: argparse.Namespace) -> None:
@@ -614,8 +730,8 @@ def _run(args: argparse.Namespace) -> int:
     _check_outputs(args)
     objective = load_objective(args.problem, args.dimension)
     x0 = _start(args, objective)
-    rule = _make_rule(_rule_name(args), args.learning_rate, **_rule_options(args))
-    estimator = _estimator(args, objective)
+    rule = _make_rule(_rule_name(args), args.learning_rate, _rule_options(args))
+    estimator = _estimator(args, objective, x0)
     history = History()
     callbacks: list[CallbackLike] = [StopOnZeroGradient(args.tol), history]
     if args.log_every is not None:
@@ -680,7 +796,7 @@ def _sweep(args: argparse.Namespace) -> int:
     objective = load_objective(args.problem, args.dimension)
     x0 = _start(args, objective)
     options = _rule_options(args)
-    _make_rule(args.rule, args.rates[0], **dict(options))  # refuse bad input early
+    _make_rule(args.rule, args.rates[0], options)  # refuse bad input early
     if any(not (math.isfinite(rate) and rate > 0) for rate in args.rates):
         raise UsageError(f"--rates must be positive, got {args.rates}")
     if args.plot and x0.size != 2:
@@ -691,7 +807,7 @@ def _sweep(args: argparse.Namespace) -> int:
             x0,
             args.rates,
             rule=_RuleAt(args.rule, options),
-            estimator=_estimator(args, objective),
+            estimator=_estimator(args, objective, x0),
             max_steps=args.max_steps,
             tol=args.tol,
             mode="ascent" if args.ascent else "descent",
@@ -714,7 +830,7 @@ class _RuleAt:
         self.name, self.options = name, options
 
     def __call__(self, rate: float) -> StepRule[Any]:
-        return _make_rule(self.name, rate, **dict(self.options))
+        return _make_rule(self.name, rate, self.options)
 
 
 def _executor(workers: int) -> AbstractContextManager[Executor | None]:
@@ -744,10 +860,8 @@ def _multistart(args: argparse.Namespace) -> int:
     starts = list(center + args.spread * noise)
     optimizer = Optimizer(
         objective,
-        step_rule=_make_rule(
-            _rule_name(args), args.learning_rate, **_rule_options(args)
-        ),
-        estimator=_estimator(args, objective),
+        step_rule=_make_rule(_rule_name(args), args.learning_rate, _rule_options(args)),
+        estimator=_estimator(args, objective, center),
         mode="ascent" if args.ascent else "descent",
         callbacks=[StopOnZeroGradient(args.tol)],
         max_steps=args.max_steps,
@@ -805,12 +919,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         The exit status: for `optim run`, the code of the run's status in
-        [`EXIT_CODES`][optim.cli.EXIT_CODES] (`0` converged or stopped by a stop
-        test, `3` not converged, `4` diverged, `130` interrupted); `2` for a
-        mistake in the command line or a missing optional extra (one line on
-        standard error, before any work); `1` for an exception raised by the
-        objective, a plug-in or `optim` itself (its traceback on standard
-        error); `0` for the other commands.
+            [`EXIT_CODES`][optim.cli.EXIT_CODES] (`0` converged or stopped by a stop
+            test, `3` not converged, `4` diverged, `130` interrupted); `2` for a
+            mistake in the command line or a missing optional extra (one line on
+            standard error, before any work); `1` for an exception raised by the
+            objective, a plug-in or `optim` itself (its traceback on standard
+            error); `0` for the other commands.
 
     Examples:
         >>> main(["demo", "--max-steps", "5"])
@@ -832,6 +946,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, MissingExtraError) as error:
         print(f"optim {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before or after a run (a run reports its own)
+        print(f"optim {args.command}: interrupted", file=sys.stderr)
+        return EXIT_CODES[Status.INTERRUPTED]
     except Exception:  # the objective's or optim's own: the whole story
         traceback.print_exc()
         return 1

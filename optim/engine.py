@@ -156,8 +156,8 @@ class Engine:
 
         Returns:
             The record of the point evaluated, or `None` when the run ended before
-            evaluating a new one (its evaluation failed, or a resumed run was
-            already over).
+                evaluating a new one (its evaluation failed, or a resumed run was
+                already over).
 
         Raises:
             RuntimeError: If the run has ended.

@@ -249,7 +249,7 @@ class Evaluator:
 
         Returns:
             The triple `(value, gradient, error)`; `error` is the estimator's error
-            estimate shaped like `x`, or `None`.
+                estimate shaped like `x`, or `None`.
         """
         full, self._full_memo = self._full_memo, None
         known, self._value_memo = self._value_memo, None

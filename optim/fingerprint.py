@@ -69,8 +69,8 @@ def fingerprint(configuration: Configuration) -> dict[str, Any]:
 
     Returns:
         A JSON-ready mapping with the keys `objective`, `step_rule`, `estimator`
-        and `mode`, and `constraint` for a constrained configuration (absent
-        otherwise, so unconstrained fingerprints are as they always were).
+            and `mode`, and `constraint` for a constrained configuration (absent
+            otherwise, so unconstrained fingerprints are as they always were).
 
     Raises:
         ValueError: If a part nests deeper than `MAX_DEPTH` levels (or refers to
@@ -191,7 +191,7 @@ def difference(saved: Any, expected: Any, *, path: str = "") -> Difference | Non
 
     Returns:
         The first difference, naming the field by its dotted path, or `None` if
-        the two are equal.
+            the two are equal.
 
     Examples:
         >>> difference({"a": {"b": 1}}, {"a": {"b": 2}})

@@ -9,7 +9,7 @@ import numbers
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, Self, TypeAlias
 
 import attrs
 import numpy as np
@@ -208,9 +208,17 @@ class GradientEstimator(abc.ABC):
     def estimate(self, objective: Objective, x: Array) -> Array:
         """Return the gradient of `objective` at `x`.
 
+        In a run with a [`Bounds`][optim.projections.Bounds] constraint the
+        optimizer also passes the keyword `bounds=(lower, upper)` (see
+        [`estimate_with_error`][optim.gradients.GradientEstimator.estimate_with_error]),
+        and a random estimator gets `rng=`: write
+        `def estimate(self, objective, x, *, bounds=None)` so that the estimator
+        works in every run, and evaluate no point outside a box it is given.
+
         Args:
             objective: The function to differentiate.
-            x: The point, a float64 array of any shape; never modified.
+            x: The point, an array of any shape in the run's dtype (float64, or
+                float32 in a float32 run); never modified.
 
         Returns:
             The gradient, shaped like `x`.
@@ -1266,8 +1274,33 @@ def _spsa_box(
     return center, half
 
 
+class _KeywordHints:
+    """Mixin: a misnamed keyword gets the name that exists (`seed=` -> `rng=`).
+
+    Python's own `TypeError` (`got an unexpected keyword argument 'seed'`) does
+    not say what to write instead. The check is in `__new__`, which sees the
+    keywords before attrs' `__init__` does; it sits on this base, below the
+    class's own `__init__`, so `inspect.signature` still shows the fields.
+    """
+
+    __slots__ = ()
+
+    _misnamed: ClassVar[dict[str, str]] = {}
+    """Keywords users of other libraries reach for, and what the class calls them."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        """Refuse a misnamed keyword with the name that exists."""
+        for wrong, right in cls._misnamed.items():
+            if wrong in kwargs:
+                raise TypeError(
+                    f"{cls.__name__}() got an unexpected keyword argument "
+                    f"{wrong!r}; did you mean {right}=?"
+                )
+        return super().__new__(cls)
+
+
 @attrs.frozen(field_transformer=_options_last)
-class SPSA(_WithError):
+class SPSA(_WithError, _KeywordHints):
     r"""Simultaneous-perturbation (SPSA) gradient estimate, averaged over samples.
 
     Each sample draws a random sign vector $\Delta \in \{-1, 1\}^n$ and uses two
@@ -1327,6 +1360,12 @@ class SPSA(_WithError):
     `None` for fresh entropy drawn once, when the estimator is made (so this
     estimator still repeats itself exactly). A `numpy.random.Generator` is
     refused: it would carry state from one run into the next."""
+
+    _misnamed: ClassVar[dict[str, str]] = {
+        "seed": "rng",
+        "random_state": "rng",
+        "h": "step",
+    }
 
     @override
     def random_stream(self) -> np.random.Generator:

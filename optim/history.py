@@ -203,7 +203,7 @@ class History(Callback):
 
         Returns:
             Columns `step`, `value`, `gradient_norm`, `step_size` and, with
-            `points`, one column per coordinate.
+                `points`, one column per coordinate.
 
         Examples:
             >>> from optim import FixedStep, Optimizer

@@ -168,8 +168,8 @@ class Hooks:
 
         Returns:
             The result, noted, and the exception of the first end hook that
-            raised (the result is then `FAILED`, its message naming the hook), or
-            `None`. Every end hook runs, whatever an earlier one did.
+                raised (the result is then `FAILED`, its message naming the hook), or
+                `None`. Every end hook runs, whatever an earlier one did.
         """
         failure: BaseException | None = None
         for hook in self.ends:

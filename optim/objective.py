@@ -140,7 +140,7 @@ class Objective(abc.ABC):
 
         Returns:
             The `k` values, shape `(k,)`. Complex points (sent only by
-            [`ComplexStep`][optim.gradients.ComplexStep]) give complex values.
+                [`ComplexStep`][optim.gradients.ComplexStep]) give complex values.
         """
         if np.iscomplexobj(xs):
             # No cast: real values for complex points are refused by the caller.

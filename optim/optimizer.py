@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Generator, Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -12,7 +12,12 @@ from optim import _validators
 from optim._types import Array, ArrayLike
 from optim.callbacks import Callback, CallbackLike, StopOnZeroGradient
 from optim.engine import Engine, run_to_end, steps
-from optim.gradients import AnalyticGradient, CentralDifference, GradientEstimator
+from optim.gradients import (
+    AnalyticGradient,
+    CentralDifference,
+    GradientEstimator,
+    _KeywordHints,
+)
 from optim.hooks import Hooks
 from optim.mode import Mode, to_mode
 from optim.objective import FunctionObjective, Objective, _check_sendable
@@ -69,7 +74,7 @@ def _instance_of(kind: type, *, optional: bool = False) -> Any:
 
 
 @attrs.frozen
-class Optimizer:
+class Optimizer(_KeywordHints):
     """Minimize or maximize an objective with a gradient estimator and a step rule.
 
     The optimizer is immutable configuration; each
@@ -102,6 +107,13 @@ class Optimizer:
         >>> np.round(result.x, 6), float(round(result.value, 12))
         (array([ 1., -2.]), -0.0)
     """
+
+    _misnamed: ClassVar[dict[str, str]] = {
+        "bounds": "constraint",
+        "maxiter": "max_steps",
+        "callback": "callbacks",
+        "method": "step_rule",
+    }
 
     objective: Objective = attrs.field(converter=_to_objective)
     """What to optimize; a plain function is wrapped in a
@@ -277,7 +289,7 @@ class Optimizer:
 
         Returns:
             The objective, step rule, resolved estimator, mode, budget and
-            constraint, and how the run ranks its best point and meets errors.
+                constraint, and how the run ranks its best point and meets errors.
 
         Examples:
             >>> from optim import FixedStep
@@ -364,7 +376,7 @@ class Optimizer:
 
         Returns:
             A generator of one record per step, the starting point (step 0)
-            first, that returns the result when the run ends by itself.
+                first, that returns the result when the run ends by itself.
 
         Examples:
             >>> from optim import FixedStep
@@ -448,7 +460,7 @@ class Optimizer:
 
         Returns:
             A generator of one record per step after `state.step`, that returns
-            the result when the run ends by itself.
+                the result when the run ends by itself.
 
         Raises:
             ValueError: If the state has a random stream and the estimator has none,
@@ -614,7 +626,7 @@ class Run:
 
         Returns:
             The record of the point just evaluated (of the last good point, if
-            the run ended without evaluating a new one).
+                the run ended without evaluating a new one).
 
         Raises:
             RuntimeError: If the run has already ended (see `result()`).

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from optim._types import Array
 from optim.errors import MissingExtraError
@@ -51,25 +52,61 @@ def _style(i: int, steps: int) -> dict[str, Any]:
     }
 
 
-def _known_minimum(objective: Objective) -> float | None:
-    """The objective's global minimum, when it is a problem that knows it."""
+def _minimizers(objective: Objective) -> Array | None:
+    """The objective's known global minimizers, shape `(k, n)`, or None."""
+    points = getattr(objective, "minimizers", None)
+    if points is None:
+        points = getattr(objective, "minimizer", None)
+    if points is None:
+        return None
+    points = np.asarray(points, dtype=float)
+    return points.reshape(-1, points.shape[-1]) if points.ndim else None
+
+
+def _feasible(points: Array, constraint: Projection | None) -> npt.NDArray[np.bool_]:
+    """Which of `points` (rows) lie in the constraint's set."""
+    if constraint is None:
+        return np.ones(len(points), dtype=bool)
+    return np.array([np.array_equal(constraint.project(p), p) for p in points])
+
+
+def _known_minimum(
+    objective: Objective, constraint: Projection | None = None
+) -> float | None:
+    """The minimum of the run's problem, when the objective knows it.
+
+    A problem's global minimum is also the constrained one when a global
+    minimizer lies in the constraint's set; otherwise the constrained minimum is
+    not known (`None`).
+    """
     minimum = getattr(objective, "minimum", None)
-    return float(minimum) if isinstance(minimum, int | float) else None
+    if not isinstance(minimum, int | float):
+        return None
+    if constraint is not None:
+        points = _minimizers(objective)
+        if points is None or not _feasible(points, constraint).any():
+            return None
+    return float(minimum)
 
 
 def _value_axis(
-    series: Sequence[Array], minimum: float | None
+    series: Sequence[Array], minimum: float | None, *, constrained: bool = False
 ) -> tuple[list[Array], str]:
     """What to draw on a log axis, and its label.
 
     `f - f*` when the minimum is known; `f` when it stays positive; otherwise
-    `f - (lowest value seen)`. Exact zeros are left out of the line (a log axis
-    has no zero) and marked at the bottom of the axes by `_mark_zeros`.
+    `f - (lowest value seen)`, which is also what a constrained run whose
+    minimum is not known gets (its values level off at the constrained
+    minimum, not at 0). Exact zeros are left out of the line (a log axis has no
+    zero) and marked at the bottom of the axes by `_plot_values`.
     """
     finite = [v[np.isfinite(v)] for v in series]
     lowest = min((float(v.min()) for v in finite if v.size), default=0.0)
     if minimum is not None and lowest >= minimum:
         return [v - minimum for v in series], f"$f(x) - f^*$  ($f^* = {minimum:g}$)"
+    if constrained and minimum is None:
+        label = f"$f(x) -$ lowest value seen in the constraint (${lowest:.6g}$)"
+        return [v - lowest for v in series], label
     if lowest > 0 or (lowest == 0 and minimum is None):
         return list(series), "objective value $f(x)$"
     return [v - lowest for v in series], f"$f(x) -$ lowest value seen (${lowest:.6g}$)"
@@ -82,9 +119,10 @@ def _plot_values(
     *,
     minimum: float | None,
     labels: Sequence[str | None],
+    constrained: bool = False,
 ) -> None:
     """Draw value curves on a log axis (see `_value_axis`), zeros marked."""
-    shifted, ylabel = _value_axis(series, minimum)
+    shifted, ylabel = _value_axis(series, minimum, constrained=constrained)
     for i, (x, y, label) in enumerate(zip(steps, shifted, labels, strict=True)):
         style = _style(i, len(x))
         line = np.where(y > 0, y, np.nan)
@@ -113,16 +151,34 @@ def _plot_values(
             )
     if any(np.nanmax(np.where(y > 0, y, np.nan), initial=0) > 0 for y in shifted):
         ax.set_yscale("log")
-    ax.set_xlabel("step")
+    _step_axis(ax)
     ax.set_ylabel(ylabel)
 
 
-def _legend_below(figure: Figure, ax: Axes) -> None:
-    """One legend for the figure, below the axes, where it covers no data."""
-    handles, labels = ax.get_legend_handles_labels()
-    if handles:
+def _step_axis(ax: Axes) -> None:
+    """Label the x axis `step`, with integer ticks only."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    ax.set_xlabel("step")
+
+
+def _legend_below(figure: Figure, *axes: Axes) -> None:
+    """One legend for the figure, below the axes, where it covers no data.
+
+    The entries of every axes, each label once (a run's path and its value
+    curve share theirs).
+    """
+    entries: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    if entries:
         figure.legend(
-            handles, labels, loc="outside lower center", ncols=min(len(labels), 3)
+            list(entries.values()),
+            list(entries),
+            loc="outside lower center",
+            ncols=min(len(entries), 3),
         )
 
 
@@ -169,7 +225,13 @@ def plot_contour(
     The grid is evaluated in one call of
     [`Objective.values`][optim.objective.Objective.values]. Levels are spaced
     logarithmically above the grid's minimum, so that both the bowl and its rim
-    show.
+    show; a colorbar gives their values. Each path is a line with a marker at
+    every iterate, a white circle at its start and a cross at its end; the
+    global minimizers in view of a problem that knows them (such as
+    [`Sphere`][optim.problems.Sphere]) are marked by a star. Both axes have the
+    same scale, so that circles look round and a gradient step meets its
+    contour at a right angle, unless the view is more than 4 times wider than
+    tall or the reverse.
 
     Args:
         objective: A function of 2-D points.
@@ -181,10 +243,12 @@ def plot_contour(
         ax: Axes to draw on; default: a new figure.
         constraint: The run's constraint; a [`Bounds`][optim.projections.Bounds]
             is drawn as a dashed "feasible box" (infinite sides end beyond the
-            view).
+            view). A minimizer outside the constraint is drawn hollow.
 
     Returns:
-        The axes, with one line per path (markers at the iterates).
+        The axes, with one line per path first (markers at the iterates), then
+            the start, end and minimizer markers (labelled `start`, `end` and
+            `minimizer` in the legend).
 
     Examples:
         >>> import matplotlib
@@ -193,6 +257,8 @@ def plot_contour(
         >>> ax = plot_contour(Sphere(), [[[3.0, 2.0], [2.4, 1.6], [1.92, 1.28]]])
         >>> ax.lines[0].get_xdata()
         array([3.  , 2.4 , 1.92])
+        >>> ax.get_aspect(), [line.get_label() for line in ax.lines[1:]]
+        (1.0, ['_start 0', '_end 0', 'start', 'end'])
     """
     plt = _pyplot()
     if isinstance(paths, History) or (
@@ -209,24 +275,110 @@ def plot_contour(
     stack = np.stack([grid_x.ravel(), grid_y.ravel()], axis=1)
     values = np.asarray(objective.values(stack), dtype=float).reshape(grid_x.shape)
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 5))
+        _, ax = plt.subplots(figsize=(6, 5), layout="constrained")
     floor = float(np.nanmin(values))
     span = float(np.nanmax(values)) - floor
     contour_levels = floor + np.geomspace(max(span, 1e-12) * 1e-4, span or 1.0, levels)
-    ax.contour(grid_x, grid_y, values, levels=contour_levels, cmap="viridis")
+    contours = ax.contour(
+        grid_x, grid_y, values, levels=contour_levels, cmap="viridis", zorder=1
+    )
+    colorbar = ax.figure.colorbar(contours, ax=ax, shrink=0.9, format="%.3g")
+    colorbar.set_label("$f(x)$")
+    colorbar.ax.yaxis.set_label_position("left")  # by its contours, off the next panel
     for i, path in enumerate(points):
         label = labels[i] if labels is not None else None
         style = _style(i, len(path)) | {"markersize": 3, "markevery": 1}
         ax.plot(path[:, 0], path[:, 1], label=label, **style)
+    _mark_ends(ax, points)
+    _mark_minimizers(ax, objective, constraint, ((x_min, x_max), (y_min, y_max)))
     if isinstance(constraint, Bounds):
         _draw_box(ax, constraint, (x_min, x_max), (y_min, y_max))
     ax.set_xlim(x_min, x_max)
     ax.set_ylim(y_min, y_max)
+    width, height = x_max - x_min, y_max - y_min
+    if height > 0 and width > 0 and 1 / 4 <= width / height <= 4:
+        ax.set_aspect("equal", adjustable="box")
     ax.set_xlabel("$x_0$")
     ax.set_ylabel("$x_1$")
-    if labels is not None:  # beside the axes, off the contours
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    if labels is not None:  # below the axes, off the contours
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2)
     return ax
+
+
+_START: dict[str, Any] = {"marker": "o", "markersize": 9, "markerfacecolor": "white"}
+"""A path's start: a white circle ringed in the path's color."""
+_END: dict[str, Any] = {"marker": "X", "markersize": 10, "markeredgecolor": "black"}
+"""A path's end: a cross in the path's color, edged in black."""
+_MARKER_ZORDER = 50
+"""Above every path (paths use `3 + i`)."""
+
+
+def _mark_ends(ax: Axes, points: Sequence[Array]) -> None:
+    """Mark each path's start and end, and explain both once in the legend."""
+    finite = [p[np.isfinite(p).all(axis=1)] for p in points]
+    for i, path in enumerate(finite):
+        if not len(path):
+            continue
+        color = f"C{i % 10}"
+        ax.plot(
+            *path[0],
+            linestyle="none",
+            markeredgecolor=color,
+            markeredgewidth=2,
+            zorder=_MARKER_ZORDER,
+            label=f"_start {i}",
+            **_START,
+        )
+        ax.plot(
+            *path[-1],
+            linestyle="none",
+            markerfacecolor=color,
+            zorder=_MARKER_ZORDER + 1,
+            label=f"_end {i}",
+            **_END,
+        )
+    if any(len(path) for path in finite):  # the legend's entries, in gray
+        ax.plot(
+            [], [], linestyle="none", markeredgecolor="0.3", label="start", **_START
+        )
+        ax.plot([], [], linestyle="none", markerfacecolor="0.6", label="end", **_END)
+
+
+def _mark_minimizers(
+    ax: Axes,
+    objective: Objective,
+    constraint: Projection | None,
+    view: tuple[tuple[float, float], tuple[float, float]],
+) -> None:
+    """Star the objective's known 2-D minimizers in view; hollow: outside the set."""
+    points = _minimizers(objective)
+    if points is None or points.shape[1] != 2:
+        return
+    (x_min, x_max), (y_min, y_max) = view
+    x, y = points[:, 0], points[:, 1]
+    points = points[(x_min <= x) & (x <= x_max) & (y_min <= y) & (y <= y_max)]
+    inside = _feasible(points, constraint)
+    style: dict[str, Any] = {"linestyle": "none", "marker": "*", "markersize": 15}
+    style["color"] = "black"
+    if inside.any():
+        label = "minimizer" if inside.sum() == 1 else "minimizers"
+        ax.plot(
+            points[inside, 0],
+            points[inside, 1],
+            markerfacecolor="gold",
+            zorder=_MARKER_ZORDER - 1,  # beneath a run's end, which it may be
+            label=label,
+            **style,
+        )
+    if not inside.all():
+        ax.plot(
+            points[~inside, 0],
+            points[~inside, 1],
+            markerfacecolor="none",
+            zorder=_MARKER_ZORDER - 1,
+            label="minimizer outside the constraint",
+            **style,
+        )
 
 
 def plot_curves(
@@ -292,7 +444,7 @@ def plot_curves(
         style = _style(i, len(history.steps))
         norm_ax.plot(history.steps, history.gradient_norms, label=label, **style)
     norm_ax.set_yscale("log")
-    norm_ax.set_xlabel("step")
+    _step_axis(norm_ax)
     norm_ax.set_ylabel("gradient norm")
     if labels is not None:
         _legend_below(figure, value_ax)
@@ -309,12 +461,22 @@ def _paths_and_values(
     bounds: tuple[tuple[float, float], tuple[float, float]] | None,
     title: str,
     constraint: Projection | None = None,
+    faded: Sequence[bool] = (),
 ) -> Figure:
-    """Paths over the contours (left), value curves (right), legend below."""
+    """Paths over the contours (left), value curves (right), legend below.
+
+    The runs marked `faded` (oscillating or diverging ones, in a sweep) are
+    drawn thinner, half transparent and beneath the others, which stay visible
+    where the paths share a segment.
+    """
     plt = _pyplot()
     figure: Figure
     figure, (path_ax, value_ax) = plt.subplots(
-        1, 2, figsize=(11, 5), layout="constrained"
+        1,
+        2,
+        figsize=(12, 5.2),
+        layout="constrained",
+        gridspec_kw={"width_ratios": [1.25, 1]},
     )
     plot_contour(
         objective,
@@ -331,10 +493,17 @@ def _paths_and_values(
         value_ax,
         [history.steps for history in histories],
         [history.values for history in histories],
-        minimum=_known_minimum(objective),
+        minimum=_known_minimum(objective, constraint),
         labels=names,
+        constrained=constraint is not None,
     )
-    _legend_below(figure, value_ax)
+    for i, fade in enumerate(faded):
+        if fade:
+            for line in (path_ax.lines[i], value_ax.lines[i]):
+                line.set_alpha(0.45)
+                line.set_linewidth(1.0)
+                line.set_zorder(2)  # above the contours, beneath the other runs
+    _legend_below(figure, value_ax, path_ax)
     figure.suptitle(title)
     return figure
 
@@ -348,6 +517,10 @@ def plot_sweep(
 ) -> Figure:
     """Draw a learning-rate sweep: every path over the contours, and the values.
 
+    Runs that oscillated or diverged are drawn thin, half transparent and
+    beneath the others, so that a converged path along the same line (as on the
+    sphere, where rate 1 bounces through the minimum) stays in view.
+
     Args:
         objective: The 2-D objective the sweep ran on.
         runs: What [`sweep_learning_rates`][optim.sweep.sweep_learning_rates]
@@ -356,8 +529,8 @@ def plot_sweep(
 
     Returns:
         A figure with the paths (left) and the value curves (right, as
-        [`plot_curves`][optim.plot.plot_curves] draws them), labelled by rate
-        and outcome in one legend below both.
+            [`plot_curves`][optim.plot.plot_curves] draws them), labelled by rate
+            and outcome in one legend below both.
 
     Examples:
         >>> import matplotlib
@@ -366,8 +539,11 @@ def plot_sweep(
         >>> from optim.sweep import sweep_learning_rates
         >>> runs = sweep_learning_rates(Sphere(), [3.0, 2.0], [1.0, 0.1, 1e-6])
         >>> figure = plot_sweep(Sphere(), runs)
-        >>> [line.get_label() for line in figure.axes[0].lines]
-        ['rate 1: oscillating', 'rate 0.1: converged', 'rate 1e-06: stalled']
+        >>> for line in figure.axes[0].lines[:3]:
+        ...     print(line.get_label(), line.get_alpha())
+        rate 1: oscillating 0.45
+        rate 0.1: converged None
+        rate 1e-06: stalled None
         >>> figure.get_suptitle()
         'Sphere at learning rates 1, 0.1, 1e-06'
     """
@@ -386,7 +562,12 @@ def plot_sweep(
         labels,
         bounds=_bounds(framed),
         title=title or f"{_default_title(objective)} at learning rates {rates}",
+        faded=[run.result.outcome in _FADED for run in runs],
     )
+
+
+_FADED = ("oscillating", "diverged")
+"""Sweep outcomes drawn faded, beneath the runs that went somewhere."""
 
 
 def plot_comparison(
@@ -409,7 +590,7 @@ def plot_comparison(
 
     Returns:
         A figure with the paths (left) and the value curves (right), in one
-        legend below both.
+            legend below both.
 
     Examples:
         >>> import matplotlib
@@ -444,10 +625,13 @@ def plot_run(
     """Draw one run: its path over the contours and its value curve, or its curves.
 
     What `optim run --plot` draws. For a 2-D run whose points were kept, the
-    path over the contour lines (left) and the objective value against the step
-    (right); otherwise the value and gradient-norm curves of
+    path over the contour lines with their colorbar (left, as
+    [`plot_contour`][optim.plot.plot_contour] draws it) and the objective value
+    against the step (right); otherwise the value and gradient-norm curves of
     [`plot_curves`][optim.plot.plot_curves]. Values are drawn as `f - f*` when
-    the objective is a problem that knows its minimum.
+    the objective is a problem that knows its minimum, and a minimizer lies in
+    the `constraint`; a constrained run whose minimum is not known has its
+    values drawn above the lowest one it saw, where it levels off.
 
     Args:
         objective: The objective the run optimized.
@@ -471,8 +655,9 @@ def plot_run(
         ...     Sphere(), step_rule=FixedStep(0.1), callbacks=[history], max_steps=20
         ... ).run([3.0, 2.0])
         >>> figure = plot_run(Sphere(), history, title="sphere: FixedStep, rate 0.1")
-        >>> [ax.get_ylabel() for ax in figure.axes]
-        ['$x_1$', '$f(x) - f^*$  ($f^* = 0$)']
+        >>> path_ax, value_ax, colorbar = figure.axes
+        >>> path_ax.get_ylabel(), value_ax.get_ylabel(), colorbar.get_ylabel()
+        ('$x_1$', '$f(x) - f^*$  ($f^* = 0$)', '$f(x)$')
         >>> figure.get_suptitle()
         'sphere: FixedStep, rate 0.1'
     """

@@ -77,7 +77,7 @@ class Projection(abc.ABC):
 
         Returns:
             The projection, an array shaped like `x`, of `x`'s dtype (float32 for
-            a float32 `x`, float64 otherwise).
+                a float32 `x`, float64 otherwise).
         """
 
     def contains(self, x: Array) -> bool:
@@ -447,7 +447,7 @@ def as_constraint(bounds: Any, x0: ArrayLike | None = None) -> Projection | None
 
     Returns:
         `None` or a projection (a [`Bounds`][optim.projections.Bounds] for scipy
-        forms).
+            forms).
 
     Raises:
         ValueError: If a pair does not have two entries, the number of pairs does

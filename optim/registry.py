@@ -143,7 +143,7 @@ def hyperparameters(kind: str, name: str) -> Mapping[str, inspect.Parameter]:
 
     Returns:
         The parameters by name, in signature order (a required parameter has
-        the default `inspect.Parameter.empty`).
+            the default `inspect.Parameter.empty`).
 
     Raises:
         ValueError: For an unknown `kind` or `name` (listing the choices).

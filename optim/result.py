@@ -284,7 +284,7 @@ class Result:
 
         Returns:
             Every field but `run_state` and `spec`, plus `success` and
-            `outcome`; the status and mode as their string values.
+                `outcome`; the status and mode as their string values.
 
         Examples:
             >>> import json
@@ -369,10 +369,26 @@ class Result:
               value: 0.0
               steps: 1 (nit)
             evaluations: 2 values (nfev), 2 gradients (njev)
+
+            The status is printed as the status; a diagnosis gets its own line:
+
+            >>> oscillating = Optimizer(
+            ...     Sphere(), step_rule=FixedStep(1.0), max_steps=10
+            ... ).run([3.0, 2.0])
+            >>> print(oscillating)  # doctest: +ELLIPSIS
+             status: max_steps (no success)
+            diagnosis: oscillating
+            message: reached max_steps=10 with gradient norm 7.21; the objective ...
+                  x: [3. 2.]
+              value: 13.0
+              steps: 10 (nit)
+            evaluations: 14 values (nfev), 11 gradients (njev)
         """
         success = "success" if self.success else "no success"
-        lines = [
-            f" status: {self.outcome} ({success})",
+        lines = [f" status: {self.status.value} ({success})"]
+        if self.diagnosis:
+            lines.append(f"diagnosis: {self.diagnosis}")
+        lines += [
             f"message: {self.message}",
             f"      x: {np.array2string(self.x, precision=8, threshold=20)}",
             f"  value: {self.value!r}",

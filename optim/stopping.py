@@ -331,8 +331,8 @@ def advice(rule: Any, problem: str) -> str:
 
     Returns:
         A clause of advice: about the learning rate for rules that have one (naming
-        the parameter and its value), about the line search or the gradient for
-        line-search rules, and about the steps otherwise.
+            the parameter and its value), about the line search or the gradient for
+            line-search rules, and about the steps otherwise.
 
     Examples:
         >>> from optim import LBFGS, Adam
@@ -372,11 +372,11 @@ def diagnose(
 
     Returns:
         A clause to append to the message (or `""`) and the diagnosis:
-        `"oscillating"` (the objective failed to improve in at least half of the
-        steps: the steps are likely too large), `"stalled"` (it improved by less
-        than 1% of its size: the steps may be too small) or `""`. A run whose
-        gradient is at the level of floating-point rounding is at a stationary
-        point, whatever its values did: it gets no advice about its steps.
+            `"oscillating"` (the objective failed to improve in at least half of the
+            steps: the steps are likely too large), `"stalled"` (it improved by less
+            than 1% of its size: the steps may be too small) or `""`. A run whose
+            gradient is at the level of floating-point rounding is at a stationary
+            point, whatever its values did: it gets no advice about its steps.
 
     Examples:
         >>> from optim import FixedStep, Optimizer

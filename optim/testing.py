@@ -1163,7 +1163,7 @@ def check_error_estimate(
 
     Returns:
         The fraction of coordinates covered, or `None` if the estimator returns
-        no error estimate (nothing to check).
+            no error estimate (nothing to check).
 
     Raises:
         AssertionError: Naming the property ("error estimate").

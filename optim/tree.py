@@ -169,7 +169,7 @@ def flatten(params: Any) -> tuple[Array, TreeSpec]:
 
     Returns:
         The flat vector (a new array, of the leaves' promoted dtype; float64 for
-        integers) and the [`TreeSpec`][optim.tree.TreeSpec] to rebuild it.
+            integers) and the [`TreeSpec`][optim.tree.TreeSpec] to rebuild it.
 
     Raises:
         TypeError: If a leaf is not numeric, naming its path.
@@ -308,9 +308,9 @@ class StructuredObjective(Objective):
 
         Returns:
             Plain data: the objective described as a flat run's fingerprint
-            describes it (see [`describe`][optim.fingerprint.describe]: its
-            class and fields, its functions' names, its own `fingerprint()`
-            if it has one), and the leaves' paths and shapes.
+                describes it (see [`describe`][optim.fingerprint.describe]: its
+                class and fields, its functions' names, its own `fingerprint()`
+                if it has one), and the leaves' paths and shapes.
 
         Examples:
             >>> import numpy as np

@@ -4,6 +4,7 @@ Builds the documentation once (needs the `docs` extra; skipped without it).
 """
 
 import html
+import importlib.util
 import re
 import subprocess
 import sys
@@ -103,3 +104,53 @@ def test_no_cdn_and_no_font_service(site):
 def test_build_helpers_are_not_published(site):
     """The hooks and scripts that build the site are not copied into it."""
     assert not list(site.rglob("*.py"))
+
+
+def _browser_check():
+    """`.ci/browser_check.py`, whose API-table checks need no browser."""
+    path = ROOT / ".ci" / "browser_check.py"
+    spec = importlib.util.spec_from_file_location("browser_check", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_api_tables_read_right(site):
+    """Optimizer, Adam, Bounds, Run, load_checkpoint: the browser check's tables.
+
+    Every field in the Parameters table (Adam's inherited ones too) with its
+    default as the signature spells it (`-inf`, not `array(-inf)`), no private
+    base shown, and one row per Returns section.
+    """
+    check = _browser_check()
+
+    def read(page):
+        index = site / page / "index.html"
+        return index.read_text() if index.is_file() else None
+
+    problems, notes = check.api_problems(read)
+
+    assert problems == []
+    assert notes == []  # Run is documented (on the Optimizer's page)
+    assert {obj.ids[0] for obj in check.API_OBJECTS} >= {
+        "optim.optimizer.Optimizer",
+        "optim.step_rules.Adam",
+        "optim.projections.Bounds",
+        "optim.optimizer.Run",
+        "optim.checkpoint.load_checkpoint",
+    }
+
+
+def test_no_private_base_class_is_shown(site):
+    """`Bases:` names public classes only (`_AdamMoments` is an implementation)."""
+    for page in sorted((site / "api").glob("*/index.html")):
+        bases = re.findall(r"Bases: [^<]*(?:<[^>]+>[^<]*){0,12}", page.read_text())
+        for line in bases:
+            assert re.search(r"Bases:\s*_|,\s*_", text_of(line)) is None, (page, line)
+
+
+def test_generated_tables_are_included_not_published(site):
+    """The estimator tables appear in their page, not as a page of their own."""
+    assert not (site / "generated").exists()
+    assert "Richardson" in text_of((site / "estimators/index.html").read_text())

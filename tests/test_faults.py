@@ -193,3 +193,23 @@ def test_bounds_in_the_box_and_an_exact_zero_projected_gradient_converge():
 
     assert result.status is Status.CONVERGED
     np.testing.assert_array_equal(result.x, [1.0, -1.0])
+
+
+def test_print_shows_the_status_as_the_status_and_the_diagnosis_apart():
+    result = Optimizer(Sphere(), step_rule=FixedStep(1.0), max_steps=10).run([3.0, 2.0])
+
+    lines = str(result).splitlines()
+
+    assert result.status is Status.MAX_STEPS
+    assert lines[:2] == [" status: max_steps (no success)", "diagnosis: oscillating"]
+    converged = Optimizer(Sphere(), step_rule=FixedStep(0.5)).run([3.0, 2.0])
+    assert not any(line.startswith("diagnosis") for line in str(converged).split("\n"))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "right"),
+    [("bounds", "constraint"), ("maxiter", "max_steps"), ("callback", "callbacks")],
+)
+def test_keywords_from_other_libraries_get_a_hint(wrong, right):
+    with pytest.raises(TypeError, match=rf"'{wrong}'; did you mean {right}=\?$"):
+        Optimizer(Sphere(), step_rule=FixedStep(0.1), **{wrong: None})

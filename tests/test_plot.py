@@ -8,9 +8,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from optim import FixedStep, History, Optimizer, sweep_learning_rates
-from optim.plot import plot_contour, plot_curves, plot_run, plot_sweep
-from optim.problems import Quadratic, Sphere
+from optim import Bounds, FixedStep, History, Optimizer, sweep_learning_rates
+from optim.demo import demo_results
+from optim.plot import (
+    plot_comparison,
+    plot_contour,
+    plot_curves,
+    plot_run,
+    plot_sweep,
+)
+from optim.problems import Himmelblau, Quadratic, Rosenbrock, Sphere
 
 
 @pytest.fixture(autouse=True)
@@ -33,12 +40,19 @@ def test_contour_draws_each_path_exactly(tmp_path):
 
     ax = plot_contour(Sphere(), histories, labels=["slow", "fast"])
 
-    assert len(ax.lines) == 2
-    for line, history in zip(ax.lines, histories, strict=True):
+    paths = [line for line in ax.lines if line.get_label() in ("slow", "fast")]
+    assert paths == ax.lines[:2]
+    for line, history in zip(paths, histories, strict=True):
         np.testing.assert_array_equal(line.get_xdata(), history.x[:, 0])
         np.testing.assert_array_equal(line.get_ydata(), history.x[:, 1])
     assert len(ax.collections) >= 1  # the contour set
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["slow", "fast"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "slow",
+        "fast",
+        "start",
+        "end",
+        "minimizer",
+    ]
     x_low, x_high = ax.get_xlim()
     assert x_low < 0.0 < 3.0 < x_high
     ax.figure.savefig(tmp_path / "contour.png")
@@ -132,10 +146,10 @@ def test_sweep_figure(tmp_path):
     runs = sweep_learning_rates(Sphere(), [3.0, 2.0], [1.0, 0.1, 1e-6])
 
     figure = plot_sweep(Sphere(), runs)
-    path_ax, value_ax = figure.axes
+    path_ax, value_ax = figure.axes[:2]
 
     labels = ["rate 1: oscillating", "rate 0.1: converged", "rate 1e-06: stalled"]
-    assert [line.get_label() for line in path_ax.lines] == labels
+    assert [line.get_label() for line in path_ax.lines[:3]] == labels
     assert [line.get_label() for line in value_ax.lines] == labels
     np.testing.assert_array_equal(path_ax.lines[1].get_xdata(), runs[1].history.x[:, 0])
     figure.savefig(tmp_path / "sweep.png")
@@ -181,3 +195,185 @@ def test_run_figure_without_kept_points():
     figure = plot_run(Sphere(), history)
 
     assert figure.axes[1].get_ylabel() == "gradient norm"
+
+
+def by_label(ax, label):
+    """The one line of `ax` with this label."""
+    (line,) = [line for line in ax.lines if line.get_label() == label]
+    return line
+
+
+class TestFiguresReadRight:
+    def test_circles_look_round(self):
+        """The sphere's contours are drawn with equal scales on both axes."""
+        ax = plot_contour(Sphere(), [recorded(0.1)])
+
+        assert ax.get_aspect() == 1.0
+        assert ax.get_adjustable() == "box"
+
+    def test_a_long_thin_view_keeps_free_scales(self):
+        """A view 100 times wider than tall is not squeezed into a sliver."""
+        ax = plot_contour(Sphere(), bounds=((0.0, 100.0), (0.0, 1.0)))
+
+        assert ax.get_aspect() == "auto"
+
+    def test_start_end_and_minimizer_are_marked(self):
+        """Each path's first and last point, and the known minimizer, are marked."""
+        histories = [recorded(0.1), recorded(0.4, x0=(-3.0, 4.0))]
+
+        ax = plot_contour(Sphere(), histories, labels=["a", "b"])
+
+        for i, history in enumerate(histories):
+            start, end = by_label(ax, f"_start {i}"), by_label(ax, f"_end {i}")
+            np.testing.assert_array_equal(start.get_xydata(), history.x[:1])
+            np.testing.assert_array_equal(end.get_xydata(), history.x[-1:])
+            assert start.get_marker() == "o"
+            assert end.get_marker() == "X"
+            assert start.get_markeredgecolor() == ax.lines[i].get_color()
+            assert end.get_markerfacecolor() == ax.lines[i].get_color()
+        np.testing.assert_array_equal(by_label(ax, "minimizer").get_xydata(), [[0, 0]])
+        paths = max(line.get_zorder() for line in ax.lines[:2])
+        assert by_label(ax, "_end 1").get_zorder() > paths
+        assert by_label(ax, "minimizer").get_zorder() > paths
+
+    def test_every_minimizer_of_himmelblau(self):
+        """A problem with four global minimizers gets four stars."""
+        ax = plot_contour(Himmelblau(), bounds=((-5.0, 5.0), (-5.0, 5.0)))
+
+        stars = by_label(ax, "minimizers")
+
+        np.testing.assert_allclose(stars.get_xydata(), Himmelblau().minimizers)
+
+    def test_only_minimizers_in_view_are_marked(self):
+        """Himmelblau from (0, 0) shows the one minimizer it reaches, no legend
+        entry for the three off the picture."""
+        ax = plot_contour(Himmelblau(), bounds=((0.0, 4.0), (0.0, 4.0)))
+
+        np.testing.assert_allclose(by_label(ax, "minimizer").get_xydata(), [[3, 2]])
+        assert "minimizers" not in [line.get_label() for line in ax.lines]
+
+    def test_contour_levels_have_a_colorbar(self):
+        """The contour set has a colorbar labelled f(x)."""
+        ax = plot_contour(Sphere(), [recorded(0.1)])
+
+        (contours,) = ax.collections
+        assert contours.colorbar is not None
+        assert contours.colorbar.ax.get_ylabel() == "$f(x)$"
+        assert contours.colorbar.ax in ax.figure.axes
+
+    def test_sweep_draws_oscillating_paths_beneath_the_converged_one(self):
+        """The demo's converged path is drawn over the one bouncing through it."""
+        runs = demo_results()
+        outcomes = [run.result.outcome for run in runs]
+
+        figure = plot_sweep(Sphere(), runs)
+
+        for ax in figure.axes[:2]:
+            lines = dict(zip(outcomes, ax.lines, strict=False))
+            converged, stalled = lines["converged"], lines["stalled"]
+            for bouncing in (lines["oscillating"], lines["diverged"]):
+                assert bouncing.get_zorder() < converged.get_zorder()
+                assert bouncing.get_zorder() < stalled.get_zorder()
+                assert bouncing.get_alpha() == 0.45
+                assert bouncing.get_linewidth() < converged.get_linewidth()
+            assert converged.get_alpha() is None
+        contours = figure.axes[0].collections[0]
+        assert contours.get_zorder() < figure.axes[0].lines[1].get_zorder()
+
+    def test_one_legend_explains_paths_and_markers(self):
+        """The sweep's legend below: every rate, then start, end and minimizer."""
+        runs = sweep_learning_rates(Sphere(), [3.0, 2.0], [1.0, 0.1])
+
+        figure = plot_sweep(Sphere(), runs)
+
+        (legend,) = figure.legends
+        assert [t.get_text() for t in legend.get_texts()] == [
+            "rate 1: oscillating",
+            "rate 0.1: converged",
+            "start",
+            "end",
+            "minimizer",
+        ]
+
+    def test_bounded_run_is_measured_from_what_the_box_allows(self):
+        """f* = 0 lies outside [1, 3]^2: the label does not claim it."""
+        box = Bounds(1.0, 3.0)
+        history = History()
+        Optimizer(
+            Sphere(), step_rule=FixedStep(0.1), callbacks=[history], constraint=box
+        ).run([3.0, 2.5])
+
+        figure = plot_run(Sphere(), history, constraint=box)
+        path_ax, value_ax = figure.axes[:2]
+
+        assert history.values[-1] == 2.0  # the constrained minimum, at (1, 1)
+        assert value_ax.get_ylabel() == (
+            "$f(x) -$ lowest value seen in the constraint ($2$)"
+        )
+        np.testing.assert_allclose(
+            value_ax.lines[0].get_ydata()[:-1], history.values[:-1] - 2.0
+        )
+        assert "minimizer" not in [line.get_label() for line in path_ax.lines]
+
+    def test_a_minimizer_outside_the_constraint_is_hollow(self):
+        """The sphere's minimizer, outside [1, 3]^2, is marked as such."""
+        ax = plot_contour(
+            Sphere(), bounds=((-1.0, 3.0), (-1.0, 3.0)), constraint=Bounds(1.0, 3.0)
+        )
+
+        outside = by_label(ax, "minimizer outside the constraint")
+
+        np.testing.assert_array_equal(outside.get_xydata(), [[0, 0]])
+        assert outside.get_markerfacecolor() == "none"
+        assert "minimizer" not in [line.get_label() for line in ax.lines]
+
+    def test_a_box_around_the_minimizer_keeps_f_star(self):
+        """When the minimizer is feasible, the global minimum is the box's too."""
+        box = Bounds(-1.0, 3.0)
+        history = History()
+        Optimizer(
+            Sphere(), step_rule=FixedStep(0.1), callbacks=[history], constraint=box
+        ).run([3.0, 2.5])
+
+        figure = plot_run(Sphere(), history, constraint=box)
+
+        assert figure.axes[1].get_ylabel() == "$f(x) - f^*$  ($f^* = 0$)"
+        assert [line.get_label() for line in figure.axes[0].lines].count(
+            "minimizer"
+        ) == 1
+
+    @pytest.mark.parametrize("steps", [3, 5, 7])
+    def test_step_axes_have_integer_ticks(self, steps):
+        """A short run's step axis is labelled 0, 1, 2, ..., never 0.5."""
+        history = recorded(0.1, steps=steps)
+
+        for figure in (plot_run(Sphere(), history), plot_curves(history)):
+            figure.canvas.draw()
+            for ax in figure.axes[:2]:
+                if ax.get_xlabel() != "step":
+                    continue
+                ticks = [t for t in ax.get_xticks() if 0 <= t <= steps]
+                assert len(ticks) >= 3
+                assert all(float(t).is_integer() for t in ticks), ticks
+
+    def test_rendered_figures(self, tmp_path):
+        """The three kinds of figure render to PNG (look at them: see docs)."""
+        runs = demo_results()
+        histories = [History(), History()]
+        for rate, history in zip([1e-3, 2e-3], histories, strict=True):
+            Optimizer(
+                Rosenbrock(),
+                step_rule=FixedStep(rate),
+                callbacks=[history],
+                max_steps=50,
+            ).run([-1.2, 1.0])
+
+        figures = {
+            "demo.png": plot_sweep(Sphere(), runs),
+            "rules.png": plot_comparison(Rosenbrock(), histories, ["a", "b"]),
+            "run.png": plot_run(Sphere(), recorded(0.1)),
+        }
+
+        for name, figure in figures.items():
+            figure.savefig(tmp_path / name, dpi=50)
+            assert (tmp_path / name).stat().st_size > 5_000
