@@ -1,12 +1,15 @@
 """Conversions and checks for the arrays that cross the public API."""
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from optim._types import Array, ArrayLike
+
+if TYPE_CHECKING:
+    from optim.projections import Projection
 
 RUN_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 """The dtypes a run computes in: float32 stays float32, everything else is float64."""
@@ -226,6 +229,47 @@ def check_like_x(value: object, x: Array, *, name: str, what: str) -> Array:
             f"{x.shape} (the shape of x)"
         )
     return value.astype(dtype, copy=False)
+
+
+def displacement(x: Array, step: float, direction: Array) -> Array:
+    """`step * direction` as an array of `x`'s dtype, the run's (0-d for a 0-d `x`).
+
+    How a line search builds its displacement: a direction of another dtype (a
+    float64 one in a float32 run) must not make the trial point float64, and a
+    0-d direction must not leave a numpy scalar.
+
+    Examples:
+        >>> x = np.zeros(2, dtype=np.float32)
+        >>> displacement(x, 0.5, np.array([1.0, -2.0]))
+        array([ 0.5, -1. ], dtype=float32)
+        >>> displacement(np.array(0.0), 0.5, np.array(3.0))
+        array(1.5)
+    """
+    delta: Array = np.asarray(step * direction, dtype=run_dtype(x.dtype))
+    return delta
+
+
+def moved(x: Array, delta: Array, constraint: "Projection | None" = None) -> Array:
+    """The point `x + delta`, projected onto `constraint`, as an array of `x`'s dtype.
+
+    Line searches build their trial points with it, and an iterate built the same
+    way from the same `delta` is the very same point (so what was evaluated there
+    is reused). numpy's 0-d arithmetic gives scalars; the point is always an
+    array (0-d for a 0-d `x`).
+
+    Examples:
+        >>> from optim.projections import Bounds
+        >>> moved(np.array(1.0), np.array(2.5))
+        array(3.5)
+        >>> x = np.array([0.5, 0.5], dtype=np.float32)
+        >>> moved(x, np.array([1.0, -0.25], dtype=np.float32), Bounds(0.0, 0.7))
+        array([0.7 , 0.25], dtype=float32)
+    """
+    dtype = run_dtype(x.dtype)
+    point: Array = np.asarray(x + delta, dtype=dtype)
+    if constraint is not None:
+        point = np.asarray(constraint.project(point), dtype=dtype)
+    return point
 
 
 def clip_as(x: Array, lower: Array, upper: Array, dtype: np.dtype[Any]) -> Array:
