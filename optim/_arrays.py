@@ -210,14 +210,31 @@ def check_like_x(value: object, x: Array, *, name: str, what: str) -> Array:
     `x`'s dtype; another float dtype is cast to `x`'s). Used on what plug-ins
     return: a rule's step, an estimator's gradient.
 
+    For a 0-d `x`, a numpy floating-point scalar is accepted too and becomes a
+    0-d array: numpy's arithmetic on 0-d arrays gives scalars
+    (`-0.1 * np.array(2.0)` is `np.float64(-0.2)`), so a plug-in written for
+    arrays returns them without doing anything wrong.
+
     Raises:
-        TypeError: If `value` is not a real floating-point array.
+        TypeError: If `value` is not a real floating-point array (or, for a 0-d
+            `x`, a numpy floating-point scalar).
         ValueError: If its shape differs from the shape of `x`.
+
+    Examples:
+        >>> x = np.array(1.0, dtype=np.float32)
+        >>> check_like_x(np.float64(0.5), x, name="Rule.update", what="a step")
+        array(0.5, dtype=float32)
+        >>> check_like_x(0.5, x, name="Rule.update", what="a step")
+        Traceback (most recent call last):
+        ...
+        TypeError: Rule.update returned a step that is float 0.5, expected a real ...
     """
     dtype = run_dtype(x.dtype)
     if type(value) is np.ndarray and value.dtype == dtype:
         if value.shape == x.shape:
             return value
+    elif isinstance(value, np.floating) and x.shape == ():
+        return np.asarray(value, dtype=dtype)
     elif not isinstance(value, np.ndarray) or value.dtype.kind != "f":
         raise TypeError(
             f"{name} returned {what} that is {_describe(value)}, expected a real "
@@ -286,8 +303,10 @@ def clip_as(x: Array, lower: Array, upper: Array, dtype: np.dtype[Any]) -> Array
         ...     0.1,
         ... ]
         array([ True,  True])
+        >>> clip_as(np.array(2.0), np.array(0.0), np.array(1.0), np.dtype(np.float64))
+        array(1.)
     """
-    clipped = np.clip(x, lower, upper)
+    clipped = np.asarray(np.clip(x, lower, upper))  # 0-d: an array, not a scalar
     if clipped.dtype == dtype:
         return clipped
     cast = clipped.astype(dtype)
