@@ -21,11 +21,13 @@ from optim import (
     CentralDifference,
     Checkpoint,
     ComplexStep,
+    ConjugateGradient,
     Evaluator,
     FixedStep,
     ForwardDifference,
     FunctionObjective,
     Mode,
+    Momentum,
     Optimizer,
     Richardson,
     Simplex,
@@ -242,10 +244,15 @@ def test_constraints_on_a_scalar(rule, constraint, answer):
     assert result.x == pytest.approx(answer, abs=1e-6)
 
 
-def test_a_scalar_run_checkpoints_and_resumes(tmp_path):
+@pytest.mark.parametrize(
+    "rule",
+    [LBFGS(), ConjugateGradient(), Momentum(0.1), Adam(0.1, amsgrad=True)],
+    ids=["lbfgs", "cg", "momentum", "amsgrad"],
+)
+def test_a_scalar_run_checkpoints_and_resumes(rule, tmp_path):
     path = tmp_path / "run.npz"
     optimizer = Optimizer(
-        _parabola(gradient=True), step_rule=LBFGS(), callbacks=[Checkpoint(path)]
+        _parabola(gradient=True), step_rule=rule, callbacks=[Checkpoint(path)]
     )
     whole = attrs.evolve(optimizer, max_steps=3).run(0.5)
     attrs.evolve(optimizer, max_steps=1).run(0.5)
@@ -281,3 +288,16 @@ def test_a_scalar_run_ends_on_a_0d_array(rule):
         assert type(array) is np.ndarray
         assert array.shape == ()
         assert array.dtype == np.float64
+
+
+@pytest.mark.parametrize("rule", FOUR_RULES)
+def test_a_float32_scalar_stays_float32(rule):
+    result = Optimizer(
+        _parabola(gradient=True),
+        step_rule=rule,
+        callbacks=[StopOnZeroGradient(1e-5)],
+        max_steps=500,
+    ).run(np.float32(0.0))
+    assert np.ndim(result.x) == 0
+    assert result.x.dtype == result.gradient.dtype == np.float32
+    assert abs(result.x - 3.0) < 1e-5
