@@ -280,6 +280,32 @@ _DERIVED = {
 """For each method, the base's version and the one derived from the pair."""
 
 
+def value_is_derived(objective: Objective) -> bool:
+    """Whether the objective's `value` is derived from its `value_and_gradient`.
+
+    True for a class that defines `value_and_gradient` but not `value`: a value
+    then costs a value and a gradient, so a caller that may want the gradient at
+    the same point (the run's evaluator, after a trial point's value) should ask
+    for the pair and keep both.
+
+    Args:
+        objective: Any objective.
+
+    Returns:
+        Whether `objective.value(x)` is `objective.value_and_gradient(x)[0]`.
+
+    Examples:
+        >>> import numpy as np
+        >>> class Pair(Objective):
+        ...     def value_and_gradient(self, x):
+        ...         return float(x @ x), 2 * x
+        >>> from optim.problems import Sphere
+        >>> value_is_derived(Pair()), value_is_derived(Sphere())
+        (True, False)
+    """
+    return type(objective).value is _value_of_pair
+
+
 def _defines(cls: type, name: str) -> bool:
     """Whether `cls` (or a base below `Objective`) defines the method itself."""
     method = getattr(cls, name, None)

@@ -20,7 +20,8 @@ from optim import (
     Optimizer,
     StopOnZeroGradient,
 )
-from optim.objective import bind_arguments
+from optim.objective import bind_arguments, value_is_derived
+from optim.problems import Sphere
 
 CENTER = np.array([1.0, -2.0])
 
@@ -217,3 +218,9 @@ def test_extra_arguments_reach_the_pair():
         x, args=(np.ones(2),)
     )
     np.testing.assert_array_equal(result.x, [0.5, 0.5])  # 0 - 0.25 * (-2)
+
+
+def test_value_is_derived_tells_the_pair_only_form():
+    assert value_is_derived(PairOnly())
+    assert value_is_derived(FrozenPair())
+    assert not value_is_derived(Sphere())  # defines value, gradient and the pair
