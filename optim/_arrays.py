@@ -1,15 +1,12 @@
 """Conversions and checks for the arrays that cross the public API."""
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from optim._types import Array, ArrayLike
-
-if TYPE_CHECKING:
-    from optim.projections import Projection
 
 RUN_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 """The dtypes a run computes in: float32 stays float32, everything else is float64."""
@@ -266,7 +263,15 @@ def displacement(x: Array, step: float, direction: Array) -> Array:
     return delta
 
 
-def moved(x: Array, delta: Array, constraint: "Projection | None" = None) -> Array:
+class _Projects(Protocol):
+    """What `moved` needs of a constraint (a `Projection`, without importing it)."""
+
+    def project(self, x: Array) -> Array:
+        """The point of the set nearest to `x`."""
+        ...  # pragma: no cover
+
+
+def moved(x: Array, delta: Array, constraint: _Projects | None = None) -> Array:
     """The point `x + delta`, projected onto `constraint`, as an array of `x`'s dtype.
 
     Line searches build their trial points with it, and an iterate built the same
