@@ -1,7 +1,7 @@
 """Conversions and checks for the arrays that cross the public API."""
 
 import math
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -207,14 +207,31 @@ def check_like_x(value: object, x: Array, *, name: str, what: str) -> Array:
     `x`'s dtype; another float dtype is cast to `x`'s). Used on what plug-ins
     return: a rule's step, an estimator's gradient.
 
+    For a 0-d `x`, a numpy floating-point scalar is accepted too and becomes a
+    0-d array: numpy's arithmetic on 0-d arrays gives scalars
+    (`-0.1 * np.array(2.0)` is `np.float64(-0.2)`), so a plug-in written for
+    arrays returns them without doing anything wrong.
+
     Raises:
-        TypeError: If `value` is not a real floating-point array.
+        TypeError: If `value` is not a real floating-point array (or, for a 0-d
+            `x`, a numpy floating-point scalar).
         ValueError: If its shape differs from the shape of `x`.
+
+    Examples:
+        >>> x = np.array(1.0, dtype=np.float32)
+        >>> check_like_x(np.float64(0.5), x, name="Rule.update", what="a step")
+        array(0.5, dtype=float32)
+        >>> check_like_x(0.5, x, name="Rule.update", what="a step")
+        Traceback (most recent call last):
+        ...
+        TypeError: Rule.update returned a step that is float 0.5, expected a real ...
     """
     dtype = run_dtype(x.dtype)
     if type(value) is np.ndarray and value.dtype == dtype:
         if value.shape == x.shape:
             return value
+    elif isinstance(value, np.floating) and x.shape == ():
+        return np.asarray(value, dtype=dtype)
     elif not isinstance(value, np.ndarray) or value.dtype.kind != "f":
         raise TypeError(
             f"{name} returned {what} that is {_describe(value)}, expected a real "
@@ -226,6 +243,55 @@ def check_like_x(value: object, x: Array, *, name: str, what: str) -> Array:
             f"{x.shape} (the shape of x)"
         )
     return value.astype(dtype, copy=False)
+
+
+def displacement(x: Array, step: float, direction: Array) -> Array:
+    """`step * direction` as an array of `x`'s dtype, the run's (0-d for a 0-d `x`).
+
+    How a line search builds its displacement: a direction of another dtype (a
+    float64 one in a float32 run) must not make the trial point float64, and a
+    0-d direction must not leave a numpy scalar.
+
+    Examples:
+        >>> x = np.zeros(2, dtype=np.float32)
+        >>> displacement(x, 0.5, np.array([1.0, -2.0]))
+        array([ 0.5, -1. ], dtype=float32)
+        >>> displacement(np.array(0.0), 0.5, np.array(3.0))
+        array(1.5)
+    """
+    delta: Array = np.asarray(step * direction, dtype=run_dtype(x.dtype))
+    return delta
+
+
+class _Projects(Protocol):
+    """What `moved` needs of a constraint (a `Projection`, without importing it)."""
+
+    def project(self, x: Array) -> Array:
+        """The point of the set nearest to `x`."""
+        ...  # pragma: no cover
+
+
+def moved(x: Array, delta: Array, constraint: _Projects | None = None) -> Array:
+    """The point `x + delta`, projected onto `constraint`, as an array of `x`'s dtype.
+
+    Line searches build their trial points with it, and an iterate built the same
+    way from the same `delta` is the very same point (so what was evaluated there
+    is reused). numpy's 0-d arithmetic gives scalars; the point is always an
+    array (0-d for a 0-d `x`).
+
+    Examples:
+        >>> from optim.projections import Bounds
+        >>> moved(np.array(1.0), np.array(2.5))
+        array(3.5)
+        >>> x = np.array([0.5, 0.5], dtype=np.float32)
+        >>> moved(x, np.array([1.0, -0.25], dtype=np.float32), Bounds(0.0, 0.7))
+        array([0.7 , 0.25], dtype=float32)
+    """
+    dtype = run_dtype(x.dtype)
+    point: Array = np.asarray(x + delta, dtype=dtype)
+    if constraint is not None:
+        point = np.asarray(constraint.project(point), dtype=dtype)
+    return point
 
 
 def clip_as(x: Array, lower: Array, upper: Array, dtype: np.dtype[Any]) -> Array:
@@ -242,8 +308,10 @@ def clip_as(x: Array, lower: Array, upper: Array, dtype: np.dtype[Any]) -> Array
         ...     0.1,
         ... ]
         array([ True,  True])
+        >>> clip_as(np.array(2.0), np.array(0.0), np.array(1.0), np.dtype(np.float64))
+        array(1.)
     """
-    clipped = np.clip(x, lower, upper)
+    clipped = np.asarray(np.clip(x, lower, upper))  # 0-d: an array, not a scalar
     if clipped.dtype == dtype:
         return clipped
     cast = clipped.astype(dtype)

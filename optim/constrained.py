@@ -32,6 +32,7 @@ import math
 import attrs
 import numpy as np
 
+from optim._arrays import clip_as, displacement, moved
 from optim._types import Array
 from optim.directions import LBFGSDirectionState
 from optim.evaluation import TrialEvaluator
@@ -271,7 +272,7 @@ def box_direction(
         state: The L-BFGS pairs.
 
     Returns:
-        The direction; $P(x - g) - x$ when no pair is stored.
+        The direction, of `x`'s dtype; $P(x - g) - x$ when no pair is stored.
 
     Examples:
         >>> import numpy as np
@@ -291,7 +292,8 @@ def box_direction(
         target = subspace_step(x, g, lower, upper, form, cauchy)
     except np.linalg.LinAlgError:
         target = np.clip(x - g, lower, upper)
-    direction: Array = target - x
+    # The float64 bounds would make a float32 run's trial points float64.
+    direction: Array = clip_as(target, lower, upper, x.dtype) - x
     return direction
 
 
@@ -347,7 +349,7 @@ def spectral_search(
     """
     alpha = 1.0
     for _ in range(max_iterations):
-        trial = evaluator.value(constraint.project(x + alpha * direction))
+        trial = evaluator.value(moved(x, displacement(x, alpha, direction), constraint))
         if trial <= reference + 1e-4 * alpha * slope:
             return alpha, trial
         curvature = trial - value - alpha * slope

@@ -17,7 +17,7 @@ from optim._arrays import (
 from optim._types import Array, override
 from optim.gradients import AnalyticGradient, GradientEstimator
 from optim.mode import Mode
-from optim.objective import Objective, bind_arguments
+from optim.objective import Objective, bind_arguments, value_is_derived
 from optim.projections import Bounds, Projection
 
 
@@ -144,6 +144,7 @@ class Evaluator:
         "_full_memo",
         "_last_gradient",
         "_objective",
+        "_pairs",
         "_value_memo",
         "constraint",
         "rng",
@@ -179,6 +180,12 @@ class Evaluator:
         # last time, overwriting gradients the run keeps: its estimates are
         # copied. The built-in estimators return fresh arrays.
         self._copies = type(estimator).__module__ != "optim.gradients"
+        # An objective whose value comes with its gradient (it defines only
+        # value_and_gradient): a trial value keeps both, so that an accepted
+        # trial needs no second call.
+        self._pairs = isinstance(estimator, AnalyticGradient) and value_is_derived(
+            objective
+        )
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
         """Pass `*args, **kwargs` after the point to the objective from now on.
@@ -219,6 +226,8 @@ class Evaluator:
         Returns:
             The value, in the minimization convention.
         """
+        if self._pairs:  # the value costs the gradient too: keep both
+            return self.value_and_gradient(x)[0]
         x = as_float_array(x)
         value = self._counted.value(x)
         self._value_memo = (x, value)
@@ -254,7 +263,12 @@ class Evaluator:
         full, self._full_memo = self._full_memo, None
         known, self._value_memo = self._value_memo, None
         if full is not None and np.array_equal(full[0], x):
-            return full[1], full[2], full[3]
+            name = "Evaluator"  # a trial point of another dtype gave this gradient
+            gradient = check_like_x(full[2], x, name=name, what="a gradient")
+            error = full[3]
+            if error is not None:
+                error = check_like_x(error, x, name=name, what="an error estimate")
+            return full[1], gradient, error
         if known is not None and np.array_equal(known[0], x):
             gradient, error = self._estimate(x)
             return known[1], gradient, error

@@ -762,8 +762,16 @@ class CentralDifference(_Differences):
         a, b = near - flat, far - flat
         if value is None and bool(np.any(a * b > 0.0)):
             value = objective.value(x)
-        f0 = math.nan if value is None else value
+        f0 = 0.0 if value is None else value  # unused unless a stencil is one-sided
         gradient, (c0, c1, c2) = _three_point(f0, f[:n], f[n:], a, b)
+        # Points on both sides: the two-point difference, which needs no f(x) (the
+        # parabola's weight of f(x) is zero but for the rounding of a and b).
+        central = a * b < 0.0
+        width = np.where(central, a - b, 1.0)
+        gradient = np.where(central, (f[:n] - f[n:]) / width, gradient)
+        c0 = np.where(central, 0.0, c0)
+        c1 = np.where(central, 1.0 / width, c1)
+        c2 = np.where(central, -1.0 / width, c2)
         noise, eps = self.noise, _eps(x)
         rounding = np.abs(c1) * _value_error(f[:n], noise, eps) + np.abs(
             c2

@@ -27,6 +27,7 @@ import attrs
 import numpy as np
 
 from optim import _validators
+from optim._arrays import displacement, moved, run_dtype
 from optim._types import Array, override
 from optim.evaluation import TrialEvaluator, constraint_of
 
@@ -78,7 +79,9 @@ class Search(abc.ABC):
     Subclasses implement [`search`][optim.line_search.Search.search]. A search
     is stateless configuration; it never modifies its inputs and builds every trial
     point as `x + delta` with `delta = alpha * direction`, returning that same
-    `delta` so the optimizer can reuse the last trial evaluation.
+    `delta` so the optimizer can reuse the last trial evaluation. Trial points
+    keep `x`'s dtype and shape: a float32 run's are float32, and a 0-d `x`'s are
+    0-d arrays.
 
     Examples:
         >>> import numpy as np
@@ -130,6 +133,11 @@ def _dot(a: Array, b: Array) -> float:
     return float(np.vdot(a, b))
 
 
+def _zero(x: Array) -> Array:
+    """The zero displacement: an array of `x`'s shape and dtype."""
+    return np.zeros(np.shape(x), dtype=run_dtype(x.dtype))
+
+
 @attrs.frozen
 class AcceptStep(Search):
     """Take the initial step as it is, without evaluating anything.
@@ -162,7 +170,9 @@ class AcceptStep(Search):
         initial_step: float,
     ) -> SearchResult:
         return SearchResult(
-            step=initial_step, delta=initial_step * direction, success=True
+            step=initial_step,
+            delta=displacement(x, initial_step, direction),
+            success=True,
         )
 
 
@@ -232,11 +242,10 @@ class Backtracking(Search):
         constraint = constraint_of(evaluator)
         step = initial_step
         for _ in range(self.max_iterations):
-            delta = step * direction
-            point = x + delta
+            delta = displacement(x, step, direction)
+            point = moved(x, delta, constraint)
             change = step * slope
             if constraint is not None:
-                point = constraint.project(point)
                 change = _dot(gradient, point - x)
             trial = evaluator.value(point)
             if change < 0.0 and trial <= value + self.c1 * change:
@@ -245,7 +254,7 @@ class Backtracking(Search):
         _logger.debug(
             "backtracking: no sufficient decrease in %d trials", self.max_iterations
         )
-        return SearchResult(step=0.0, delta=np.zeros_like(direction), success=False)
+        return SearchResult(step=0.0, delta=_zero(x), success=False)
 
 
 def _cubic_minimizer(
@@ -385,7 +394,7 @@ class StrongWolfe(Search):
                 value=trial_value,
                 gradient=trial_gradient,
             )
-        return SearchResult(step=0.0, delta=np.zeros_like(direction), success=False)
+        return SearchResult(step=0.0, delta=_zero(x), success=False)
 
     def _bracket(self, line: _Line, step: float) -> SearchResult | _Bracket | None:
         """Algorithm 3.5: extrapolate until a step is accepted or bracketed."""
@@ -446,10 +455,9 @@ class _Line:
     def evaluate(self, step: float) -> tuple[Array, float, Array, float]:
         """Spend one trial: the displacement, value, gradient and slope at `step`."""
         self.budget -= 1
-        delta = step * self.direction
-        point = self.x + delta
+        delta = displacement(self.x, step, self.direction)
+        point = moved(self.x, delta, self.constraint)
         if self.constraint is not None:
-            point = self.constraint.project(point)
             self.change = _dot(self.gradient, point - self.x)
         trial_value, trial_gradient = self.evaluator.value_and_gradient(point)
         return delta, trial_value, trial_gradient, _dot(trial_gradient, self.direction)

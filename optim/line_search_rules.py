@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from optim._arrays import ratio
+from optim._arrays import displacement, ratio
 from optim._types import Array, override
 from optim.constrained import box_direction, max_step, spectral_search
 from optim.directions import (
@@ -412,7 +412,8 @@ def _spectral(
         stalled=stalled,
         recent_values=recent,
     )
-    return (np.zeros_like(x) if found is None else found[0] * step), new_state
+    delta = np.zeros_like(x) if found is None else displacement(x, found[0], step)
+    return delta, new_state
 
 
 _SPECTRAL_MEMORY = 10

@@ -6,7 +6,7 @@ import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Self
 
 import attrs
 import numpy as np
@@ -17,14 +17,28 @@ from optim._arrays import as_complex_scalar, as_float_array, as_scalar
 from optim._types import Array, ArrayLike, override
 
 
-class Objective(abc.ABC):
+class Objective(abc.ABC):  # noqa: B024  # value or the pair: checked in __new__
     """A scalar function of a point, the thing an optimizer minimizes or maximizes.
 
-    Subclass it and implement [`value`][optim.objective.Objective.value]. If the
-    gradient is known in closed form, override
-    [`gradient`][optim.objective.Objective.gradient] too: the optimizer then uses it
-    by default instead of finite differences. Points are float64 arrays of any shape
-    (a vector, a matrix of weights, ...); the gradient has the same shape.
+    Subclass it and implement [`value`][optim.objective.Objective.value], or
+    [`value_and_gradient`][optim.objective.Objective.value_and_gradient] alone
+    (the natural form of a forward and a backward pass), or both. If the gradient
+    is known in closed form, override
+    [`gradient`][optim.objective.Objective.gradient] too (or define
+    `value_and_gradient`): the optimizer then uses it by default instead of finite
+    differences. Points are float64 (or float32) arrays of any shape (a vector, a
+    matrix of weights, a 0-d scalar, ...); the gradient has the same shape.
+
+    With `value_and_gradient` alone, `value` and `gradient` are derived from it:
+    each is one call of it. The run calls `value_and_gradient` wherever it needs
+    both (at each iterate with
+    [`AnalyticGradient`][optim.gradients.AnalyticGradient], at the trial points of
+    [`StrongWolfe`][optim.line_search.StrongWolfe]), so a point costs one call; a
+    value alone (an Armijo trial, a finite-difference point) also costs one. If a
+    value is much cheaper than a value and a gradient, define `value` too.
+
+    A subclass that defines neither `value` nor `value_and_gradient` cannot be
+    instantiated (`TypeError`).
 
     Override [`values`][optim.objective.Objective.values] when the function can
     evaluate many points in one vectorized call: finite-difference estimators send
@@ -44,13 +58,56 @@ class Objective(abc.ABC):
         True
         >>> Sphere().values(np.array([[1.0, 0.0], [1.0, 1.0]]))
         array([1., 2.])
+
+        One method, the value and the gradient of one pass:
+
+        >>> class Bowl(Objective):
+        ...     def value_and_gradient(self, x):
+        ...         return float(np.sum((x - 1.0) ** 2)), 2 * (x - 1.0)
+        >>> Bowl().value(np.zeros(2)), Bowl().gradient(np.zeros(2))
+        (2.0, array([-2., -2.]))
+        >>> Bowl().has_gradient
+        True
+
+        Neither method is an error:
+
+        >>> class Nothing(Objective):
+        ...     pass
+        >>> Nothing()
+        Traceback (most recent call last):
+        ...
+        TypeError: Can't instantiate Nothing: an Objective must define value(x) or ...
     """
 
     __slots__ = ()
 
-    @abc.abstractmethod
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Derive `value` and `gradient` for a class that defines only the pair."""
+        super().__init_subclass__(**kwargs)
+        if _defines(cls, "value_and_gradient"):
+            if not _defines(cls, "value"):
+                cls.value = _value_of_pair  # type: ignore[method-assign]
+            if not _defines(cls, "gradient"):
+                cls.gradient = _gradient_of_pair  # type: ignore[method-assign]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        """Refuse a class that defines neither `value` nor `value_and_gradient`."""
+        if not (_defines(cls, "value") or _defines(cls, "value_and_gradient")):
+            raise TypeError(
+                f"Can't instantiate {cls.__qualname__}: an Objective must define "
+                "value(x) or value_and_gradient(x) (or both); with "
+                "value_and_gradient alone, value and gradient are derived from it"
+            )
+        if (args or kwargs) and cls.__init__ is object.__init__:
+            raise TypeError(f"{cls.__qualname__}() takes no arguments")
+        return super().__new__(cls)
+
     def value(self, x: Array) -> float:
         """Evaluate the objective at `x`.
+
+        Implement it, or
+        [`value_and_gradient`][optim.objective.Objective.value_and_gradient] (the
+        value is then the first item of the pair, one call of it).
 
         Args:
             x: The point; never modify it.
@@ -58,9 +115,17 @@ class Objective(abc.ABC):
         Returns:
             The objective's value, a real scalar.
         """
+        raise NotImplementedError(
+            f"{type(self).__name__} defines neither value nor value_and_gradient"
+        )
 
     def gradient(self, x: Array) -> Array:
         """Return the exact gradient at `x`, if the objective knows it.
+
+        A class that defines
+        [`value_and_gradient`][optim.objective.Objective.value_and_gradient] but
+        not `gradient` has a gradient: the second item of the pair (one call of
+        it).
 
         Args:
             x: The point; never modify it.
@@ -79,9 +144,9 @@ class Objective(abc.ABC):
     def has_gradient(self) -> bool:
         """Whether [`gradient`][optim.objective.Objective.gradient] is implemented.
 
-        True when a subclass overrides `gradient`; adapters such as
-        [`FunctionObjective`][optim.objective.FunctionObjective] override this
-        property instead.
+        True when a subclass overrides `gradient` or `value_and_gradient`;
+        adapters such as [`FunctionObjective`][optim.objective.FunctionObjective]
+        override this property instead.
         """
         return type(self).gradient is not Objective.gradient
 
@@ -119,7 +184,9 @@ class Objective(abc.ABC):
     def value_and_gradient(self, x: Array) -> tuple[float, Array]:
         """Return the value and the exact gradient at `x`.
 
-        Override it when the two share work (a forward and a backward pass).
+        Override it when the two share work (a forward and a backward pass); it
+        may be the only method a subclass defines. The default calls `value` and
+        `gradient`.
 
         Args:
             x: The point; never modify it.
@@ -193,6 +260,56 @@ class Objective(abc.ABC):
             return [self.values(batch) for batch in batches]
         _check_sendable(self, executor)
         return list(executor.map(self.values, batches))
+
+
+def _value_of_pair(self: Objective, x: Array, *args: Any, **kwargs: Any) -> float:
+    """The value at `x`: the first item of `value_and_gradient` (one call)."""
+    return self.value_and_gradient(x, *args, **kwargs)[0]
+
+
+def _gradient_of_pair(self: Objective, x: Array, *args: Any, **kwargs: Any) -> Array:
+    """The gradient at `x`: the second item of `value_and_gradient` (one call)."""
+    return self.value_and_gradient(x, *args, **kwargs)[1]
+
+
+_DERIVED = {
+    "value": (Objective.value, _value_of_pair),
+    "gradient": (Objective.gradient, _gradient_of_pair),
+    "value_and_gradient": (Objective.value_and_gradient,),
+}
+"""For each method, the base's version and the one derived from the pair."""
+
+
+def value_is_derived(objective: Objective) -> bool:
+    """Whether the objective's `value` is derived from its `value_and_gradient`.
+
+    True for a class that defines `value_and_gradient` but not `value`: a value
+    then costs a value and a gradient, so a caller that may want the gradient at
+    the same point (the run's evaluator, after a trial point's value) should ask
+    for the pair and keep both.
+
+    Args:
+        objective: Any objective.
+
+    Returns:
+        Whether `objective.value(x)` is `objective.value_and_gradient(x)[0]`.
+
+    Examples:
+        >>> import numpy as np
+        >>> class Pair(Objective):
+        ...     def value_and_gradient(self, x):
+        ...         return float(x @ x), 2 * x
+        >>> from optim.problems import Sphere
+        >>> value_is_derived(Pair()), value_is_derived(Sphere())
+        (True, False)
+    """
+    return type(objective).value is _value_of_pair
+
+
+def _defines(cls: type, name: str) -> bool:
+    """Whether `cls` (or a base below `Objective`) defines the method itself."""
+    method = getattr(cls, name, None)
+    return method is not None and all(method is not own for own in _DERIVED[name])
 
 
 @attrs.frozen

@@ -83,6 +83,9 @@ class StepRule(abc.ABC, Generic[S]):
 
         Returns:
             A pair `(delta, new_state)`; the optimizer sets `x = x + delta`.
+                `delta` is an array shaped like `x`, of `x`'s dtype (another
+                float dtype is cast); for a 0-d `x` the numpy float that 0-d
+                arithmetic gives (`-0.1 * gradient`) is accepted as well.
         """
 
     @property

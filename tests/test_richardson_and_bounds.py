@@ -4,10 +4,13 @@ import pytest
 from optim import (
     SPSA,
     BackwardDifference,
+    Bounds,
     CentralDifference,
     ComplexStep,
+    Evaluator,
     ForwardDifference,
     FunctionObjective,
+    Mode,
     Objective,
     Richardson,
 )
@@ -181,3 +184,31 @@ def test_base_class_forwards_bounds_only_when_given():
     box = (np.zeros(2), np.ones(2))
     _, inside, _ = Aware().value_and_estimate(Boxed(*box), x, bounds=box)
     assert np.all(np.isfinite(inside))
+
+
+def test_central_differences_in_a_box_need_no_value_at_x():
+    """estimate_with_error in a box (value unknown) is finite and equals the
+    estimate made with the value, for stencils on both sides of x."""
+    f = FunctionObjective(lambda x: float(np.sum((x - 3.0) ** 2)))
+    box = (np.full(2, -10.0), np.full(2, 10.0))
+    for x in (np.array([0.0, 1.0]), np.array([9.0, -9.5])):
+        gradient, error = CentralDifference().estimate_with_error(f, x, bounds=box)
+        _, with_value, error_with_value = CentralDifference().value_and_estimate(
+            f, x, bounds=box
+        )
+        np.testing.assert_allclose(gradient, 2.0 * (x - 3.0), rtol=1e-8)
+        np.testing.assert_array_equal(gradient, with_value)
+        np.testing.assert_array_equal(error, error_with_value)
+
+
+def test_evaluator_trial_then_iterate_in_a_box_is_finite():
+    """After an Armijo trial (value known) the gradient in a box is finite."""
+    f = FunctionObjective(lambda x: float(np.sum((x - 3.0) ** 2)))
+    evaluator = Evaluator(
+        f, CentralDifference(), Mode.DESCENT, constraint=Bounds(-10.0, 10.0)
+    )
+    point = np.array([1.0])
+    assert evaluator.value(point) == 4.0
+    value, gradient, _ = evaluator.evaluate(point)
+    assert value == 4.0
+    np.testing.assert_allclose(gradient, [-4.0], rtol=1e-8)
