@@ -163,13 +163,17 @@ def checked_values(values: object, points: npt.NDArray[Any], *, name: str) -> An
     return array.astype(np.complex128 if complex_points else np.float64, copy=False)
 
 
-def check_gradient_shape(gradient: object, x: Array, *, name: str) -> Array:
-    """Return a private copy of `gradient` in `x`'s dtype, checked to be shaped like x.
+def check_gradient_shape(
+    gradient: object, x: Array, *, name: str, copy: bool = True
+) -> Array:
+    """Return `gradient` in `x`'s dtype, checked to be shaped like x.
 
     A gradient of another dtype is cast to `x`'s (a float64 gradient in a float32
-    run becomes float32: the run stays in its dtype). The copy matters: an
-    objective may write its next gradient into the same buffer, and a step rule
-    keeps earlier gradients (L-BFGS's pairs).
+    run becomes float32: the run stays in its dtype). By default the result is a
+    private copy: an objective may write its next gradient into the same buffer
+    while a step rule keeps earlier gradients (L-BFGS's pairs). With
+    `copy=False` a gradient already of the right type, dtype and shape is
+    returned as it is (O(1)).
 
     Raises:
         TypeError: If the gradient is not real and numeric.
@@ -180,7 +184,7 @@ def check_gradient_shape(gradient: object, x: Array, *, name: str) -> Array:
         and gradient.dtype == run_dtype(x.dtype)
         and gradient.shape == x.shape
     ):
-        return gradient.copy()
+        return gradient.copy() if copy else gradient
     if gradient is None or isinstance(gradient, str | bytes | dict | set):
         raise TypeError(
             f"{name} returned {_describe(gradient)}, expected an array of shape "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from collections.abc import Generator, Mapping
 from typing import Any
 
@@ -44,6 +45,15 @@ __all__ = ["Engine", "run_to_end", "steps"]
 _logger = logging.getLogger("optim")
 
 
+def _references_of_a_local() -> int:
+    """What `sys.getrefcount` says of an object held by one local name only."""
+    probe = object()
+    return sys.getrefcount(probe)
+
+
+_UNSHARED = _references_of_a_local()
+
+
 class Engine:
     """One run: its configuration, hooks, evaluations and state, and its phases.
 
@@ -70,9 +80,16 @@ class Engine:
 
     __slots__ = (
         "_args",
+        "_constraint",
         "_kwargs",
+        "_margin",
         "_pending",
+        "_rank_best",
         "_resumed",
+        "_sign",
+        "_size_bound",
+        "_spare",
+        "_spec",
         "_x0",
         "context",
         "evaluator",
@@ -111,6 +128,14 @@ class Engine:
         x = self.x
         dtype: Any = x.dtype  # attrs' evolve is typed too narrowly for a dtype
         self.context = attrs.evolve(context, dtype=dtype)
+        # What every step reads, looked up once.
+        self._sign = context.mode.sign
+        self._constraint = context.constraint
+        self._rank_best = context.rank_best
+        self._margin = context.ftol * (context.patience or 0)
+        self._spec = getattr(context.objective, "spec", None)
+        self._spare: Array | None = None  # an old point's buffer, see _moved
+        self._size_bound = math.inf  # an upper bound on |x|^2, kept by _stuck
         self.evaluator = Evaluator(
             context.objective,
             context.gradient_estimator,
@@ -123,6 +148,9 @@ class Engine:
             ),
         )
         self.evaluator.bind(self._args, self._kwargs)
+        # A rule that evaluates no trial points uses each gradient once: the
+        # objective's gradients need no private copy (see keeps_gradients).
+        self.evaluator.keeps_gradients = _keeps_gradients(context.step_rule)
 
     @property
     def done(self) -> bool:
@@ -193,12 +221,8 @@ class Engine:
             The record of the last evaluated point.
         """
         assert self.state is not None, "no point has been evaluated yet"
-        context = self.context
         return StepInfo(
-            self.state,
-            constraint=context.constraint,
-            sign=context.mode.sign,
-            spec=getattr(context.objective, "spec", None),
+            self.state, constraint=self._constraint, sign=self._sign, spec=self._spec
         )
 
     def interrupt(self) -> None:
@@ -301,6 +325,7 @@ class Engine:
             )
         except Exception as failure:  # a constraint's projection failed
             return _failed(state, failure)
+        self._spare = state.x  # reusable once nothing else refers to it
         return None
 
     def _test(self, info: StepInfo, *, tests_only: bool = False) -> End | None:
@@ -336,19 +361,55 @@ class Engine:
                 ),
                 state.x,
             )
-            x = state.x + delta
+            x = self._moved(state.x, delta)
             if context.constraint is not None:
                 x = _projected(context.constraint, x, state.x)
                 delta = x - state.x  # what the step did, for the test below
-            elif not isinstance(x, np.ndarray):  # 0-d arithmetic gives a scalar
-                x = np.asarray(x)
-            stuck = _stuck(state, x, delta, rule_state, evaluator)
+            stuck = self._stuck(state, x, delta, rule_state)
         except Exception as error:  # the run's result must survive it
             return _failed(state, error)
         if stuck is not None:
             return self._confirmed(End(stuck))
         self._pending = (x, rule_state)
         return None
+
+    def _moved(self, x: Array, delta: Array) -> Array:
+        """`x + delta` in a fresh array, or in the buffer of an old point.
+
+        The buffer of the point before last is reused when nothing but the engine
+        refers to it (its reference count says so): a callback, `History` or your
+        code that kept that point keeps it intact, and a long run allocates no
+        new point per step.
+        """
+        spare, self._spare = self._spare, None
+        if (
+            spare is not None
+            and sys.getrefcount(spare) == _UNSHARED
+            and spare.shape == x.shape
+            and spare.dtype == x.dtype
+        ):
+            moved: Array = np.add(x, delta, out=spare)
+            return moved
+        fresh = x + delta
+        return fresh if isinstance(fresh, np.ndarray) else np.asarray(fresh)
+
+    def _stuck(
+        self, state: RunState, x: Array, delta: Array, rule_state: Any
+    ) -> Stop | None:
+        """Why the step from `state` to `x` cannot go on, or `None` (one pass).
+
+        The common case, a finite step that moves `x`, is told with one pass over
+        the step and a cached bound on `|x|` (updated by the triangle inequality);
+        the exact norm of `x` is computed only when in doubt, and the outcome is
+        the same as with it (see `_stuck` at module level for the rest).
+        """
+        size = float(np.vdot(delta, delta))
+        if math.isfinite(size):
+            for bound in (self._size_bound, float(np.vdot(state.x, state.x))):
+                if size > 1e-30 * bound:
+                    self._size_bound = (math.sqrt(bound) + math.sqrt(size)) ** 2
+                    return None  # a finite step that moves x
+        return _stuck(state, x, delta, rule_state, self.evaluator)
 
     def _confirmed(self, end: End) -> End | None:
         """Check what an ending claims about the gradient; `None`: go on.
@@ -482,7 +543,8 @@ class Engine:
         """
         state, evaluator, context = self.state, self.evaluator, self.context
         assert state is not None
-        loss, gradient = evaluator.minimized(state.value, state.gradient)
+        # A copy: the objective may write the probe's gradient into the same buffer.
+        loss, gradient = evaluator.minimized(state.value, state.gradient.copy())
         norm = _norm(gradient)
         eps = float(np.finfo(state.x.dtype).eps)
         if not norm > 0.0:
@@ -619,51 +681,63 @@ class Engine:
         rule_state: Any,
     ) -> RunState:
         """The state at a new iterate: the start (`previous=None`) or the next step."""
-        evaluator = self.evaluator
-        sign = evaluator.sign
+        evaluator, sign = self.evaluator, self._sign
         evaluations = evaluator.evaluations
-        stationarity = self._stationarity(x, gradient, gradient_norm)
+        if self._constraint is not None:
+            gradient_norm = self._stationarity(x, gradient, gradient_norm)
+        error_norm = None if error is None else _norm(error)
         if previous is None:
-            step, improved, stalls, start_value = 0, True, 0, value
-            progress = (value, 0, evaluations, stationarity)
-        else:
-            step, start_value = previous.step + 1, previous.start_value
-            improved = sign * value < sign * previous.best_value
-            stalls = previous.non_improving_steps + (not improved)
-            progress = (
-                previous.progress_value,
-                previous.progress_step,
-                previous.progress_evaluations,
-                previous.progress_gradient_norm,
+            return RunState(
+                step=0,
+                x=x,
+                value=value,
+                gradient=gradient,
+                gradient_norm=gradient_norm,
+                gradient_error=error_norm,
+                evaluations=evaluations,
+                gradient_evaluations=evaluator.gradient_evaluations,
+                rule_state=rule_state,
+                random_state=evaluator.random_state,
+                best_x=x,
+                best_value=value,
+                best_step=0,
+                non_improving_steps=0,
+                start_value=value,
+                progress_value=value,
+                progress_step=0,
+                progress_evaluations=evaluations,
+                progress_gradient_norm=gradient_norm,
             )
-            reference, context = sign * previous.progress_value, self.context
-            margin = context.ftol * (context.patience or 0) * abs(reference)
-            lower = sign * value < reference - margin
-            if lower or stationarity < 0.5 * previous.progress_gradient_norm:
-                best_value = value if lower else previous.progress_value
-                progress = (best_value, step, evaluations, stationarity)
-        keep = previous is not None and not improved and self.context.rank_best
-        best = previous if keep else None
+        step, loss = previous.step + 1, sign * value
+        improved = loss < sign * previous.best_value
+        best = previous if not improved and self._rank_best else None
+        reference = sign * previous.progress_value
+        lower = loss < reference - self._margin * abs(reference)
+        progressed = lower or gradient_norm < 0.5 * previous.progress_gradient_norm
         return RunState(
             step=step,
             x=x,
             value=value,
             gradient=gradient,
-            gradient_norm=stationarity,
-            gradient_error=None if error is None else _norm(error),
+            gradient_norm=gradient_norm,
+            gradient_error=error_norm,
             evaluations=evaluations,
             gradient_evaluations=evaluator.gradient_evaluations,
             rule_state=rule_state,
-            random_state=evaluator.random_state,
+            random_state=None if evaluator.rng is None else evaluator.random_state,
             best_x=x if best is None else best.best_x,
             best_value=value if best is None else best.best_value,
             best_step=step if best is None else best.best_step,
-            non_improving_steps=stalls,
-            start_value=start_value,
-            progress_value=progress[0],
-            progress_step=progress[1],
-            progress_evaluations=progress[2],
-            progress_gradient_norm=progress[3],
+            non_improving_steps=previous.non_improving_steps + (not improved),
+            start_value=previous.start_value,
+            progress_value=value if lower else previous.progress_value,
+            progress_step=step if progressed else previous.progress_step,
+            progress_evaluations=(
+                evaluations if progressed else previous.progress_evaluations
+            ),
+            progress_gradient_norm=(
+                gradient_norm if progressed else previous.progress_gradient_norm
+            ),
         )
 
 
@@ -798,6 +872,16 @@ def _with_error(state: RunState) -> RunState:
     return attrs.evolve(state, gradient_norm=norm)
 
 
+def _keeps_gradients(rule: Any) -> bool:
+    """Whether a rule may keep gradients beyond its update.
+
+    Only built-in rules that evaluate no trial points are known not to.
+    """
+    inner = getattr(rule, "rule", rule)  # a Chain's own rule
+    built_in = type(inner).__module__ == "optim.step_rules"
+    return not built_in or bool(getattr(rule, "evaluates_trial_points", True))
+
+
 def _converged(message: str) -> End:
     return End(Stop(Status.CONVERGED, message))
 
@@ -881,8 +965,6 @@ def _stuck(
     state (a schedule warming up from 0) goes on.
     """
     size = float(np.vdot(delta, delta))
-    if math.isfinite(size) and size > 1e-30 * float(np.vdot(state.x, state.x)):
-        return None  # the common case: a finite step that moves x
     step = state.step + 1
     if not np.isfinite(x).all():
         return Stop(

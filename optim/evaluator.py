@@ -24,13 +24,37 @@ from optim.projections import Bounds, Projection
 class _Counted(Objective):
     """Forward to an objective, counting calls and checking what comes back."""
 
-    __slots__ = ("evaluations", "gradient_evaluations", "name", "objective")
+    __slots__ = (
+        "copies",
+        "evaluations",
+        "gradient_evaluations",
+        "last",
+        "name",
+        "objective",
+    )
 
     def __init__(self, objective: Objective) -> None:
         self.objective = objective
         self.evaluations = 0
         self.gradient_evaluations = 0
         self.name = type(objective).__name__
+        self.copies = True
+        """Whether every gradient is copied (see `Evaluator.keeps_gradients`)."""
+        self.last: Array | None = None
+
+    def _private(self, gradient: object, x: Array, name: str) -> Array:
+        """The objective's gradient, checked; copied when it may be overwritten.
+
+        Copied always when the run keeps gradients across evaluations, and
+        otherwise once the objective is seen to return the buffer it returned
+        last time (it writes each gradient into one array): from then on, always.
+        """
+        checked = check_gradient_shape(gradient, x, name=name, copy=self.copies)
+        if not self.copies and checked is self.last:
+            self.copies = True
+            checked = checked.copy()
+        self.last = checked if not self.copies else None
+        return checked
 
     @property
     @override
@@ -73,9 +97,7 @@ class _Counted(Objective):
     @override
     def gradient(self, x: Array) -> Array:
         self.gradient_evaluations += 1
-        return check_gradient_shape(
-            self.objective.gradient(x), x, name=f"{self.name}.gradient"
-        )
+        return self._private(self.objective.gradient(x), x, f"{self.name}.gradient")
 
     @override
     def value_and_gradient(self, x: Array) -> tuple[float, Array]:
@@ -89,7 +111,7 @@ class _Counted(Objective):
                 "pair"
             )
         value, gradient = pair
-        return as_scalar(value, name=name), check_gradient_shape(gradient, x, name=name)
+        return as_scalar(value, name=name), self._private(gradient, x, name)
 
 
 class Evaluator:
@@ -141,6 +163,7 @@ class Evaluator:
         "_copies",
         "_counted",
         "_estimator",
+        "_exact",
         "_full_memo",
         "_last_gradient",
         "_objective",
@@ -180,6 +203,7 @@ class Evaluator:
         # last time, overwriting gradients the run keeps: its estimates are
         # copied. The built-in estimators return fresh arrays.
         self._copies = type(estimator).__module__ != "optim.gradients"
+        self._exact = type(estimator) is AnalyticGradient
         # An objective whose value comes with its gradient (it defines only
         # value_and_gradient): a trial value keeps both, so that an accepted
         # trial needs no second call.
@@ -201,6 +225,23 @@ class Evaluator:
         """
         self._counted.objective = bind_arguments(self._objective, args, kwargs)
         self._value_memo = self._full_memo = None
+
+    @property
+    def keeps_gradients(self) -> bool:
+        """Whether the objective's gradients are copied as they come back.
+
+        `True` (the default) for runs whose step rule keeps gradients across
+        evaluations (line searches: trial points are evaluated while the
+        iterate's gradient is still needed). The engine sets it to `False` for
+        rules that evaluate no trial points, which use a gradient once; an
+        objective that is then seen to return the same buffer twice has its
+        gradients copied from then on.
+        """
+        return self._counted.copies
+
+    @keeps_gradients.setter
+    def keeps_gradients(self, keep: bool) -> None:
+        self._counted.copies = keep
 
     @property
     def evaluations(self) -> int:
@@ -316,6 +357,9 @@ class Evaluator:
 
     def _value_and_estimate(self, x: Array) -> tuple[float, Array, Array | None]:
         estimator = self._estimator
+        if self._exact:  # the common case, checked once by the counted objective
+            value, gradient = self._counted.value_and_gradient(x)
+            return value, gradient, None
         extra = self._extra(estimator, x, self.rng)
         out = estimator.value_and_estimate(self._counted, x, **extra)
         if not (isinstance(out, tuple) and len(out) == 3):

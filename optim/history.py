@@ -75,7 +75,8 @@ class History(Callback):
     _values: list[float] = attrs.field(factory=list, init=False, repr=False)
     _norms: list[float] = attrs.field(factory=list, init=False, repr=False)
     _sizes: list[float] = attrs.field(factory=list, init=False, repr=False)
-    _points: list[Array] = attrs.field(factory=list, init=False, repr=False)
+    _block: Array | None = attrs.field(default=None, init=False, repr=False)
+    _rows: int = attrs.field(default=0, init=False, repr=False)
     _point_steps: list[int] = attrs.field(factory=list, init=False, repr=False)
     _shape: tuple[int, ...] = attrs.field(default=(), init=False, repr=False)
     _dtype: np.dtype[Any] = attrs.field(
@@ -87,7 +88,7 @@ class History(Callback):
     @override
     def on_start(self, context: RunContext, x0: Array) -> None:
         self._steps, self._values, self._norms, self._sizes = [], [], [], []
-        self._points, self._point_steps = [], []
+        self._block, self._rows, self._point_steps = None, 0, []
         self._shape = np.shape(x0)
         self._dtype = run_dtype(np.result_type(x0))  # points: in the run's dtype
         self._previous = None
@@ -99,16 +100,37 @@ class History(Callback):
         every = self.keep_x_every
         if every == 1:
             # Every point is kept: the step sizes come from them when asked for.
-            self._points.append(np.array(x, dtype=self._dtype, copy=True))
-            self._point_steps.append(info.step)
+            self._keep(x, info.step)
         else:
             self._sizes.append(self._step_size(x))
             if every and info.step % every == 0:
-                self._points.append(np.array(x, dtype=self._dtype, copy=True))
-                self._point_steps.append(info.step)
+                self._keep(x, info.step)
         self._steps.append(info.step)
         self._values.append(float(info.value))
         self._norms.append(float(info.gradient_norm))
+
+    def _keep(self, x: Array, step: int) -> None:
+        """Copy `x` into the next row of a preallocated block that doubles as it fills.
+
+        One copy per kept point and no allocation per step (amortized): a long
+        run's history costs about what copying its points costs.
+        """
+        block, rows = self._block, self._rows
+        if block is None or rows == len(block):
+            grown = np.empty((max(16, 2 * rows), *self._shape), dtype=self._dtype)
+            if block is not None:
+                grown[:rows] = block
+            self._block = block = grown
+        np.copyto(block[rows], x)
+        self._rows = rows + 1
+        self._point_steps.append(step)
+
+    @property
+    def _points(self) -> Array:
+        """The kept points (a view of the block's filled rows)."""
+        if self._block is None:
+            return np.empty((0, *self._shape), dtype=self._dtype)
+        return self._block[: self._rows]
 
     def _step_size(self, x: Array) -> float:
         """Distance from the previous step's point, kept in a private buffer."""
@@ -137,9 +159,7 @@ class History(Callback):
         With the default `keep_x_every=1`, one point per step (`m == len(self)`);
         with `keep_x_every=0` or `None`, an empty array of shape `(0, *x0.shape)`.
         """
-        if not self._points:
-            return np.empty((0, *self._shape), dtype=self._dtype)
-        return np.array(self._points, dtype=self._dtype)
+        return self._points.copy()
 
     @property
     def params(self) -> list[Any]:
@@ -184,9 +204,10 @@ class History(Callback):
         """Distance moved to reach each point (`0` for the start), shape `(k,)`."""
         if self.keep_x_every != 1:
             return np.array(self._sizes, dtype=np.float64)
-        sizes = np.zeros(len(self._points), dtype=np.float64)
-        for k in range(1, len(self._points)):
-            difference = (self._points[k] - self._points[k - 1]).reshape(-1)
+        points = self._points
+        sizes = np.zeros(len(points), dtype=np.float64)
+        for k in range(1, len(points)):
+            difference = (points[k] - points[k - 1]).reshape(-1)
             sizes[k] = math.sqrt(float(difference @ difference))
         return sizes
 
@@ -224,7 +245,7 @@ class History(Callback):
             "gradient_norm": self.gradient_norms,
             "step_size": self.step_sizes,
         }
-        if points and self._points:
+        if points and self._rows:
             kept = self.x.reshape(len(self._points), -1)
             if len(self._points) == len(self._steps):
                 flat = kept

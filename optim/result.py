@@ -100,6 +100,13 @@ class StepInfo:
     [`Checkpoint`][optim.checkpoint.Checkpoint], use `run_state`. Do not modify
     its arrays.
 
+    How long its arrays stay valid: `x` and `best_x` for as long as you hold the
+    record or the array (the engine writes a new point into an old point's
+    buffer only when nothing else refers to it). `gradient` likewise, unless
+    the objective writes each gradient into one buffer of its own: then until
+    the next evaluation (copy what you keep). [`History`][optim.history.History]
+    copies what it keeps.
+
     Examples:
         >>> import numpy as np
         >>> from optim import FixedStep, Optimizer

@@ -399,3 +399,34 @@ def test_a_rule_returning_three_things_is_named():
 
     assert "Chatty.update returned a 3-element tuple" in str(failure.value)
     np.testing.assert_array_equal(failure.value.result.x, [1.0, 2.0])
+
+
+def test_points_you_keep_are_never_reused():
+    """The engine reuses an old point's buffer only when nobody else holds it."""
+    kept, copies = [], []
+
+    def keep(info):
+        kept.append(info.x)
+        copies.append(info.x.copy())
+
+    Optimizer(Sphere(), step_rule=Adam(0.1), callbacks=[keep], max_steps=30).run(
+        np.array([3.0, 2.0])
+    )
+    for held, copy in zip(kept, copies, strict=True):
+        np.testing.assert_array_equal(held, copy)
+    assert len({id(x) for x in kept}) == len(kept)
+
+
+def test_a_long_run_reuses_its_buffers():
+    """Without references kept, x alternates between a few buffers."""
+    seen = set()
+
+    class Watch(Callback):
+        def on_step(self, info):
+            seen.add(info.x.__array_interface__["data"][0])
+
+    Optimizer(
+        Sphere(), step_rule=FixedStep(1e-3), callbacks=[Watch()], max_steps=50
+    ).run(np.array([3.0, 2.0]))
+
+    assert len(seen) <= 4

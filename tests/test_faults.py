@@ -213,3 +213,42 @@ def test_print_shows_the_status_as_the_status_and_the_diagnosis_apart():
 def test_keywords_from_other_libraries_get_a_hint(wrong, right):
     with pytest.raises(TypeError, match=rf"'{wrong}'; did you mean {right}=\?$"):
         Optimizer(Sphere(), step_rule=FixedStep(0.1), **{wrong: None})
+
+
+class OneBufferObjective:
+    """A sphere whose gradient is written into one buffer, returned every time."""
+
+    def __init__(self):
+        self.buffer = None
+
+    def __call__(self, x):
+        return float(x @ x)
+
+    def gradient(self, x):
+        if self.buffer is None:
+            self.buffer = np.empty_like(x)
+        np.multiply(x, 2.0, out=self.buffer)
+        return self.buffer
+
+
+@pytest.mark.parametrize("rule", [FixedStep(0.1), LBFGS()], ids=["fixed", "lbfgs"])
+def test_an_objective_that_reuses_its_gradient_buffer_changes_nothing(rule):
+    """Gradients are copied when the rule keeps them, or once reuse is seen."""
+    stop = [StopOnZeroGradient(1e-10)]
+    x0 = np.array([3.0, -2.0, 1.0])
+    fresh = Optimizer(
+        FunctionObjective(lambda x: float(x @ x), lambda x: 2.0 * x),
+        step_rule=rule,
+        callbacks=stop,
+    ).run(x0)
+    reused_objective = OneBufferObjective()
+    reused = Optimizer(
+        FunctionObjective(reused_objective, reused_objective.gradient),
+        step_rule=rule,
+        callbacks=stop,
+    ).run(x0)
+
+    assert reused.status is fresh.status is Status.CONVERGED
+    assert reused.steps == fresh.steps
+    np.testing.assert_array_equal(reused.x, fresh.x)
+    assert reused.gradient is not reused_objective.buffer
