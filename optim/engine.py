@@ -405,10 +405,12 @@ class Engine:
         """
         size = float(np.vdot(delta, delta))
         if math.isfinite(size):
-            for bound in (self._size_bound, float(np.vdot(state.x, state.x))):
-                if size > 1e-30 * bound:
-                    self._size_bound = (math.sqrt(bound) + math.sqrt(size)) ** 2
-                    return None  # a finite step that moves x
+            bound = self._size_bound
+            if not size > 1e-30 * bound:  # in doubt: the exact norm of x
+                bound = float(np.vdot(state.x, state.x))
+            if size > 1e-30 * bound:
+                self._size_bound = (math.sqrt(bound) + math.sqrt(size)) ** 2
+                return None  # a finite step that moves x
         return _stuck(state, x, delta, rule_state, self.evaluator)
 
     def _confirmed(self, end: End) -> End | None:
