@@ -495,7 +495,11 @@ class Engine:
         constraint, sign = self.context.constraint, self.context.mode.sign
         same_scheme = type(check) is type(self.context.gradient_estimator)
         if same_scheme and check.random_stream() is None:
-            error, gradient = gradient - state.gradient, state.gradient
+            # The two estimates' difference bounds the run's own error, and so
+            # does the second estimate's own error estimate: the larger.
+            difference = np.abs(gradient - state.gradient)
+            error = difference if error is None else np.maximum(difference, error)
+            gradient = state.gradient
         projected = gradient
         if constraint is not None:
             projected = constraint.projected_gradient(state.x, sign * gradient)

@@ -205,11 +205,12 @@ class MaxGrowth(Callback):
 class ZeroGradient(Callback):
     """Stop with `CONVERGED` when the gradient is exactly zero: a stationary point.
 
-    Always on: no step rule can move from there. An estimate of exactly zero with
-    an error estimate is below the estimator's resolution: the run ends
-    `NOISE_FLOOR`. Otherwise, with an inexact estimator, the optimizer confirms the
-    claim before it ends the run (see
-    [`Stop.gradient_tol`][optim.result.Stop.gradient_tol]).
+    Always on: no step rule can move from there. With an inexact estimator (an
+    estimate of exactly zero, with an error estimate) the optimizer checks the
+    claim by an independent estimate before it ends the run (see
+    [`Stop.gradient_tol`][optim.result.Stop.gradient_tol]): confirmed, or below
+    what the estimator can resolve, the run ends `CONVERGED`; a random estimate
+    that cannot tell ends it `NOISE_FLOOR`.
 
     Examples:
         >>> from optim import FixedStep, Optimizer
@@ -227,10 +228,10 @@ class ZeroGradient(Callback):
             return None
         if info.gradient_error:  # an estimate of zero, below its own resolution
             return Stop(
-                Status.NOISE_FLOOR,
-                f"the estimated gradient is exactly zero at step {info.step}, below "
-                f"the estimator's resolution (error estimate {info.gradient_error:.3g}"
-                "): the gradient is not known to be zero",
+                Status.CONVERGED,
+                f"the estimated gradient is exactly zero at step {info.step} (error "
+                f"estimate {info.gradient_error:.3g})",
+                gradient_tol=0.0,  # checked by an independent estimate
             )
         return Stop(
             Status.CONVERGED,
