@@ -1,97 +1,58 @@
 """Per-step cost and memory of the Optimizer loop against a hand-written numpy loop.
 
-Targets (issue "One seam per concept"): per step, with FixedStep, the analytic
-gradient and StopOnZeroGradient attached, at most 1.6x a hand loop that evaluates
-the value and the gradient, computes the gradient norm and updates x, at n = 2, and
-at most 1.1x at n = 100,000; peak traced memory of a FixedStep run at n = 10^6 at
-most 5 n-vectors; one accepted Armijo step costs exactly one value and one gradient
-call. Ratios are measured interleaved in the same run and reported; CI does not
-fail on them.
-"""
+Issue "Per-step cost at the limit" (it supersedes the older targets of issue "One
+seam per concept": 1.6x at n = 2, 1.1x at n = 10^5, 5 n-vectors): per step, on the
+sphere with the analytic gradient and `StopOnZeroGradient(0)`,
 
-import math
-import tracemalloc
+- `FixedStep` at most 2.0x a hand loop (value, gradient, gradient norm, update) at
+  n = 2 and at most 1.0x at n = 10^5;
+- `Adam` at most 1.6x a hand Adam loop at n = 2 and at most 1.0x at n = 10^5;
+- peak traced memory of a FixedStep run at n = 10^6 at most 4 n-vectors.
+
+n = 100 and 10^4 are reported too. The runs are defined in `benchmarks/per_step.py`
+(shared with `benchmarks/report.py`). Each ratio is the median of per-round ratios,
+candidate and baseline interleaved in the same process; ratios are reported
+(`extra_info`, printed in the summary), never asserted: a shared machine is too
+noisy to fail a build on. One accepted Armijo step costs exactly one value and one
+gradient call (a count, asserted).
+"""
 
 import numpy as np
 import pytest
 
-from benchmarks.conftest import ratio
-from optim import (
-    AnalyticGradient,
-    Backtracking,
-    FixedStep,
-    LineSearchRule,
-    Optimizer,
-    StopOnZeroGradient,
-)
+from benchmarks import per_step
+from optim import Backtracking, LineSearchRule, Optimizer
 from optim.problems import Sphere
 
-CASES = [
-    pytest.param(2, 2000, 1.6, id="n=2"),
-    pytest.param(100_000, 100, 1.1, id="n=100000"),
-]
+ROWS = [per_step.row("FixedStep ÷ hand loop"), per_step.row("Adam ÷ hand Adam")]
 
 
-def _optimizer(steps):
-    return Optimizer(
-        Sphere(),
-        step_rule=FixedStep(1e-4),
-        estimator=AnalyticGradient(),
-        callbacks=[StopOnZeroGradient(tol=0.0)],
-        max_steps=steps,
-        max_growth=None,
-    )
+def rounds(n):
+    return 7 if n >= 100_000 else 11
 
 
-@pytest.mark.parametrize(("n", "steps", "target"), CASES)
-def test_optimizer_step_overhead(benchmark, n, steps, target):
-    """The framework's per-step time over the hand loop's stays within the target."""
-    objective = Sphere()
-    x0 = np.linspace(1.0, 2.0, n)
-    learning_rate = 1e-4
-    optimizer = _optimizer(steps)
-
-    def framework():
-        return optimizer.run(x0)
-
-    def hand_loop():
-        x = x0.copy()
-        for i in range(steps + 1):  # the framework evaluates x_0 ... x_steps
-            value = objective.value(x)
-            gradient = objective.gradient(x)
-            norm = math.sqrt(np.vdot(gradient, gradient))
-            if i == steps or norm <= 0.0 or not math.isfinite(value):
-                break
-            x = x - learning_rate * gradient
-        return x
-
-    np.testing.assert_array_equal(framework().x, hand_loop())  # same arithmetic
-    measured = ratio(framework, hand_loop, number=1 if n > 2 else 3, repeat=15)
-    benchmark.extra_info["ratio_to_hand_loop"] = measured
-    benchmark.extra_info["target"] = target
-    benchmark.pedantic(framework, rounds=5, iterations=1)
-
-    assert measured <= target, f"ratio {measured:.2f} exceeds target {target}"
+@pytest.mark.parametrize("n", per_step.SIZES, ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("row", ROWS, ids=lambda row: row.name.split()[0])
+def test_per_step_ratio_to_hand_loop(benchmark, row, n):
+    """optim's per-step time over the hand loop's (reported against the target)."""
+    measured = per_step.per_step_ratio(row, n, rounds=rounds(n))
+    benchmark.extra_info["ratio_to_hand_loop"] = measured.median
+    benchmark.extra_info["ratio_quartiles"] = f"{measured.low:.2f}-{measured.high:.2f}"
+    benchmark.extra_info["steps"] = per_step.steps(n)
+    if n in row.targets:
+        benchmark.extra_info["target"] = row.targets[n]
+        benchmark.extra_info["met"] = measured.median <= row.targets[n]
+    benchmark.pedantic(row.candidate(n), rounds=1, iterations=1)
+    assert measured.median > 0.0
 
 
 def test_peak_memory_in_vectors(benchmark):
-    """Peak traced memory of a FixedStep run at n = 10^6, in n-vectors: at most 5."""
-    n = 1_000_000
-    x0 = np.linspace(1.0, 2.0, n)
-    optimizer = _optimizer(5)
-
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        optimizer.run(x0)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    vectors = peak / x0.nbytes
+    """Peak traced memory of a FixedStep run at n = 10^6, in n-vectors (target 4)."""
+    vectors = benchmark.pedantic(per_step.peak_vectors, rounds=1, iterations=1)
     benchmark.extra_info["peak_vectors_ratio"] = vectors
-    benchmark.pedantic(optimizer.run, args=(x0,), rounds=1, iterations=1)
-
-    assert vectors <= 5.0, f"peak {vectors:.2f} n-vectors exceeds 5"
+    benchmark.extra_info["target"] = 4.0
+    benchmark.extra_info["met"] = vectors <= 4.0
+    assert vectors > 0.0
 
 
 def test_armijo_step_evaluations(benchmark):
