@@ -35,7 +35,7 @@ import inspect
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -66,6 +66,17 @@ __all__ = [
     "rosen",
     "rosen_der",
 ]
+
+if TYPE_CHECKING:
+    _ResultBase = dict[str, Any]
+    _WarningBase = UserWarning
+else:
+    try:  # scipy's own classes, when installed: isinstance checks in scipy pass
+        from scipy.optimize import OptimizeResult as _ResultBase
+        from scipy.optimize import OptimizeWarning as _WarningBase
+    except ImportError:  # pragma: no cover - scipy is optional
+        _ResultBase = dict
+        _WarningBase = UserWarning
 
 _EPS = float(np.finfo(np.float64).eps)
 _EPSILON = math.sqrt(_EPS)
@@ -143,8 +154,11 @@ _SCIPY_ONLY = frozenset(
 )
 
 
-class OptimizeWarning(UserWarning):
+class OptimizeWarning(_WarningBase):
     """Scipy's `OptimizeWarning`: unknown options, non-convergence with `disp`.
+
+    A subclass of `scipy.optimize.OptimizeWarning` when scipy is installed (of
+    `UserWarning` otherwise), so scipy's warning filters catch it.
 
     Examples:
         >>> import warnings
@@ -156,8 +170,12 @@ class OptimizeWarning(UserWarning):
     """
 
 
-class OptimizeResult(dict[str, Any]):
+class OptimizeResult(_ResultBase):
     """Scipy's `OptimizeResult`: a dict whose keys are attributes too.
+
+    A subclass of `scipy.optimize.OptimizeResult` when scipy is installed (so
+    `scipy.optimize.brute(finish=optim.scipy.minimize)` and other scipy code that
+    checks the type accept it), of `dict` otherwise.
 
     The fields of a `minimize` result are `x`, `fun`, `jac`, `nit`, `nfev`,
     `njev`, `status` (scipy's integer code), `success`, `message`, `hess_inv`
@@ -191,6 +209,8 @@ class OptimizeResult(dict[str, Any]):
         return list(self.keys())
 
     def __repr__(self) -> str:
+        if type(self).__mro__[1] is not dict:
+            return str(super().__repr__())
         if not self:
             return f"{type(self).__name__}()"
         order = ["message", "success", "status", "fun", "x", "nit"]
@@ -404,6 +424,8 @@ class _Counted(Objective):
     workers: Any = None
     nfev: int = 0
     njev: int = 0
+    nonfinite: bool = False
+    """Whether a value or gradient computed so far was not finite."""
     memo: tuple[Array, float, Array] | None = None
 
     @property
@@ -414,40 +436,49 @@ class _Counted(Objective):
         self.nfev += 1
         return self.fun(np.copy(x), *self.args)
 
+    def _pair(self, x: Array) -> tuple[float, Array]:
+        value, gradient = self.fun(np.copy(x), *self.args)
+        pair = (_scalar(value), np.atleast_1d(np.asarray(gradient, np.float64)))
+        self.memo = (np.copy(x), pair[0], pair[1].copy())
+        return self._check(pair[0], pair[1])
+
+    def _check(self, value: float, gradient: Array | None) -> tuple[float, Array]:
+        finite = math.isfinite(value) and (
+            gradient is None or bool(np.all(np.isfinite(gradient)))
+        )
+        self.nonfinite = self.nonfinite or not finite
+        return value, np.empty(0) if gradient is None else gradient
+
     def value(self, x: Array) -> float:
         if self.jac is True:
-            return self.value_and_gradient(x)[0]
-        return _scalar(self._call(x))
+            self.nfev += 1
+            return self._pair(x)[0]
+        return self._check(_scalar(self._call(x)), None)[0]
 
     def gradient(self, x: Array) -> Array:
+        self.njev += 1
         if self.jac is True:
             if self.memo is not None and np.array_equal(self.memo[0], x):
-                self.njev += 1
                 return self.memo[2].copy()
-            return self.value_and_gradient(x)[1]
+            return self._pair(x)[1]
         if callable(self.jac):
-            self.njev += 1
-            return np.atleast_1d(
-                np.asarray(self.jac(np.copy(x), *self.args), dtype=np.float64)
-            )
-        return self._differences(x, None)
+            gradient = self.jac(np.copy(x), *self.args)
+            return self._check(0.0, np.atleast_1d(np.asarray(gradient, np.float64)))[1]
+        return self._check(0.0, self._differences(x, None))[1]
 
     def value_and_gradient(self, x: Array) -> tuple[float, Array]:
         if self.jac is True:
             self.nfev += 1
             self.njev += 1
-            value, gradient = self.fun(np.copy(x), *self.args)
-            pair = (_scalar(value), np.atleast_1d(np.asarray(gradient, np.float64)))
-            self.memo = (np.copy(x), pair[0], pair[1].copy())
-            return pair
+            return self._pair(x)
         if callable(self.jac):
             return self.value(x), self.gradient(x)
         value = self.value(x)
-        return value, self._differences(x, value)
+        self.njev += 1
+        return value, self._check(0.0, self._differences(x, value))[1]
 
     def _differences(self, x: Array, f0: float | None) -> Array:
-        """Scipy's `approx_derivative` (one estimate counts one in `njev`)."""
-        self.njev += 1
+        """Scipy's `approx_derivative` (the caller counts one in `njev`)."""
         scheme = "2-point" if self.jac is None else str(self.jac)
         x = np.asarray(x, dtype=np.float64)
         h = _step(x, scheme, self.abs_step, self.rel_step)
@@ -508,13 +539,14 @@ class _Bound:
 def _step(x: Array, scheme: str, abs_step: Any, rel_step: Any) -> Array:
     """Scipy's finite-difference step: absolute `eps`, or relative."""
     sign = np.where(x >= 0, 1.0, -1.0)
-    if rel_step is None:
-        rel_step = {"2-point": _EPS**0.5, "3-point": _EPS ** (1 / 3), "cs": _EPS**0.5}[
-            scheme
-        ]
-    relative = np.asarray(rel_step, dtype=np.float64) * sign * np.maximum(1.0, abs(x))
-    if abs_step is None:
-        return np.broadcast_to(relative, x.shape).copy()
+    default = {"2-point": _EPS**0.5, "3-point": _EPS ** (1 / 3), "cs": _EPS**0.5}
+    relative = default[scheme] * sign * np.maximum(1.0, abs(x))
+    if abs_step is None and rel_step is None:
+        result: Array = relative
+        return result
+    if abs_step is None:  # a user's relative step scales |x| itself, as in scipy
+        h = np.asarray(rel_step, dtype=np.float64) * sign * abs(x)
+        return np.where((x + h) - x == 0, relative, h)
     h = np.broadcast_to(np.asarray(abs_step, dtype=np.float64), x.shape).copy()
     return np.where((x + h) - x == 0, relative, h)
 
@@ -803,29 +835,18 @@ def _minimize(
     callback: Callable[..., Any] | None,
     options: Mapping[str, Any],
 ) -> OptimizeResult:
-    n = x0.size
     lbfgsb = name == "l-bfgs-b"
-    if lbfgsb:
-        for key in ("disp", "iprint"):
-            if options.get(key) is not None:
-                warnings.warn(
-                    "scipy.optimize: The `disp` and `iprint` options of the L-BFGS-B "
-                    "solver are deprecated and will be removed in SciPy 1.18.0.",
-                    DeprecationWarning,
-                    stacklevel=3,
-                )
-                break
-    c1 = float(options.get("c1", 1e-4))
-    c2 = float(options.get("c2", 0.4 if name == "cg" else 0.9))
-    if not lbfgsb:
-        _check_wolfe(c1, c2)
-    maxls = int(options.get("maxls", 20))
-    if not maxls > 0:
-        raise ValueError("maxls must be positive.")
-    maxcor = int(options.get("maxcor", 10))
+    if lbfgsb and any(options.get(key) is not None for key in ("disp", "iprint")):
+        warnings.warn(
+            "scipy.optimize: The `disp` and `iprint` options of the L-BFGS-B "
+            "solver are deprecated and will be removed in SciPy 1.18.0.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    rule = _rule(name, options)
     maxiter = options.get("maxiter")
     if maxiter is None:
-        maxiter = 15000 if lbfgsb else 200 * n
+        maxiter = 15000 if lbfgsb else 200 * x0.size
     constraint = as_constraint(bounds, x0) if bounds is not None else None
     lower = upper = None
     if constraint is not None:
@@ -836,22 +857,7 @@ def _minimize(
                 "LBFGSB - one of the lower bounds is greater than an upper bound."
             )
         x0 = np.clip(x0, lower, upper)
-    fd_string = isinstance(jac, str) and jac in ("2-point", "3-point", "cs")
-    if isinstance(jac, str) and not fd_string:
-        jac = None
-    if not callable(jac) and jac is not True and not fd_string:
-        jac = None  # scipy: anything else falls back to forward differences
-    default_eps = 1e-8 if lbfgsb else _EPSILON
-    objective = _Counted(
-        fun,
-        args,
-        jac,
-        abs_step=None if fd_string else options.get("eps", default_eps),
-        rel_step=options.get("finite_diff_rel_step"),
-        lower=lower,
-        upper=upper,
-        workers=options.get("workers"),
-    )
+    objective = _objective(name, fun, args, jac, options, lower, upper)
     return_all = bool(options.get("return_all", False)) and not lbfgsb
     tests = _Tests(
         name,
@@ -865,14 +871,6 @@ def _minimize(
         maxfun=float(options.get("maxfun", 15000)) if lbfgsb else None,
         allvecs=[x0.copy()] if return_all else None,
     )
-    search = StrongWolfe(c1=c1, c2=c2, max_iterations=maxls)
-    rule: LineSearchRule
-    if name == "bfgs":
-        rule = BFGS(options.get("hess_inv0"), search=search)
-    elif name == "cg":
-        rule = ConjugateGradient(search=search)
-    else:
-        rule = LBFGS(maxcor, search=search)
     optimizer = Optimizer(
         objective,
         step_rule=rule,
@@ -890,9 +888,60 @@ def _minimize(
             raise error.__cause__ from None
         raise
     except ValueError:
-        if objective.nfev == 0 or tests.previous is not None:
+        if not objective.nonfinite or tests.previous is not None:
             raise
         return _nan_at_start(name, objective, x0, options)
+    return _to_result(name, result, objective, tests, options)
+
+
+def _rule(name: str, options: Mapping[str, Any]) -> LineSearchRule:
+    c1 = float(options.get("c1", 1e-4))
+    c2 = float(options.get("c2", 0.4 if name == "cg" else 0.9))
+    if name != "l-bfgs-b":
+        _check_wolfe(c1, c2)
+    maxls = int(options.get("maxls", 20))
+    if not maxls > 0:
+        raise ValueError("maxls must be positive.")
+    search = StrongWolfe(c1=c1, c2=c2, max_iterations=maxls)
+    if name == "bfgs":
+        return BFGS(options.get("hess_inv0"), search=search)
+    if name == "cg":
+        return ConjugateGradient(search=search)
+    return LBFGS(int(options.get("maxcor", 10)), search=search)
+
+
+def _objective(
+    name: str,
+    fun: Callable[..., Any],
+    args: tuple[Any, ...],
+    jac: Any,
+    options: Mapping[str, Any],
+    lower: Array | None,
+    upper: Array | None,
+) -> _Counted:
+    fd_string = isinstance(jac, str) and jac in ("2-point", "3-point", "cs")
+    if not callable(jac) and jac is not True and not fd_string:
+        jac = None  # scipy: anything else falls back to forward differences
+    default_eps = 1e-8 if name == "l-bfgs-b" else _EPSILON
+    return _Counted(
+        fun,
+        args,
+        jac,
+        abs_step=None if fd_string else options.get("eps", default_eps),
+        rel_step=options.get("finite_diff_rel_step"),
+        lower=lower,
+        upper=upper,
+        workers=options.get("workers"),
+    )
+
+
+def _to_result(
+    name: str,
+    result: Result,
+    objective: _Counted,
+    tests: _Tests,
+    options: Mapping[str, Any],
+) -> OptimizeResult:
     status, message = tests.ending or _ending(name, result)
     res = OptimizeResult(
         fun=result.value,
@@ -906,10 +955,11 @@ def _minimize(
         success=status == 0,
     )
     if name != "cg":
-        res["hess_inv"] = _hess_inv(name, result, n, maxcor)
+        maxcor = int(options.get("maxcor", 10))
+        res["hess_inv"] = _hess_inv(name, result, result.x.size, maxcor)
     if tests.allvecs is not None:
         res["allvecs"] = tests.allvecs
-    if options.get("disp") and not lbfgsb:
+    if options.get("disp") and name != "l-bfgs-b":
         _display(res)
     return res
 
