@@ -40,17 +40,20 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from optim._types import Array
+from optim._types import Array, override
 from optim.bfgs import BFGS
 from optim.callbacks import Callback
 from optim.errors import OptimizationError
-from optim.line_search import StrongWolfe
+from optim.line_search import Search, SearchResult, StrongWolfe
 from optim.line_search_rules import LBFGS, ConjugateGradient, LineSearchRule
 from optim.mode import Mode
 from optim.objective import Objective
 from optim.optimizer import Optimizer
 from optim.projections import as_constraint
 from optim.result import Result, Status, StepInfo, Stop
+
+if TYPE_CHECKING:
+    from optim.evaluation import TrialEvaluator
 
 __all__ = [
     "Bounds",
@@ -551,6 +554,37 @@ def _step(x: Array, scheme: str, abs_step: Any, rel_step: Any) -> Array:
     return np.where((x + h) - x == 0, relative, h)
 
 
+@attrs.define
+class _Watched(Search):
+    """A search that counts its failures: scipy's BFGS and CG stop at the first."""
+
+    inner: Search
+    failures: int = 0
+
+    @override
+    def search(
+        self,
+        evaluator: TrialEvaluator,
+        *,
+        x: Array,
+        value: float,
+        gradient: Array,
+        direction: Array,
+        initial_step: float,
+    ) -> SearchResult:
+        result = self.inner.search(
+            evaluator,
+            x=x,
+            value=value,
+            gradient=gradient,
+            direction=direction,
+            initial_step=initial_step,
+        )
+        if not result.success:
+            self.failures += 1
+        return result
+
+
 def _accepts_intermediate_result(callback: Callable[..., Any]) -> bool:
     try:
         parameters = inspect.signature(callback).parameters
@@ -573,6 +607,7 @@ class _Tests(Callback):
     ftol: float | None = None
     maxfun: float | None = None
     allvecs: list[Array] | None = None
+    search: _Watched | None = None
     ending: tuple[int, str] | None = None
     previous: tuple[Array, float] | None = None
 
@@ -610,6 +645,8 @@ class _Tests(Callback):
                     message = "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH"
                     return self._stop(0, message)
         else:
+            if self.search is not None and self.search.failures:
+                return self._stop(2, _PR_LOSS)  # scipy: a failed line search ends
             if _vecnorm(info.gradient, self.norm) <= self.gtol:
                 return self._stop(0, _SUCCESS)
             if self.previous is not None and self.xrtol > 0.0:
@@ -870,6 +907,7 @@ def _minimize(
         ftol=float(options.get("ftol", 2.2204460492503131e-09)) if lbfgsb else None,
         maxfun=float(options.get("maxfun", 15000)) if lbfgsb else None,
         allvecs=[x0.copy()] if return_all else None,
+        search=rule.search if isinstance(rule.search, _Watched) else None,
     )
     optimizer = Optimizer(
         objective,
@@ -902,7 +940,9 @@ def _rule(name: str, options: Mapping[str, Any]) -> LineSearchRule:
     maxls = int(options.get("maxls", 20))
     if not maxls > 0:
         raise ValueError("maxls must be positive.")
-    search = StrongWolfe(c1=c1, c2=c2, max_iterations=maxls)
+    search: Search = StrongWolfe(c1=c1, c2=c2, max_iterations=maxls)
+    if name != "l-bfgs-b":
+        search = _Watched(search)
     if name == "bfgs":
         return BFGS(options.get("hess_inv0"), search=search)
     if name == "cg":

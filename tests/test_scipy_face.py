@@ -781,3 +781,14 @@ def test_import_keeps_the_real_scipy():
     assert scipy.optimize.minimize is so.minimize
     assert oo.minimize is not so.minimize
     assert math.isclose(float(oo.rosen([1.2, 1.0])), float(so.rosen([1.2, 1.0])))
+
+
+@pytest.mark.parametrize("method", ["BFGS", "CG"])
+def test_an_unreachable_gtol_ends_in_precision_loss(method):
+    theirs, ours = both(
+        None, rosen, [1.3, 0.7, 0.8], method=method, options={"gtol": 1e-10}
+    )
+    assert ours.status == theirs.status == 2
+    assert ours.message == theirs.message
+    assert not ours.success
+    assert ours.nit < 200  # stopped at the first failed line search, as scipy
