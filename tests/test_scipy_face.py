@@ -792,3 +792,22 @@ def test_an_unreachable_gtol_ends_in_precision_loss(method):
     assert ours.message == theirs.message
     assert not ours.success
     assert ours.nit < 200  # stopped at the first failed line search, as scipy
+
+
+def test_the_documented_script_prints_the_same_with_scipy():
+    """docs/coming-from-scipy.md's script, run with scipy.optimize itself."""
+    import doctest
+    import pathlib
+
+    page = pathlib.Path(__file__).parent.parent / "docs" / "coming-from-scipy.md"
+    script = page.read_text().split("```pycon\n")[1].split("```")[0]
+    ours = "import optim.scipy as optimize  # was: import scipy.optimize as optimize"
+    assert ours in script
+    script = script.replace(ours, "import scipy.optimize as optimize")
+    test = doctest.DocTestParser().get_doctest(script, {}, "scipy-script", None, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
+    assert runner.summarize(verbose=False).attempted > 10
