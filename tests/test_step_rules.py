@@ -27,6 +27,7 @@ from optim import (
     RMSProp,
     chain,
 )
+from optim.bfgs import BFGS
 from optim.directions import LBFGSDirection, SteepestDescent
 from optim.line_search import Backtracking, Search, StrongWolfe
 from optim.problems import Quadratic, Rosenbrock, Sphere
@@ -62,6 +63,7 @@ ALL_RULES = [
     pytest.param(LBFGS(), id="lbfgs"),
     pytest.param(LBFGS(memory=1), id="lbfgs-memory-1"),
     pytest.param(ConjugateGradient(), id="cg"),
+    pytest.param(BFGS(), id="bfgs-dense"),
     pytest.param(ConjugateGradient(restart=2, search=Backtracking()), id="cg-armijo"),
     pytest.param(BarzilaiBorwein(), id="bb-long"),
     pytest.param(BarzilaiBorwein("short", search=Backtracking()), id="bb-short-armijo"),
