@@ -884,6 +884,8 @@ def _minimize(
     maxiter = options.get("maxiter")
     if maxiter is None:
         maxiter = 15000 if lbfgsb else 200 * x0.size
+    if bounds is not None:
+        _check_bounds(bounds, x0.size)
     constraint = as_constraint(bounds, x0) if bounds is not None else None
     lower = upper = None
     if constraint is not None:
@@ -930,6 +932,24 @@ def _minimize(
             raise
         return _nan_at_start(name, objective, x0, options)
     return _to_result(name, result, objective, tests, options)
+
+
+def _check_bounds(bounds: Any, n: int) -> None:
+    """Scipy's checks and messages for bounds: one pair per coordinate, lb <= ub."""
+    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
+        lower, upper = np.asarray(bounds.lb, float), np.asarray(bounds.ub, float)
+    elif isinstance(bounds, Sequence):
+        if len(bounds) != n:
+            raise ValueError(
+                "The number of bounds is not compatible with the length of `x0`."
+            )
+        pairs = [tuple(pair) for pair in bounds]
+        lower = np.array([-np.inf if p[0] is None else p[0] for p in pairs], float)
+        upper = np.array([np.inf if p[-1] is None else p[-1] for p in pairs], float)
+    else:
+        return  # a projection: checked when it was made
+    if np.any(lower > upper):
+        raise ValueError("An upper bound is less than the corresponding lower bound.")
 
 
 def _rule(name: str, options: Mapping[str, Any]) -> LineSearchRule:

@@ -811,3 +811,26 @@ def test_the_documented_script_prints_the_same_with_scipy():
         runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
     assert runner.summarize(verbose=False).attempted > 10
+
+
+def test_x0_outside_the_box_is_clipped_and_differences_stay_inside():
+    bounds = [(-1.0, 0.25), (2.0, 5.0)]
+    points = []
+    for module in (so, oo):
+        f = Counted(quadratic)
+        res = module_call(module, f, [0.25, -3.0], method="L-BFGS-B", bounds=bounds)
+        np.testing.assert_allclose(res.x, [0.25, 2.0], atol=1e-6)
+        assert all(p[0] <= 0.25 for p in f.points)
+        assert all(p[1] >= 2.0 for p in f.points)
+        points.append(sorted(map(tuple, f.points[:3])))
+    np.testing.assert_array_equal(points[0], points[1])
+
+
+def test_bounds_of_the_wrong_length_or_crossed_are_refused():
+    for module in (so, oo):
+        with pytest.raises(ValueError, match="number of bounds is not compatible"):
+            module.minimize(quadratic, [0, 0], bounds=[(0, 1)] * 3)
+        with pytest.raises(ValueError, match="An upper bound is less than"):
+            module.minimize(quadratic, [0, 0], bounds=[(1, 0), (0, 1)])
+        with pytest.raises(ValueError, match="An upper bound is less than"):
+            module.minimize(quadratic, [0, 0], bounds=module.Bounds([1, 0], [0, 1]))
