@@ -2,19 +2,20 @@
 
 `minimize` takes `scipy.optimize.minimize`'s full signature, keywords, options,
 warnings, input rules and callback forms for the gradient methods optim has
-(`"BFGS"`, `"CG"`, `"L-BFGS-B"`), and returns an
+(`"BFGS"`, `"CG"`, `"L-BFGS-B"`, `"Newton-CG"`), and returns an
 [`OptimizeResult`][optim.scipy.OptimizeResult]: a dict with attribute access,
 scipy's integer status codes and messages, and `nfev`/`njev` counted as scipy
 counts them (every call of `fun`, finite-difference points included; every
 gradient, a finite-difference estimate counting one). The legacy functions
-`fmin_bfgs`, `fmin_cg`, `fmin_l_bfgs_b`, `approx_fprime` and `check_grad` keep
-their scipy signatures and return conventions.
+`fmin_bfgs`, `fmin_cg`, `fmin_l_bfgs_b`, `fmin_ncg`, `approx_fprime` and
+`check_grad` keep their scipy signatures and return conventions.
 
 Under the face runs optim's own [`Optimizer`][optim.optimizer.Optimizer]:
 dense [`BFGS`][optim.bfgs.BFGS] for `"BFGS"`,
 [`ConjugateGradient`][optim.line_search_rules.ConjugateGradient] (Polak-Ribiere+)
-for `"CG"` and box-constrained [`LBFGS`][optim.line_search_rules.LBFGS] for
-`"L-BFGS-B"`, each with a strong Wolfe line search; the stopping tests are
+for `"CG"`, box-constrained [`LBFGS`][optim.line_search_rules.LBFGS] for
+`"L-BFGS-B"` and [`NewtonCG`][optim.newton.NewtonCG] for `"Newton-CG"`, each with
+a strong Wolfe line search; the stopping tests are
 scipy's (see each option). The iterates therefore differ from scipy's in the
 last digits and in counts, never in the meaning of a field.
 
@@ -47,6 +48,7 @@ from optim.errors import OptimizationError
 from optim.line_search import Search, SearchResult, StrongWolfe
 from optim.line_search_rules import LBFGS, ConjugateGradient, LineSearchRule
 from optim.mode import Mode
+from optim.newton import NewtonCG
 from optim.objective import Objective
 from optim.optimizer import Optimizer
 from optim.projections import as_constraint
@@ -65,6 +67,7 @@ __all__ = [
     "fmin_bfgs",
     "fmin_cg",
     "fmin_l_bfgs_b",
+    "fmin_ncg",
     "minimize",
     "rosen",
     "rosen_der",
@@ -90,6 +93,9 @@ _MAXITER = "Maximum number of iterations has been exceeded."
 _PR_LOSS = "Desired error not necessarily achieved due to precision loss."
 _NAN = "NaN result encountered."
 _CALLBACK = "`callback` raised `StopIteration`."
+_INDEFINITE = (
+    "Warning: CG iterations didn't converge. The Hessian is not positive definite."
+)
 
 _OPTIONS: Mapping[str, frozenset[str]] = {
     "bfgs": frozenset(
@@ -122,6 +128,9 @@ _OPTIONS: Mapping[str, frozenset[str]] = {
             "workers",
         ]
     ),
+    "newton-cg": frozenset(
+        ["xtol", "eps", "maxiter", "disp", "return_all", "c1", "c2", "workers"]
+    ),
     "l-bfgs-b": frozenset(
         [
             "disp",
@@ -143,7 +152,6 @@ _SCIPY_ONLY = frozenset(
     [
         "nelder-mead",
         "powell",
-        "newton-cg",
         "tnc",
         "cobyla",
         "cobyqa",
@@ -425,8 +433,14 @@ class _Counted(Objective):
     lower: Array | None = None
     upper: Array | None = None
     workers: Any = None
+    hess: Any = None
+    """A Hessian function `hess(x, *args)` (Newton-CG), or `None`."""
+    hessp: Any = None
+    """A Hessian-vector product `hessp(x, p, *args)` (Newton-CG), or `None`."""
     nfev: int = 0
     njev: int = 0
+    nhev: int = 0
+    hessian: tuple[Array, Any] | None = None
     nonfinite: bool = False
     """Whether a value or gradient computed so far was not finite."""
     memo: tuple[Array, float, Array] | None = None
@@ -479,6 +493,26 @@ class _Counted(Objective):
         value = self.value(x)
         self.njev += 1
         return value, self._check(0.0, self._differences(x, value))[1]
+
+    def hessian_product(self, x: Array, v: Array) -> Array:
+        """$H(x) v$: `hessp`, `hess` (evaluated once per point), or differences.
+
+        The differences are scipy's `approx_fhess_p`: two gradient calls, each
+        counted in `njev`.
+        """
+        if callable(self.hessp):
+            self.nhev += 1
+            return np.asarray(self.hessp(np.copy(x), v, *self.args), np.float64)
+        if callable(self.hess):
+            if self.hessian is None or not np.array_equal(self.hessian[0], x):
+                self.nhev += 1
+                self.hessian = (np.copy(x), self.hess(np.copy(x), *self.args))
+            return np.asarray(self.hessian[1] @ v, dtype=np.float64).ravel()
+        step = self.abs_step if self.abs_step is not None else _EPSILON
+        moved = self.gradient(np.asarray(x + step * v, dtype=np.float64))
+        here = self.gradient(np.asarray(x, dtype=np.float64))
+        difference: Array = (moved - here) / step
+        return difference
 
     def _differences(self, x: Array, f0: float | None) -> Array:
         """Scipy's `approx_derivative` (the caller counts one in `njev`)."""
@@ -617,6 +651,12 @@ class _Tests(Callback):
 
     def on_step(self, info: StepInfo) -> Stop | None:
         step, x, value = info.step, info.x, info.value
+        if self.method == "newton-cg" and step > 0:
+            state = info.run_state.rule_state
+            if getattr(state, "indefinite", False):
+                return self._stop(3, _INDEFINITE)
+            if getattr(state, "search_failed", False):
+                return self._stop(2, "Warning: " + _PR_LOSS)
         if step > 0:
             if self.allvecs is not None:
                 self.allvecs.append(np.copy(x))
@@ -630,6 +670,8 @@ class _Tests(Callback):
                         self.callback(np.copy(x))
                 except StopIteration:
                     return self._stop(99, _CALLBACK)
+        if self.method == "newton-cg":
+            return self._newton(info)
         lbfgsb = self.method == "l-bfgs-b"
         if (step > 0 or not lbfgsb) and step >= self.maxiter:
             message = "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
@@ -654,6 +696,17 @@ class _Tests(Callback):
                 if moved <= self.xrtol * (self.xrtol + float(np.linalg.norm(x))):
                     return self._stop(0, _SUCCESS)
         self.previous = (np.copy(x), value)
+        return None
+
+    def _newton(self, info: StepInfo) -> Stop | None:
+        """Newton-CG: a small step (in the 1-norm) ends, then the budget."""
+        if self.previous is not None:
+            moved = float(np.sum(np.abs(info.x - self.previous[0])))
+            if moved <= info.x.size * self.xrtol:
+                return self._stop(0, _SUCCESS)
+        if info.step >= self.maxiter:
+            return self._stop(1, "Warning: " + _MAXITER)
+        self.previous = (np.copy(info.x), info.value)
         return None
 
 
@@ -694,13 +747,14 @@ def _method_name(method: Any, bounds: Any, constraints: Any) -> str:
     if callable(method):
         raise NotImplementedError(
             "a custom method (a callable) is scipy.optimize.minimize's feature; "
-            "optim.scipy.minimize runs 'BFGS', 'CG' and 'L-BFGS-B': call it directly"
+            "optim.scipy.minimize runs 'BFGS', 'CG', 'L-BFGS-B' and 'Newton-CG': "
+            "call it directly"
         )
     name = str(method).lower()
     if name in _SCIPY_ONLY:
         raise NotImplementedError(
             f"method {method!r} is scipy.optimize's; optim.scipy covers the "
-            "gradient methods 'BFGS', 'CG' and 'L-BFGS-B': use "
+            "gradient methods 'BFGS', 'CG', 'L-BFGS-B' and 'Newton-CG': use "
             "scipy.optimize.minimize for it"
         )
     if name not in _OPTIONS:
@@ -733,7 +787,7 @@ def minimize(
     callback: Callable[..., Any] | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> OptimizeResult:
-    """Scipy's `minimize` for `"BFGS"`, `"CG"` and `"L-BFGS-B"`, on optim.
+    """Scipy's `minimize` for BFGS, CG, L-BFGS-B and Newton-CG, on optim.
 
     The arguments, their order, defaults, warnings and input rules are
     `scipy.optimize.minimize`'s: `x0` is made 1-d (`ValueError` for more
@@ -760,6 +814,13 @@ def minimize(
       `maxiter=15000`, `maxls=20`, `finite_diff_rel_step`, `workers`; `disp` and
       `iprint` give scipy's `DeprecationWarning` and print nothing.
 
+    - Newton-CG ([`NewtonCG`][optim.newton.NewtonCG]): `xtol=1e-5` (stop when
+      the mean absolute step component is at most `xtol`), `eps` (the step of
+      finite-difference Hessian products, two gradient calls each), `maxiter`,
+      `disp`, `return_all`, `c1`, `c2`, `workers`; `jac` is required, and
+      `hess` (evaluated once per iterate) or `hessp` give the products, counted
+      in `nhev`.
+
     `jac`: a function, `True` (`fun` returns `(f, g)`), `"2-point"`, `"3-point"`
     or `"cs"` (relative steps, `finite_diff_rel_step`), or `None`: forward
     differences with the absolute step `eps`.
@@ -777,10 +838,13 @@ def minimize(
         fun: `fun(x, *args)`, returning a scalar.
         x0: The starting point.
         args: Extra arguments of `fun`, `jac` (a non-tuple is one argument).
-        method: `"BFGS"`, `"CG"` or `"L-BFGS-B"`, any case, or `None`.
+        method: `"BFGS"`, `"CG"`, `"L-BFGS-B"` or `"Newton-CG"`, any case, or
+            `None`.
         jac: How the gradient is obtained (see above).
-        hess: Ignored with scipy's warning.
-        hessp: Ignored with scipy's warning.
+        hess: Newton-CG's Hessian `hess(x, *args)`; ignored by the others with
+            scipy's warning.
+        hessp: Newton-CG's Hessian-vector product `hessp(x, p, *args)`; ignored
+            by the others with scipy's warning.
         bounds: For L-BFGS-B: `Bounds`, `(low, high)` pairs with `None` for an
             open side, or `scipy.optimize.Bounds`.
         constraints: Ignored with scipy's warning (empty: silently).
@@ -791,7 +855,8 @@ def minimize(
     Returns:
         The result, with scipy's fields and status codes: `0` success, `1`
             iteration (or evaluation) limit, `2` precision loss or abnormal line
-            search, `3` NaN (BFGS, CG), `99` callback raised `StopIteration`.
+            search, `3` NaN (BFGS, CG) or an indefinite Hessian (Newton-CG), `99`
+            callback raised `StopIteration`.
 
     Raises:
         ValueError: For an unknown method, `x0` of more than one dimension, a
@@ -821,13 +886,16 @@ def minimize(
         args = (args,)
     name = _method_name(method, bounds, constraints)
     options = dict(options or {})
-    if hess is not None:
+    newton = name == "newton-cg"
+    if newton and not (callable(jac) or jac is True):
+        raise ValueError("Jacobian is required for Newton-CG method")
+    if hess is not None and not newton:
         warnings.warn(
             f"Method {method} does not use Hessian information (hess).",
             RuntimeWarning,
             stacklevel=2,
         )
-    if hessp is not None:
+    if hessp is not None and not newton:
         warnings.warn(
             f"Method {method} does not use Hessian-vector product information (hessp).",
             RuntimeWarning,
@@ -848,7 +916,7 @@ def minimize(
             RuntimeWarning,
             stacklevel=2,
         )
-    if tol is not None:
+    if tol is not None and not newton:
         if name == "l-bfgs-b":
             options.setdefault("ftol", tol)
         options.setdefault("gtol", tol)
@@ -859,7 +927,11 @@ def minimize(
             OptimizeWarning,
             stacklevel=2,
         )
-    return _minimize(name, fun, x0, args, jac, bounds, callback, options)
+    if newton and tol is not None:
+        options.setdefault("xtol", tol)
+    return _minimize(
+        name, fun, x0, args, jac, bounds, callback, options, hessians=(hess, hessp)
+    )
 
 
 def _minimize(
@@ -871,6 +943,8 @@ def _minimize(
     bounds: Any,
     callback: Callable[..., Any] | None,
     options: Mapping[str, Any],
+    *,
+    hessians: tuple[Any, Any] = (None, None),
 ) -> OptimizeResult:
     lbfgsb = name == "l-bfgs-b"
     if lbfgsb and any(options.get(key) is not None for key in ("disp", "iprint")):
@@ -897,6 +971,9 @@ def _minimize(
             )
         x0 = np.clip(x0, lower, upper)
     objective = _objective(name, fun, args, jac, options, lower, upper)
+    objective.hess, objective.hessp = hessians
+    if isinstance(rule, NewtonCG):
+        rule = attrs.evolve(rule, hessian_vector_product=objective.hessian_product)
     return_all = bool(options.get("return_all", False)) and not lbfgsb
     tests = _Tests(
         name,
@@ -905,11 +982,15 @@ def _minimize(
         maxiter=float(maxiter),
         gtol=float(options.get("gtol", 1e-5)),
         norm=float(options.get("norm", np.inf)),
-        xrtol=float(options.get("xrtol", 0.0)),
+        xrtol=float(
+            options.get("xtol", 1e-5)
+            if name == "newton-cg"
+            else options.get("xrtol", 0.0)
+        ),
         ftol=float(options.get("ftol", 2.2204460492503131e-09)) if lbfgsb else None,
         maxfun=float(options.get("maxfun", 15000)) if lbfgsb else None,
         allvecs=[x0.copy()] if return_all else None,
-        search=rule.search if isinstance(rule.search, _Watched) else None,
+        search=getattr(rule, "search", None) if name in ("bfgs", "cg") else None,
     )
     optimizer = Optimizer(
         objective,
@@ -952,7 +1033,7 @@ def _check_bounds(bounds: Any, n: int) -> None:
         raise ValueError("An upper bound is less than the corresponding lower bound.")
 
 
-def _rule(name: str, options: Mapping[str, Any]) -> LineSearchRule:
+def _rule(name: str, options: Mapping[str, Any]) -> LineSearchRule | NewtonCG:
     c1 = float(options.get("c1", 1e-4))
     c2 = float(options.get("c2", 0.4 if name == "cg" else 0.9))
     if name != "l-bfgs-b":
@@ -961,6 +1042,8 @@ def _rule(name: str, options: Mapping[str, Any]) -> LineSearchRule:
     if not maxls > 0:
         raise ValueError("maxls must be positive.")
     search: Search = StrongWolfe(c1=c1, c2=c2, max_iterations=maxls)
+    if name == "newton-cg":
+        return NewtonCG(search=search)
     if name != "l-bfgs-b":
         search = _Watched(search)
     if name == "bfgs":
@@ -1008,13 +1091,15 @@ def _to_result(
         jac=np.array(result.gradient),
         nfev=objective.nfev,
         njev=objective.njev,
-        nit=result.steps,
+        nit=result.steps - (1 if name == "newton-cg" and status in (2, 3) else 0),
         status=status,
         message=message,
         x=np.array(result.x),
         success=status == 0,
     )
-    if name != "cg":
+    if name == "newton-cg":
+        res["nhev"] = objective.nhev
+    if name in ("bfgs", "l-bfgs-b"):
         maxcor = int(options.get("maxcor", 10))
         res["hess_inv"] = _hess_inv(name, result, result.x.size, maxcor)
     if tests.allvecs is not None:
@@ -1325,6 +1410,92 @@ def _legacy(
     if options.get("maxiter") is None:
         options.pop("maxiter")
     return _minimize(name, f, x, args, jac, bounds, callback, options)
+
+
+def fmin_ncg(
+    f: Callable[..., Any],
+    x0: Any,
+    fprime: Callable[..., Any],
+    fhess_p: Callable[..., Any] | None = None,
+    fhess: Callable[..., Any] | None = None,
+    args: tuple[Any, ...] = (),
+    avextol: float = 1e-5,
+    epsilon: Any = _EPSILON,
+    maxiter: float | None = None,
+    full_output: Any = 0,
+    disp: Any = 1,
+    retall: Any = 0,
+    callback: Callable[..., Any] | None = None,
+    c1: float = 1e-4,
+    c2: float = 0.9,
+) -> Any:
+    """Scipy's legacy `fmin_ncg`: Newton-CG with `fprime` and Hessian products.
+
+    As in scipy, `disp=1` (the default) prints a summary with `print`.
+
+    Args:
+        f: `f(x, *args)`.
+        x0: The starting point.
+        fprime: The gradient (required).
+        fhess_p: `fhess_p(x, p, *args)`, the Hessian times `p`.
+        fhess: `fhess(x, *args)`, the Hessian (used when `fhess_p` is not given).
+        args: Extra arguments.
+        avextol: Stop when the average step component is at most `avextol`.
+        epsilon: The step of finite-difference Hessian products.
+        maxiter: Most iterations (default `200 * len(x0)`).
+        full_output: Return the tuple below instead of `xopt`.
+        disp: Print the summary.
+        retall: Also return the list of iterates.
+        callback: `callback(xk)` after each iteration.
+        c1: Armijo constant of the line search.
+        c2: Curvature constant of the line search.
+
+    Returns:
+        `xopt`; with `full_output`, `(xopt, fopt, fcalls, gcalls, hcalls,
+            warnflag)`; with `retall`, `allvecs` appended (or `(xopt, allvecs)`).
+
+    Examples:
+        >>> np.round(fmin_ncg(rosen, [-1.2, 1.0], rosen_der, disp=0), 4)
+        array([1., 1.])
+    """
+    options = {
+        "xtol": avextol,
+        "eps": epsilon,
+        "maxiter": maxiter,
+        "disp": disp,
+        "return_all": retall,
+        "c1": c1,
+        "c2": c2,
+    }
+    x = np.asarray(x0, dtype=np.float64).ravel()
+    if options["maxiter"] is None:
+        options.pop("maxiter")
+    if not isinstance(args, tuple):
+        args = (args,)
+    res = _minimize(
+        "newton-cg",
+        f,
+        x,
+        args,
+        fprime,
+        None,
+        callback,
+        options,
+        hessians=(fhess, fhess_p),
+    )
+    if res.status == 99:  # scipy's fmin_ncg: a halting callback is warnflag 5
+        res.status, res.message = 5, ""
+    if full_output:
+        output: tuple[Any, ...] = (
+            res.x,
+            res.fun,
+            res.nfev,
+            res.njev,
+            res.nhev,
+            res.status,
+        )
+        return (*output, res.allvecs) if retall else output
+    return (res.x, res.allvecs) if retall else res.x
 
 
 def approx_fprime(

@@ -834,3 +834,114 @@ def test_bounds_of_the_wrong_length_or_crossed_are_refused():
             module.minimize(quadratic, [0, 0], bounds=[(1, 0), (0, 1)])
         with pytest.raises(ValueError, match="An upper bound is less than"):
             module.minimize(quadratic, [0, 0], bounds=module.Bounds([1, 0], [0, 1]))
+
+
+# ---------------------------------------------------------------- Newton-CG
+
+NEWTON_KEYS = ["fun", "jac", "message", "nfev", "nhev", "nit", "njev", "status"]
+NEWTON_KEYS += ["success", "x"]
+
+
+@pytest.mark.parametrize(
+    "keywords",
+    [
+        {},
+        {"hess": so.rosen_hess},
+        {"hessp": so.rosen_hess_prod},
+        {"options": {"xtol": 1e-8, "eps": 1e-7, "c1": 1e-3, "c2": 0.8}},
+    ],
+)
+def test_newton_cg_with_each_hessian_form(keywords):
+    for module in (so, oo):
+        hess = Counted(so.rosen_hess)
+        hessp = Counted(so.rosen_hess_prod)
+        extra = dict(keywords)
+        if "hess" in extra:
+            extra["hess"] = hess
+        if "hessp" in extra:
+            extra["hessp"] = hessp
+        res = module_call(
+            module, rosen, [-1.2, 1.0, 0.8], method="Newton-CG", jac=rosen_der, **extra
+        )
+        assert sorted(res) == NEWTON_KEYS
+        assert res.status == 0
+        assert res.message == "Optimization terminated successfully."
+        np.testing.assert_allclose(res.x, [1, 1, 1], atol=5e-3)
+        assert res.nhev == len(hess.points) + len(hessp.points)
+        if not keywords.get("hess") and not keywords.get("hessp"):
+            assert res.nhev == 0
+
+
+def test_newton_cg_needs_a_jacobian():
+    for module in (so, oo):
+        with pytest.raises(ValueError, match="Jacobian is required"):
+            module.minimize(rosen, [0, 0], method="Newton-CG")
+
+
+def test_newton_cg_takes_hessians_without_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for module in (so, oo):
+            module.minimize(
+                quadratic,
+                [0, 0],
+                method="Newton-CG",
+                jac=quadratic_der,
+                hess=lambda x: np.array([[2.0, 1.0], [1.0, 10.0]]),
+            )
+
+
+def test_newton_cg_maxiter_and_callback_statuses():
+    theirs, ours = both(
+        None,
+        rosen,
+        [-1.2, 1.0],
+        method="Newton-CG",
+        jac=rosen_der,
+        options={"maxiter": 3},
+    )
+    assert ours.status == theirs.status == 1
+    assert ours.message == theirs.message
+    assert ours.nit == theirs.nit == 3
+
+    def stop(intermediate_result):
+        raise StopIteration
+
+    theirs, ours = both(
+        None, rosen, [-1.2, 1.0], method="Newton-CG", jac=rosen_der, callback=stop
+    )
+    assert ours.status == theirs.status == 99
+    assert ours.nit == theirs.nit == 1
+
+
+def test_newton_cg_on_an_unbounded_function_fails():
+    """scipy runs on to NaN (status 3); optim stops at the failed search (2)."""
+
+    def concave(x):
+        return -float(x @ x)
+
+    def concave_der(x):
+        return -2.0 * x
+
+    theirs, ours = both(None, concave, [1.0, 2.0], method="Newton-CG", jac=concave_der)
+    assert not ours.success
+    assert not theirs.success
+    assert theirs.status == 3
+    assert ours.status == 2
+    assert ours.message == (
+        "Warning: Desired error not necessarily achieved due to precision loss."
+    )
+
+
+def test_fmin_ncg_return_conventions():
+    for module in (so, oo):
+        full = module.fmin_ncg(
+            rosen, [-1.2, 1.0], rosen_der, fhess=so.rosen_hess, disp=0, full_output=1
+        )
+        assert len(full) == 6
+        xopt, _, fcalls, gcalls, hcalls, flag = full
+        assert flag == 0
+        assert fcalls > 0
+        assert gcalls > 0
+        assert hcalls > 0
+        np.testing.assert_allclose(xopt, [1, 1], atol=1e-3)
