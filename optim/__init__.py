@@ -2,6 +2,7 @@
 
 from importlib import metadata as _metadata
 
+from optim.bfgs import BFGS
 from optim.callbacks import Callback, CallbackLike, LogProgress, StopOnZeroGradient
 from optim.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from optim.convenience import maximize, minimize
@@ -58,6 +59,7 @@ except _metadata.PackageNotFoundError:  # a source tree on sys.path, not install
     __version__ = "0+unknown"
 
 __all__ = [
+    "BFGS",
     "LBFGS",
     "SPSA",
     "AdaGrad",

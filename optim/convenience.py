@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import math
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -151,7 +153,7 @@ class _ScipyCallback(Callback):
             parameters = inspect.signature(self.function).parameters
         except (TypeError, ValueError):  # builtins without a signature
             parameters = {}  # type: ignore[assignment]
-        self.by_name = "intermediate_result" in parameters
+        self.by_name = set(parameters) == {"intermediate_result"}  # scipy's rule
 
     def on_step(self, info: StepInfo) -> Stop | None:
         if info.step == 0:
@@ -172,15 +174,41 @@ class _ScipyCallback(Callback):
         return None
 
 
+def _scipy_warnings(method: str | None, keywords: Mapping[str, Any]) -> None:
+    """Scipy's warnings for what a gradient method ignores: Hessians, constraints."""
+    if keywords["hess"] is not None:
+        warnings.warn(
+            f"Method {method} does not use Hessian information (hess).",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    if keywords["hessp"] is not None:
+        warnings.warn(
+            f"Method {method} does not use Hessian-vector product information (hessp).",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    constraints = keywords["constraints"]
+    if constraints is not None and (
+        isinstance(constraints, Mapping) or len(constraints) > 0
+    ):
+        warnings.warn(
+            f"Method {method} cannot handle constraints.", RuntimeWarning, stacklevel=4
+        )
+
+
 def _optimize(
     mode: Mode,
     fun: Objective | Callable[..., Any],
     x0: ArrayLike,
-    args: tuple[Any, ...],
+    args: Any,
     method: str | None,
     jac: Callable[..., Any] | bool | str | None,
     **keywords: Any,
 ) -> Result:
+    _scipy_warnings(method, keywords)
+    if not isinstance(args, tuple):
+        args = (args,)  # scipy: a non-tuple is one argument
     options = dict(keywords.pop("options") or {})
     unknown = sorted(set(options) - set(_OPTIONS))
     if unknown:
@@ -210,7 +238,7 @@ def _optimize(
         estimator=estimator,
         mode=mode,
         callbacks=callbacks,
-        max_steps=options.get("maxiter", keywords["max_steps"]),
+        max_steps=math.ceil(options.get("maxiter", keywords["max_steps"])),
         max_evaluations=options.get("maxfun"),
         constraint=as_constraint(keywords["bounds"], x0),
     )
@@ -220,14 +248,17 @@ def _optimize(
 def minimize(
     fun: Objective | Callable[..., Any],
     x0: ArrayLike,
-    args: tuple[Any, ...] = (),
+    args: Any = (),
     method: str | None = None,
     jac: Callable[..., Any] | bool | str | None = None,
-    *,
+    hess: Any = None,
+    hessp: Any = None,
     bounds: Any = None,
+    constraints: Any = (),
     tol: float | None = None,
     callback: Callable[[Any], Any] | None = None,
     options: Mapping[str, Any] | None = None,
+    *,
     gradient: Callable[[Array], ArrayLike] | None = None,
     step_rule: StepRule[Any] | None = None,
     estimator: GradientEstimator | None = None,
@@ -238,8 +269,9 @@ def minimize(
 
     A shortcut for [`Optimizer`][optim.optimizer.Optimizer] with a
     [`StopOnZeroGradient`][optim.callbacks.StopOnZeroGradient] test, that also
-    takes `scipy.optimize.minimize`'s spellings for what optim has, so a scipy
-    call runs unchanged: `args`, `method` (see
+    takes `scipy.optimize.minimize`'s spellings and argument order for what optim
+    has, so a scipy call runs unchanged (for scipy's result type and status codes
+    too, use [`optim.scipy.minimize`][optim.scipy.minimize]): `args`, `method` (see
     [`METHODS`][optim.convenience.METHODS]), `jac`, `tol`, `callback` and
     `options` (`maxiter`, `gtol`, `maxfun`, `maxcor`, `learning_rate`). The
     [`Result`][optim.result.Result] answers scipy's field names too (`fun`, `jac`,
@@ -250,7 +282,8 @@ def minimize(
         fun: An [`Objective`][optim.objective.Objective] or a function
             `fun(x, *args)`.
         x0: Starting point; never modified.
-        args: Extra arguments passed to `fun` and `jac`.
+        args: Extra arguments passed to `fun` and `jac` (a non-tuple is one
+            argument, as in scipy).
         method: `"L-BFGS-B"` (the default), `"BFGS"`, `"CG"` or
             `"gradient-descent"` (`"GD"`), any case; others are refused with the
             list of names.
@@ -258,18 +291,22 @@ def minimize(
             `(value, gradient)`; `"2-point"`, `"3-point"` or `"cs"` for forward,
             central or complex-step differences; `None` for the default (central
             differences).
+        hess: Ignored with scipy's `RuntimeWarning` (a gradient method).
+        hessp: Ignored with scipy's `RuntimeWarning`.
         bounds: A [`Projection`][optim.projections.Projection] (such as
             [`Bounds`][optim.projections.Bounds]), or bounds in scipy's forms: a
             sequence of `(low, high)` pairs with `None` for an unbounded side, or
             an object with `lb` and `ub` such as `scipy.optimize.Bounds` (see
             [`as_constraint`][optim.projections.as_constraint]). With a box, the
             default `LBFGS` is box-constrained L-BFGS, like scipy's L-BFGS-B.
+        constraints: Ignored with scipy's `RuntimeWarning` unless empty (`()`,
+            `[]` or `None`); use `bounds` or a projection.
         tol: Gradient-norm tolerance for convergence (default `1e-6`; of the
             projected gradient, with bounds).
         callback: Called after each step with a copy of `x` (`callback(xk)`), or
-            with an object holding `x`, `fun`, `jac` and `nit` if its parameter is
-            named `intermediate_result`; returning `True` or raising
-            `StopIteration` stops the run (status `STOPPED`).
+            with an object holding `x`, `fun`, `jac` and `nit` if its only
+            parameter is named `intermediate_result` (scipy's rule); returning
+            `True` or raising `StopIteration` stops the run (status `STOPPED`).
         options: scipy's options that optim has: `maxiter` (most steps), `gtol`
             (as `tol`), `maxfun` (most objective evaluations), `maxcor` (L-BFGS
             memory), `learning_rate` (for the gradient method).
@@ -322,6 +359,9 @@ def minimize(
         args,
         method,
         jac,
+        hess=hess,
+        hessp=hessp,
+        constraints=constraints,
         bounds=bounds,
         tol=tol,
         callback=callback,
@@ -337,14 +377,17 @@ def minimize(
 def maximize(
     fun: Objective | Callable[..., Any],
     x0: ArrayLike,
-    args: tuple[Any, ...] = (),
+    args: Any = (),
     method: str | None = None,
     jac: Callable[..., Any] | bool | str | None = None,
-    *,
+    hess: Any = None,
+    hessp: Any = None,
     bounds: Any = None,
+    constraints: Any = (),
     tol: float | None = None,
     callback: Callable[[Any], Any] | None = None,
     options: Mapping[str, Any] | None = None,
+    *,
     gradient: Callable[[Array], ArrayLike] | None = None,
     step_rule: StepRule[Any] | None = None,
     estimator: GradientEstimator | None = None,
@@ -378,6 +421,9 @@ def maximize(
         args,
         method,
         jac,
+        hess=hess,
+        hessp=hessp,
+        constraints=constraints,
         bounds=bounds,
         tol=tol,
         callback=callback,

@@ -37,6 +37,7 @@ from optim import (
     load_checkpoint,
     save_checkpoint,
 )
+from optim.bfgs import BFGS
 from optim.problems import Sphere
 
 RULES = {
@@ -50,6 +51,7 @@ RULES = {
     "steepest": LineSearchRule(),
     "lbfgs": LBFGS(),
     "cg": ConjugateGradient(),
+    "bfgs": BFGS(),
     "bb": BarzilaiBorwein(),
 }
 ESTIMATORS = {

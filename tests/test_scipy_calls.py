@@ -158,3 +158,30 @@ def test_gradient_descent_method():
 
     assert result.success
     np.testing.assert_allclose(result.x, 0.0, atol=1e-6)
+
+
+def test_scipys_positional_order_and_ignored_hessians():
+    """fun, x0, args, method, jac, hess, hessp, bounds, constraints, tol, ..."""
+    call = (shifted, [0.0, 0.0], (1.0, -2.0), "L-BFGS-B", shifted_der)
+    with pytest.warns(RuntimeWarning) as caught:
+        ours = optim.minimize(*call, lambda x, *a: np.eye(2), None, None, (), 1e-8)
+    with pytest.warns(RuntimeWarning) as scipys:
+        theirs = scipy.optimize.minimize(
+            *call, lambda x, *a: np.eye(2), None, None, (), 1e-8
+        )
+    assert [str(w.message) for w in caught] == [str(w.message) for w in scipys]
+    np.testing.assert_allclose(ours.x, theirs.x, atol=1e-6)
+
+
+@pytest.mark.parametrize("constraints", [(), None, []])
+def test_empty_constraints_are_accepted_silently(constraints):
+    result = optim.minimize(rosen, [0.0, 0.0], jac=rosen_der, constraints=constraints)
+    assert result.success
+
+
+def test_a_non_tuple_args_and_a_float_maxiter():
+    result = optim.minimize(
+        lambda x, a: float((x[0] - a) ** 2), [0.0], args=2.0, options={"maxiter": 2.5}
+    )
+    assert result.steps <= 3
+    np.testing.assert_allclose(result.x, [2.0], atol=1e-3)

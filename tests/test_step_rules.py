@@ -27,8 +27,10 @@ from optim import (
     RMSProp,
     chain,
 )
+from optim.bfgs import BFGS
 from optim.directions import LBFGSDirection, SteepestDescent
 from optim.line_search import Backtracking, Search, StrongWolfe
+from optim.newton import NewtonCG
 from optim.problems import Quadratic, Rosenbrock, Sphere
 from optim.schedules import CosineDecay, ExponentialDecay, InverseTimeDecay
 from optim.step_rules import LearningRateRule, LearningRateRuleState
@@ -62,6 +64,8 @@ ALL_RULES = [
     pytest.param(LBFGS(), id="lbfgs"),
     pytest.param(LBFGS(memory=1), id="lbfgs-memory-1"),
     pytest.param(ConjugateGradient(), id="cg"),
+    pytest.param(BFGS(), id="bfgs-dense"),
+    pytest.param(NewtonCG(), id="newton-cg"),
     pytest.param(ConjugateGradient(restart=2, search=Backtracking()), id="cg-armijo"),
     pytest.param(BarzilaiBorwein(), id="bb-long"),
     pytest.param(BarzilaiBorwein("short", search=Backtracking()), id="bb-short-armijo"),

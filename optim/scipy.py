@@ -1,0 +1,1598 @@
+"""scipy.optimize's face: `import optim.scipy as optimize` runs scipy scripts.
+
+`minimize` takes `scipy.optimize.minimize`'s full signature, keywords, options,
+warnings, input rules and callback forms for the gradient methods optim has
+(`"BFGS"`, `"CG"`, `"L-BFGS-B"`, `"Newton-CG"`), and returns an
+[`OptimizeResult`][optim.scipy.OptimizeResult]: a dict with attribute access,
+scipy's integer status codes and messages, and `nfev`/`njev` counted as scipy
+counts them (every call of `fun`, finite-difference points included; every
+gradient, a finite-difference estimate counting one). The legacy functions
+`fmin_bfgs`, `fmin_cg`, `fmin_l_bfgs_b`, `fmin_ncg`, `approx_fprime` and
+`check_grad` keep their scipy signatures and return conventions.
+
+Under the face runs optim's own [`Optimizer`][optim.optimizer.Optimizer]:
+dense [`BFGS`][optim.bfgs.BFGS] for `"BFGS"`,
+[`ConjugateGradient`][optim.line_search_rules.ConjugateGradient] (Polak-Ribiere+)
+for `"CG"`, box-constrained [`LBFGS`][optim.line_search_rules.LBFGS] for
+`"L-BFGS-B"` and [`NewtonCG`][optim.newton.NewtonCG] for `"Newton-CG"`, each with
+a strong Wolfe line search; the stopping tests are
+scipy's (see each option). The iterates therefore differ from scipy's in the
+last digits and in counts, never in the meaning of a field.
+
+Examples:
+    >>> import numpy as np
+    >>> import optim.scipy as optimize
+    >>> res = optimize.minimize(optimize.rosen, [-1.2, 1.0], method="BFGS")
+    >>> res.success, res.status, np.round(res["x"], 4)
+    (True, 0, array([1., 1.]))
+    >>> sorted(res)  # doctest: +NORMALIZE_WHITESPACE
+    ['fun', 'hess_inv', 'jac', 'message', 'nfev', 'nit', 'njev', 'status',
+     'success', 'x']
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+
+from optim._types import Array, override
+from optim.bfgs import BFGS
+from optim.callbacks import Callback
+from optim.errors import OptimizationError
+from optim.line_search import Search, SearchResult, StrongWolfe
+from optim.line_search_rules import LBFGS, ConjugateGradient, LineSearchRule
+from optim.mode import Mode
+from optim.newton import NewtonCG
+from optim.objective import Objective
+from optim.optimizer import Optimizer
+from optim.projections import as_constraint
+from optim.result import Result, Status, StepInfo, Stop
+
+if TYPE_CHECKING:
+    from optim.evaluation import TrialEvaluator
+
+__all__ = [
+    "Bounds",
+    "LbfgsInvHessProduct",
+    "OptimizeResult",
+    "OptimizeWarning",
+    "approx_fprime",
+    "check_grad",
+    "fmin_bfgs",
+    "fmin_cg",
+    "fmin_l_bfgs_b",
+    "fmin_ncg",
+    "minimize",
+    "rosen",
+    "rosen_der",
+]
+
+if TYPE_CHECKING:
+    _ResultBase = dict[str, Any]
+    _WarningBase = UserWarning
+else:
+    try:  # scipy's own classes, when installed: isinstance checks in scipy pass
+        from scipy.optimize import OptimizeResult as _ResultBase
+        from scipy.optimize import OptimizeWarning as _WarningBase
+    except ImportError:  # pragma: no cover - scipy is optional
+        _ResultBase = dict
+        _WarningBase = UserWarning
+
+_EPS = float(np.finfo(np.float64).eps)
+_EPSILON = math.sqrt(_EPS)
+"""Scipy's default absolute finite-difference step, `sqrt(eps)`."""
+
+_SUCCESS = "Optimization terminated successfully."
+_MAXITER = "Maximum number of iterations has been exceeded."
+_PR_LOSS = "Desired error not necessarily achieved due to precision loss."
+_NAN = "NaN result encountered."
+_CALLBACK = "`callback` raised `StopIteration`."
+_INDEFINITE = (
+    "Warning: CG iterations didn't converge. The Hessian is not positive definite."
+)
+
+_OPTIONS: Mapping[str, frozenset[str]] = {
+    "bfgs": frozenset(
+        [
+            "gtol",
+            "norm",
+            "eps",
+            "maxiter",
+            "disp",
+            "return_all",
+            "finite_diff_rel_step",
+            "xrtol",
+            "c1",
+            "c2",
+            "hess_inv0",
+            "workers",
+        ]
+    ),
+    "cg": frozenset(
+        [
+            "gtol",
+            "norm",
+            "eps",
+            "maxiter",
+            "disp",
+            "return_all",
+            "finite_diff_rel_step",
+            "c1",
+            "c2",
+            "workers",
+        ]
+    ),
+    "newton-cg": frozenset(
+        ["xtol", "eps", "maxiter", "disp", "return_all", "c1", "c2", "workers"]
+    ),
+    "l-bfgs-b": frozenset(
+        [
+            "disp",
+            "maxcor",
+            "ftol",
+            "gtol",
+            "eps",
+            "maxfun",
+            "maxiter",
+            "iprint",
+            "maxls",
+            "finite_diff_rel_step",
+            "workers",
+        ]
+    ),
+}
+
+_SCIPY_ONLY = frozenset(
+    [
+        "nelder-mead",
+        "powell",
+        "tnc",
+        "cobyla",
+        "cobyqa",
+        "slsqp",
+        "trust-constr",
+        "dogleg",
+        "trust-ncg",
+        "trust-exact",
+        "trust-krylov",
+    ]
+)
+
+
+class OptimizeWarning(_WarningBase):
+    """Scipy's `OptimizeWarning`: unknown options, non-convergence with `disp`.
+
+    A subclass of `scipy.optimize.OptimizeWarning` when scipy is installed (of
+    `UserWarning` otherwise), so scipy's warning filters catch it.
+
+    Examples:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     res = minimize(rosen, [0.0, 0.0], options={"bogus": 1})
+        >>> str(caught[0].message)
+        'Unknown solver options: bogus'
+    """
+
+
+class OptimizeResult(_ResultBase):
+    """Scipy's `OptimizeResult`: a dict whose keys are attributes too.
+
+    A subclass of `scipy.optimize.OptimizeResult` when scipy is installed (so
+    `scipy.optimize.brute(finish=optim.scipy.minimize)` and other scipy code that
+    checks the type accept it), of `dict` otherwise.
+
+    The fields of a `minimize` result are `x`, `fun`, `jac`, `nit`, `nfev`,
+    `njev`, `status` (scipy's integer code), `success`, `message`, `hess_inv`
+    (BFGS and L-BFGS-B) and `allvecs` (with `return_all`).
+
+    Examples:
+        >>> res = OptimizeResult(x=1.0, fun=2.0)
+        >>> res.x, res["fun"], sorted(res.keys())
+        (1.0, 2.0, ['fun', 'x'])
+        >>> res.nit = 3
+        >>> res["nit"]
+        3
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError as error:
+            raise AttributeError(name) from error
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self[name]
+        except KeyError as error:
+            raise AttributeError(name) from error
+
+    def __dir__(self) -> list[str]:
+        return list(self.keys())
+
+    def __repr__(self) -> str:
+        if type(self).__mro__[1] is not dict:
+            return str(super().__repr__())
+        if not self:
+            return f"{type(self).__name__}()"
+        order = ["message", "success", "status", "fun", "x", "nit"]
+
+        def rank(key: str) -> tuple[int, str]:
+            return (order.index(key) if key in order else len(order), key)
+
+        width = max(len(key) for key in self) + 1
+        lines = []
+        for key in sorted(self, key=rank):
+            text = repr(self[key]).replace("\n", "\n" + " " * (width + 2))
+            lines.append(f"{key.rjust(width)}: {text}")
+        return "\n".join(lines)
+
+
+@attrs.frozen(init=False)
+class Bounds:
+    """Scipy's `Bounds(lb, ub, keep_feasible)`: a box `lb <= x <= ub`.
+
+    Accepted by `minimize(bounds=...)` (as are `(low, high)` pairs and
+    `scipy.optimize.Bounds` itself). `keep_feasible` is accepted and stored:
+    optim never evaluates `fun` outside the box.
+
+    Examples:
+        >>> Bounds([0, 0], [1, np.inf]).ub
+        array([ 1., inf])
+    """
+
+    lb: Array = attrs.field(eq=attrs.cmp_using(eq=np.array_equal))
+    """Lower bounds (`-inf` for none)."""
+    ub: Array = attrs.field(eq=attrs.cmp_using(eq=np.array_equal))
+    """Upper bounds (`inf` for none)."""
+    keep_feasible: Any = False
+    """Scipy's flag; every iterate here is feasible anyway."""
+
+    def __init__(
+        self, lb: Any = -np.inf, ub: Any = np.inf, keep_feasible: Any = False
+    ) -> None:
+        self.__attrs_init__(
+            np.array(lb, dtype=np.float64),
+            np.array(ub, dtype=np.float64),
+            keep_feasible,
+        )
+
+
+class LbfgsInvHessProduct:
+    """Scipy's L-BFGS inverse-Hessian operator: `matvec`, `dot`, `@`, `todense`.
+
+    Built from the stored pairs `sk`, `yk` (oldest first) on top of the identity,
+    as scipy's `LbfgsInvHessProduct` is; `res.hess_inv` of an `"L-BFGS-B"` run.
+
+    Examples:
+        >>> h = LbfgsInvHessProduct(np.array([[1.0, 0.0]]), np.array([[2.0, 0.0]]))
+        >>> h.todense()
+        array([[0.5, 0. ],
+               [0. , 1. ]])
+        >>> h.matvec(np.array([2.0, 2.0]))
+        array([1., 2.])
+    """
+
+    def __init__(self, sk: Any, yk: Any) -> None:
+        sk_array = np.array(sk, dtype=np.float64, ndmin=2)
+        yk_array = np.array(yk, dtype=np.float64, ndmin=2)
+        if sk_array.shape != yk_array.shape or sk_array.ndim != 2:
+            raise ValueError("sk and yk must have matching shapes, (n_corrs, n)")
+        self.sk = sk_array
+        """The steps, one per row."""
+        self.yk = yk_array
+        """The gradient changes, one per row."""
+        self.n_corrs = sk_array.shape[0]
+        """The number of pairs."""
+        self.rho = 1.0 / np.einsum("ij,ij->i", sk_array, yk_array)
+        """`1 / (s_i . y_i)`."""
+        n = sk_array.shape[1]
+        self.shape = (n, n)
+        """`(n, n)`."""
+        self.dtype = np.dtype(np.float64)
+        """`float64`."""
+
+    def matvec(self, x: Any) -> Array:
+        """Return `H @ x` by the two-loop recursion.
+
+        Args:
+            x: A vector of length `n` (or shape `(n, 1)`).
+
+        Returns:
+            The product, shaped like `x`.
+        """
+        q = np.array(x, dtype=np.float64)
+        shape = q.shape
+        q = q.reshape(-1)
+        alpha = np.empty(self.n_corrs)
+        for i in range(self.n_corrs - 1, -1, -1):
+            alpha[i] = self.rho[i] * (self.sk[i] @ q)
+            q = q - alpha[i] * self.yk[i]
+        for i in range(self.n_corrs):
+            beta = self.rho[i] * (self.yk[i] @ q)
+            q = q + self.sk[i] * (alpha[i] - beta)
+        return q.reshape(shape)
+
+    def matmat(self, x: Any) -> Array:
+        """Return `H @ X` for a matrix `X`, column by column.
+
+        Args:
+            x: An `(n, k)` array.
+
+        Returns:
+            The `(n, k)` product.
+        """
+        columns = np.asarray(x, dtype=np.float64)
+        return np.column_stack([self.matvec(column) for column in columns.T])
+
+    def dot(self, x: Any) -> Array:
+        """Return `H @ x` for a vector or a matrix.
+
+        Args:
+            x: An `(n,)` or `(n, k)` array.
+
+        Returns:
+            The product.
+        """
+        array = np.asarray(x)
+        return (
+            self.matmat(array)
+            if array.ndim == 2 and array.shape[1] != 1
+            else (self.matvec(array))
+        )
+
+    def __matmul__(self, x: Any) -> Array:
+        return self.dot(x)
+
+    def todense(self) -> Array:
+        """Return `H` as a dense `(n, n)` array.
+
+        Returns:
+            The matrix.
+        """
+        return self.matmat(np.eye(self.shape[0]))
+
+    def __repr__(self) -> str:
+        return (
+            f"<{self.shape[0]}x{self.shape[1]} LbfgsInvHessProduct with dtype=float64>"
+        )
+
+
+def rosen(x: Any) -> Any:
+    """The Rosenbrock function, as `scipy.optimize.rosen`.
+
+    Args:
+        x: A point (along the first axis).
+
+    Returns:
+        `sum(100 (x[1:] - x[:-1]**2)**2 + (1 - x[:-1])**2)`.
+
+    Examples:
+        >>> float(rosen([1.0, 1.0]))
+        0.0
+    """
+    x = np.asarray(x)
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2.0) ** 2.0 + (1 - x[:-1]) ** 2.0, axis=0)
+
+
+def rosen_der(x: Any) -> Array:
+    """The gradient of [`rosen`][optim.scipy.rosen], as `scipy.optimize.rosen_der`.
+
+    Args:
+        x: A point.
+
+    Returns:
+        The gradient.
+
+    Examples:
+        >>> rosen_der([0.0, 0.0])
+        array([-2.,  0.])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    xm, xm_m1, xm_p1 = x[1:-1], x[:-2], x[2:]
+    der = np.zeros_like(x)
+    der[1:-1] = 200 * (xm - xm_m1**2) - 400 * (xm_p1 - xm**2) * xm - 2 * (1 - xm)
+    der[0] = -400 * x[0] * (x[1] - x[0] ** 2) - 2 * (1 - x[0])
+    der[-1] = 200 * (x[-1] - x[-2] ** 2)
+    result: Array = der
+    return result
+
+
+def _scalar(value: Any) -> float:
+    array = np.asarray(value)
+    if array.size != 1:
+        raise ValueError(
+            "The user-provided objective function must return a scalar value."
+        )
+    return float(np.real(array.reshape(())))
+
+
+@attrs.define
+class _Counted(Objective):
+    """`fun` and its gradient as scipy's `ScalarFunction` sees them, counted.
+
+    Every call receives a copy of `x`; the gradient is the user's `jac`, the
+    second item of `fun`'s pair (`jac=True`), or scipy's finite differences.
+    """
+
+    fun: Callable[..., Any]
+    args: tuple[Any, ...]
+    jac: Any
+    """A function, `True`, `"2-point"`, `"3-point"`, `"cs"` or `None`."""
+    abs_step: Any = None
+    rel_step: Any = None
+    lower: Array | None = None
+    upper: Array | None = None
+    workers: Any = None
+    hess: Any = None
+    """A Hessian function `hess(x, *args)` (Newton-CG), or `None`."""
+    hessp: Any = None
+    """A Hessian-vector product `hessp(x, p, *args)` (Newton-CG), or `None`."""
+    nfev: int = 0
+    njev: int = 0
+    nhev: int = 0
+    hessian: tuple[Array, Any] | None = None
+    nonfinite: bool = False
+    """Whether a value or gradient computed so far was not finite."""
+    memo: tuple[Array, float, Array] | None = None
+
+    @property
+    def has_gradient(self) -> bool:
+        return True
+
+    def _call(self, x: Array) -> Any:
+        self.nfev += 1
+        return self.fun(np.copy(x), *self.args)
+
+    def _pair(self, x: Array) -> tuple[float, Array]:
+        value, gradient = self.fun(np.copy(x), *self.args)
+        pair = (_scalar(value), np.atleast_1d(np.asarray(gradient, np.float64)))
+        self.memo = (np.copy(x), pair[0], pair[1].copy())
+        return self._check(pair[0], pair[1])
+
+    def _check(self, value: float, gradient: Array | None) -> tuple[float, Array]:
+        finite = math.isfinite(value) and (
+            gradient is None or bool(np.all(np.isfinite(gradient)))
+        )
+        self.nonfinite = self.nonfinite or not finite
+        return value, np.empty(0) if gradient is None else gradient
+
+    def value(self, x: Array) -> float:
+        if self.jac is True:
+            self.nfev += 1
+            return self._pair(x)[0]
+        return self._check(_scalar(self._call(x)), None)[0]
+
+    def gradient(self, x: Array) -> Array:
+        self.njev += 1
+        if self.jac is True:
+            if self.memo is not None and np.array_equal(self.memo[0], x):
+                return self.memo[2].copy()
+            return self._pair(x)[1]
+        if callable(self.jac):
+            gradient = self.jac(np.copy(x), *self.args)
+            return self._check(0.0, np.atleast_1d(np.asarray(gradient, np.float64)))[1]
+        return self._check(0.0, self._differences(x, None))[1]
+
+    def value_and_gradient(self, x: Array) -> tuple[float, Array]:
+        if self.jac is True:
+            self.nfev += 1
+            self.njev += 1
+            return self._pair(x)
+        if callable(self.jac):
+            return self.value(x), self.gradient(x)
+        value = self.value(x)
+        self.njev += 1
+        return value, self._check(0.0, self._differences(x, value))[1]
+
+    def hessian_product(self, x: Array, v: Array) -> Array:
+        """$H(x) v$: `hessp`, `hess` (evaluated once per point), or differences.
+
+        The differences are scipy's `approx_fhess_p`: two gradient calls, each
+        counted in `njev`.
+        """
+        if callable(self.hessp):
+            self.nhev += 1
+            return np.asarray(self.hessp(np.copy(x), v, *self.args), np.float64)
+        if callable(self.hess):
+            if self.hessian is None or not np.array_equal(self.hessian[0], x):
+                self.nhev += 1
+                self.hessian = (np.copy(x), self.hess(np.copy(x), *self.args))
+            return np.asarray(self.hessian[1] @ v, dtype=np.float64).ravel()
+        step = self.abs_step if self.abs_step is not None else _EPSILON
+        moved = self.gradient(np.asarray(x + step * v, dtype=np.float64))
+        here = self.gradient(np.asarray(x, dtype=np.float64))
+        difference: Array = (moved - here) / step
+        return difference
+
+    def _differences(self, x: Array, f0: float | None) -> Array:
+        """Scipy's `approx_derivative` (the caller counts one in `njev`)."""
+        scheme = "2-point" if self.jac is None else str(self.jac)
+        x = np.asarray(x, dtype=np.float64)
+        h = _step(x, scheme, self.abs_step, self.rel_step)
+        points: list[Array] = []
+        if scheme == "2-point":
+            if self.upper is not None and self.lower is not None:
+                flip = ((x + h) > self.upper) & ((x - h) >= self.lower)
+                h = np.where(flip, -h, h)
+            for i in range(x.size):
+                point = x.copy()
+                point[i] += h[i]
+                points.append(point)
+            values = self._values(points)
+            if f0 is None:
+                f0 = _scalar(self._call(x))
+            steps = np.array([points[i][i] - x[i] for i in range(x.size)])
+            forward: Array = (values - f0) / steps
+            return forward
+        if scheme == "3-point":
+            for i in range(x.size):
+                for sign in (1.0, -1.0):
+                    point = x.copy()
+                    point[i] += sign * h[i]
+                    points.append(point)
+            values = self._values(points)
+            steps = np.array(
+                [points[2 * i][i] - points[2 * i + 1][i] for i in range(x.size)]
+            )
+            central: Array = (values[0::2] - values[1::2]) / steps
+            return central
+        gradient = np.empty(x.size)
+        for i in range(x.size):
+            point = x.astype(np.complex128)
+            point[i] += 1j * h[i]
+            self.nfev += 1
+            gradient[i] = np.imag(np.asarray(self.fun(point, *self.args)).item()) / h[i]
+        return gradient
+
+    def _values(self, points: Sequence[Array]) -> Array:
+        if callable(self.workers):
+            self.nfev += len(points)
+            results = list(self.workers(_Bound(self.fun, self.args), points))
+            return np.array([_scalar(value) for value in results])
+        return np.array([_scalar(self._call(point)) for point in points])
+
+
+@attrs.frozen
+class _Bound:
+    """`fun(x, *args)` as a picklable function of `x` (for a map-like `workers`)."""
+
+    fun: Callable[..., Any]
+    args: tuple[Any, ...]
+
+    def __call__(self, x: Array) -> Any:
+        return self.fun(np.copy(x), *self.args)
+
+
+def _step(x: Array, scheme: str, abs_step: Any, rel_step: Any) -> Array:
+    """Scipy's finite-difference step: absolute `eps`, or relative."""
+    sign = np.where(x >= 0, 1.0, -1.0)
+    default = {"2-point": _EPS**0.5, "3-point": _EPS ** (1 / 3), "cs": _EPS**0.5}
+    relative = default[scheme] * sign * np.maximum(1.0, abs(x))
+    if abs_step is None and rel_step is None:
+        result: Array = relative
+        return result
+    if abs_step is None:  # a user's relative step scales |x| itself, as in scipy
+        h = np.asarray(rel_step, dtype=np.float64) * sign * abs(x)
+        return np.where((x + h) - x == 0, relative, h)
+    h = np.broadcast_to(np.asarray(abs_step, dtype=np.float64), x.shape).copy()
+    return np.where((x + h) - x == 0, relative, h)
+
+
+@attrs.define
+class _Watched(Search):
+    """A search that counts its failures: scipy's BFGS and CG stop at the first."""
+
+    inner: Search
+    failures: int = 0
+
+    @override
+    def search(
+        self,
+        evaluator: TrialEvaluator,
+        *,
+        x: Array,
+        value: float,
+        gradient: Array,
+        direction: Array,
+        initial_step: float,
+    ) -> SearchResult:
+        result = self.inner.search(
+            evaluator,
+            x=x,
+            value=value,
+            gradient=gradient,
+            direction=direction,
+            initial_step=initial_step,
+        )
+        if not result.success:
+            self.failures += 1
+        return result
+
+
+def _accepts_intermediate_result(callback: Callable[..., Any]) -> bool:
+    try:
+        parameters = inspect.signature(callback).parameters
+    except (TypeError, ValueError):
+        return False
+    return set(parameters) == {"intermediate_result"}
+
+
+@attrs.define
+class _Tests(Callback):
+    """Scipy's per-iteration sequence: callback, budgets, then convergence tests."""
+
+    method: str
+    objective: _Counted
+    callback: Callable[..., Any] | None
+    maxiter: float
+    gtol: float
+    norm: float
+    xrtol: float = 0.0
+    ftol: float | None = None
+    maxfun: float | None = None
+    allvecs: list[Array] | None = None
+    search: _Watched | None = None
+    ending: tuple[int, str] | None = None
+    previous: tuple[Array, float] | None = None
+
+    def _stop(self, status: int, message: str) -> Stop:
+        self.ending = (status, message)
+        return Stop(Status.CONVERGED if status == 0 else Status.STOPPED, message)
+
+    def on_step(self, info: StepInfo) -> Stop | None:
+        step, x, value = info.step, info.x, info.value
+        if self.method == "newton-cg" and step > 0:
+            state = info.run_state.rule_state
+            if getattr(state, "indefinite", False):
+                return self._stop(3, _INDEFINITE)
+            if getattr(state, "search_failed", False):
+                return self._stop(2, "Warning: " + _PR_LOSS)
+        if step > 0:
+            if self.allvecs is not None:
+                self.allvecs.append(np.copy(x))
+            if self.callback is not None:
+                try:
+                    if _accepts_intermediate_result(self.callback):
+                        self.callback(
+                            intermediate_result=OptimizeResult(x=np.copy(x), fun=value)
+                        )
+                    else:
+                        self.callback(np.copy(x))
+                except StopIteration:
+                    return self._stop(99, _CALLBACK)
+        if self.method == "newton-cg":
+            return self._newton(info)
+        lbfgsb = self.method == "l-bfgs-b"
+        if (step > 0 or not lbfgsb) and step >= self.maxiter:
+            message = "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
+            return self._stop(1, message if lbfgsb else _MAXITER)
+        if lbfgsb and self.maxfun is not None and self.objective.nfev > self.maxfun:
+            return self._stop(1, "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT")
+        if lbfgsb:
+            if float(np.max(np.abs(info.projected_gradient), initial=0.0)) <= self.gtol:
+                return self._stop(0, "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL")
+            if self.previous is not None and self.ftol is not None:
+                before = self.previous[1]
+                if before - value <= self.ftol * max(abs(before), abs(value), 1.0):
+                    message = "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH"
+                    return self._stop(0, message)
+        else:
+            if self.search is not None and self.search.failures:
+                return self._stop(2, _PR_LOSS)  # scipy: a failed line search ends
+            if _vecnorm(info.gradient, self.norm) <= self.gtol:
+                return self._stop(0, _SUCCESS)
+            if self.previous is not None and self.xrtol > 0.0:
+                moved = float(np.linalg.norm(x - self.previous[0]))
+                if moved <= self.xrtol * (self.xrtol + float(np.linalg.norm(x))):
+                    return self._stop(0, _SUCCESS)
+        self.previous = (np.copy(x), value)
+        return None
+
+    def _newton(self, info: StepInfo) -> Stop | None:
+        """Newton-CG: a small step (in the 1-norm) ends, then the budget."""
+        if self.previous is not None:
+            moved = float(np.sum(np.abs(info.x - self.previous[0])))
+            if moved <= info.x.size * self.xrtol:
+                return self._stop(0, _SUCCESS)
+        if info.step >= self.maxiter:
+            return self._stop(1, "Warning: " + _MAXITER)
+        self.previous = (np.copy(info.x), info.value)
+        return None
+
+
+def _vecnorm(x: Array, order: float) -> float:
+    if order == np.inf:
+        return float(np.max(np.abs(x), initial=0.0))
+    if order == -np.inf:
+        return float(np.min(np.abs(x)))
+    return float(np.sum(np.abs(x) ** order) ** (1.0 / order))
+
+
+def _check_wolfe(c1: float, c2: float) -> None:
+    if not 0 < c1 < c2 < 1:
+        raise ValueError("'c1' and 'c2' do not satisfy'0 < c1 < c2 < 1'.")
+
+
+def _hess_inv(method: str, result: Result, n: int, maxcor: int) -> Any:
+    rule_state = None if result.run_state is None else result.run_state.rule_state
+    direction_state = getattr(rule_state, "direction_state", None)
+    if method == "bfgs":
+        matrix = getattr(direction_state, "hess_inv", None)
+        return np.eye(n) if matrix is None else np.array(matrix)
+    steps = tuple(getattr(direction_state, "steps", ()))[-maxcor:]
+    changes = tuple(getattr(direction_state, "gradient_changes", ()))[-maxcor:]
+    if not steps:
+        return LbfgsInvHessProduct(np.zeros((0, n)), np.zeros((0, n)))
+    return LbfgsInvHessProduct(np.array(steps), np.array(changes))
+
+
+def _method_name(method: Any, bounds: Any, constraints: Any) -> str:
+    if method is None:
+        if _has_constraints(constraints):
+            method = "SLSQP"
+        elif bounds is not None:
+            method = "L-BFGS-B"
+        else:
+            method = "BFGS"
+    if callable(method):
+        raise NotImplementedError(
+            "a custom method (a callable) is scipy.optimize.minimize's feature; "
+            "optim.scipy.minimize runs 'BFGS', 'CG', 'L-BFGS-B' and 'Newton-CG': "
+            "call it directly"
+        )
+    name = str(method).lower()
+    if name in _SCIPY_ONLY:
+        raise NotImplementedError(
+            f"method {method!r} is scipy.optimize's; optim.scipy covers the "
+            "gradient methods 'BFGS', 'CG', 'L-BFGS-B' and 'Newton-CG': use "
+            "scipy.optimize.minimize for it"
+        )
+    if name not in _OPTIONS:
+        raise ValueError(f"Unknown solver {method}")
+    return name
+
+
+def _has_constraints(constraints: Any) -> bool:
+    if constraints is None:
+        return False
+    if isinstance(constraints, Mapping):
+        return True
+    try:
+        return len(constraints) > 0
+    except TypeError:
+        return True
+
+
+def minimize(
+    fun: Callable[..., Any],
+    x0: Any,
+    args: Any = (),
+    method: Any = None,
+    jac: Any = None,
+    hess: Any = None,
+    hessp: Any = None,
+    bounds: Any = None,
+    constraints: Any = (),
+    tol: float | None = None,
+    callback: Callable[..., Any] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> OptimizeResult:
+    """Scipy's `minimize` for BFGS, CG, L-BFGS-B and Newton-CG, on optim.
+
+    The arguments, their order, defaults, warnings and input rules are
+    `scipy.optimize.minimize`'s: `x0` is made 1-d (`ValueError` for more
+    dimensions), integer `x0` becomes float, a non-tuple `args` becomes
+    `(args,)`, `method=None` picks `"L-BFGS-B"` with bounds and `"BFGS"` without,
+    `fun` may return a size-1 array, `fun` and `jac` get copies of `x`, and their
+    exceptions propagate unchanged. `hess`, `hessp` and non-empty `constraints`
+    are ignored with scipy's `RuntimeWarning`s, as are bounds for BFGS and CG;
+    unknown options raise scipy's `OptimizeWarning`. `tol` sets `gtol` (and
+    `ftol` for L-BFGS-B) unless the options do.
+
+    Options, with scipy's defaults and meanings:
+
+    - BFGS: `gtol=1e-5` (on `norm(g, ord=norm)`), `norm=inf`, `eps=sqrt(eps)`
+      (absolute step for `jac=None`), `maxiter=200 n` (a float is allowed),
+      `disp`, `return_all` (`allvecs`), `finite_diff_rel_step`, `xrtol=0`
+      (stop when a step is at most `xrtol (xrtol + |x|)`), `c1=1e-4`, `c2=0.9`,
+      `hess_inv0` (symmetric positive definite), `workers` (a map-like callable
+      evaluates finite-difference points).
+    - CG: the same but `xrtol` and `hess_inv0`, and `c2=0.4`.
+    - L-BFGS-B: `maxcor=10`, `ftol=2.22e-9` (stop when
+      `(f_k - f_k+1) / max(|f_k|, |f_k+1|, 1) <= ftol`), `gtol=1e-5` (on the
+      largest component of the projected gradient), `eps=1e-8`, `maxfun=15000`,
+      `maxiter=15000`, `maxls=20`, `finite_diff_rel_step`, `workers`; `disp` and
+      `iprint` give scipy's `DeprecationWarning` and print nothing.
+
+    - Newton-CG ([`NewtonCG`][optim.newton.NewtonCG]): `xtol=1e-5` (stop when
+      the mean absolute step component is at most `xtol`), `eps` (the step of
+      finite-difference Hessian products, two gradient calls each), `maxiter`,
+      `disp`, `return_all`, `c1`, `c2`, `workers`; `jac` is required, and
+      `hess` (evaluated once per iterate) or `hessp` give the products, counted
+      in `nhev`.
+
+    `jac`: a function, `True` (`fun` returns `(f, g)`), `"2-point"`, `"3-point"`
+    or `"cs"` (relative steps, `finite_diff_rel_step`), or `None`: forward
+    differences with the absolute step `eps`.
+
+    `callback` is called after each iteration: with a copy of `xk`, or, if its
+    only parameter is named `intermediate_result`, with an
+    [`OptimizeResult`][optim.scipy.OptimizeResult] holding `x` and `fun`;
+    raising `StopIteration` ends the run with status `99` and scipy's message.
+    Its return value is ignored, as in scipy.
+
+    With `options={"disp": True}` BFGS and CG print scipy's summary with
+    `print` (the only output of the library; `warnings` for a failed run).
+
+    Args:
+        fun: `fun(x, *args)`, returning a scalar.
+        x0: The starting point.
+        args: Extra arguments of `fun`, `jac` (a non-tuple is one argument).
+        method: `"BFGS"`, `"CG"`, `"L-BFGS-B"` or `"Newton-CG"`, any case, or
+            `None`.
+        jac: How the gradient is obtained (see above).
+        hess: Newton-CG's Hessian `hess(x, *args)`; ignored by the others with
+            scipy's warning.
+        hessp: Newton-CG's Hessian-vector product `hessp(x, p, *args)`; ignored
+            by the others with scipy's warning.
+        bounds: For L-BFGS-B: `Bounds`, `(low, high)` pairs with `None` for an
+            open side, or `scipy.optimize.Bounds`.
+        constraints: Ignored with scipy's warning (empty: silently).
+        tol: The default `gtol` (and `ftol` for L-BFGS-B).
+        callback: Called after each iteration (see above).
+        options: The method's options (see above).
+
+    Returns:
+        The result, with scipy's fields and status codes: `0` success, `1`
+            iteration (or evaluation) limit, `2` precision loss or abnormal line
+            search, `3` NaN (BFGS, CG) or an indefinite Hessian (Newton-CG), `99`
+            callback raised `StopIteration`.
+
+    Raises:
+        ValueError: For an unknown method, `x0` of more than one dimension, a
+            non-scalar `fun`, or scipy's invalid option values.
+        NotImplementedError: For scipy's methods optim does not have (naming
+            scipy).
+
+    Examples:
+        >>> res = minimize(rosen, [-1.2, 1.0], jac=rosen_der, method="L-BFGS-B")
+        >>> res.status, res.message, np.round(res.x, 4)
+        (0, 'CONVERGENCE: ...', array([1., 1.]))
+
+        A callback taking `intermediate_result` gets the result object:
+
+        >>> values = []
+        >>> def record(intermediate_result):
+        ...     values.append(intermediate_result.fun)
+        >>> res = minimize(rosen, [-1.2, 1.0], jac=rosen_der, callback=record)
+        >>> len(values) == res.nit
+        True
+    """
+    x0 = np.atleast_1d(np.asarray(x0))
+    if x0.ndim != 1:
+        raise ValueError("'x0' must only have one dimension.")
+    x0 = np.asarray(x0, dtype=np.float64)
+    if not isinstance(args, tuple):
+        args = (args,)
+    name = _method_name(method, bounds, constraints)
+    options = dict(options or {})
+    newton = name == "newton-cg"
+    if newton and not (callable(jac) or jac is True):
+        raise ValueError("Jacobian is required for Newton-CG method")
+    if hess is not None and not newton:
+        warnings.warn(
+            f"Method {method} does not use Hessian information (hess).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    if hessp is not None and not newton:
+        warnings.warn(
+            f"Method {method} does not use Hessian-vector product information (hessp).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    if _has_constraints(constraints):
+        warnings.warn(
+            f"Method {method} cannot handle constraints.", RuntimeWarning, stacklevel=2
+        )
+    if name != "l-bfgs-b" and bounds is not None:
+        warnings.warn(
+            f"Method {method} cannot handle bounds.", RuntimeWarning, stacklevel=2
+        )
+        bounds = None
+    if name == "l-bfgs-b" and options.get("return_all", False):
+        warnings.warn(
+            f"Method {method} does not support the return_all option.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    if tol is not None and not newton:
+        if name == "l-bfgs-b":
+            options.setdefault("ftol", tol)
+        options.setdefault("gtol", tol)
+    unknown = [key for key in options if key not in _OPTIONS[name]]
+    if unknown:
+        warnings.warn(
+            f"Unknown solver options: {', '.join(map(str, unknown))}",
+            OptimizeWarning,
+            stacklevel=2,
+        )
+    if newton and tol is not None:
+        options.setdefault("xtol", tol)
+    return _minimize(
+        name, fun, x0, args, jac, bounds, callback, options, hessians=(hess, hessp)
+    )
+
+
+def _minimize(
+    name: str,
+    fun: Callable[..., Any],
+    x0: Array,
+    args: tuple[Any, ...],
+    jac: Any,
+    bounds: Any,
+    callback: Callable[..., Any] | None,
+    options: Mapping[str, Any],
+    *,
+    hessians: tuple[Any, Any] = (None, None),
+) -> OptimizeResult:
+    lbfgsb = name == "l-bfgs-b"
+    if lbfgsb and any(options.get(key) is not None for key in ("disp", "iprint")):
+        warnings.warn(
+            "scipy.optimize: The `disp` and `iprint` options of the L-BFGS-B "
+            "solver are deprecated and will be removed in SciPy 1.18.0.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    rule = _rule(name, options)
+    maxiter = options.get("maxiter")
+    if maxiter is None:
+        maxiter = 15000 if lbfgsb else 200 * x0.size
+    if bounds is not None:
+        _check_bounds(bounds, x0.size)
+    constraint = as_constraint(bounds, x0) if bounds is not None else None
+    lower = upper = None
+    if constraint is not None:
+        lower = np.broadcast_to(getattr(constraint, "lower", -np.inf), x0.shape)
+        upper = np.broadcast_to(getattr(constraint, "upper", np.inf), x0.shape)
+        if np.any(lower > upper):
+            raise ValueError(
+                "LBFGSB - one of the lower bounds is greater than an upper bound."
+            )
+        x0 = np.clip(x0, lower, upper)
+    objective = _objective(name, fun, args, jac, options, lower, upper)
+    objective.hess, objective.hessp = hessians
+    if isinstance(rule, NewtonCG):
+        rule = attrs.evolve(rule, hessian_vector_product=objective.hessian_product)
+    return_all = bool(options.get("return_all", False)) and not lbfgsb
+    tests = _Tests(
+        name,
+        objective,
+        callback,
+        maxiter=float(maxiter),
+        gtol=float(options.get("gtol", 1e-5)),
+        norm=float(options.get("norm", np.inf)),
+        xrtol=float(
+            options.get("xtol", 1e-5)
+            if name == "newton-cg"
+            else options.get("xrtol", 0.0)
+        ),
+        ftol=float(options.get("ftol", 2.2204460492503131e-09)) if lbfgsb else None,
+        maxfun=float(options.get("maxfun", 15000)) if lbfgsb else None,
+        allvecs=[x0.copy()] if return_all else None,
+        search=getattr(rule, "search", None) if name in ("bfgs", "cg") else None,
+    )
+    optimizer = Optimizer(
+        objective,
+        step_rule=rule,
+        mode=Mode.DESCENT,
+        callbacks=[tests],
+        max_steps=math.ceil(maxiter) + 1,
+        ftol=None,
+        max_growth=None,
+        constraint=constraint,
+    )
+    try:
+        result = optimizer.run(x0)
+    except OptimizationError as error:
+        if error.__cause__ is not None:
+            raise error.__cause__ from None
+        raise
+    except ValueError:
+        if not objective.nonfinite or tests.previous is not None:
+            raise
+        return _nan_at_start(name, objective, x0, options)
+    return _to_result(name, result, objective, tests, options)
+
+
+def _check_bounds(bounds: Any, n: int) -> None:
+    """Scipy's checks and messages for bounds: one pair per coordinate, lb <= ub."""
+    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
+        lower, upper = np.asarray(bounds.lb, float), np.asarray(bounds.ub, float)
+    elif isinstance(bounds, Sequence):
+        if len(bounds) != n:
+            raise ValueError(
+                "The number of bounds is not compatible with the length of `x0`."
+            )
+        pairs = [tuple(pair) for pair in bounds]
+        lower = np.array([-np.inf if p[0] is None else p[0] for p in pairs], float)
+        upper = np.array([np.inf if p[-1] is None else p[-1] for p in pairs], float)
+    else:
+        return  # a projection: checked when it was made
+    if np.any(lower > upper):
+        raise ValueError("An upper bound is less than the corresponding lower bound.")
+
+
+def _rule(name: str, options: Mapping[str, Any]) -> LineSearchRule | NewtonCG:
+    c1 = float(options.get("c1", 1e-4))
+    c2 = float(options.get("c2", 0.4 if name == "cg" else 0.9))
+    if name != "l-bfgs-b":
+        _check_wolfe(c1, c2)
+    maxls = int(options.get("maxls", 20))
+    if not maxls > 0:
+        raise ValueError("maxls must be positive.")
+    search: Search = StrongWolfe(c1=c1, c2=c2, max_iterations=maxls)
+    if name == "newton-cg":
+        return NewtonCG(search=search)
+    if name != "l-bfgs-b":
+        search = _Watched(search)
+    if name == "bfgs":
+        return BFGS(options.get("hess_inv0"), search=search)
+    if name == "cg":
+        return ConjugateGradient(search=search)
+    return LBFGS(int(options.get("maxcor", 10)), search=search)
+
+
+def _objective(
+    name: str,
+    fun: Callable[..., Any],
+    args: tuple[Any, ...],
+    jac: Any,
+    options: Mapping[str, Any],
+    lower: Array | None,
+    upper: Array | None,
+) -> _Counted:
+    fd_string = isinstance(jac, str) and jac in ("2-point", "3-point", "cs")
+    if not callable(jac) and jac is not True and not fd_string:
+        jac = None  # scipy: anything else falls back to forward differences
+    default_eps = 1e-8 if name == "l-bfgs-b" else _EPSILON
+    return _Counted(
+        fun,
+        args,
+        jac,
+        abs_step=None if fd_string else options.get("eps", default_eps),
+        rel_step=options.get("finite_diff_rel_step"),
+        lower=lower,
+        upper=upper,
+        workers=options.get("workers"),
+    )
+
+
+def _to_result(
+    name: str,
+    result: Result,
+    objective: _Counted,
+    tests: _Tests,
+    options: Mapping[str, Any],
+) -> OptimizeResult:
+    status, message = tests.ending or _ending(name, result)
+    res = OptimizeResult(
+        fun=result.value,
+        jac=np.array(result.gradient),
+        nfev=objective.nfev,
+        njev=objective.njev,
+        nit=result.steps - (1 if name == "newton-cg" and status in (2, 3) else 0),
+        status=status,
+        message=message,
+        x=np.array(result.x),
+        success=status == 0,
+    )
+    if name == "newton-cg":
+        res["nhev"] = objective.nhev
+    if name in ("bfgs", "l-bfgs-b"):
+        maxcor = int(options.get("maxcor", 10))
+        res["hess_inv"] = _hess_inv(name, result, result.x.size, maxcor)
+    if tests.allvecs is not None:
+        res["allvecs"] = tests.allvecs
+    if options.get("disp") and name != "l-bfgs-b":
+        _display(res)
+    return res
+
+
+def _ending(name: str, result: Result) -> tuple[int, str]:
+    """Scipy's status for an end optim's own tests chose."""
+    if result.status is Status.CONVERGED:
+        if name == "l-bfgs-b":
+            return 0, "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL"
+        return 0, _SUCCESS
+    if result.status is Status.DIVERGED and name != "l-bfgs-b":
+        return 3, _NAN
+    if name == "l-bfgs-b":
+        return 2, "ABNORMAL: "
+    return 2, _PR_LOSS
+
+
+def _nan_at_start(
+    name: str, objective: _Counted, x0: Array, options: Mapping[str, Any]
+) -> OptimizeResult:
+    """Scipy's result when `fun` or its gradient is not finite at `x0`."""
+    value = np.nan
+    gradient = np.full(x0.size, np.nan)
+    status, message = (2, "ABNORMAL: ") if name == "l-bfgs-b" else (3, _NAN)
+    res = OptimizeResult(
+        fun=value,
+        jac=gradient,
+        nfev=objective.nfev,
+        njev=objective.njev,
+        nit=0,
+        status=status,
+        message=message,
+        x=x0.copy(),
+        success=False,
+    )
+    if name == "bfgs":
+        res["hess_inv"] = np.eye(x0.size)
+    elif name == "l-bfgs-b":
+        res["hess_inv"] = LbfgsInvHessProduct(
+            np.zeros((0, x0.size)), np.zeros((0, x0.size))
+        )
+    if options.get("return_all", False) and name != "l-bfgs-b":
+        res["allvecs"] = [x0.copy()]
+    if options.get("disp") and name != "l-bfgs-b":
+        _display(res)
+    return res
+
+
+def _display(res: OptimizeResult) -> None:
+    """Scipy's `disp=True` summary: the only place optim prints."""
+    if res.status == 0:
+        print(res.message)
+    else:
+        warnings.warn(res.message, OptimizeWarning, stacklevel=4)
+    print(f"         Current function value: {res.fun:f}")
+    print(f"         Iterations: {res.nit:d}")
+    print(f"         Function evaluations: {res.nfev:d}")
+    print(f"         Gradient evaluations: {res.njev:d}")
+
+
+def _legacy_status(res: OptimizeResult) -> OptimizeResult:
+    """The legacy functions' ending for a `StopIteration` (scipy's, not 99)."""
+    if res.status == 99:
+        res.status, res.success = 0, True
+        res.message = _SUCCESS
+    return res
+
+
+def fmin_bfgs(
+    f: Callable[..., Any],
+    x0: Any,
+    fprime: Callable[..., Any] | None = None,
+    args: tuple[Any, ...] = (),
+    gtol: float = 1e-05,
+    norm: float = np.inf,
+    epsilon: Any = _EPSILON,
+    maxiter: float | None = None,
+    full_output: Any = 0,
+    disp: Any = 1,
+    retall: Any = 0,
+    callback: Callable[..., Any] | None = None,
+    xrtol: float = 0,
+    c1: float = 1e-4,
+    c2: float = 0.9,
+    hess_inv0: Any = None,
+) -> Any:
+    """Scipy's legacy `fmin_bfgs`: BFGS, returning `xopt` or a tuple.
+
+    As in scipy, `disp=1` (the default) prints a summary with `print`.
+
+    Args:
+        f: `f(x, *args)`.
+        x0: The starting point.
+        fprime: The gradient `fprime(x, *args)`, or `None` for forward
+            differences with step `epsilon`.
+        args: Extra arguments.
+        gtol: Stop when `norm(g, ord=norm) <= gtol`.
+        norm: The order of that norm.
+        epsilon: The finite-difference step.
+        maxiter: Most iterations (default `200 * len(x0)`).
+        full_output: Return the tuple below instead of `xopt`.
+        disp: Print the summary.
+        retall: Also return the list of iterates.
+        callback: `callback(xk)` after each iteration.
+        xrtol: Relative step tolerance.
+        c1: Armijo constant of the line search.
+        c2: Curvature constant of the line search.
+        hess_inv0: The starting inverse Hessian.
+
+    Returns:
+        `xopt`; with `full_output`, `(xopt, fopt, gopt, Bopt, func_calls,
+            grad_calls, warnflag)`; with `retall`, `allvecs` appended (or
+            `(xopt, allvecs)` without `full_output`).
+
+    Examples:
+        >>> np.round(fmin_bfgs(rosen, [-1.2, 1.0], rosen_der, disp=0), 4)
+        array([1., 1.])
+    """
+    options = {
+        "gtol": gtol,
+        "norm": norm,
+        "eps": epsilon,
+        "maxiter": maxiter,
+        "disp": disp,
+        "return_all": retall,
+        "xrtol": xrtol,
+        "c1": c1,
+        "c2": c2,
+        "hess_inv0": hess_inv0,
+    }
+    res = _legacy_status(_legacy(f, x0, args, "bfgs", fprime, None, callback, options))
+    if full_output:
+        output: tuple[Any, ...] = (
+            res.x,
+            res.fun,
+            res.jac,
+            res.hess_inv,
+            res.nfev,
+            res.njev,
+            res.status,
+        )
+        return (*output, res.allvecs) if retall else output
+    return (res.x, res.allvecs) if retall else res.x
+
+
+def fmin_cg(
+    f: Callable[..., Any],
+    x0: Any,
+    fprime: Callable[..., Any] | None = None,
+    args: tuple[Any, ...] = (),
+    gtol: float = 1e-5,
+    norm: float = np.inf,
+    epsilon: Any = _EPSILON,
+    maxiter: float | None = None,
+    full_output: Any = 0,
+    disp: Any = 1,
+    retall: Any = 0,
+    callback: Callable[..., Any] | None = None,
+    c1: float = 1e-4,
+    c2: float = 0.4,
+) -> Any:
+    """Scipy's legacy `fmin_cg`: nonlinear conjugate gradients.
+
+    As in scipy, `disp=1` (the default) prints a summary with `print`.
+
+    Args:
+        f: `f(x, *args)`.
+        x0: The starting point.
+        fprime: The gradient, or `None` for forward differences.
+        args: Extra arguments.
+        gtol: Stop when `norm(g, ord=norm) <= gtol`.
+        norm: The order of that norm.
+        epsilon: The finite-difference step.
+        maxiter: Most iterations (default `200 * len(x0)`).
+        full_output: Return the tuple below instead of `xopt`.
+        disp: Print the summary.
+        retall: Also return the list of iterates.
+        callback: `callback(xk)` after each iteration.
+        c1: Armijo constant of the line search.
+        c2: Curvature constant of the line search.
+
+    Returns:
+        `xopt`; with `full_output`, `(xopt, fopt, func_calls, grad_calls,
+            warnflag)`; with `retall`, `allvecs` appended (or `(xopt, allvecs)`).
+
+    Examples:
+        >>> np.round(fmin_cg(rosen, [-1.2, 1.0], rosen_der, disp=0), 4)
+        array([1., 1.])
+    """
+    options = {
+        "gtol": gtol,
+        "norm": norm,
+        "eps": epsilon,
+        "maxiter": maxiter,
+        "disp": disp,
+        "return_all": retall,
+        "c1": c1,
+        "c2": c2,
+    }
+    res = _legacy_status(_legacy(f, x0, args, "cg", fprime, None, callback, options))
+    if full_output:
+        output: tuple[Any, ...] = (res.x, res.fun, res.nfev, res.njev, res.status)
+        return (*output, res.allvecs) if retall else output
+    return (res.x, res.allvecs) if retall else res.x
+
+
+def fmin_l_bfgs_b(
+    func: Callable[..., Any],
+    x0: Any,
+    fprime: Callable[..., Any] | None = None,
+    args: tuple[Any, ...] = (),
+    approx_grad: Any = 0,
+    bounds: Any = None,
+    m: int = 10,
+    factr: float = 1e7,
+    pgtol: float = 1e-5,
+    epsilon: Any = 1e-8,
+    iprint: Any = None,
+    maxfun: int = 15000,
+    maxiter: int = 15000,
+    disp: Any = None,
+    callback: Callable[..., Any] | None = None,
+    maxls: int = 20,
+) -> tuple[Array, float, dict[str, Any]]:
+    """Scipy's legacy `fmin_l_bfgs_b`: returns `(x, f, d)`.
+
+    Args:
+        func: `func(x, *args)`, returning `(f, g)` unless `fprime` is given or
+            `approx_grad` is true.
+        x0: The starting point.
+        fprime: The gradient.
+        args: Extra arguments.
+        approx_grad: Use forward differences with step `epsilon`.
+        bounds: `(low, high)` pairs, `None` for an open side.
+        m: The number of stored pairs (`maxcor`).
+        factr: Stop when the relative reduction of `f` is at most
+            `factr * eps`.
+        pgtol: Stop when the largest projected-gradient component is at most
+            `pgtol`.
+        epsilon: The finite-difference step.
+        iprint: Deprecated in scipy (a `DeprecationWarning`); prints nothing.
+        maxfun: Most function evaluations.
+        maxiter: Most iterations.
+        disp: Deprecated in scipy (a `DeprecationWarning`); prints nothing.
+        callback: `callback(xk)` after each iteration.
+        maxls: Most line-search steps per iteration.
+
+    Returns:
+        `(x, f, d)` with `d` holding `grad`, `task`, `funcalls`, `nit` and
+            `warnflag` (`0` converged, `1` limits, `2` other, such as a
+            callback's `StopIteration`: task `"STOP: CALLBACK REQUESTED HALT"`).
+
+    Examples:
+        >>> def both(x):
+        ...     return rosen(x), rosen_der(x)
+        >>> x, f, d = fmin_l_bfgs_b(both, [-1.2, 1.0])
+        >>> np.round(x, 4), d["warnflag"], d["task"][:11]
+        (array([1., 1.]), 0, 'CONVERGENCE')
+    """
+    if approx_grad:
+        jac: Any = None
+    elif fprime is None:
+        jac = True
+    else:
+        jac = fprime
+    options = {
+        "disp": disp,
+        "iprint": iprint,
+        "maxcor": m,
+        "ftol": factr * _EPS,
+        "gtol": pgtol,
+        "eps": epsilon,
+        "maxfun": maxfun,
+        "maxiter": maxiter,
+        "maxls": maxls,
+    }
+    res = _legacy(func, x0, args, "l-bfgs-b", jac, bounds, callback, options)
+    if res.status == 99:
+        res.status, res.message = 2, "STOP: CALLBACK REQUESTED HALT"
+    d = {
+        "grad": res.jac,
+        "task": res.message,
+        "funcalls": res.nfev,
+        "nit": res.nit,
+        "warnflag": res.status,
+    }
+    return res.x, res.fun, d
+
+
+def _legacy(
+    f: Callable[..., Any],
+    x0: Any,
+    args: Any,
+    name: str,
+    jac: Any,
+    bounds: Any,
+    callback: Callable[..., Any] | None,
+    options: dict[str, Any],
+) -> OptimizeResult:
+    x = np.asarray(x0, dtype=np.float64).ravel()
+    if not isinstance(args, tuple):
+        args = (args,)
+    if options.get("maxiter") is None:
+        options.pop("maxiter")
+    return _minimize(name, f, x, args, jac, bounds, callback, options)
+
+
+def fmin_ncg(
+    f: Callable[..., Any],
+    x0: Any,
+    fprime: Callable[..., Any],
+    fhess_p: Callable[..., Any] | None = None,
+    fhess: Callable[..., Any] | None = None,
+    args: tuple[Any, ...] = (),
+    avextol: float = 1e-5,
+    epsilon: Any = _EPSILON,
+    maxiter: float | None = None,
+    full_output: Any = 0,
+    disp: Any = 1,
+    retall: Any = 0,
+    callback: Callable[..., Any] | None = None,
+    c1: float = 1e-4,
+    c2: float = 0.9,
+) -> Any:
+    """Scipy's legacy `fmin_ncg`: Newton-CG with `fprime` and Hessian products.
+
+    As in scipy, `disp=1` (the default) prints a summary with `print`.
+
+    Args:
+        f: `f(x, *args)`.
+        x0: The starting point.
+        fprime: The gradient (required).
+        fhess_p: `fhess_p(x, p, *args)`, the Hessian times `p`.
+        fhess: `fhess(x, *args)`, the Hessian (used when `fhess_p` is not given).
+        args: Extra arguments.
+        avextol: Stop when the average step component is at most `avextol`.
+        epsilon: The step of finite-difference Hessian products.
+        maxiter: Most iterations (default `200 * len(x0)`).
+        full_output: Return the tuple below instead of `xopt`.
+        disp: Print the summary.
+        retall: Also return the list of iterates.
+        callback: `callback(xk)` after each iteration.
+        c1: Armijo constant of the line search.
+        c2: Curvature constant of the line search.
+
+    Returns:
+        `xopt`; with `full_output`, `(xopt, fopt, fcalls, gcalls, hcalls,
+            warnflag)`; with `retall`, `allvecs` appended (or `(xopt, allvecs)`).
+
+    Examples:
+        >>> np.round(fmin_ncg(rosen, [-1.2, 1.0], rosen_der, disp=0), 4)
+        array([1., 1.])
+    """
+    options = {
+        "xtol": avextol,
+        "eps": epsilon,
+        "maxiter": maxiter,
+        "disp": disp,
+        "return_all": retall,
+        "c1": c1,
+        "c2": c2,
+    }
+    x = np.asarray(x0, dtype=np.float64).ravel()
+    if options["maxiter"] is None:
+        options.pop("maxiter")
+    if not isinstance(args, tuple):
+        args = (args,)
+    res = _minimize(
+        "newton-cg",
+        f,
+        x,
+        args,
+        fprime,
+        None,
+        callback,
+        options,
+        hessians=(fhess, fhess_p),
+    )
+    if res.status == 99:  # scipy's fmin_ncg: a halting callback is warnflag 5
+        res.status, res.message = 5, ""
+    if full_output:
+        output: tuple[Any, ...] = (
+            res.x,
+            res.fun,
+            res.nfev,
+            res.njev,
+            res.nhev,
+            res.status,
+        )
+        return (*output, res.allvecs) if retall else output
+    return (res.x, res.allvecs) if retall else res.x
+
+
+def approx_fprime(
+    xk: Any, f: Callable[..., Any], epsilon: Any = _EPSILON, *args: Any
+) -> Array:
+    """Scipy's `approx_fprime`: forward differences with the absolute step `epsilon`.
+
+    Args:
+        xk: The point.
+        f: `f(x, *args)`, a scalar or a vector.
+        epsilon: The step, a scalar or one per coordinate.
+        *args: Extra arguments of `f`.
+
+    Returns:
+        The gradient `(n,)` of a scalar `f`, or the Jacobian `(m, n)` of a
+            vector one.
+
+    Examples:
+        >>> np.round(approx_fprime([1.0, 2.0], lambda x: x[0] ** 2 + x[1]), 5)
+        array([2., 1.])
+    """
+    x = np.asarray(xk, dtype=np.float64)
+    f0 = np.atleast_1d(np.asarray(f(x, *args), dtype=np.float64))
+    h = _step(np.atleast_1d(x), "2-point", epsilon, None)
+    flat = np.atleast_1d(x)
+    columns = []
+    for i in range(flat.size):
+        point = flat.copy()
+        point[i] += h[i]
+        dx = point[i] - flat[i]
+        value = np.atleast_1d(np.asarray(f(point.reshape(x.shape), *args), np.float64))
+        columns.append((value - f0) / dx)
+    jacobian = np.array(columns).T
+    if f0.size == 1:
+        return jacobian.ravel()
+    return jacobian
+
+
+def check_grad(
+    func: Callable[..., Any],
+    grad: Callable[..., Any],
+    x0: Any,
+    *args: Any,
+    epsilon: Any = _EPSILON,
+    direction: str = "all",
+    rng: Any = None,
+    seed: Any = None,
+) -> float:
+    """Scipy's `check_grad`: the 2-norm of `grad(x0)` minus a forward difference.
+
+    Args:
+        func: `func(x, *args)`.
+        grad: Its claimed gradient.
+        x0: The point.
+        *args: Extra arguments.
+        epsilon: The forward-difference step.
+        direction: `"all"` (every coordinate) or `"random"` (one random
+            direction, for a scalar `func`).
+        rng: Seed or `numpy.random.Generator` for `"random"` (as
+            `numpy.random.default_rng(rng)`).
+        seed: scipy's legacy keyword: a `RandomState` seed.
+
+    Returns:
+        The error norm.
+
+    Raises:
+        ValueError: For another `direction`, or `"random"` with a vector `grad`.
+
+    Examples:
+        >>> error = check_grad(rosen, rosen_der, [-1.2, 1.0])
+        >>> bool(error < 1e-4)
+        True
+    """
+    x = np.asarray(x0)
+    if direction == "random":
+        analytic = np.asanyarray(grad(x, *args))
+        if analytic.ndim > 1:
+            raise ValueError("'random' can only be used with scalar valued func")
+        generator: Any
+        if seed is not None:
+            generator = (
+                seed
+                if isinstance(seed, np.random.RandomState | np.random.Generator)
+                else np.random.RandomState(seed)
+            )
+        else:
+            generator = np.random.default_rng(rng)
+        v = generator.standard_normal(size=x.shape)
+
+        def along(w: Array) -> Any:
+            return func(x + w * v, *args)
+
+        estimate = approx_fprime(np.zeros((1,)), along, epsilon)
+        return float(np.sqrt(np.sum(np.abs(np.dot(analytic, v) - estimate) ** 2)))
+    if direction != "all":
+        raise ValueError(
+            f"{direction} is not a valid string for ``direction`` argument"
+        )
+    estimate = approx_fprime(x, func, epsilon, *args)
+    return float(np.sqrt(np.sum(np.abs(np.asarray(grad(x, *args)) - estimate) ** 2)))
