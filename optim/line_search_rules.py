@@ -73,8 +73,8 @@ class LineSearchRuleState:
     Examples:
         >>> import numpy as np
         >>> state = LBFGS().init(np.zeros(2))
-        >>> state.direction_state, state.stalled
-        (LBFGSDirectionState(steps=(), gradient_changes=(), rhos=()), False)
+        >>> state.direction_state.count, state.stalled
+        (0, False)
     """
 
     direction_state: Any
