@@ -12,6 +12,7 @@ search tries $\alpha = 1$ first.
 from __future__ import annotations
 
 import abc
+import functools
 import math
 from typing import Any, Generic, TypeVar
 
@@ -230,7 +231,7 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
     def observe(
         self, state: LBFGSDirectionState, *, step: Array, gradient_change: Array
     ) -> LBFGSDirectionState:
-        s, y = np.ravel(step), np.ravel(gradient_change)
+        s, y = step.reshape(-1), gradient_change.reshape(-1)
         curvature = _dot(s, y)
         # np.linalg.norm's product (the same in float64), without its overhead.
         scale = math.sqrt(s.dot(s)) * math.sqrt(y.dot(y))
@@ -239,30 +240,29 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
             return state  # no curvature, or so little that 1/curvature overflows
         if rho > _FLOAT32_MAX and s.dtype != np.float64:
             return state  # rho is stored in the points' dtype
-        old = state
-        if old.steps.shape != (self.memory, s.size) or old.steps.dtype != s.dtype:
+        old, memory = state, self.memory
+        if old.steps.shape != (memory, s.size) or old.steps.dtype != s.dtype:
             old = self._empty(s.size, run_dtype(s.dtype))
         # New arrays, the rows shifted up by one and the new pair last: the old
         # state's arrays are never written to.
-        steps = np.empty_like(old.steps)
-        steps[:-1] = old.steps[1:]
+        shift = _shift(memory)
+        steps = old.steps.take(shift, axis=0)
         steps[-1] = s
-        changes = np.empty_like(old.gradient_changes)
-        changes[:-1] = old.gradient_changes[1:]
+        changes = old.gradient_changes.take(shift, axis=0)
         changes[-1] = y
         # R without its first row and column has the trailing block of R^-1 as
         # its inverse; the new last column b (s_i.y for the older pairs) and
         # diagonal 1/rho give [[R^-1, -rho R^-1 b], [0, rho]].
-        inverse = np.zeros_like(old.inverse)
+        inverse = np.zeros((memory, memory), dtype=s.dtype)
         kept = inverse[:-1, :-1]
         kept[...] = old.inverse[1:, 1:]
-        inverse[:-1, -1] = kept @ (steps[:-1] @ y) * -rho
+        inverse[:-1, -1] = kept.dot(steps[:-1].dot(y)) * -rho
         inverse[-1, -1] = rho
         return LBFGSDirectionState(
             steps=steps,
             gradient_changes=changes,
             inverse=inverse,
-            count=min(old.count + 1, self.memory),
+            count=min(old.count + 1, memory),
         )
 
     @override
@@ -284,13 +284,21 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
         changes = state.gradient_changes[first:]
         inverse = state.inverse[first:, first:]
         flat = q.reshape(-1)
-        alphas = inverse @ (steps @ flat)
-        flat = flat - alphas @ changes
+        alphas = inverse.dot(steps.dot(flat))
+        flat = flat - alphas.dot(changes)
         newest_s, newest_y = steps[-1], changes[-1]
         r = ratio(_dot(newest_s, newest_y), _dot(newest_y, newest_y), 1.0) * flat
-        differences = (alphas / inverse.diagonal() - changes @ r) @ inverse
-        r = r + differences @ steps
+        differences = (alphas / inverse.diagonal() - changes.dot(r)).dot(inverse)
+        r = r + differences.dot(steps)
         return r.reshape(q.shape), state
+
+
+@functools.cache
+def _shift(memory: int) -> Array:
+    """The row order that moves the first of `memory` rows to the end."""
+    order: Array = np.roll(np.arange(memory), -1)
+    order.flags.writeable = False
+    return order
 
 
 @attrs.frozen
