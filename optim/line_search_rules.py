@@ -213,7 +213,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
     ) -> tuple[Array, LineSearchRuleState]:
         constraint = constraint_of(evaluator)
         if constraint is None:
-            stationary = not np.any(gradient)
+            stationary = not gradient.any()
         else:
             stationary = not np.any(constraint.projected_gradient(x, gradient))
         stuck = (
