@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from optim import _validators
 from optim._arrays import ratio, run_dtype
@@ -294,9 +295,9 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
 
 
 @functools.cache
-def _shift(memory: int) -> Array:
+def _shift(memory: int) -> npt.NDArray[np.intp]:
     """The row order that moves the first of `memory` rows to the end."""
-    order: Array = np.roll(np.arange(memory), -1)
+    order = np.roll(np.arange(memory, dtype=np.intp), -1)
     order.flags.writeable = False
     return order
 
