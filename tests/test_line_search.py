@@ -454,3 +454,73 @@ def test_lbfgs_keeps_rho_per_pair_and_does_not_recompute_it(monkeypatch):
     )
     direction.direction(np.array([1.0, 1.0]), state)
     assert len(calls) == 2
+
+
+def _two_loop(gradient, pairs):
+    """The textbook two-loop recursion (Nocedal & Wright Alg. 7.4), pair by pair."""
+    q = -gradient.reshape(-1)
+    alphas = []
+    for s, y in reversed(pairs):
+        alpha = (s @ q) / (s @ y)
+        alphas.append(alpha)
+        q = q - alpha * y
+    s, y = pairs[-1]
+    r = (s @ y) / (y @ y) * q
+    for (s, y), alpha in zip(pairs, reversed(alphas), strict=True):
+        r = r + (alpha - (y @ r) / (s @ y)) * s
+    return r.reshape(gradient.shape)
+
+
+@pytest.mark.parametrize("observed", [1, 3, 5, 9])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lbfgs_matrix_form_equals_the_two_loop_recursion(observed, dtype):
+    """The matrix-vector form gives the two-loop direction (to rounding), with the
+    memory partly filled, full, and after pairs were dropped; points of any shape."""
+    rng = np.random.default_rng(observed)
+    direction = LBFGSDirection(memory=4)
+    state = direction.init(np.zeros((2, 3), dtype=dtype))
+    pairs = []
+    for _ in range(observed):
+        s = rng.normal(size=(2, 3)).astype(dtype)
+        y = (s + 0.3 * rng.normal(size=(2, 3))).astype(dtype)
+        if float(s.reshape(-1) @ y.reshape(-1)) > 0.0:
+            pairs.append((s.reshape(-1).astype(np.float64), y.reshape(-1)))
+        state = direction.observe(state, step=s, gradient_change=y)
+    pairs = [(s, y.astype(np.float64)) for s, y in pairs[-4:]]
+    g = rng.normal(size=(2, 3)).astype(dtype)
+    p, _ = direction.direction(g, state)
+    assert p.dtype == dtype
+    assert p.shape == (2, 3)
+    assert state.count == len(pairs)
+    expected = _two_loop(g.astype(np.float64), pairs)
+    rtol = 1e-12 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(
+        p, expected, rtol=rtol, atol=rtol * np.abs(expected).max()
+    )
+
+
+def test_lbfgs_observe_never_writes_into_an_older_state():
+    """States are values: an older state (a checkpoint's) keeps its pairs and its
+    direction after any number of newer pairs, and branching from it is safe."""
+    rng = np.random.default_rng(0)
+    direction = LBFGSDirection(memory=2)
+    state = direction.init(np.zeros(3))
+    for _ in range(2):
+        s = rng.normal(size=3)
+        state = direction.observe(state, step=s, gradient_change=2.0 * s)
+    saved = state
+    copies = [saved.steps.copy(), saved.gradient_changes.copy(), saved.inverse.copy()]
+    g = rng.normal(size=3)
+    before, _ = direction.direction(g, saved)
+    later = saved
+    for _ in range(3):
+        s = rng.normal(size=3)
+        later = direction.observe(later, step=s, gradient_change=3.0 * s)
+    branch = direction.observe(saved, step=np.ones(3), gradient_change=np.ones(3))
+    for kept, copy in zip(
+        [saved.steps, saved.gradient_changes, saved.inverse], copies, strict=True
+    ):
+        np.testing.assert_array_equal(kept, copy)
+    np.testing.assert_array_equal(direction.direction(g, saved)[0], before)
+    assert branch.count == later.count == 2
+    assert not np.shares_memory(branch.steps, later.steps)
