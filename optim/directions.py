@@ -152,6 +152,10 @@ class LBFGSDirectionState:
     the two loops of the recursion into matrix-vector products, and its diagonal
     holds $\rho_i = 1 / s_i^\top y_i$, computed once per stored pair."""
 
+    scale: float = 1.0
+    r"""The scaling $\gamma = s^\top y / y^\top y$ of the newest pair
+    ($H_0 = \gamma I$)."""
+
     count: int = attrs.field(default=0)
     """How many pairs are stored (the last `count` rows)."""
 
@@ -233,11 +237,11 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
         self, state: LBFGSDirectionState, *, step: Array, gradient_change: Array
     ) -> LBFGSDirectionState:
         s, y = step.reshape(-1), gradient_change.reshape(-1)
-        curvature = _dot(s, y)
+        curvature, squared = _dot(s, y), float(y.dot(y))
         # np.linalg.norm's product (the same in float64), without its overhead.
-        scale = math.sqrt(s.dot(s)) * math.sqrt(y.dot(y))
+        size = math.sqrt(s.dot(s)) * math.sqrt(squared)
         rho = ratio(1.0, curvature, 0.0)
-        if not (curvature > 1e-10 * scale and rho > 0.0):
+        if not (curvature > 1e-10 * size and rho > 0.0):
             return state  # no curvature, or so little that 1/curvature overflows
         if rho > _FLOAT32_MAX and s.dtype != np.float64:
             return state  # rho is stored in the points' dtype
@@ -254,15 +258,17 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
         # R without its first row and column has the trailing block of R^-1 as
         # its inverse; the new last column b (s_i.y for the older pairs) and
         # diagonal 1/rho give [[R^-1, -rho R^-1 b], [0, rho]].
+        # As R^-1 is upper triangular, (R^-1 [s_0, s_1, ...]^T y)[1:] is the
+        # trailing block times b, in products of contiguous arrays.
         inverse = np.zeros((memory, memory), dtype=s.dtype)
-        kept = inverse[:-1, :-1]
-        kept[...] = old.inverse[1:, 1:]
-        inverse[:-1, -1] = kept.dot(steps[:-1].dot(y)) * -rho
+        inverse[:-1, :-1] = old.inverse[1:, 1:]
+        inverse[:-1, -1] = old.inverse.dot(old.steps.dot(y))[1:] * -rho
         inverse[-1, -1] = rho
         return LBFGSDirectionState(
             steps=steps,
             gradient_changes=changes,
             inverse=inverse,
+            scale=ratio(curvature, squared, 1.0),
             count=min(old.count + 1, memory),
         )
 
@@ -287,8 +293,7 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
         flat = q.reshape(-1)
         alphas = inverse.dot(steps.dot(flat))
         flat = flat - alphas.dot(changes)
-        newest_s, newest_y = steps[-1], changes[-1]
-        r = ratio(_dot(newest_s, newest_y), _dot(newest_y, newest_y), 1.0) * flat
+        r = state.scale * flat
         differences = (alphas / inverse.diagonal() - changes.dot(r)).dot(inverse)
         r = r + differences.dot(steps)
         return r.reshape(q.shape), state

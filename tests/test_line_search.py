@@ -431,9 +431,9 @@ def test_barzilai_borwein_length_lives_in_the_direction_state():
 
 
 def test_lbfgs_keeps_rho_per_pair_and_does_not_recompute_it(monkeypatch):
-    """rho_i = 1 / s_i.y_i is stored with its pair; direction() takes no inner
-    product per pair (the two loops are matrix-vector products), only the two of
-    the scaling gamma = s.y / y.y."""
+    """rho_i = 1 / s_i.y_i is stored with its pair, and the scaling
+    gamma = s.y / y.y with the newest; direction() takes no inner product (the two
+    loops are matrix-vector products)."""
     import optim.directions
 
     direction = LBFGSDirection(memory=2)
@@ -453,7 +453,8 @@ def test_lbfgs_keeps_rho_per_pair_and_does_not_recompute_it(monkeypatch):
         optim.directions, "_dot", lambda a, b: calls.append(1) or real_dot(a, b)
     )
     direction.direction(np.array([1.0, 1.0]), state)
-    assert len(calls) == 2
+    assert state.scale == 6.0 / 20.0
+    assert calls == []
 
 
 def _two_loop(gradient, pairs):
