@@ -290,13 +290,13 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
         steps = state.steps[first:]
         changes = state.gradient_changes[first:]
         inverse = state.inverse[first:, first:]
-        flat = q.reshape(-1)
-        alphas = inverse.dot(steps.dot(flat))
-        flat = flat - alphas.dot(changes)
-        r = state.scale * flat
+        r = np.array(q, copy=None, ndmin=1).reshape(-1)  # new: updated in place
+        alphas = inverse.dot(steps.dot(r))
+        r -= alphas.dot(changes)
+        r *= state.scale
         differences = (alphas / inverse.diagonal() - changes.dot(r)).dot(inverse)
-        r = r + differences.dot(steps)
-        return r.reshape(q.shape), state
+        r += differences.dot(steps)
+        return r.reshape(np.shape(q)), state
 
 
 @functools.cache

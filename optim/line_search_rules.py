@@ -244,8 +244,10 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 gradient=gradient,
                 evaluator=evaluator,
             )
-        if isinstance(constraint, Bounds) and isinstance(
-            self.direction, LBFGSDirection
+        if (
+            constraint is not None
+            and isinstance(constraint, Bounds)
+            and isinstance(self.direction, LBFGSDirection)
         ):
             return self._box(
                 constraint,
