@@ -186,11 +186,22 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
     $s^\top y > 10^{-10} \|s\| \|y\|$ (always true after a strong Wolfe step),
     which keeps $H$ positive definite.
 
+    The recursion is computed on the stored matrices, not pair by pair: its
+    first loop solves $R \alpha = S q$ and its second
+    $R^\top (\alpha - \beta) = D \alpha - Y r$, with $R$ the upper triangle of
+    $S Y^\top$ and $D$ its diagonal (Byrd, Nocedal & Schnabel 1994), through
+    $R^{-1}$, which [`observe`][optim.directions.Direction.observe] updates in
+    $O(m^2)$. The direction takes four matrix-vector products with the
+    $m \times n$ matrices $S$ and $Y$ and no Python loop over the pairs; it
+    equals the pair-by-pair recursion up to rounding.
+
     References:
         Nocedal, "Updating quasi-Newton matrices with limited storage", Math.
         Comp. 35, 1980.
         Liu & Nocedal, "On the limited memory BFGS method for large scale
         optimization", Math. Prog. 45, 1989.
+        Byrd, Nocedal & Schnabel, "Representations of quasi-Newton matrices
+        and their use in limited memory methods", Math. Prog. 63, 1994.
 
     Examples:
         On $f(x) = \tfrac12 (x_1^2 + 4 x_2^2)$ one pair of each coordinate is
