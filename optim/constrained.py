@@ -56,10 +56,14 @@ class CompactForm:
 
     Examples:
         >>> import numpy as np
-        >>> from optim.directions import LBFGSDirectionState
-        >>> form = CompactForm.of(
-        ...     LBFGSDirectionState((np.array([1.0, 0.0]),), (np.array([2.0, 0.0]),)), 2
+        >>> from optim.directions import LBFGSDirection
+        >>> direction = LBFGSDirection()
+        >>> state = direction.observe(
+        ...     direction.init(np.zeros(2)),
+        ...     step=np.array([1.0, 0.0]),
+        ...     gradient_change=np.array([2.0, 0.0]),
         ... )
+        >>> form = CompactForm.of(state, 2)
         >>> form.theta, form.times(np.array([1.0, 1.0]))
         (2.0, array([2., 2.]))
     """
@@ -84,10 +88,14 @@ class CompactForm:
         Returns:
             theta, W and M (empty for no pairs).
         """
-        if not state.steps:
+        count = state.count
+        if not count:
             return cls(1.0, np.zeros((size, 0)), np.zeros((0, 0)))
-        s = np.stack([step.reshape(-1) for step in state.steps], axis=1)
-        y = np.stack([change.reshape(-1) for change in state.gradient_changes], axis=1)
+        first = len(state.inverse) - count
+        # (n, count) in C order, the layout (and so the rounding) of a stack of
+        # the pairs as columns.
+        s = np.ascontiguousarray(state.steps[first:].T)
+        y = np.ascontiguousarray(state.gradient_changes[first:].T)
         theta = float(y[:, -1] @ y[:, -1]) / float(s[:, -1] @ y[:, -1])
         sy = s.T @ y
         lower = np.tril(sy, -1)

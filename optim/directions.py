@@ -12,11 +12,13 @@ search tries $\alpha = 1$ first.
 from __future__ import annotations
 
 import abc
+import functools
 import math
 from typing import Any, Generic, TypeVar
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from optim import _validators
 from optim._arrays import ratio, run_dtype
@@ -36,6 +38,8 @@ __all__ = [
 D = TypeVar("D")
 
 _array_eq = attrs.cmp_using(eq=np.array_equal)
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _dot(a: Array, b: Array) -> float:
@@ -116,23 +120,57 @@ class SteepestDescent(Direction[None]):
         return -gradient, None
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class LBFGSDirectionState:
-    """State of [`LBFGSDirection`][optim.directions.LBFGSDirection].
+    r"""State of [`LBFGSDirection`][optim.directions.LBFGSDirection].
+
+    The pairs live in preallocated `(memory, n)` arrays (flattened points), the
+    newest in the last row and the `count` stored pairs in the last `count`
+    rows; the rows above them are zero. [`observe`][optim.directions.Direction.observe]
+    never writes into these arrays: it returns a state with new ones (one copy
+    of $2 m n$ numbers, cheaper than a Python loop over the pairs), so an older
+    state (a checkpoint's, say) stays valid.
 
     Examples:
-        >>> LBFGSDirection().init(None)
-        LBFGSDirectionState(steps=(), gradient_changes=(), rhos=())
+        >>> import numpy as np
+        >>> state = LBFGSDirection(memory=2).init(np.zeros(3))
+        >>> state.steps.shape, state.count
+        ((2, 3), 0)
     """
 
-    steps: tuple[Array, ...] = ()
-    """The last steps $s_i$, oldest first."""
+    steps: Array = attrs.field(factory=lambda: np.zeros((0, 0)), eq=_array_eq)
+    """The last steps $s_i$ as rows, oldest first, newest last."""
 
-    gradient_changes: tuple[Array, ...] = ()
-    """The matching gradient changes $y_i$, oldest first."""
+    gradient_changes: Array = attrs.field(
+        factory=lambda: np.zeros((0, 0)), eq=_array_eq
+    )
+    """The matching gradient changes $y_i$, as rows."""
 
-    rhos: tuple[float, ...] = ()
-    r"""The matching $\rho_i = 1 / s_i^\top y_i$, computed once per stored pair."""
+    inverse: Array = attrs.field(factory=lambda: np.zeros((0, 0)), eq=_array_eq)
+    r"""The inverse of the upper triangular $R$ with $R_{ij} = s_i^\top y_j$ for
+    $i \le j$ (the identity in the rows and columns of unused pairs). It turns
+    the two loops of the recursion into matrix-vector products, and its diagonal
+    holds $\rho_i = 1 / s_i^\top y_i$, computed once per stored pair."""
+
+    scale: float = 1.0
+    r"""The scaling $\gamma = s^\top y / y^\top y$ of the newest pair
+    ($H_0 = \gamma I$)."""
+
+    count: int = attrs.field(default=0)
+    """How many pairs are stored (the last `count` rows)."""
+
+    @count.validator
+    def _check_count(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if not 0 <= value <= len(self.inverse):
+            raise ValueError(
+                f"count must be in [0, {len(self.inverse)}], got {value!r}"
+            )
+
+    @property
+    def rhos(self) -> Array:
+        r"""The $\rho_i = 1 / s_i^\top y_i$ of the stored pairs, oldest first."""
+        rhos: Array = self.inverse.diagonal()[len(self.inverse) - self.count :]
+        return rhos
 
 
 @attrs.frozen
@@ -148,11 +186,22 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
     $s^\top y > 10^{-10} \|s\| \|y\|$ (always true after a strong Wolfe step),
     which keeps $H$ positive definite.
 
+    The recursion is computed on the stored matrices, not pair by pair: its
+    first loop solves $R \alpha = S q$ and its second
+    $R^\top (\alpha - \beta) = D \alpha - Y r$, with $R$ the upper triangle of
+    $S Y^\top$ and $D$ its diagonal (Byrd, Nocedal & Schnabel 1994), through
+    $R^{-1}$, which [`observe`][optim.directions.Direction.observe] updates in
+    $O(m^2)$. The direction takes four matrix-vector products with the
+    $m \times n$ matrices $S$ and $Y$ and no Python loop over the pairs; it
+    equals the pair-by-pair recursion up to rounding.
+
     References:
         Nocedal, "Updating quasi-Newton matrices with limited storage", Math.
         Comp. 35, 1980.
         Liu & Nocedal, "On the limited memory BFGS method for large scale
         optimization", Math. Prog. 45, 1989.
+        Byrd, Nocedal & Schnabel, "Representations of quasi-Newton matrices
+        and their use in limited memory methods", Math. Prog. 63, 1994.
 
     Examples:
         On $f(x) = \tfrac12 (x_1^2 + 4 x_2^2)$ one pair of each coordinate is
@@ -181,45 +230,92 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
         return True
 
     @override
-    def init(self, x0: Array) -> LBFGSDirectionState:
-        return LBFGSDirectionState()
+    def init(self, x0: Array | None) -> LBFGSDirectionState:
+        if x0 is None:
+            return LBFGSDirectionState()
+        return self._empty(np.size(x0), run_dtype(np.result_type(x0)))
+
+    def _empty(self, size: int, dtype: np.dtype[Any]) -> LBFGSDirectionState:
+        memory = self.memory
+        return LBFGSDirectionState(
+            steps=np.zeros((memory, size), dtype=dtype),
+            gradient_changes=np.zeros((memory, size), dtype=dtype),
+            inverse=np.eye(memory, dtype=dtype),
+        )
 
     @override
     def observe(
         self, state: LBFGSDirectionState, *, step: Array, gradient_change: Array
     ) -> LBFGSDirectionState:
-        curvature = _dot(step, gradient_change)
-        scale = float(np.linalg.norm(step) * np.linalg.norm(gradient_change))
+        s, y = step.reshape(-1), gradient_change.reshape(-1)
+        curvature, squared = _dot(s, y), float(y.dot(y))
+        # np.linalg.norm's product (the same in float64), without its overhead.
+        size = math.sqrt(s.dot(s)) * math.sqrt(squared)
         rho = ratio(1.0, curvature, 0.0)
-        if not (curvature > 1e-10 * scale and rho > 0.0):
+        if not (curvature > 1e-10 * size and rho > 0.0):
             return state  # no curvature, or so little that 1/curvature overflows
-        start = max(len(state.steps) - (self.memory - 1), 0)
+        if rho > _FLOAT32_MAX and s.dtype != np.float64:
+            return state  # rho is stored in the points' dtype
+        old, memory = state, self.memory
+        if old.steps.shape != (memory, s.size) or old.steps.dtype != s.dtype:
+            old = self._empty(s.size, run_dtype(s.dtype))
+        # New arrays, the rows shifted up by one and the new pair last: the old
+        # state's arrays are never written to.
+        shift = _shift(memory)
+        steps = old.steps.take(shift, axis=0)
+        steps[-1] = s
+        changes = old.gradient_changes.take(shift, axis=0)
+        changes[-1] = y
+        # R without its first row and column has the trailing block of R^-1 as
+        # its inverse; the new last column b (s_i.y for the older pairs) and
+        # diagonal 1/rho give [[R^-1, -rho R^-1 b], [0, rho]].
+        # As R^-1 is upper triangular, (R^-1 [s_0, s_1, ...]^T y)[1:] is the
+        # trailing block times b, in products of contiguous arrays.
+        inverse = np.zeros((memory, memory), dtype=s.dtype)
+        inverse[:-1, :-1] = old.inverse[1:, 1:]
+        inverse[:-1, -1] = old.inverse.dot(old.steps.dot(y))[1:] * -rho
+        inverse[-1, -1] = rho
         return LBFGSDirectionState(
-            (*state.steps[start:], step),
-            (*state.gradient_changes[start:], gradient_change),
-            (*state.rhos[start:], rho),
+            steps=steps,
+            gradient_changes=changes,
+            inverse=inverse,
+            scale=ratio(curvature, squared, 1.0),
+            count=min(old.count + 1, memory),
         )
 
     @override
     def direction(
         self, gradient: Array, state: LBFGSDirectionState
     ) -> tuple[Array, LBFGSDirectionState]:
-        q = -np.asarray(gradient, dtype=run_dtype(np.result_type(gradient)))
-        if not state.steps:
+        dtype = run_dtype(np.result_type(gradient))
+        q = -np.asarray(gradient, dtype=dtype)
+        count = state.count
+        if not count:
             norm = float(np.linalg.norm(q))
             return (q * (1.0 / norm) if norm > 1.0 else q), state
-        pairs = list(zip(state.steps, state.gradient_changes, state.rhos, strict=True))
-        alphas = []
-        for s, y, rho in reversed(pairs):
-            alpha = rho * _dot(s, q)
-            alphas.append(alpha)
-            q = q - alpha * y
-        newest_s, newest_y = state.steps[-1], state.gradient_changes[-1]
-        r = ratio(_dot(newest_s, newest_y), _dot(newest_y, newest_y), 1.0) * q
-        for (s, y, rho), alpha in zip(pairs, reversed(alphas), strict=True):
-            beta = rho * _dot(y, r)
-            r = r + (alpha - beta) * s
-        return r, state
+        # The two loops as triangular systems (Byrd, Nocedal & Schnabel 1994):
+        # alpha_i = rho_i s_i.(q - sum_{j>i} alpha_j y_j) is R alpha = S q, and
+        # beta_i = rho_i y_i.(r + sum_{j<i} (alpha_j - beta_j) s_j) is
+        # R^T (alpha - beta) = D alpha - Y r with D = diag(R) = 1 / rho.
+        first = len(state.inverse) - count
+        steps = state.steps[first:]
+        changes = state.gradient_changes[first:]
+        inverse = state.inverse[first:, first:]
+        r = np.array(q, copy=None, ndmin=1).reshape(-1)  # new: updated in place
+        alphas = inverse.dot(steps.dot(r))
+        r -= alphas.dot(changes)
+        r *= state.scale
+        differences = (alphas / inverse.diagonal() - changes.dot(r)).dot(inverse)
+        r += differences.dot(steps)
+        return r.reshape(np.shape(q)), state
+
+
+@functools.cache
+def _shift(memory: int) -> npt.NDArray[np.intp]:
+    """The row order that moves the first of `memory` rows to the end."""
+    order = np.roll(np.arange(memory, dtype=np.intp), -1)
+    order.flags.writeable = False
+    return order
 
 
 @attrs.frozen

@@ -363,17 +363,23 @@ class StrongWolfe(Search):
         direction: Array,
         initial_step: float,
     ) -> SearchResult:
+        constraint = constraint_of(evaluator)
         line = _Line(
             evaluator=evaluator,
             x=x,
             value=value,
             gradient=gradient,
-            constraint=constraint_of(evaluator),
+            constraint=constraint,
             direction=direction,
             slope0=_dot(gradient, direction),
             c1=self.c1,
             c2=self.c2,
             budget=self.max_iterations,
+            plain=(
+                constraint is None
+                and x.ndim > 0
+                and x.dtype == direction.dtype == np.float64
+            ),
         )
         found = self._bracket(line, min(initial_step, self.max_step))
         if isinstance(found, SearchResult):
@@ -451,16 +457,26 @@ class _Line:
     best: tuple[float, Array, float, Array] | None = None
     change: float = 0.0
     """The first-order change $g^\top (P(x + \alpha p) - x)$ at the last trial."""
+    plain: bool = False
+    """Whether trial points are plain `x + alpha * p`: no constraint, and `x` and
+    the direction are float64 arrays of one dimension or more."""
 
     def evaluate(self, step: float) -> tuple[Array, float, Array, float]:
         """Spend one trial: the displacement, value, gradient and slope at `step`."""
         self.budget -= 1
-        delta = displacement(self.x, step, self.direction)
-        point = moved(self.x, delta, self.constraint)
-        if self.constraint is not None:
-            self.change = _dot(self.gradient, point - self.x)
+        x, direction = self.x, self.direction
+        if self.plain:
+            # What displacement and moved compute, without their conversions
+            # (float64 stays float64 whatever the type of `step`).
+            delta = step * direction
+            point = x + delta
+        else:
+            delta = displacement(x, step, direction)
+            point = moved(x, delta, self.constraint)
+            if self.constraint is not None:
+                self.change = _dot(self.gradient, point - x)
         trial_value, trial_gradient = self.evaluator.value_and_gradient(point)
-        return delta, trial_value, trial_gradient, _dot(trial_gradient, self.direction)
+        return delta, trial_value, trial_gradient, _dot(trial_gradient, direction)
 
     def armijo(self, step: float, trial_value: float) -> bool:
         """Whether the sufficient-decrease condition holds (along the projection)."""

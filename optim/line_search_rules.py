@@ -73,8 +73,8 @@ class LineSearchRuleState:
     Examples:
         >>> import numpy as np
         >>> state = LBFGS().init(np.zeros(2))
-        >>> state.direction_state, state.stalled
-        (LBFGSDirectionState(steps=(), gradient_changes=(), rhos=()), False)
+        >>> state.direction_state.count, state.stalled
+        (0, False)
     """
 
     direction_state: Any
@@ -213,7 +213,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
     ) -> tuple[Array, LineSearchRuleState]:
         constraint = constraint_of(evaluator)
         if constraint is None:
-            stationary = not np.any(gradient)
+            stationary = not gradient.any()
         else:
             stationary = not np.any(constraint.projected_gradient(x, gradient))
         stuck = (
@@ -244,8 +244,10 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 gradient=gradient,
                 evaluator=evaluator,
             )
-        if isinstance(constraint, Bounds) and isinstance(
-            self.direction, LBFGSDirection
+        if (
+            constraint is not None
+            and isinstance(constraint, Bounds)
+            and isinstance(self.direction, LBFGSDirection)
         ):
             return self._box(
                 constraint,

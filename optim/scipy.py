@@ -729,11 +729,14 @@ def _hess_inv(method: str, result: Result, n: int, maxcor: int) -> Any:
     if method == "bfgs":
         matrix = getattr(direction_state, "hess_inv", None)
         return np.eye(n) if matrix is None else np.array(matrix)
-    steps = tuple(getattr(direction_state, "steps", ()))[-maxcor:]
-    changes = tuple(getattr(direction_state, "gradient_changes", ()))[-maxcor:]
-    if not steps:
+    count = min(int(getattr(direction_state, "count", 0)), maxcor)
+    if count == 0:
         return LbfgsInvHessProduct(np.zeros((0, n)), np.zeros((0, n)))
-    return LbfgsInvHessProduct(np.array(steps), np.array(changes))
+    # The pairs are the last `count` rows of the state's (memory, n) arrays.
+    steps = np.asarray(getattr(direction_state, "steps"))[-count:]  # noqa: B009
+    changes = np.asarray(getattr(direction_state, "gradient_changes"))[-count:]  # noqa: B009
+    steps, changes = steps.reshape(count, n), changes.reshape(count, n)
+    return LbfgsInvHessProduct(steps.copy(), changes.copy())
 
 
 def _method_name(method: Any, bounds: Any, constraints: Any) -> str:

@@ -250,8 +250,8 @@ NON_FINITE = [
     ),
     pytest.param(
         LBFGS(),
-        _poison_array("direction_state", "steps", 1),
-        r"rule_state\.direction_state\.steps\[1\] is not finite",
+        _poison_array("direction_state", "steps", index=-1),
+        r"rule_state\.direction_state\.steps is not finite",
         id="lbfgs-history-array",
     ),
     pytest.param(
@@ -262,8 +262,8 @@ NON_FINITE = [
     ),
     pytest.param(
         LBFGS(),
-        _poison_plain("direction_state", "rhos", 0),
-        r"rule_state\.direction_state\.rhos\[0\] is not finite",
+        _poison_array("direction_state", "inverse", index=-1),
+        r"rule_state\.direction_state\.inverse is not finite",
         id="lbfgs-history-number",
     ),
     pytest.param(

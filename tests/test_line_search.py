@@ -172,7 +172,7 @@ def test_lbfgs_two_loop_equals_dense_bfgs_update():
         y = hessian @ s
         pairs.append((s, y))
         state = direction.observe(state, step=s, gradient_change=y)
-    assert len(state.steps) == memory
+    assert state.count == memory
     kept = pairs[-memory:]
     s_new, y_new = kept[-1]
     h = (s_new @ y_new) / (y_new @ y_new) * np.eye(n)
@@ -193,7 +193,7 @@ def test_lbfgs_skips_pairs_without_positive_curvature():
         step=np.array([1.0, 0.0]),
         gradient_change=np.array([-1.0, 0.0]),
     )
-    assert state.steps == ()
+    assert state.count == 0
 
 
 def test_polak_ribiere_plus_by_hand():
@@ -431,8 +431,9 @@ def test_barzilai_borwein_length_lives_in_the_direction_state():
 
 
 def test_lbfgs_keeps_rho_per_pair_and_does_not_recompute_it(monkeypatch):
-    """rho_i = 1 / s_i.y_i is stored with its pair; direction() only needs 2m + 2
-    inner products for m pairs (the two loops and the scaling), none for rho."""
+    """rho_i = 1 / s_i.y_i is stored with its pair, and the scaling
+    gamma = s.y / y.y with the newest; direction() takes no inner product (the two
+    loops are matrix-vector products)."""
     import optim.directions
 
     direction = LBFGSDirection(memory=2)
@@ -444,11 +445,83 @@ def test_lbfgs_keeps_rho_per_pair_and_does_not_recompute_it(monkeypatch):
     ]
     for s, y in pairs:
         state = direction.observe(state, step=s, gradient_change=y)
-    assert state.rhos == (1.0 / 4.0, 1.0 / 6.0)  # the oldest pair was dropped
+    assert state.rhos.tolist() == [1.0 / 4.0, 1.0 / 6.0]  # the oldest was dropped
+    np.testing.assert_array_equal(state.steps, [[0.0, 1.0], [1.0, 1.0]])
     calls = []
     real_dot = optim.directions._dot
     monkeypatch.setattr(
         optim.directions, "_dot", lambda a, b: calls.append(1) or real_dot(a, b)
     )
     direction.direction(np.array([1.0, 1.0]), state)
-    assert len(calls) == 2 * 2 + 2
+    assert state.scale == 6.0 / 20.0
+    assert calls == []
+
+
+def _two_loop(gradient, pairs):
+    """The textbook two-loop recursion (Nocedal & Wright Alg. 7.4), pair by pair."""
+    q = -gradient.reshape(-1)
+    alphas = []
+    for s, y in reversed(pairs):
+        alpha = (s @ q) / (s @ y)
+        alphas.append(alpha)
+        q = q - alpha * y
+    s, y = pairs[-1]
+    r = (s @ y) / (y @ y) * q
+    for (s, y), alpha in zip(pairs, reversed(alphas), strict=True):
+        r = r + (alpha - (y @ r) / (s @ y)) * s
+    return r.reshape(gradient.shape)
+
+
+@pytest.mark.parametrize("observed", [1, 3, 5, 9])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lbfgs_matrix_form_equals_the_two_loop_recursion(observed, dtype):
+    """The matrix-vector form gives the two-loop direction (to rounding), with the
+    memory partly filled, full, and after pairs were dropped; points of any shape."""
+    rng = np.random.default_rng(observed)
+    direction = LBFGSDirection(memory=4)
+    state = direction.init(np.zeros((2, 3), dtype=dtype))
+    pairs = []
+    for _ in range(observed):
+        s = rng.normal(size=(2, 3)).astype(dtype)
+        y = (s + 0.3 * rng.normal(size=(2, 3))).astype(dtype)
+        if float(s.reshape(-1) @ y.reshape(-1)) > 0.0:
+            pairs.append((s.reshape(-1).astype(np.float64), y.reshape(-1)))
+        state = direction.observe(state, step=s, gradient_change=y)
+    pairs = [(s, y.astype(np.float64)) for s, y in pairs[-4:]]
+    g = rng.normal(size=(2, 3)).astype(dtype)
+    p, _ = direction.direction(g, state)
+    assert p.dtype == dtype
+    assert p.shape == (2, 3)
+    assert state.count == len(pairs)
+    expected = _two_loop(g.astype(np.float64), pairs)
+    rtol = 1e-12 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(
+        p, expected, rtol=rtol, atol=rtol * np.abs(expected).max()
+    )
+
+
+def test_lbfgs_observe_never_writes_into_an_older_state():
+    """States are values: an older state (a checkpoint's) keeps its pairs and its
+    direction after any number of newer pairs, and branching from it is safe."""
+    rng = np.random.default_rng(0)
+    direction = LBFGSDirection(memory=2)
+    state = direction.init(np.zeros(3))
+    for _ in range(2):
+        s = rng.normal(size=3)
+        state = direction.observe(state, step=s, gradient_change=2.0 * s)
+    saved = state
+    copies = [saved.steps.copy(), saved.gradient_changes.copy(), saved.inverse.copy()]
+    g = rng.normal(size=3)
+    before, _ = direction.direction(g, saved)
+    later = saved
+    for _ in range(3):
+        s = rng.normal(size=3)
+        later = direction.observe(later, step=s, gradient_change=3.0 * s)
+    branch = direction.observe(saved, step=np.ones(3), gradient_change=np.ones(3))
+    for kept, copy in zip(
+        [saved.steps, saved.gradient_changes, saved.inverse], copies, strict=True
+    ):
+        np.testing.assert_array_equal(kept, copy)
+    np.testing.assert_array_equal(direction.direction(g, saved)[0], before)
+    assert branch.count == later.count == 2
+    assert not np.shares_memory(branch.steps, later.steps)
