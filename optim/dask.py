@@ -75,7 +75,9 @@ class PartitionedObjective(Objective):
     scheduler gone, a task's workers lost) raises a `ConnectionError` naming the
     cluster; a run then ends `FAILED` with its last good iterate, and continues
     from its checkpoint on a new cluster. A worker lost in the middle of an
-    evaluation costs a recomputation of its blocks (from their lineage).
+    evaluation costs a recomputation of its blocks (from their lineage); the
+    results then agree to rounding (a rebuilt block may sit at another alignment
+    in memory, which can change the last bit of a BLAS product).
 
     Args:
         value_and_gradient: The function of one partition,

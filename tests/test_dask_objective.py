@@ -474,3 +474,72 @@ def test_a_user_loop_and_its_checkpoint_match_the_run_bit_for_bit(
     assert resumed.value == uninterrupted.value
     assert resumed.steps == uninterrupted.steps
     assert resumed.status is uninterrupted.status
+
+
+def _dies_once(marker, x, features, signs, *, rows, l2):
+    """The logistic partition, whose first call anywhere kills its worker process."""
+    import os
+    import signal
+
+    try:
+        descriptor = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return logistic_pair(x, features, signs, rows=rows, l2=l2)
+    os.close(descriptor)
+    os.kill(os.getpid(), signal.SIGKILL)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def test_a_worker_killed_mid_evaluation_costs_a_recomputation(small, tmp_path):
+    """A worker process killed inside a task: the blocks it held are rebuilt from
+    their lineage, the task runs again, and the run takes the undisturbed steps."""
+    import sys
+
+    import cloudpickle
+
+    marker = str(tmp_path / "killed")
+    rows = len(small[1])
+    signs = np.where(small[1] == 1, 1.0, -1.0)
+    l2 = 1.0 / (C * rows)
+    dies_once = functools.partial(_dies_once, marker, rows=rows, l2=l2)
+    module = sys.modules[__name__]
+    cloudpickle.register_pickle_by_value(module)  # the workers cannot import tests
+    try:
+        with (
+            distributed.LocalCluster(
+                n_workers=2,
+                processes=True,
+                threads_per_worker=1,
+                dashboard_address=":0",
+                death_timeout=120,
+            ) as cluster,
+            distributed.Client(cluster, set_as_default=False, timeout=120) as client,
+        ):
+            client.wait_for_workers(2, timeout=120)
+            results = [
+                Optimizer(
+                    PartitionedObjective(
+                        pair,
+                        da.from_array(small[0], chunks=(500, 5)),
+                        da.from_array(signs, chunks=500),
+                        client=client,
+                    ),
+                    step_rule=LBFGS(),
+                    max_steps=6,
+                ).run(np.zeros(5))
+                for pair in (
+                    functools.partial(logistic_pair, rows=rows, l2=l2),
+                    dies_once,
+                )
+            ]
+    finally:
+        cloudpickle.unregister_pickle_by_value(module)
+    reference, result = results
+
+    assert (tmp_path / "killed").exists()
+    # A rebuilt or moved block may sit at another alignment in memory, which
+    # changes the last bit of a BLAS product: equal to rounding, same path.
+    np.testing.assert_allclose(result.x, reference.x, rtol=1e-12)
+    assert result.evaluations == reference.evaluations
+    assert result.steps == reference.steps
+    assert result.status is reference.status
