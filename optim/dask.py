@@ -388,13 +388,14 @@ _PairOnly.__name__ = "PartitionedObjective"  # how messages name it (not qualnam
 
 
 def _cluster_failures() -> tuple[type[BaseException], ...]:
-    found: list[type[BaseException]] = [CancelledError, OSError, TimeoutError]
+    """Distributed's own errors: a user's `OSError` in a task is not among them."""
     try:
         from distributed.client import ClosedClientError
+        from distributed.comm.core import CommClosedError
         from distributed.scheduler import KilledWorker
     except ImportError:  # pragma: no cover - dask without distributed
-        return tuple(found)
-    return (*found, ClosedClientError, KilledWorker)
+        return (CancelledError,)
+    return (CancelledError, ClosedClientError, CommClosedError, KilledWorker)
 
 
 _CLUSTER_FAILURES = _cluster_failures()

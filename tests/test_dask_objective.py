@@ -253,6 +253,20 @@ class TestArguments:
         assert objective.value(np.ones(1)) == 10.0
 
 
+def _missing_file(x, block):
+    raise FileNotFoundError("no such file: part.npy")
+
+
+def test_errors_of_the_function_are_not_blamed_on_the_cluster(client):
+    """A partition's own exception comes back as it is, not as a cluster failure."""
+    objective = PartitionedObjective(
+        _missing_file, da.ones((4, 2), chunks=2), client=client
+    )
+
+    with pytest.raises(FileNotFoundError, match=r"part\.npy"):
+        objective.value(np.ones(2))
+
+
 class TestFingerprint:
     def test_the_same_data_loaded_again_has_the_same_fingerprint(self, small):
         """Functions and layout identify the objective, not the cluster or data."""
