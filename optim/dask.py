@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import CancelledError, Executor
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
@@ -389,6 +389,8 @@ _PairOnly.__name__ = "PartitionedObjective"  # how messages name it (not qualnam
 
 def _cluster_failures() -> tuple[type[BaseException], ...]:
     """Distributed's own errors: a user's `OSError` in a task is not among them."""
+    from concurrent.futures import CancelledError
+
     try:
         from distributed.client import ClosedClientError
         from distributed.comm.core import CommClosedError
