@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from optim._arrays import run_dtype
 from optim._types import Array, override
 from optim.directions import Direction
 from optim.line_search import Search, StrongWolfe
@@ -106,28 +107,29 @@ class BFGSDirection(Direction[BFGSDirectionState]):
     @override
     def init(self, x0: Array) -> BFGSDirectionState:
         n = np.size(x0)
+        dtype = run_dtype(np.result_type(x0))  # the run's: float32 stays float32
         if self.hess_inv0 is None:
-            return BFGSDirectionState(np.eye(n))
+            return BFGSDirectionState(np.eye(n, dtype=dtype))
         if self.hess_inv0.shape != (n, n):
             raise ValueError(
                 f"hess_inv0 has shape {self.hess_inv0.shape}, expected {(n, n)}"
             )
-        return BFGSDirectionState(self.hess_inv0.copy())
+        return BFGSDirectionState(self.hess_inv0.astype(dtype, copy=True))
 
     @override
     def observe(
         self, state: BFGSDirectionState, *, step: Array, gradient_change: Array
     ) -> BFGSDirectionState:
-        s = np.asarray(step, dtype=np.float64).ravel()
-        y = np.asarray(gradient_change, dtype=np.float64).ravel()
+        dtype = state.hess_inv.dtype
+        s = np.asarray(step, dtype=dtype).ravel()
+        y = np.asarray(gradient_change, dtype=dtype).ravel()
         curvature = float(y @ s)
-        rho = 1000.0 if curvature == 0.0 else 1.0 / curvature
-        identity = np.eye(s.size)
+        rho = dtype.type(1000.0 if curvature == 0.0 else 1.0 / curvature)
+        identity = np.eye(s.size, dtype=dtype)
         a1 = identity - rho * np.outer(s, y)
         a2 = identity - rho * np.outer(y, s)
-        return BFGSDirectionState(
-            a1 @ state.hess_inv @ a2 + rho * np.outer(s, s), state.updates + 1
-        )
+        updated = a1 @ state.hess_inv @ a2 + rho * np.outer(s, s)
+        return BFGSDirectionState(updated.astype(dtype, copy=False), state.updates + 1)
 
     @override
     def direction(

@@ -19,6 +19,7 @@ import numpy as np
 
 from optim import _validators
 from optim._types import Array, override
+from optim.evaluation import constraint_of
 from optim.line_search import Search, StrongWolfe
 from optim.step_rules import StepRule
 
@@ -107,9 +108,17 @@ class NewtonCG(StepRule[NewtonCGState]):
         value: float,
         evaluator: TrialEvaluator,
     ) -> tuple[Array, NewtonCGState]:
+        if constraint_of(evaluator) is not None:
+            raise ValueError(
+                "NewtonCG does not support a constraint (its Hessian-vector products "
+                "and steps leave the set): use LBFGS or a projected rule, or no "
+                "constraint"
+            )
         g = np.asarray(gradient, dtype=np.float64).ravel()
-        shape = np.shape(x)
+        shape, dtype = np.shape(x), np.result_type(x)
         flat_x = np.asarray(x, dtype=np.float64).ravel()
+        # A product's step must move a point of the run's dtype (float32 too).
+        eps = max(self.eps, math.sqrt(float(np.finfo(dtype).eps)))
         products = state.products
 
         def product(v: Array) -> Array:
@@ -118,9 +127,13 @@ class NewtonCG(StepRule[NewtonCGState]):
             if self.hessian_vector_product is not None:
                 answer = self.hessian_vector_product(x, v.reshape(shape))
                 return np.asarray(answer, dtype=np.float64).ravel()
-            trial = (flat_x + self.eps * v).reshape(shape)
+            trial = (flat_x + eps * v).reshape(shape).astype(dtype)
             _, moved = evaluator.value_and_gradient(trial)
-            return (np.asarray(moved, dtype=np.float64).ravel() - g) / self.eps
+            travelled = np.asarray(trial, dtype=np.float64).ravel() - flat_x
+            scale = float(np.linalg.norm(travelled)) / max(
+                float(np.linalg.norm(v)), np.finfo(np.float64).tiny
+            )
+            return (np.asarray(moved, dtype=np.float64).ravel() - g) / scale
 
         direction, indefinite = _truncated_cg(
             g, product, self.cg_maxiter or 20 * g.size

@@ -28,7 +28,7 @@ from optim import (
 from optim.checkpoint import fingerprint
 from optim.problems import Rosenbrock, Sphere
 from optim.testing import check_projection
-from tests.test_step_rules import ALL_RULES
+from tests.test_step_rules import CONSTRAINABLE_RULES
 
 PROJECTIONS = [
     pytest.param(Bounds(-1.0, 2.0), np.zeros(3), id="bounds-scalar"),
@@ -48,7 +48,7 @@ def test_built_in_projections_conform(projection, x):
     check_projection(projection, x)
 
 
-@pytest.mark.parametrize("rule", ALL_RULES)
+@pytest.mark.parametrize("rule", CONSTRAINABLE_RULES)
 @pytest.mark.parametrize(
     "projection",
     [Bounds([-0.5, 0.0, -np.inf], [0.5, np.inf, 0.2]), Ball(0.0, 0.7), Simplex()],
@@ -257,7 +257,7 @@ def test_a_checkpointed_constrained_run_resumes_exactly(tmp_path):
 @settings(max_examples=40)
 @given(
     seed=st.integers(0, 2**32 - 1),
-    rule_index=st.integers(0, len(ALL_RULES) - 1),
+    rule_index=st.integers(0, len(CONSTRAINABLE_RULES) - 1),
     mode=st.sampled_from(["descent", "ascent"]),
 )
 def test_every_rule_keeps_every_evaluation_in_a_random_box(seed, rule_index, mode):
@@ -278,7 +278,7 @@ def test_every_rule_keeps_every_evaluation_in_a_random_box(seed, rule_index, mod
     objective = FunctionObjective(
         lambda x: value_and_gradient(x)[0], lambda x: value_and_gradient(x)[1]
     )
-    rule = ALL_RULES[rule_index].values[0]
+    rule = CONSTRAINABLE_RULES[rule_index].values[0]
     Optimizer(
         objective,
         step_rule=rule,
@@ -347,7 +347,7 @@ FD_ESTIMATORS = [
 @settings(max_examples=40)
 @given(
     seed=st.integers(0, 2**32 - 1),
-    rule_index=st.integers(0, len(ALL_RULES) - 1),
+    rule_index=st.integers(0, len(CONSTRAINABLE_RULES) - 1),
     estimator_index=st.integers(0, len(FD_ESTIMATORS) - 1),
     mode=st.sampled_from(["descent", "ascent"]),
 )
@@ -371,7 +371,7 @@ def test_finite_differences_never_leave_the_box(
 
     result = Optimizer(
         Watched(),
-        step_rule=ALL_RULES[rule_index].values[0],
+        step_rule=CONSTRAINABLE_RULES[rule_index].values[0],
         estimator=FD_ESTIMATORS[estimator_index],
         mode=mode,
         constraint=Bounds(lower, upper),

@@ -82,6 +82,11 @@ ALL_RULES = [
     pytest.param(Chain((), Nesterov(0.05)), id="empty-chain"),
 ]
 
+UNCONSTRAINED_ONLY = {"newton-cg"}
+"""Rules that refuse a constraint (tested below), left out of constrained tests."""
+
+CONSTRAINABLE_RULES = [rule for rule in ALL_RULES if rule.id not in UNCONSTRAINED_ONLY]
+
 MODES = ["descent", "ascent"]
 PROBLEMS = [
     pytest.param(Sphere(), id="sphere"),
@@ -638,3 +643,16 @@ def test_line_search_in_a_chain_sees_true_gradients(after):
         if gradient is not None:
             np.testing.assert_array_equal(gradient, problem.gradient(point))
     assert problem.value(x) < problem.value(problem.start)
+
+
+def test_newton_cg_refuses_a_constraint_by_name():
+    """Newton-CG's products and steps leave a set: refused, the run kept."""
+    from optim import Bounds, OptimizationError, Optimizer
+    from optim.problems import Rosenbrock
+
+    with pytest.raises(
+        OptimizationError, match="NewtonCG does not support a constraint"
+    ):
+        Optimizer(Rosenbrock(), step_rule=NewtonCG(), constraint=Bounds(-2.0, 0.5)).run(
+            [-1.2, 1.0]
+        )
