@@ -12,9 +12,23 @@ so that `LBFGS() == LineSearchRule(LBFGSDirection(), StrongWolfe())`.
 When a search finds no acceptable step, the rule restarts from the steepest-descent
 direction and searches again; if that fails too (typically at the limit of
 floating-point precision, or because the gradient is inaccurate), it keeps the best
-trial point that lowered the function, and otherwise stays put (a zero step) and
-stops searching at that point, so the run ends at `max_steps` without wasting
-evaluations.
+trial point that lowered the function. Otherwise, with a deterministic estimator,
+it stays put (a zero step) and stops searching at that point, so the run ends
+without wasting evaluations. A random estimator's estimate may just have been
+unlucky: the rule then draws a fresh one at the same point (up to three in a
+step, through the evaluator's `value_and_gradient`; an evaluator with a random
+stream has an `rng` that is not `None`) and restarts from steepest descent along
+it, with its memory cleared, backtracking (whose test needs values only) instead
+of a strong Wolfe search (whose curvature test would compare noisy slopes). A
+gradient that changed at a stalled point (a fresh estimate, a new minibatch)
+likewise restarts the search. A step too short to move `x` counts as a failure.
+
+In a box ([`Bounds`][optim.projections.Bounds]), directions other than L-BFGS's
+see only the variables free to move (a variable at a bound that the gradient
+pushes out of the box is held, and the direction restarts when that set changes),
+and a strong Wolfe search searches the straight part of the projected path, up to
+the first bound, keeping a step cut short there for its decrease; along a path
+that leaves the box at once it backtracks (Armijo along the projection arc).
 """
 
 from __future__ import annotations
@@ -96,7 +110,8 @@ class LineSearchRuleState:
     """The minimized function's value at `previous_x`."""
 
     stalled: bool = False
-    """Whether the last search failed completely (the rule then stays put)."""
+    """Whether the last search failed completely (the rule then stays put until
+    the gradient at that point changes)."""
 
     recent_values: tuple[float, ...] = ()
     """The last values of the minimized function (the spectral projected
@@ -183,8 +198,43 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
     def init(self, x0: Array) -> LineSearchRuleState:
         return LineSearchRuleState(direction_state=self.direction.init(x0))
 
+    def _path_search(
+        self,
+        constraint: Projection | None,
+        x: Array,
+        direction: Array,
+        *,
+        fresh: bool,
+    ) -> Search:
+        """The search for this step: the rule's, or one that can succeed here.
+
+        In a box, a strong Wolfe search along the projected path could not
+        succeed once the path bends at a bound (the slope changes where the
+        path bends, not where the function turns), so it searches only the
+        straight part of the path, up to the first bound (a step cut short
+        there is kept for its decrease, as L-BFGS-B's search does), or, when
+        the direction leaves the box at once, backtracks along the path with
+        its `c1` (Bertsekas's Armijo rule along the projection arc). On a
+        restart with a random estimator's fresh estimate (`fresh`) it also
+        backtracks: its curvature test would compare noisy slopes, and
+        backtracking needs values only.
+        """
+        search = self.search
+        if not isinstance(search, StrongWolfe):
+            return search
+        if fresh:
+            return Backtracking(search.c1)
+        if not isinstance(constraint, Bounds):
+            return search
+        lower, upper = (np.ravel(bound) for bound in constraint.broadcast(x))
+        limit = max_step(x.reshape(-1), direction.reshape(-1), lower, upper)
+        if limit > 0.0:
+            return attrs.evolve(search, max_step=min(limit, search.max_step))
+        return Backtracking(search.c1)
+
     def _search(
         self,
+        search: Search,
         evaluator: TrialEvaluator,
         x: Array,
         value: float,
@@ -192,7 +242,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         direction: Array,
         initial_step: float,
     ) -> SearchResult:
-        return self.search.search(
+        return search.search(
             evaluator,
             x=x,
             value=value,
@@ -216,20 +266,35 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             stationary = not np.any(gradient)
         else:
             stationary = not np.any(constraint.projected_gradient(x, gradient))
-        stuck = (
+        previous_x, previous_gradient = state.previous_x, state.previous_gradient
+        again = (
             state.stalled
-            and state.previous_x is not None
-            and np.array_equal(x, state.previous_x)
+            and previous_x is not None
+            and previous_gradient is not None
+            and np.array_equal(x, previous_x)
         )
-        if stuck or stationary:
-            # Stalled at this very point, or at a stationary point: stay put.
+        repeated = (
+            again
+            and previous_gradient is not None
+            and np.array_equal(gradient, previous_gradient)
+        )
+        if stationary or repeated:
+            # Stalled at this very point with the same gradient (a deterministic
+            # estimator: every search would fail again), or at a stationary
+            # point: stay put.
             return np.zeros_like(x), state
         direction_state = state.direction_state
-        if state.previous_x is not None and state.previous_gradient is not None:
+        if again:
+            # Stalled here, but the gradient is new (a random estimator's fresh
+            # estimate, or a new minibatch): restart from steepest descent along
+            # it, with the memory cleared.
+            _logger.debug("a fresh gradient after a failed search; restarting")
+            direction_state = self.direction.init(x)
+        elif previous_x is not None and previous_gradient is not None:
             direction_state = self.direction.observe(
                 direction_state,
-                step=x - state.previous_x,
-                gradient_change=gradient - state.previous_gradient,
+                step=x - previous_x,
+                gradient_change=gradient - previous_gradient,
             )
         if constraint is not None and isinstance(
             self.direction, BarzilaiBorweinDirection
@@ -256,27 +321,59 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 evaluator,
                 first=state.previous_x is None,
             )
-        direction, direction_state = self.direction.direction(gradient, direction_state)
+        free = _free(constraint, x, gradient)
+        if free is not gradient and previous_x is not None:
+            # In a box the direction sees only the variables free to move, and
+            # restarts whenever that set changes.
+            assert previous_gradient is not None
+            before = _free(constraint, previous_x, previous_gradient)
+            if not np.array_equal(before == 0.0, free == 0.0):
+                direction_state = self.direction.init(x)
+        direction, direction_state = self.direction.direction(free, direction_state)
+        if free is not gradient:
+            direction = np.where(free == 0.0, 0.0, direction).astype(direction.dtype)
         slope = _dot(gradient, direction)
         scaled = self.direction.scaled
         steepest = isinstance(self.direction, SteepestDescent)
-        if not slope < 0.0:
+        if again or not slope < 0.0:
             direction_state = self.direction.init(x)
-            direction, slope, steepest = -gradient, -_dot(gradient, gradient), True
+            direction, slope, steepest = -free, -_dot(free, free), True
             scaled = False
         initial = _first_trial(scaled, value, direction, slope, state)
         if not (math.isfinite(initial) and initial > 0.0):
             initial = ratio(1.0, math.sqrt(max(-slope, 0.0)), 1.0)
-        result = self._search(evaluator, x, value, gradient, direction, initial)
-        if not result.success and not steepest:
-            _logger.debug("line search failed; restarting with steepest descent")
+        search = self._path_search(constraint, x, direction, fresh=again)
+        result = self._search(search, evaluator, x, value, gradient, direction, initial)
+        redraws = _REDRAWS if getattr(evaluator, "rng", None) is not None else 0
+        while not (result.success or _to_bound(search, self.search, result, value)):
+            if steepest and not redraws:
+                break
+            if steepest:
+                # A random estimator: draw a fresh estimate here and restart
+                # from steepest descent along it (a run never freezes on one
+                # unlucky estimate).
+                redraws, again = redraws - 1, True
+                _logger.debug("line search failed; drawing a fresh estimate")
+                gradient = evaluator.value_and_gradient(x)[1]
+                free = _free(constraint, x, gradient)
+            else:
+                _logger.debug("line search failed; restarting with steepest descent")
             direction_state = self.direction.init(x)
-            direction, slope = -gradient, -_dot(gradient, gradient)
-            initial = ratio(1.0, math.sqrt(max(-slope, 0.0)), 1.0)
-            result = self._search(evaluator, x, value, gradient, direction, initial)
+            direction, slope, steepest = -free, -_dot(free, free), True
+            if not slope < 0.0:
+                continue
+            initial = ratio(1.0, math.sqrt(-slope), 1.0)
+            search = self._path_search(constraint, x, direction, fresh=again)
+            result = self._search(
+                search, evaluator, x, value, gradient, direction, initial
+            )
         stalled = not result.success and not (
             result.value is not None and result.value < value and result.step > 0.0
         )
+        if not stalled and np.array_equal(x + result.delta, x):
+            # A step too short to move x fails too: a random estimator's next
+            # estimate may point somewhere useful (a deterministic one stays put).
+            stalled = True
         if stalled:
             _logger.debug("line search failed from steepest descent; staying put")
         new_state = LineSearchRuleState(
@@ -365,6 +462,38 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             stalled=stalled,
         )
         return (np.zeros_like(x) if result is None else result.delta), new_state
+
+
+def _to_bound(
+    search: Search, configured: Search, result: SearchResult, value: float
+) -> bool:
+    """Whether a search cut short at a bound lowered the function (keep its step)."""
+    return (
+        search is not configured
+        and isinstance(search, StrongWolfe)
+        and result.value is not None
+        and result.value < value
+        and result.step >= search.max_step
+    )
+
+
+def _free(constraint: Projection | None, x: Array, gradient: Array) -> Array:
+    """The gradient of the variables free to move in a box (`gradient` otherwise).
+
+    A variable at a bound that `-gradient` points out of is held: its component
+    is zeroed (in a new array). Without a box, `gradient` itself.
+    """
+    if not isinstance(constraint, Bounds):
+        return gradient
+    lower, upper = constraint.broadcast(x)
+    held = ((x <= lower) & (gradient > 0.0)) | ((x >= upper) & (gradient < 0.0))
+    free: Array = np.where(held, 0.0, gradient).astype(gradient.dtype, copy=False)
+    return free
+
+
+_REDRAWS = 3
+"""How many fresh estimates a rule fed a random estimator draws in one step
+after its searches failed."""
 
 
 def _spectral(
