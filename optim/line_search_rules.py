@@ -320,6 +320,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 gradient,
                 evaluator,
                 first=state.previous_x is None,
+                fresh=again,
             )
         free = _free(constraint, x, gradient)
         if free is not gradient and previous_x is not None:
@@ -397,21 +398,34 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         evaluator: TrialEvaluator,
         *,
         first: bool,
+        fresh: bool = False,
     ) -> tuple[Array, LineSearchRuleState]:
         r"""One L-BFGS-B step: Cauchy point, subspace step, search within the box.
 
         As in L-BFGS-B, the first step of a run is at most the unit step to
         $P(x - g)$ (shortened to $1 / \|d\|$ unless every variable has both
         bounds); later searches start from the unit step and may extrapolate
-        as far as the box allows.
+        as far as the box allows. On a restart along a random estimator's fresh
+        estimate (`fresh`), and along the further fresh estimates drawn when
+        every search failed, it backtracks instead.
         """
         lower, upper = (np.ravel(bound) for bound in box.broadcast(x))
         flat_x, flat_g = x.reshape(-1), gradient.reshape(-1)
         result, slope = None, 0.0
-        for attempt in range(2):  # the second: without the pairs (a restart)
-            if attempt:
+        redraws = _REDRAWS if getattr(evaluator, "rng", None) is not None else 0
+        # The second attempt drops the pairs (a restart); the later ones, with a
+        # random estimator only, restart along fresh estimates.
+        for attempt in range(2 + redraws):
+            if attempt == 1:
+                if not direction_state.steps:
+                    continue  # no pairs to drop: the search would repeat itself
                 _logger.debug("box-constrained search failed; dropping the pairs")
                 direction_state = self.direction.init(x)
+            elif attempt > 1:
+                _logger.debug("box-constrained search failed; a fresh estimate")
+                direction_state, fresh = self.direction.init(x), True
+                gradient = evaluator.value_and_gradient(x)[1]
+                flat_g = gradient.reshape(-1)
             flat_d = box_direction(flat_x, flat_g, lower, upper, direction_state)
             slope = float(flat_g @ flat_d)
             if not slope < 0.0:
@@ -424,7 +438,9 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             if first and not boxed:
                 initial = min(ratio(1.0, float(np.linalg.norm(flat_d)), 1.0), limit)
             search = self.search
-            if isinstance(search, StrongWolfe):
+            if isinstance(search, StrongWolfe) and fresh:
+                search = Backtracking(search.c1)  # values only: no noisy slopes
+            elif isinstance(search, StrongWolfe):
                 search = attrs.evolve(
                     search, max_step=max(min(limit, search.max_step), initial)
                 )

@@ -10,7 +10,16 @@ put (every search would fail again).
 import numpy as np
 import pytest
 
-from optim import LBFGS, SPSA, ConjugateGradient, FunctionObjective, Optimizer
+from optim import (
+    LBFGS,
+    SPSA,
+    Bounds,
+    ConjugateGradient,
+    FunctionObjective,
+    Optimizer,
+    Status,
+)
+from optim.constrained import CompactForm, box_direction
 from optim.directions import LBFGSDirectionState
 from optim.problems import Rosenbrock
 
@@ -143,3 +152,42 @@ def test_wrong_gradient_still_ends_a_deterministic_run():
     np.testing.assert_array_equal(result.x, _X)
     assert result.steps < 5
     assert result.diagnosis == "gradient_mismatch"
+
+
+def test_box_direction_survives_a_singular_compact_form():
+    """Pairs of noisy estimates may make L-BFGS-B's middle matrix singular."""
+    s = np.array([1.0, -1.0])
+    y = np.array([1.0, -1.0])
+    state = LBFGSDirectionState((s, 1e-17 * s), (y, y))
+    with pytest.raises(np.linalg.LinAlgError):
+        CompactForm.of(state, 2)
+    lower, upper = -np.ones(2), np.ones(2)
+    g = np.array([4.0, -0.5])
+
+    direction = box_direction(np.zeros(2), g, lower, upper, state)
+
+    np.testing.assert_array_equal(direction, np.clip(-g, lower, upper))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(
+    "make_rule", [LBFGS, ConjugateGradient], ids=["LBFGS", "ConjugateGradient"]
+)
+def test_spsa_runs_in_a_box_reach_the_bound(make_rule, seed):
+    """SPSA in a box: runs go on to near the constrained optimum (f = 0.25).
+
+    Before fresh estimates were drawn, most box L-BFGS runs froze at the start.
+    """
+    box = Bounds([-np.inf, -np.inf], [0.5, np.inf])
+    optimizer = Optimizer(
+        Rosenbrock(),
+        step_rule=make_rule(),
+        estimator=SPSA(rng=seed),
+        constraint=box,
+        max_steps=300,
+    )
+
+    result = optimizer.run([-1.2, 1.0])
+
+    assert result.status is not Status.FAILED
+    assert result.best_value < 1.0
