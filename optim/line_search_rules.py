@@ -39,6 +39,7 @@ from typing import Any
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from optim._arrays import displacement, ratio
 from optim._types import Array, override
@@ -322,17 +323,42 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 first=state.previous_x is None,
                 fresh=again,
             )
-        free = _free(constraint, x, gradient)
-        if free is not gradient and previous_x is not None:
-            # In a box the direction sees only the variables free to move, and
-            # restarts whenever that set changes.
-            assert previous_gradient is not None
-            before = _free(constraint, previous_x, previous_gradient)
-            if not np.array_equal(before == 0.0, free == 0.0):
+        return self._descend(
+            constraint,
+            direction_state,
+            state,
+            x=x,
+            value=value,
+            gradient=gradient,
+            evaluator=evaluator,
+            again=again,
+        )
+
+    def _descend(
+        self,
+        constraint: Projection | None,
+        direction_state: Any,
+        state: LineSearchRuleState,
+        *,
+        x: Array,
+        value: float,
+        gradient: Array,
+        evaluator: TrialEvaluator,
+        again: bool,
+    ) -> tuple[Array, LineSearchRuleState]:
+        """One step along the direction (of the free variables, in a box)."""
+        held = _held(constraint, x, gradient)
+        free = _free(held, gradient)
+        # In a box the direction sees only the variables free to move, and
+        # restarts whenever that set changes.
+        if held is not None and state.previous_x is not None:
+            assert state.previous_gradient is not None
+            before = _held(constraint, state.previous_x, state.previous_gradient)
+            if before is not None and not np.array_equal(before, held):
                 direction_state = self.direction.init(x)
         direction, direction_state = self.direction.direction(free, direction_state)
-        if free is not gradient:
-            direction = np.where(free == 0.0, 0.0, direction).astype(direction.dtype)
+        if held is not None:
+            direction = np.where(held, 0.0, direction).astype(direction.dtype)
         slope = _dot(gradient, direction)
         scaled = self.direction.scaled
         steepest = isinstance(self.direction, SteepestDescent)
@@ -345,29 +371,17 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             initial = ratio(1.0, math.sqrt(max(-slope, 0.0)), 1.0)
         search = self._path_search(constraint, x, direction, fresh=again)
         result = self._search(search, evaluator, x, value, gradient, direction, initial)
-        redraws = _REDRAWS if getattr(evaluator, "rng", None) is not None else 0
-        while not (result.success or _to_bound(search, self.search, result, value)):
-            if steepest and not redraws:
-                break
-            if steepest:
-                # A random estimator: draw a fresh estimate here and restart
-                # from steepest descent along it (a run never freezes on one
-                # unlucky estimate).
-                redraws, again = redraws - 1, True
-                _logger.debug("line search failed; drawing a fresh estimate")
-                gradient = evaluator.value_and_gradient(x)[1]
-                free = _free(constraint, x, gradient)
-            else:
-                _logger.debug("line search failed; restarting with steepest descent")
+        if not (result.success or _to_bound(search, self.search, result, value)):
+            result, gradient, slope = self._retry(
+                constraint,
+                x=x,
+                value=value,
+                gradient=gradient,
+                evaluator=evaluator,
+                steepest=steepest,
+                again=again,
+            ) or (result, gradient, slope)
             direction_state = self.direction.init(x)
-            direction, slope, steepest = -free, -_dot(free, free), True
-            if not slope < 0.0:
-                continue
-            initial = ratio(1.0, math.sqrt(-slope), 1.0)
-            search = self._path_search(constraint, x, direction, fresh=again)
-            result = self._search(
-                search, evaluator, x, value, gradient, direction, initial
-            )
         stalled = not result.success and not (
             result.value is not None and result.value < value and result.step > 0.0
         )
@@ -387,6 +401,52 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             stalled=stalled,
         )
         return (np.zeros_like(x) if stalled else result.delta), new_state
+
+    def _retry(
+        self,
+        constraint: Projection | None,
+        *,
+        x: Array,
+        value: float,
+        gradient: Array,
+        evaluator: TrialEvaluator,
+        steepest: bool,
+        again: bool,
+    ) -> tuple[SearchResult, Array, float] | None:
+        """Search again after a failure: from steepest descent, then fresh estimates.
+
+        Returns:
+            The last search's result, the gradient it used and its slope, or
+                `None` if nothing was searched.
+        """
+        redraws = _REDRAWS if getattr(evaluator, "rng", None) is not None else 0
+        found = None
+        while found is None or not (
+            found[0].success or _to_bound(found[3], self.search, found[0], value)
+        ):
+            if steepest and not redraws:
+                break
+            if steepest:
+                # A random estimator: draw a fresh estimate here and restart
+                # from steepest descent along it (a run never freezes on one
+                # unlucky estimate).
+                redraws, again = redraws - 1, True
+                _logger.debug("line search failed; drawing a fresh estimate")
+                gradient = evaluator.value_and_gradient(x)[1]
+            else:
+                _logger.debug("line search failed; restarting with steepest descent")
+            steepest = True
+            free = _free(_held(constraint, x, gradient), gradient)
+            direction, slope = -free, -_dot(free, free)
+            if not slope < 0.0:
+                continue
+            initial = ratio(1.0, math.sqrt(-slope), 1.0)
+            search = self._path_search(constraint, x, direction, fresh=again)
+            result = self._search(
+                search, evaluator, x, value, gradient, direction, initial
+            )
+            found = (result, gradient, slope, search)
+        return None if found is None else found[:3]
 
     def _box(
         self,
@@ -493,16 +553,29 @@ def _to_bound(
     )
 
 
-def _free(constraint: Projection | None, x: Array, gradient: Array) -> Array:
-    """The gradient of the variables free to move in a box (`gradient` otherwise).
+def _held(
+    constraint: Projection | None, x: Array, gradient: Array
+) -> npt.NDArray[np.bool_] | None:
+    """Where `x` is at a bound of a box that `-gradient` points out of.
 
-    A variable at a bound that `-gradient` points out of is held: its component
-    is zeroed (in a new array). Without a box, `gradient` itself.
+    A boolean array shaped like `x`; `None` without a box.
     """
     if not isinstance(constraint, Bounds):
-        return gradient
+        return None
     lower, upper = constraint.broadcast(x)
-    held = ((x <= lower) & (gradient > 0.0)) | ((x >= upper) & (gradient < 0.0))
+    held: npt.NDArray[np.bool_] = ((x <= lower) & (gradient > 0.0)) | (
+        (x >= upper) & (gradient < 0.0)
+    )
+    return held
+
+
+def _free(held: npt.NDArray[np.bool_] | None, gradient: Array) -> Array:
+    """The gradient of the variables free to move.
+
+    A new array, or `gradient` itself when nothing can be held (no box).
+    """
+    if held is None:
+        return gradient
     free: Array = np.where(held, 0.0, gradient).astype(gradient.dtype, copy=False)
     return free
 
