@@ -458,9 +458,9 @@ def gradient_mismatch(
     neither keeps it steady. The gradient is blamed (a sign or scale error in
     `gradient()`) only when, at resolvable steps, the ratio settles (steady
     within 20% over three successive steps) more than a factor of 2 away from
-    1; two successive steps within a factor of 2 clear it, and so does running
-    out of resolvable steps. Costs at most 17 evaluations, two when the values
-    agree at once. Under a constraint the trial points are projected onto it,
+    1; three successive steps within a factor of 2 clear it, and so does
+    running out of resolvable steps. Costs at most 17 evaluations, three when
+    the values agree at once. Under a constraint the trial points are projected onto it,
     and the predicted change is $g^\top (x - P(x - t g))$.
 
     Args:
@@ -509,8 +509,8 @@ def gradient_mismatch(
             return ""
         ratio = (loss - trial) / predicted
         ratios.append(ratio)
-        if len(ratios) >= 2 and all(0.5 <= r <= 2.0 for r in ratios[-2:]):
-            return ""  # the values agree with the gradient at two steps in a row
+        if len(ratios) >= 3 and all(0.5 <= r <= 2.0 for r in ratios[-3:]):
+            return ""  # the values agree with the gradient at three steps in a row
         if len(ratios) >= 3 and _steady(ratios[-3:]) and not 0.5 <= ratio <= 2.0:
             return (
                 "the gradient disagrees with the objective's values: small steps "
