@@ -294,8 +294,8 @@ def box_direction(
         ... )
         array([-1. ,  0.5])
     """
-    form = CompactForm.of(state, x.size)
-    try:
+    try:  # pairs of a random estimator's noisy gradients may make M singular
+        form = CompactForm.of(state, x.size)
         cauchy = cauchy_point(x, g, lower, upper, form)
         target = subspace_step(x, g, lower, upper, form, cauchy)
     except np.linalg.LinAlgError:

@@ -859,8 +859,8 @@ def _stopped_progressing(state: RunState, patience: int) -> bool:
     since = state.step - state.progress_step
     if since >= patience:
         return True
-    if since == 0 or state.progress_step < 3:
-        return False  # no pace to compare with yet
+    if since < 3 or state.progress_step < 3:
+        return False  # no pace to compare with yet, or one costly step only
     spent = state.evaluations - state.progress_evaluations
     pace = state.progress_evaluations / max(state.progress_step, 1)
     return spent > max(0.1 * state.evaluations, patience * pace)
@@ -895,12 +895,16 @@ def _converged(message: str) -> End:
 def _no_progress(state: RunState, context: RunContext) -> Stop:
     """Why a run whose objective stopped improving ends."""
     error = state.gradient_error
+    noisy = context.gradient_estimator.random_stream() is not None
+    measure = (
+        "estimated gradient norm (one random estimate)" if noisy else "gradient norm"
+    )
     return Stop(
         Status.NO_PROGRESS,
         f"no progress in the {state.step - state.progress_step} steps since step "
         f"{state.progress_step}: the best value ({state.best_value:.6g}, step "
         f"{state.best_step}) improved by at most ftol={context.ftol:.2g} relative "
-        "per step and the gradient norm did not halve; gradient norm "
+        f"per step and the gradient norm did not halve; {measure} "
         f"{state.gradient_norm:.3g}"
         + ("" if error is None else f" (error estimate {error:.3g})")
         + f" at step {state.step}",

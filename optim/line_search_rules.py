@@ -12,9 +12,23 @@ so that `LBFGS() == LineSearchRule(LBFGSDirection(), StrongWolfe())`.
 When a search finds no acceptable step, the rule restarts from the steepest-descent
 direction and searches again; if that fails too (typically at the limit of
 floating-point precision, or because the gradient is inaccurate), it keeps the best
-trial point that lowered the function, and otherwise stays put (a zero step) and
-stops searching at that point, so the run ends at `max_steps` without wasting
-evaluations.
+trial point that lowered the function. Otherwise, with a deterministic estimator,
+it stays put (a zero step) and stops searching at that point, so the run ends
+without wasting evaluations. A random estimator's estimate may just have been
+unlucky: the rule then draws a fresh one at the same point (up to three in a
+step, through the evaluator's `value_and_gradient`; an evaluator with a random
+stream has an `rng` that is not `None`) and restarts from steepest descent along
+it, with its memory cleared, backtracking (whose test needs values only) instead
+of a strong Wolfe search (whose curvature test would compare noisy slopes). A
+gradient that changed at a stalled point (a fresh estimate, a new minibatch)
+likewise restarts the search. A step too short to move `x` counts as a failure.
+
+In a box ([`Bounds`][optim.projections.Bounds]), directions other than L-BFGS's
+see only the variables free to move (a variable at a bound that the gradient
+pushes out of the box is held, and the direction restarts when that set changes),
+and a strong Wolfe search searches the straight part of the projected path, up to
+the first bound, keeping a step cut short there for its decrease; along a path
+that leaves the box at once it backtracks (Armijo along the projection arc).
 """
 
 from __future__ import annotations
@@ -25,6 +39,7 @@ from typing import Any
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from optim._arrays import displacement, ratio
 from optim._types import Array, override
@@ -96,7 +111,8 @@ class LineSearchRuleState:
     """The minimized function's value at `previous_x`."""
 
     stalled: bool = False
-    """Whether the last search failed completely (the rule then stays put)."""
+    """Whether the last search failed completely (the rule then stays put until
+    the gradient at that point changes)."""
 
     recent_values: tuple[float, ...] = ()
     """The last values of the minimized function (the spectral projected
@@ -183,8 +199,43 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
     def init(self, x0: Array) -> LineSearchRuleState:
         return LineSearchRuleState(direction_state=self.direction.init(x0))
 
+    def _path_search(
+        self,
+        constraint: Projection | None,
+        x: Array,
+        direction: Array,
+        *,
+        fresh: bool,
+    ) -> Search:
+        """The search for this step: the rule's, or one that can succeed here.
+
+        In a box, a strong Wolfe search along the projected path could not
+        succeed once the path bends at a bound (the slope changes where the
+        path bends, not where the function turns), so it searches only the
+        straight part of the path, up to the first bound (a step cut short
+        there is kept for its decrease, as L-BFGS-B's search does), or, when
+        the direction leaves the box at once, backtracks along the path with
+        its `c1` (Bertsekas's Armijo rule along the projection arc). On a
+        restart with a random estimator's fresh estimate (`fresh`) it also
+        backtracks: its curvature test would compare noisy slopes, and
+        backtracking needs values only.
+        """
+        search = self.search
+        if not isinstance(search, StrongWolfe):
+            return search
+        if fresh:
+            return Backtracking(search.c1)
+        if not isinstance(constraint, Bounds):
+            return search
+        lower, upper = (np.ravel(bound) for bound in constraint.broadcast(x))
+        limit = max_step(x.reshape(-1), direction.reshape(-1), lower, upper)
+        if limit > 0.0:
+            return attrs.evolve(search, max_step=min(limit, search.max_step))
+        return Backtracking(search.c1)
+
     def _search(
         self,
+        search: Search,
         evaluator: TrialEvaluator,
         x: Array,
         value: float,
@@ -192,7 +243,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         direction: Array,
         initial_step: float,
     ) -> SearchResult:
-        return self.search.search(
+        return search.search(
             evaluator,
             x=x,
             value=value,
@@ -216,20 +267,35 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             stationary = not gradient.any()
         else:
             stationary = not np.any(constraint.projected_gradient(x, gradient))
-        stuck = (
+        previous_x, previous_gradient = state.previous_x, state.previous_gradient
+        again = (
             state.stalled
-            and state.previous_x is not None
-            and np.array_equal(x, state.previous_x)
+            and previous_x is not None
+            and previous_gradient is not None
+            and np.array_equal(x, previous_x)
         )
-        if stuck or stationary:
-            # Stalled at this very point, or at a stationary point: stay put.
+        repeated = (
+            again
+            and previous_gradient is not None
+            and np.array_equal(gradient, previous_gradient)
+        )
+        if stationary or repeated:
+            # Stalled at this very point with the same gradient (a deterministic
+            # estimator: every search would fail again), or at a stationary
+            # point: stay put.
             return np.zeros_like(x), state
         direction_state = state.direction_state
-        if state.previous_x is not None and state.previous_gradient is not None:
+        if again:
+            # Stalled here, but the gradient is new (a random estimator's fresh
+            # estimate, or a new minibatch): restart from steepest descent along
+            # it, with the memory cleared.
+            _logger.debug("a fresh gradient after a failed search; restarting")
+            direction_state = self.direction.init(x)
+        elif previous_x is not None and previous_gradient is not None:
             direction_state = self.direction.observe(
                 direction_state,
-                step=x - state.previous_x,
-                gradient_change=gradient - state.previous_gradient,
+                step=x - previous_x,
+                gradient_change=gradient - previous_gradient,
             )
         if constraint is not None and isinstance(
             self.direction, BarzilaiBorweinDirection
@@ -257,28 +323,74 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 gradient,
                 evaluator,
                 first=state.previous_x is None,
+                fresh=again,
             )
-        direction, direction_state = self.direction.direction(gradient, direction_state)
+        return self._descend(
+            constraint,
+            direction_state,
+            state,
+            x=x,
+            value=value,
+            gradient=gradient,
+            evaluator=evaluator,
+            again=again,
+        )
+
+    def _descend(
+        self,
+        constraint: Projection | None,
+        direction_state: Any,
+        state: LineSearchRuleState,
+        *,
+        x: Array,
+        value: float,
+        gradient: Array,
+        evaluator: TrialEvaluator,
+        again: bool,
+    ) -> tuple[Array, LineSearchRuleState]:
+        """One step along the direction (of the free variables, in a box)."""
+        held = _held(constraint, x, gradient)
+        free = _free(held, gradient)
+        # In a box the direction sees only the variables free to move, and
+        # restarts whenever that set changes.
+        if held is not None and state.previous_x is not None:
+            assert state.previous_gradient is not None
+            before = _held(constraint, state.previous_x, state.previous_gradient)
+            if before is not None and not np.array_equal(before, held):
+                direction_state = self.direction.init(x)
+        direction, direction_state = self.direction.direction(free, direction_state)
+        if held is not None:
+            direction = np.where(held, 0.0, direction).astype(direction.dtype)
         slope = _dot(gradient, direction)
         scaled = self.direction.scaled
         steepest = isinstance(self.direction, SteepestDescent)
-        if not slope < 0.0:
+        if again or not slope < 0.0:
             direction_state = self.direction.init(x)
-            direction, slope, steepest = -gradient, -_dot(gradient, gradient), True
+            direction, slope, steepest = -free, -_dot(free, free), True
             scaled = False
         initial = _first_trial(scaled, value, direction, slope, state)
         if not (math.isfinite(initial) and initial > 0.0):
             initial = ratio(1.0, math.sqrt(max(-slope, 0.0)), 1.0)
-        result = self._search(evaluator, x, value, gradient, direction, initial)
-        if not result.success and not steepest:
-            _logger.debug("line search failed; restarting with steepest descent")
+        search = self._path_search(constraint, x, direction, fresh=again)
+        result = self._search(search, evaluator, x, value, gradient, direction, initial)
+        if not (result.success or _to_bound(search, self.search, result, value)):
+            result, gradient, slope = self._retry(
+                constraint,
+                x=x,
+                value=value,
+                gradient=gradient,
+                evaluator=evaluator,
+                steepest=steepest,
+                again=again,
+            ) or (result, gradient, slope)
             direction_state = self.direction.init(x)
-            direction, slope = -gradient, -_dot(gradient, gradient)
-            initial = ratio(1.0, math.sqrt(max(-slope, 0.0)), 1.0)
-            result = self._search(evaluator, x, value, gradient, direction, initial)
         stalled = not result.success and not (
             result.value is not None and result.value < value and result.step > 0.0
         )
+        if not stalled and np.array_equal(x + result.delta, x):
+            # A step too short to move x fails too: a random estimator's next
+            # estimate may point somewhere useful (a deterministic one stays put).
+            stalled = True
         if stalled:
             _logger.debug("line search failed from steepest descent; staying put")
         new_state = LineSearchRuleState(
@@ -292,6 +404,52 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         )
         return (np.zeros_like(x) if stalled else result.delta), new_state
 
+    def _retry(
+        self,
+        constraint: Projection | None,
+        *,
+        x: Array,
+        value: float,
+        gradient: Array,
+        evaluator: TrialEvaluator,
+        steepest: bool,
+        again: bool,
+    ) -> tuple[SearchResult, Array, float] | None:
+        """Search again after a failure: from steepest descent, then fresh estimates.
+
+        Returns:
+            The last search's result, the gradient it used and its slope, or
+                `None` if nothing was searched.
+        """
+        redraws = _REDRAWS if getattr(evaluator, "rng", None) is not None else 0
+        found = None
+        while found is None or not (
+            found[0].success or _to_bound(found[3], self.search, found[0], value)
+        ):
+            if steepest and not redraws:
+                break
+            if steepest:
+                # A random estimator: draw a fresh estimate here and restart
+                # from steepest descent along it (a run never freezes on one
+                # unlucky estimate).
+                redraws, again = redraws - 1, True
+                _logger.debug("line search failed; drawing a fresh estimate")
+                gradient = evaluator.value_and_gradient(x)[1]
+            else:
+                _logger.debug("line search failed; restarting with steepest descent")
+            steepest = True
+            free = _free(_held(constraint, x, gradient), gradient)
+            direction, slope = -free, -_dot(free, free)
+            if not slope < 0.0:
+                continue
+            initial = ratio(1.0, math.sqrt(-slope), 1.0)
+            search = self._path_search(constraint, x, direction, fresh=again)
+            result = self._search(
+                search, evaluator, x, value, gradient, direction, initial
+            )
+            found = (result, gradient, slope, search)
+        return None if found is None else found[:3]
+
     def _box(
         self,
         box: Bounds,
@@ -302,21 +460,34 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         evaluator: TrialEvaluator,
         *,
         first: bool,
+        fresh: bool = False,
     ) -> tuple[Array, LineSearchRuleState]:
         r"""One L-BFGS-B step: Cauchy point, subspace step, search within the box.
 
         As in L-BFGS-B, the first step of a run is at most the unit step to
         $P(x - g)$ (shortened to $1 / \|d\|$ unless every variable has both
         bounds); later searches start from the unit step and may extrapolate
-        as far as the box allows.
+        as far as the box allows. On a restart along a random estimator's fresh
+        estimate (`fresh`), and along the further fresh estimates drawn when
+        every search failed, it backtracks instead.
         """
         lower, upper = (np.ravel(bound) for bound in box.broadcast(x))
         flat_x, flat_g = x.reshape(-1), gradient.reshape(-1)
         result, slope = None, 0.0
-        for attempt in range(2):  # the second: without the pairs (a restart)
-            if attempt:
+        redraws = _REDRAWS if getattr(evaluator, "rng", None) is not None else 0
+        # The second attempt drops the pairs (a restart); the later ones, with a
+        # random estimator only, restart along fresh estimates.
+        for attempt in range(2 + redraws):
+            if attempt == 1:
+                if not getattr(direction_state, "count", 0):
+                    continue  # no pairs to drop: the search would repeat itself
                 _logger.debug("box-constrained search failed; dropping the pairs")
                 direction_state = self.direction.init(x)
+            elif attempt > 1:
+                _logger.debug("box-constrained search failed; a fresh estimate")
+                direction_state, fresh = self.direction.init(x), True
+                gradient = evaluator.value_and_gradient(x)[1]
+                flat_g = gradient.reshape(-1)
             flat_d = box_direction(flat_x, flat_g, lower, upper, direction_state)
             slope = float(flat_g @ flat_d)
             if not slope < 0.0:
@@ -329,7 +500,9 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             if first and not boxed:
                 initial = min(ratio(1.0, float(np.linalg.norm(flat_d)), 1.0), limit)
             search = self.search
-            if isinstance(search, StrongWolfe):
+            if isinstance(search, StrongWolfe) and fresh:
+                search = Backtracking(search.c1)  # values only: no noisy slopes
+            elif isinstance(search, StrongWolfe):
                 search = attrs.evolve(
                     search, max_step=max(min(limit, search.max_step), initial)
                 )
@@ -367,6 +540,51 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             stalled=stalled,
         )
         return (np.zeros_like(x) if result is None else result.delta), new_state
+
+
+def _to_bound(
+    search: Search, configured: Search, result: SearchResult, value: float
+) -> bool:
+    """Whether a search cut short at a bound lowered the function (keep its step)."""
+    return (
+        search is not configured
+        and isinstance(search, StrongWolfe)
+        and result.value is not None
+        and result.value < value
+        and result.step >= search.max_step
+    )
+
+
+def _held(
+    constraint: Projection | None, x: Array, gradient: Array
+) -> npt.NDArray[np.bool_] | None:
+    """Where `x` is at a bound of a box that `-gradient` points out of.
+
+    A boolean array shaped like `x`; `None` without a box.
+    """
+    if not isinstance(constraint, Bounds):
+        return None
+    lower, upper = constraint.broadcast(x)
+    held: npt.NDArray[np.bool_] = ((x <= lower) & (gradient > 0.0)) | (
+        (x >= upper) & (gradient < 0.0)
+    )
+    return held
+
+
+def _free(held: npt.NDArray[np.bool_] | None, gradient: Array) -> Array:
+    """The gradient of the variables free to move.
+
+    A new array, or `gradient` itself when nothing can be held (no box).
+    """
+    if held is None:
+        return gradient
+    free: Array = np.where(held, 0.0, gradient).astype(gradient.dtype, copy=False)
+    return free
+
+
+_REDRAWS = 3
+"""How many fresh estimates a rule fed a random estimator draws in one step
+after its searches failed."""
 
 
 def _spectral(
