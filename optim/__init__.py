@@ -49,7 +49,7 @@ from optim.step_rules import (
 )
 from optim.sweep import SweepRun, format_sweep, sweep_learning_rates
 from optim.textbook import gradient_descent, numerical_gradient
-from optim.transforms import Chain, ClipByNorm, ClipByValue, chain
+from optim.transforms import AddDecayedWeights, Chain, ClipByNorm, ClipByValue, chain
 
 try:
     __version__ = _metadata.version(_DISTRIBUTION)
@@ -63,6 +63,7 @@ __all__ = [
     "AdaGrad",
     "Adam",
     "AdamW",
+    "AddDecayedWeights",
     "AnalyticGradient",
     "Backtracking",
     "BackwardDifference",

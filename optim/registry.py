@@ -9,7 +9,7 @@ part is implemented.
 
 Examples:
     >>> make_rule("momentum", 0.1, beta=0.5)
-    Momentum(learning_rate=0.1, beta=0.5)
+    Momentum(learning_rate=0.1, beta=0.5, weight_decay=0.0, dampening=0.0)
     >>> make_estimator("central", step=1e-4).step
     0.0001
     >>> get_problem("rosenbrock", 4).dimension
@@ -150,7 +150,7 @@ def hyperparameters(kind: str, name: str) -> Mapping[str, inspect.Parameter]:
 
     Examples:
         >>> list(hyperparameters("rule", "momentum"))
-        ['learning_rate', 'beta']
+        ['learning_rate', 'beta', 'weight_decay', 'dampening']
         >>> hyperparameters("rule", "adam")["learning_rate"].default
         0.001
     """

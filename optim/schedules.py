@@ -80,7 +80,7 @@ def validate_learning_rate(
         ...         validator=validate_learning_rate
         ...     )
         >>> Rule(ExponentialDecay(1.0, 0.5)).learning_rate
-        ExponentialDecay(initial=1.0, decay_rate=0.5, decay_steps=1)
+        ExponentialDecay(initial=1.0, decay_rate=0.5, decay_steps=1, allow_growth=False)
         >>> Rule(0.0)
         Traceback (most recent call last):
         ...
@@ -139,7 +139,11 @@ class ConstantSchedule(Schedule):
 class StepDecay(Schedule):
     r"""Piecewise constant: multiply by `factor` every `step_size` steps.
 
-    $\eta_t = \eta_0 \gamma^{\lfloor t / s \rfloor}$ (PyTorch's `StepLR`).
+    $\eta_t = \eta_0 \gamma^{\lfloor t / s \rfloor}$: PyTorch's
+    `StepLR(step_size=s, gamma=factor)`, and optax's
+    `exponential_decay(init_value, transition_steps=s, decay_rate=factor,
+    staircase=True)`. A `factor` above 1 is refused unless
+    `allow_growth=True`.
 
     Examples:
         >>> schedule = StepDecay(1.0, step_size=10, factor=0.1)
@@ -156,33 +160,78 @@ class StepDecay(Schedule):
     factor: float = attrs.field(
         default=0.1, kw_only=True, validator=_validators.positive
     )
-    """Multiplier $\\gamma$ applied at each decay."""
+    """Multiplier $\\gamma$ applied at each decay; above 1 only with `allow_growth`."""
+
+    allow_growth: bool = attrs.field(
+        default=False, kw_only=True, validator=_validators.boolean
+    )
+    """Accept a `factor` above 1 (a rate that grows)."""
+
+    def __attrs_post_init__(self) -> None:
+        _check_growth(type(self).__name__, "factor", self.factor, self.allow_growth)
 
     def __call__(self, step: int) -> float:
         r"""Return $\eta_0 \gamma^{\lfloor t/s \rfloor}$."""
         return float(self.initial * self.factor ** (step // self.step_size))
 
 
+def _check_growth(name: str, field: str, value: float, allow: bool) -> None:
+    if value > 1.0 and not allow:
+        raise ValueError(
+            f"{name}: {field}={value!r} > 1 makes the learning rate grow "
+            f"(x{value!r} per period); pass allow_growth=True if that is meant. "
+            f"(optax's exponential_decay takes (init_value, transition_steps, "
+            f"decay_rate): write ExponentialDecay(initial, decay_rate=..., "
+            f"decay_steps=...) by keyword.)"
+        )
+
+
 @attrs.frozen
 class ExponentialDecay(Schedule):
     r"""Smooth exponential decay $\eta_t = \eta_0 \, r^{t / s}$.
+
+    optax's `exponential_decay(init_value, transition_steps, decay_rate)` is
+    `ExponentialDecay(init_value, decay_rate, decay_steps=transition_steps)`:
+    the second positional argument here is the *rate*, so an optax call
+    transcribed positionally, `ExponentialDecay(0.1, 1000)`, would multiply the
+    rate by 1000 per step. A `decay_rate` above 1 is therefore refused unless
+    `allow_growth=True`. PyTorch's `ExponentialLR(gamma)` is
+    `ExponentialDecay(lr, gamma)`. optax's `staircase=True` is
+    [`StepDecay`][optim.schedules.StepDecay]; its `transition_begin` is a
+    [`JoinSchedules`][optim.schedules.JoinSchedules] after a
+    [`ConstantSchedule`][optim.schedules.ConstantSchedule].
 
     Examples:
         >>> schedule = ExponentialDecay(1.0, 0.5, decay_steps=2)
         >>> schedule(0), schedule(2), round(schedule(3), 6)
         (1.0, 0.5, 0.353553)
+        >>> ExponentialDecay(0.1, 1000)
+        Traceback (most recent call last):
+        ...
+        ValueError: ExponentialDecay: decay_rate=1000 > 1 makes the learning rate ...
     """
 
     initial: float = attrs.field(validator=_validators.positive)
     """The rate $\\eta_0$ at step 0."""
 
     decay_rate: float = attrs.field(validator=_validators.positive)
-    """Factor $r$ applied every `decay_steps` steps (below 1 to decay)."""
+    """Factor $r$ applied every `decay_steps` steps (at most 1 unless
+    `allow_growth`)."""
 
     decay_steps: int = attrs.field(
         default=1, kw_only=True, validator=_validators.positive_count
     )
     """Steps $s$ over which the rate is multiplied by $r$."""
+
+    allow_growth: bool = attrs.field(
+        default=False, kw_only=True, validator=_validators.boolean
+    )
+    """Accept a `decay_rate` above 1 (a rate that grows)."""
+
+    def __attrs_post_init__(self) -> None:
+        _check_growth(
+            type(self).__name__, "decay_rate", self.decay_rate, self.allow_growth
+        )
 
     def __call__(self, step: int) -> float:
         r"""Return $\eta_0 r^{t/s}$."""
@@ -221,7 +270,12 @@ class CosineDecay(Schedule):
 
     $\eta_t = \eta_{\min} + \tfrac12 (\eta_0 - \eta_{\min})
     (1 + \cos(\pi \min(t, T) / T))$, then constant at $\eta_{\min}$
-    (Loshchilov & Hutter 2017, without restarts; optax's `cosine_decay_schedule`).
+    (Loshchilov & Hutter 2017, without restarts). This is optax's
+    `cosine_decay_schedule(init_value, decay_steps, alpha)` with
+    `final = alpha * init_value` (optax's `exponent` is 1 here). After
+    `decay_steps` it *holds* `final`, as optax does; PyTorch's
+    `CosineAnnealingLR(T_max, eta_min)` climbs back up after `T_max` (a
+    period of $2T$); the two agree for $t \le T$.
 
     References:
         Loshchilov & Hutter, "SGDR: Stochastic Gradient Descent with Warm
@@ -255,18 +309,25 @@ class CosineDecay(Schedule):
 class LinearWarmup(Schedule):
     r"""Ramp linearly from `start` to `peak` over `warmup_steps`, then hold `peak`.
 
-    $\eta_t = \eta_s + (\eta_p - \eta_s) \min(t, W) / W$. Compose it with a decay
-    through [`JoinSchedules`][optim.schedules.JoinSchedules] for warm-up then
-    cosine.
+    $\eta_t = \eta_s + (\eta_p - \eta_s) \min(t, W) / W$: optax's
+    `linear_schedule(init_value=start, end_value=peak, transition_steps=W)`.
+    Compose it with a decay through
+    [`JoinSchedules`][optim.schedules.JoinSchedules] for warm-up then cosine.
+    `peak=0` is accepted when `start > 0`: a linear decay to 0 (as
+    `linear_schedule(start, 0.0, W)`); `peak = start = 0`, a rate of 0 forever,
+    is refused. A rate of 0 (the first step of a warm-up from 0) is a step of
+    length 0.
 
     Examples:
         >>> schedule = LinearWarmup(1.0, warmup_steps=4)
         >>> [schedule(t) for t in range(6)]
         [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
+        >>> LinearWarmup(0.0, warmup_steps=2, start=1.0)(1)
+        0.5
     """
 
-    peak: float = attrs.field(validator=_validators.positive)
-    """The rate $\\eta_p$ reached after the warm-up."""
+    peak: float = attrs.field(validator=_validators.non_negative)
+    """The rate $\\eta_p \\ge 0$ reached after the ramp (0 only with `start > 0`)."""
 
     warmup_steps: int = attrs.field(kw_only=True, validator=_validators.positive_count)
     """Length $W$ of the ramp."""
@@ -275,6 +336,14 @@ class LinearWarmup(Schedule):
         default=0.0, kw_only=True, validator=_validators.non_negative
     )
     """The rate $\\eta_s$ at step 0 (0 by default: the first update is zero)."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.peak == 0.0 and self.start == 0.0:
+            raise ValueError(
+                "LinearWarmup: peak=0 with start=0 is a rate of 0 at every step, "
+                "so the run would never move; give peak > 0 (or start > 0 for a "
+                "linear decay to 0)"
+            )
 
     def __call__(self, step: int) -> float:
         """Return the ramped rate."""

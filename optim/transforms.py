@@ -43,6 +43,7 @@ from optim.evaluation import TrialEvaluator
 from optim.step_rules import StepRule
 
 __all__ = [
+    "AddDecayedWeights",
     "Chain",
     "ChainState",
     "ClipByNorm",
@@ -149,8 +150,11 @@ class ClipByValue(GradientTransform[None]):
 class ClipByNorm(GradientTransform[None]):
     r"""Rescale a vector to Euclidean norm at most $c$.
 
-    $g \leftarrow g \cdot \min(1, c / \|g\|_2)$: the direction is kept (optax's
-    `clip_by_global_norm`, PyTorch's `clip_grad_norm_`). After a rule in a
+    $g \leftarrow g \cdot \min(1, c / (\|g\|_2 + \epsilon))$: the direction is
+    kept. With the default $\epsilon = 0$ this is optax's `clip_by_global_norm`;
+    PyTorch's `clip_grad_norm_(max_norm)` divides by $\|g\|_2 + 10^{-6}$, so it is
+    `ClipByNorm(max_norm, eps=1e-6)` (it then shrinks a vector of norm just
+    below $c$ slightly, too). After a rule in a
     [`Chain`][optim.transforms.Chain], it bounds the step length (a trust
     region of radius $c$).
 
@@ -164,6 +168,11 @@ class ClipByNorm(GradientTransform[None]):
 
     max_norm: float = attrs.field(validator=_validators.positive)
     """The bound $c > 0$."""
+
+    eps: float = attrs.field(
+        default=0.0, kw_only=True, validator=_validators.non_negative
+    )
+    r"""$\epsilon \ge 0$ added to the norm (torch's `clip_grad_norm_` uses 1e-6)."""
 
     @override
     def init(self, x0: Array) -> None:
@@ -179,10 +188,56 @@ class ClipByNorm(GradientTransform[None]):
         value: float,
         evaluator: TrialEvaluator,
     ) -> tuple[Array, None]:
-        norm = math.sqrt(float(np.vdot(gradient, gradient)))
+        norm = math.sqrt(float(np.vdot(gradient, gradient))) + self.eps
         if norm <= self.max_norm:
             return gradient, None
         return gradient * (self.max_norm / norm), None
+
+
+@attrs.frozen
+class AddDecayedWeights(GradientTransform[None]):
+    r"""Add $\lambda x$: $g \leftarrow g + \lambda x$ (optax's `add_decayed_weights`).
+
+    Before a rule in a [`Chain`][optim.transforms.Chain] this is coupled L2
+    regularization: the rule sees the gradient of $f + \tfrac{\lambda}{2}\|x\|^2$,
+    which is what torch's `weight_decay=` on `SGD`, `Adagrad`, `RMSprop` and `Adam`
+    does. `chain(AddDecayedWeights(wd), FixedStep(lr))` is
+    `torch.optim.SGD(lr, weight_decay=wd)`. Like every rule it pulls toward the
+    origin in ascent too (the rule sees the gradient of $-f$ plus $\lambda x$).
+
+    Examples:
+        >>> import numpy as np
+        >>> AddDecayedWeights(0.5).update(
+        ...     np.array([1.0, 1.0]),
+        ...     None,
+        ...     x=np.array([2.0, -4.0]),
+        ...     value=0.0,
+        ...     evaluator=None,
+        ... )
+        (array([ 2., -1.]), None)
+    """
+
+    weight_decay: float = attrs.field(validator=_validators.non_negative)
+    r"""The decay $\lambda \ge 0$."""
+
+    @override
+    def init(self, x0: Array) -> None:
+        return None
+
+    @override
+    def update(
+        self,
+        gradient: Array,
+        state: None,
+        *,
+        x: Array,
+        value: float,
+        evaluator: TrialEvaluator,
+    ) -> tuple[Array, None]:
+        if self.weight_decay == 0.0:
+            return gradient, None
+        x = np.asarray(x, dtype=np.result_type(gradient))
+        return gradient + self.weight_decay * x, None
 
 
 @attrs.frozen(kw_only=True)
@@ -359,9 +414,9 @@ def chain(*parts: GradientTransform[Any] | StepRule[Any]) -> Chain:
     Examples:
         >>> from optim import Momentum
         >>> chain(ClipByValue(1.0), Momentum(0.1)).rule
-        Momentum(learning_rate=0.1, beta=0.9)
+        Momentum(learning_rate=0.1, beta=0.9, weight_decay=0.0, dampening=0.0)
         >>> chain(Momentum(0.1), ClipByNorm(1.0)).after
-        (ClipByNorm(max_norm=1.0),)
+        (ClipByNorm(max_norm=1.0, eps=0.0),)
     """
     rules = [part for part in parts if isinstance(part, StepRule)]
     if len(rules) != 1:

@@ -41,6 +41,7 @@ from optim.testing import (
     check_update_is_pure,
     same,
 )
+from optim.transforms import AddDecayedWeights
 
 ALL_RULES = [
     pytest.param(FixedStep(0.1), id="fixed"),
@@ -56,6 +57,20 @@ ALL_RULES = [
     pytest.param(Adam(CosineDecay(0.2, decay_steps=1000, final=1e-3)), id="adam-cos"),
     pytest.param(AdamW(0.1, weight_decay=0.01), id="adamw"),
     pytest.param(AdamW(0.1, weight_decay=0.01, amsgrad=True), id="adamw-amsgrad"),
+    pytest.param(Momentum(0.05, dampening=0.5, weight_decay=0.01), id="momentum-damp"),
+    pytest.param(Nesterov(0.05, weight_decay=0.01), id="nesterov-decay"),
+    pytest.param(
+        AdaGrad(1.0, eps_in_sqrt=True, initial_accumulator=0.1), id="adagrad-optax"
+    ),
+    pytest.param(
+        RMSProp(ExponentialDecay(0.05, 0.99), momentum=0.5, eps_in_sqrt=True),
+        id="rmsprop-momentum",
+    ),
+    pytest.param(Adam(0.1, weight_decay=0.01), id="adam-l2"),
+    pytest.param(
+        Adam(0.1, amsgrad=True, amsgrad_max="corrected"), id="amsgrad-corrected"
+    ),
+    pytest.param(chain(AddDecayedWeights(0.01), FixedStep(0.1)), id="fixed-l2"),
     pytest.param(LineSearchRule(), id="steepest-backtracking"),
     pytest.param(LineSearchRule(SteepestDescent(), StrongWolfe()), id="steepest-wolfe"),
     pytest.param(LineSearchRule(LBFGSDirection(3), Backtracking()), id="lbfgs-armijo"),
