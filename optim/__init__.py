@@ -2,6 +2,7 @@
 
 from importlib import metadata as _metadata
 
+from optim.adaptive import LAMB, Adadelta, Adamax, Lion, NAdam, RAdam
 from optim.callbacks import Callback, CallbackLike, LogProgress, StopOnZeroGradient
 from optim.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from optim.convenience import maximize, minimize
@@ -58,11 +59,14 @@ except _metadata.PackageNotFoundError:  # a source tree on sys.path, not install
     __version__ = "0+unknown"
 
 __all__ = [
+    "LAMB",
     "LBFGS",
     "SPSA",
     "AdaGrad",
+    "Adadelta",
     "Adam",
     "AdamW",
+    "Adamax",
     "AddDecayedWeights",
     "AnalyticGradient",
     "Backtracking",
@@ -89,15 +93,18 @@ __all__ = [
     "History",
     "LearningRateFinderResult",
     "LineSearchRule",
+    "Lion",
     "LogProgress",
     "Mode",
     "Momentum",
+    "NAdam",
     "Nesterov",
     "Objective",
     "OptimizationError",
     "Optimizer",
     "ProgressBar",
     "Projection",
+    "RAdam",
     "RMSProp",
     "Result",
     "Richardson",

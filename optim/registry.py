@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from optim.adaptive import LAMB, Adadelta, Adamax, Lion, NAdam, RAdam
 from optim.gradients import (
     SPSA,
     AnalyticGradient,
@@ -74,6 +75,12 @@ _RULES: dict[str, Callable[..., StepRule[Any]]] = {
     "rmsprop": RMSProp,
     "adam": Adam,
     "adamw": AdamW,
+    "nadam": NAdam,
+    "radam": RAdam,
+    "adamax": Adamax,
+    "adadelta": Adadelta,
+    "lamb": LAMB,
+    "lion": Lion,
     "lbfgs": LBFGS,
     "cg": ConjugateGradient,
     "bb": BarzilaiBorwein,

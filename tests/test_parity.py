@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from optim import AdaGrad, Adam, AdamW, FixedStep, Momentum, Nesterov, RMSProp
+from optim.adaptive import LAMB, Adadelta, Adamax, Lion, NAdam, RAdam
 from optim.schedules import CosineDecay, ExponentialDecay, LinearWarmup, StepDecay
 from optim.transforms import AddDecayedWeights, ClipByNorm, chain
 
@@ -446,3 +447,136 @@ def test_coupled_decay_in_ascent_is_torch_maximize():
         state["t"] = t
         x = step(x, -c, state)
     np.testing.assert_allclose(result.x, x, rtol=1e-12)
+
+
+# --- the rules of optim.adaptive ---------------------------------------------------
+
+
+def torch_adamax(lr, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+
+    def step(x, g, state):
+        state["m"] = b1 * state.get("m", 0.0) + (1 - b1) * g
+        state["u"] = np.maximum(b2 * state.get("u", 0.0), np.abs(g) + eps)
+        return x - lr / (1 - b1 ** state["t"]) * state["m"] / state["u"]
+
+    return step
+
+
+def torch_adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
+    def step(x, g, state):
+        g = g + weight_decay * x if weight_decay else g
+        state["v"] = rho * state.get("v", 0.0) + (1 - rho) * g * g
+        delta = np.sqrt(state.get("u", 0.0) + eps) / np.sqrt(state["v"] + eps) * g
+        state["u"] = rho * state.get("u", 0.0) + (1 - rho) * delta * delta
+        return x - lr * delta
+
+    return step
+
+
+def torch_radam(lr, betas=(0.9, 0.999), eps=1e-8):
+    """torch's RAdam, with its eps (scaled by 1/sqrt(1 - beta2^t)) and rho_t > 5."""
+    b1, b2 = betas
+    rho_inf = 2 / (1 - b2) - 1
+
+    def step(x, g, state):
+        t = state["t"]
+        state["m"] = b1 * state.get("m", 0.0) + (1 - b1) * g
+        state["v"] = b2 * state.get("v", 0.0) + (1 - b2) * g * g
+        m_hat = state["m"] / (1 - b1**t)
+        rho = rho_inf - 2 * t * b2**t / (1 - b2**t)
+        if rho > 5:
+            adaptive = np.sqrt(1 - b2**t) / (np.sqrt(state["v"]) + eps)
+            r = np.sqrt(
+                (rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho)
+            )
+            return x - lr * m_hat * r * adaptive
+        return x - lr * m_hat
+
+    return step
+
+
+ADAPTIVE_OPTAX_CASES = [
+    pytest.param(lambda: Lion(1e-3), lambda: optax.lion(1e-3), id="lion"),
+    pytest.param(
+        lambda: Lion(1e-3, beta1=0.8, beta2=0.9, weight_decay=0.1),
+        lambda: optax.lion(1e-3, b1=0.8, b2=0.9, weight_decay=0.1),
+        id="lion-options",
+    ),
+    pytest.param(lambda: NAdam(0.01), lambda: optax.nadam(0.01), id="nadam"),
+    pytest.param(lambda: RAdam(0.01), lambda: optax.radam(0.01), id="radam"),
+    pytest.param(
+        lambda: RAdam(0.01, beta2=0.9, threshold=6.0),
+        lambda: optax.radam(0.01, b2=0.9, threshold=6.0),
+        id="radam-options",
+    ),
+    pytest.param(lambda: Adamax(0.01), lambda: optax.adamax(0.01), id="adamax"),
+    pytest.param(lambda: Adadelta(), lambda: optax.adadelta(1.0), id="adadelta"),
+    pytest.param(
+        lambda: chain(AddDecayedWeights(0.1), Adadelta(0.5, rho=0.8)),
+        lambda: optax.adadelta(0.5, rho=0.8, weight_decay=0.1),
+        id="adadelta-decay",
+    ),
+    pytest.param(lambda: LAMB(0.01), lambda: optax.lamb(0.01), id="lamb"),
+    pytest.param(
+        lambda: LAMB(0.01, weight_decay=0.1, eps=1e-8),
+        lambda: optax.lamb(0.01, weight_decay=0.1, eps=1e-8),
+        id="lamb-decay",
+    ),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("ours", "theirs"), ADAPTIVE_OPTAX_CASES)
+def test_adaptive_rules_match_optax(ours, theirs, dtype):
+    got = run_optim(ours(), dtype)
+    assert got.dtype == dtype
+    assert_close(got, run_optax(theirs(), dtype), dtype)
+    assert not np.allclose(got, X0, rtol=1e-4)
+
+
+ADAPTIVE_TORCH_CASES = [
+    pytest.param(lambda: Adamax(2e-3), lambda: torch_adamax(2e-3), id="adamax"),
+    pytest.param(lambda: Adadelta(), lambda: torch_adadelta(), id="adadelta"),
+    pytest.param(
+        lambda: chain(AddDecayedWeights(0.05), Adadelta(0.5)),
+        lambda: torch_adadelta(0.5, weight_decay=0.05),
+        id="adadelta-decay",
+    ),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("ours", "theirs"), ADAPTIVE_TORCH_CASES)
+def test_adaptive_rules_match_torch_transcription(ours, theirs, dtype):
+    assert_close(run_optim(ours(), dtype), run_torch(theirs(), dtype), dtype)
+
+
+def test_radam_differs_from_torch_only_through_eps():
+    """With eps negligible the two RAdam conventions agree (rho_t = 5 is never hit
+    exactly for beta2 = 0.999); with eps = 1e-8 on gradients of 1e-4 they differ."""
+    ours = run_optim(RAdam(0.01, eps=1e-300), np.float64)
+    theirs = run_torch(torch_radam(0.01, eps=1e-300), np.float64)
+    assert_close(ours, theirs, np.float64)
+    default = run_optim(RAdam(0.01), np.float64)
+    assert not np.allclose(default, run_torch(torch_radam(0.01), np.float64), 1e-12)
+
+
+def test_lamb_trust_ratio_is_one_at_the_origin():
+    rule = LAMB(0.1)
+    delta, _ = rule.update(
+        np.array([2.0, -0.5]),
+        rule.init(np.zeros(2)),
+        x=np.zeros(2),
+        value=0.0,
+        evaluator=None,
+    )
+    np.testing.assert_allclose(delta, [-0.1, 0.1], rtol=1e-5)
+
+
+def test_optax_adadelta_without_a_rate_ascends():
+    """optax.adadelta() (learning_rate=None) skips scale_by_learning_rate's sign
+    flip, so it adds +delta; Adadelta() descends like torch's Adadelta()."""
+    start = run_optax(optax.adadelta(), np.float64)
+    ours = run_optim(Adadelta(), np.float64)
+    assert_close(X0 - ours, start - X0, np.float64)

@@ -27,6 +27,7 @@ from optim import (
     RMSProp,
     chain,
 )
+from optim.adaptive import LAMB, Adadelta, Adamax, Lion, NAdam, RAdam
 from optim.directions import LBFGSDirection, SteepestDescent
 from optim.line_search import Backtracking, Search, StrongWolfe
 from optim.problems import Quadratic, Rosenbrock, Sphere
@@ -71,6 +72,12 @@ ALL_RULES = [
         Adam(0.1, amsgrad=True, amsgrad_max="corrected"), id="amsgrad-corrected"
     ),
     pytest.param(chain(AddDecayedWeights(0.01), FixedStep(0.1)), id="fixed-l2"),
+    pytest.param(Lion(ExponentialDecay(0.3, 0.97), weight_decay=0.0), id="lion"),
+    pytest.param(NAdam(0.1), id="nadam"),
+    pytest.param(RAdam(0.1), id="radam"),
+    pytest.param(Adamax(0.1), id="adamax"),
+    pytest.param(Adadelta(ExponentialDecay(50.0, 0.995)), id="adadelta"),
+    pytest.param(LAMB(ExponentialDecay(0.1, 0.99)), id="lamb"),
     pytest.param(LineSearchRule(), id="steepest-backtracking"),
     pytest.param(LineSearchRule(SteepestDescent(), StrongWolfe()), id="steepest-wolfe"),
     pytest.param(LineSearchRule(LBFGSDirection(3), Backtracking()), id="lbfgs-armijo"),
