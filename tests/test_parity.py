@@ -14,7 +14,18 @@ import pytest
 
 from optim import AdaGrad, Adam, AdamW, FixedStep, Momentum, Nesterov, RMSProp
 from optim.adaptive import LAMB, Adadelta, Adamax, Lion, NAdam, RAdam
-from optim.schedules import CosineDecay, ExponentialDecay, LinearWarmup, StepDecay
+from optim.schedules import (
+    CosineDecay,
+    ExponentialDecay,
+    JoinSchedules,
+    LinearWarmup,
+    OneCycle,
+    PeriodicCosine,
+    PiecewiseConstant,
+    PolynomialDecay,
+    StepDecay,
+    WarmupCosineDecay,
+)
 from optim.transforms import AddDecayedWeights, ClipByNorm, chain
 
 optax = pytest.importorskip("optax")
@@ -354,6 +365,58 @@ SCHEDULE_CASES = [
         lambda: optax.linear_schedule(0.01, 0.3, 10),
         id="linear-warmup",
     ),
+    pytest.param(
+        WarmupCosineDecay(
+            start=0.01, peak=0.3, warmup_steps=10, decay_steps=110, final=0.001
+        ),
+        lambda: optax.warmup_cosine_decay_schedule(0.01, 0.3, 10, 110, 0.001),
+        id="warmup-cosine",
+    ),
+    pytest.param(
+        WarmupCosineDecay(peak=0.3, warmup_steps=0, decay_steps=50, exponent=2.0),
+        lambda: optax.warmup_cosine_decay_schedule(0.0, 0.3, 0, 50, exponent=2.0),
+        id="warmup-cosine-no-warmup",
+    ),
+    pytest.param(
+        PolynomialDecay(0.3, final=0.01, power=2.5, decay_steps=70, begin=20),
+        lambda: optax.polynomial_schedule(0.3, 0.01, 2.5, 70, 20),
+        id="polynomial",
+    ),
+    pytest.param(
+        JoinSchedules(
+            (
+                LinearWarmup(0.3, warmup_steps=10),
+                PolynomialDecay(0.3, final=0.0, power=1.0, decay_steps=100),
+            ),
+            boundaries=(10,),
+        ),
+        lambda: optax.join_schedules(
+            [optax.linear_schedule(0.0, 0.3, 10), optax.linear_schedule(0.3, 0.0, 100)],
+            [10],
+        ),
+        id="warmup-linear",
+    ),
+    pytest.param(
+        PiecewiseConstant(0.3, scales={20: 0.5, 60: 0.1, 90: 0.5}),
+        lambda: optax.piecewise_constant_schedule(0.3, {20: 0.5, 60: 0.1, 90: 0.5}),
+        id="piecewise",
+    ),
+    pytest.param(
+        OneCycle(peak=0.3, total_steps=120),
+        lambda: optax.cosine_onecycle_schedule(120, 0.3),
+        id="one-cycle",
+    ),
+    pytest.param(
+        OneCycle(
+            peak=0.3,
+            total_steps=77,
+            pct_start=0.25,
+            div_factor=10.0,
+            final_div_factor=100.0,
+        ),
+        lambda: optax.cosine_onecycle_schedule(77, 0.3, 0.25, 10.0, 100.0),
+        id="one-cycle-options",
+    ),
 ]
 
 
@@ -580,3 +643,34 @@ def test_optax_adadelta_without_a_rate_ascends():
     start = run_optax(optax.adadelta(), np.float64)
     ours = run_optim(Adadelta(), np.float64)
     assert_close(X0 - ours, start - X0, np.float64)
+
+
+def test_periodic_cosine_is_torch_cosine_annealing():
+    """torch's CosineAnnealingLR, by its documented recursion (which its closed
+    form solves): it climbs back after T_max, where CosineDecay holds."""
+    eta_max, eta_min, t_max = 0.3, 0.01, 25
+    rate, rates = eta_max, [eta_max]
+    for t in range(1, 150):
+        if (t - 1 - t_max) % (2 * t_max) == 0:
+            rate = rate + (eta_max - eta_min) * (1 - np.cos(np.pi / t_max)) / 2
+        else:
+            rate = (1 + np.cos(np.pi * t / t_max)) / (
+                1 + np.cos(np.pi * (t - 1) / t_max)
+            ) * (rate - eta_min) + eta_min
+        rates.append(rate)
+    schedule = PeriodicCosine(eta_max, half_period=t_max, final=eta_min)
+    np.testing.assert_allclose([schedule(t) for t in range(150)], rates, rtol=1e-9)
+    assert schedule(2 * t_max) == pytest.approx(eta_max)
+    assert CosineDecay(eta_max, decay_steps=t_max, final=eta_min)(2 * t_max) == eta_min
+
+
+def test_new_schedules_refuse_confusing_arguments():
+    with pytest.raises(TypeError):
+        WarmupCosineDecay(0.0, 0.3, 10, 100)  # optax's order, positionally
+    with pytest.raises(ValueError, match="decay_steps=10 must exceed"):
+        WarmupCosineDecay(peak=0.3, warmup_steps=10, decay_steps=10)
+    with pytest.raises(ValueError, match=r"factor=2\.0 > 1"):
+        PiecewiseConstant(0.1, scales={10: 2.0})
+    assert PiecewiseConstant(0.1, scales={10: 2.0}, allow_growth=True)(10) == 0.2
+    with pytest.raises(TypeError):
+        OneCycle(120, 0.3)
