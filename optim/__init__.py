@@ -50,7 +50,15 @@ from optim.step_rules import (
 )
 from optim.sweep import SweepRun, format_sweep, sweep_learning_rates
 from optim.textbook import gradient_descent, numerical_gradient
-from optim.transforms import AddDecayedWeights, Chain, ClipByNorm, ClipByValue, chain
+from optim.transforms import (
+    AddDecayedWeights,
+    Chain,
+    ClipByNorm,
+    ClipByValue,
+    Groups,
+    chain,
+    leaf_segments,
+)
 
 try:
     __version__ = _metadata.version(_DISTRIBUTION)
@@ -90,6 +98,7 @@ __all__ = [
     "FunctionObjective",
     "GradientCheck",
     "GradientEstimator",
+    "Groups",
     "History",
     "LearningRateFinderResult",
     "LineSearchRule",
@@ -124,6 +133,7 @@ __all__ = [
     "find_learning_rate",
     "format_sweep",
     "gradient_descent",
+    "leaf_segments",
     "load_checkpoint",
     "maximize",
     "minimize",

@@ -533,8 +533,8 @@ class LAMB(LearningRateRule[AdamState]):
         update = corrected_first / (np.sqrt(corrected_second) + self.eps)
         if self.weight_decay:
             update = update + self.weight_decay * x
-        x_norm = float(np.linalg.norm(x))
-        update_norm = float(np.linalg.norm(update))
+        x_norm = math.sqrt(float(np.sum(np.square(x))))
+        update_norm = math.sqrt(float(np.sum(np.square(update))))
         if x_norm > 0.0 and update_norm > 0.0:
             update = update * (x_norm / update_norm)
         return update, AdamState(first, second, state.max_second_moment, t)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import abc
 import math
+from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -49,7 +50,10 @@ __all__ = [
     "ClipByNorm",
     "ClipByValue",
     "GradientTransform",
+    "Groups",
+    "GroupsState",
     "chain",
+    "leaf_segments",
 ]
 
 T = TypeVar("T")
@@ -112,6 +116,88 @@ class GradientTransform(abc.ABC, Generic[T]):
         Returns:
             The pair `(output, new_state)`.
         """
+
+
+def leaf_segments(
+    params: Any, fn: Callable[[tuple[Any, ...]], Hashable]
+) -> tuple[tuple[Any, int], ...]:
+    """Label the leaves of a structured parameter, in the flat vector's order.
+
+    Args:
+        params: The structure (a dict, list or tuple of arrays) the run starts
+            from, or one with the same layout.
+        fn: Called with each leaf's path, a tuple of dict keys and list indices
+            (`("layer1", "b")`), returning its label (a group name, or a bool
+            for a mask).
+
+    Returns:
+        Pairs `(label, size)`, one per leaf, in the order in which the run
+            flattens the structure: what [`Groups`][optim.transforms.Groups]
+            and [`AddDecayedWeights`][optim.transforms.AddDecayedWeights]'s
+            `mask` take.
+
+    Examples:
+        >>> import numpy as np
+        >>> params = {"w": np.ones((2, 3)), "b": np.zeros(3)}
+        >>> leaf_segments(params, lambda path: path[-1] != "b")
+        ((True, 6), (False, 3))
+    """
+    from optim.tree import flatten
+
+    _, spec = flatten(params)
+    paths: dict[int, tuple[Any, ...]] = {}
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, (*path, key))
+        elif isinstance(node, list | tuple):
+            for k, value in enumerate(node):
+                walk(value, (*path, k))
+        else:
+            paths[int(node)] = path
+
+    walk(spec.skeleton if isinstance(spec.skeleton, dict | list | tuple) else 0, ())
+    return tuple(
+        (fn(paths[k]), int(np.prod(leaf.shape))) for k, leaf in enumerate(spec.leaves)
+    )
+
+
+def _to_segments(value: Any, kind: type) -> tuple[tuple[Any, int], ...] | None:
+    if value is None:
+        return None
+    segments = tuple((label, size) for label, size in value)
+    for label, size in segments:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"segment sizes must be integers >= 1, got {size!r}")
+        if not isinstance(label, kind):
+            raise TypeError(
+                f"segment labels must be {kind.__name__}, got {label!r} (a mask "
+                f"takes True/False, Groups takes group names)"
+            )
+    if not segments:
+        raise ValueError("segments must name at least one leaf")
+    return segments
+
+
+def _to_mask(value: Any) -> tuple[tuple[bool, int], ...] | None:
+    return _to_segments(value, bool)
+
+
+def _to_labels(value: Any) -> tuple[tuple[str, int], ...]:
+    segments = _to_segments(value, str)
+    if segments is None:
+        raise TypeError("segments are required: use leaf_segments(params, fn)")
+    return segments
+
+
+def _check_size(segments: tuple[tuple[Any, int], ...], x0: Array, name: str) -> None:
+    total = sum(size for _, size in segments)
+    if total != np.size(x0):
+        raise ValueError(
+            f"{name} covers {total} coordinates but the point has {np.size(x0)}: "
+            f"build it with leaf_segments() from the run's starting structure"
+        )
 
 
 @attrs.frozen
@@ -205,6 +291,10 @@ class AddDecayedWeights(GradientTransform[None]):
     `torch.optim.SGD(lr, weight_decay=wd)`. Like every rule it pulls toward the
     origin in ascent too (the rule sees the gradient of $-f$ plus $\lambda x$).
 
+    With `mask`, only the leaves of a structured parameter that the mask
+    selects decay (optax's `add_decayed_weights(wd, mask=...)`), typically not
+    the biases.
+
     Examples:
         >>> import numpy as np
         >>> AddDecayedWeights(0.5).update(
@@ -220,8 +310,17 @@ class AddDecayedWeights(GradientTransform[None]):
     weight_decay: float = attrs.field(validator=_validators.non_negative)
     r"""The decay $\lambda \ge 0$."""
 
+    mask: tuple[tuple[bool, int], ...] | None = attrs.field(
+        default=None, kw_only=True, converter=_to_mask
+    )
+    """Which leaves decay (optax's `mask=`): `None` for all, or
+    [`leaf_segments`][optim.transforms.leaf_segments]`(params, fn)` with `fn`
+    returning `True` for the leaves that decay."""
+
     @override
     def init(self, x0: Array) -> None:
+        if self.mask is not None:
+            _check_size(self.mask, x0, "AddDecayedWeights.mask")
         return None
 
     @override
@@ -237,7 +336,13 @@ class AddDecayedWeights(GradientTransform[None]):
         if self.weight_decay == 0.0:
             return gradient, None
         x = np.asarray(x, dtype=np.result_type(gradient))
-        return gradient + self.weight_decay * x, None
+        if self.mask is None:
+            return gradient + self.weight_decay * x, None
+        decay = np.repeat(
+            [self.weight_decay if on else 0.0 for on, _ in self.mask],
+            [size for _, size in self.mask],
+        ).astype(np.result_type(gradient))
+        return gradient + decay * x, None
 
 
 @attrs.frozen(kw_only=True)
@@ -391,6 +496,147 @@ class Chain(StepRule[ChainState]):
             self.after, state.after, delta, x=x, value=value, evaluator=evaluator
         )
         return delta, ChainState(before=before, rule=rule_state, after=after)
+
+
+@attrs.frozen(kw_only=True)
+class GroupsState:
+    """State of [`Groups`][optim.transforms.Groups]: one rule state per group.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim import FixedStep
+        >>> rule = Groups({"a": FixedStep(0.1)}, segments=(("a", 2),))
+        >>> rule.init(np.zeros(2)).states
+        {'a': LearningRateRuleState(direction_state=None, step=0)}
+    """
+
+    states: dict[str, Any]
+    """Each group's rule state, by label."""
+
+
+def _to_rules(rules: Any) -> dict[str, StepRule[Any]]:
+    result = dict(rules)
+    for label, rule in result.items():
+        if not isinstance(label, str):
+            raise TypeError(f"group labels must be strings, got {label!r}")
+        if not isinstance(rule, StepRule):
+            raise TypeError(f"rules[{label!r}] must be a StepRule, got {rule!r}")
+        if rule.evaluates_trial_points:
+            raise ValueError(
+                f"rules[{label!r}] = {rule!r} evaluates trial points (a line "
+                f"search), which sees the whole point, not one group"
+            )
+    if not result:
+        raise ValueError("rules must name at least one group")
+    return result
+
+
+@attrs.frozen
+class Groups(StepRule[GroupsState]):
+    """Different rules for different leaves of a structured parameter.
+
+    optax's `multi_transform` (and torch's parameter groups): each group of
+    leaves, labelled by [`leaf_segments`][optim.transforms.leaf_segments],
+    gets its own rule, hyperparameters and state. A rule sees the gradient and
+    point of its own leaves only, concatenated in the flat order (so a
+    norm-based rule such as [`LAMB`][optim.adaptive.LAMB] or a
+    [`Chain`][optim.transforms.Chain] with [`ClipByNorm`][optim.transforms.ClipByNorm]
+    works per group). Every group's learning rate or schedule counts the
+    updates of the run. A decay mask is
+    [`AddDecayedWeights`][optim.transforms.AddDecayedWeights]`(wd, mask=...)`;
+    for AdamW's decoupled decay, give the masked leaves their own group with
+    `weight_decay=0` (Adam's moments are per coordinate, so splitting them
+    changes nothing else).
+
+    Examples:
+        Adam on the weights, plain gradient steps on the bias:
+
+        >>> import numpy as np
+        >>> from optim import Adam, FixedStep, Optimizer
+        >>> params = {"w": np.ones(2), "b": np.zeros(1)}
+        >>> rule = Groups(
+        ...     {"adam": Adam(0.1), "sgd": FixedStep(0.5)},
+        ...     segments=leaf_segments(
+        ...         params, lambda path: "sgd" if path == ("b",) else "adam"
+        ...     ),
+        ... )
+        >>> delta, state = rule.update(
+        ...     np.array([3.0, -1.0, 2.0]),
+        ...     rule.init(np.zeros(3)),
+        ...     x=np.zeros(3),
+        ...     value=0.0,
+        ...     evaluator=None,
+        ... )
+        >>> np.round(delta, 6)
+        array([-0.1,  0.1, -1. ])
+    """
+
+    rules: dict[str, StepRule[Any]] = attrs.field(converter=_to_rules)
+    """The rule of each group, by label."""
+
+    segments: tuple[tuple[str, int], ...] = attrs.field(
+        kw_only=True, converter=_to_labels
+    )
+    """Pairs `(label, size)` in the flat order, from
+    [`leaf_segments`][optim.transforms.leaf_segments]; every label must have a
+    rule."""
+
+    @segments.validator
+    def _check_labels(
+        self, attribute: attrs.Attribute[Any], value: tuple[tuple[str, int], ...]
+    ) -> None:
+        missing = sorted({str(label) for label, _ in value} - set(self.rules))
+        if missing:
+            raise ValueError(
+                f"segments use labels {missing} that have no rule; rules has "
+                f"{sorted(self.rules)}"
+            )
+
+    def _indices(self) -> dict[str, Any]:
+        ranges: dict[str, list[Any]] = {label: [] for label in self.rules}
+        start = 0
+        for label, size in self.segments:
+            ranges[label].append(np.arange(start, start + size))
+            start += size
+        return {
+            label: np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
+            for label, parts in ranges.items()
+        }
+
+    @override
+    def init(self, x0: Array) -> GroupsState:
+        _check_size(self.segments, x0, "Groups.segments")
+        x0 = np.asarray(x0)
+        return GroupsState(
+            states={
+                label: self.rules[label].init(x0[index])
+                for label, index in self._indices().items()
+            }
+        )
+
+    @override
+    def update(
+        self,
+        gradient: Array,
+        state: GroupsState,
+        *,
+        x: Array,
+        value: float,
+        evaluator: TrialEvaluator,
+    ) -> tuple[Array, GroupsState]:
+        delta = np.zeros_like(gradient)
+        states = {}
+        x = np.asarray(x)
+        for label, index in self._indices().items():
+            part, states[label] = self.rules[label].update(
+                gradient[index],
+                state.states[label],
+                x=x[index],
+                value=value,
+                evaluator=evaluator,
+            )
+            delta[index] = part
+        return delta, GroupsState(states=states)
 
 
 def chain(*parts: GradientTransform[Any] | StepRule[Any]) -> Chain:
