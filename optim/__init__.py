@@ -56,6 +56,7 @@ from optim.transforms import (
     ClipByNorm,
     ClipByValue,
     Groups,
+    ReduceOnPlateau,
     chain,
     leaf_segments,
 )
@@ -115,6 +116,7 @@ __all__ = [
     "Projection",
     "RAdam",
     "RMSProp",
+    "ReduceOnPlateau",
     "Result",
     "Richardson",
     "Run",

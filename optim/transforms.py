@@ -52,6 +52,8 @@ __all__ = [
     "GradientTransform",
     "Groups",
     "GroupsState",
+    "ReduceOnPlateau",
+    "ReduceOnPlateauState",
     "chain",
     "leaf_segments",
 ]
@@ -496,6 +498,151 @@ class Chain(StepRule[ChainState]):
             self.after, state.after, delta, x=x, value=value, evaluator=evaluator
         )
         return delta, ChainState(before=before, rule=rule_state, after=after)
+
+
+@attrs.frozen(kw_only=True)
+class ReduceOnPlateauState:
+    """State of [`ReduceOnPlateau`][optim.transforms.ReduceOnPlateau].
+
+    Examples:
+        >>> import numpy as np
+        >>> ReduceOnPlateau().init(np.zeros(1)).scale
+        1.0
+    """
+
+    best_value: Array
+    """The best (averaged) value so far, a 0-d float64 array (`inf` at first)."""
+
+    plateau_count: int = 0
+    """Evaluations since the best value last improved."""
+
+    scale: float = 1.0
+    """The factor applied to the step now."""
+
+    cooldown_count: int = 0
+    """Evaluations left before plateaus are counted again."""
+
+    count: int = 0
+    """Values accumulated toward the next average."""
+
+    average: Array
+    """The running mean of the values accumulated, a 0-d float64 array."""
+
+
+@attrs.frozen
+class ReduceOnPlateau(GradientTransform[ReduceOnPlateauState]):
+    r"""Shrink the step when the value stops improving (optax's `reduce_on_plateau`).
+
+    Place it after the rule in a [`Chain`][optim.transforms.Chain]:
+    `chain(Adam(1e-3), ReduceOnPlateau(patience=10))`. It monitors the value the
+    rule receives (the objective in the minimization convention: $-f$ in
+    ascent; with minibatches, the minibatch loss), averaged over
+    `accumulation_size` calls. When the average fails to improve on the best
+    one by more than $	ext{rtol}\,|	ext{best}| + 	ext{atol}$ (written, as in
+    optax, $v < (1 - 	ext{rtol})\,	ext{best} - 	ext{atol}$) `patience` times
+    in a row, the scale is multiplied by `factor` (never below `min_scale`) and
+    `cooldown` averages pass before plateaus count again. The step is
+    multiplied by the scale, which for every rule stepping $-\eta_t d_t$ is the
+    learning rate times the scale.
+
+    PyTorch's `ReduceLROnPlateau(factor, patience, threshold, cooldown,
+    min_lr)` is driven by `scheduler.step(metric)` once per epoch, reduces
+    after `patience + 1` bad epochs (this after `patience`) and bounds the
+    rate (`min_lr`) rather than the scale; `ReduceOnPlateau(patience=p + 1,
+    rtol=threshold, ...)` matches its default `threshold_mode="rel"` for a
+    positive monitored value.
+
+    Examples:
+        >>> import numpy as np
+        >>> rule = ReduceOnPlateau(factor=0.5, patience=2)
+        >>> state = rule.init(np.zeros(1))
+        >>> scales = []
+        >>> for value in [3.0, 2.0, 2.0, 2.0, 2.0, 2.0, 1.0]:
+        ...     step, state = rule.update(
+        ...         np.ones(1), state, x=None, value=value, evaluator=None
+        ...     )
+        ...     scales.append(float(step[0]))
+        >>> scales
+        [1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+    """
+
+    factor: float = attrs.field(
+        default=0.1, kw_only=True, validator=_validators.open_unit_interval
+    )
+    """Multiplier of the scale at each reduction, in (0, 1)."""
+
+    patience: int = attrs.field(
+        default=10, kw_only=True, validator=_validators.positive_count
+    )
+    """Averages without improvement before a reduction."""
+
+    rtol: float = attrs.field(
+        default=1e-4, kw_only=True, validator=_validators.non_negative
+    )
+    """Relative improvement that counts."""
+
+    atol: float = attrs.field(
+        default=0.0, kw_only=True, validator=_validators.non_negative
+    )
+    """Absolute improvement that counts."""
+
+    cooldown: int = attrs.field(default=0, kw_only=True, validator=_validators.count)
+    """Averages to wait after a reduction before counting plateaus again."""
+
+    accumulation_size: int = attrs.field(
+        default=1, kw_only=True, validator=_validators.positive_count
+    )
+    """Values averaged before each test (minibatch losses are noisy)."""
+
+    min_scale: float = attrs.field(
+        default=0.0, kw_only=True, validator=_validators.non_negative
+    )
+    """The scale never goes below this."""
+
+    @override
+    def init(self, x0: Array) -> ReduceOnPlateauState:
+        return ReduceOnPlateauState(best_value=np.array(np.inf), average=np.array(0.0))
+
+    def _tested(self, state: ReduceOnPlateauState) -> ReduceOnPlateauState:
+        average = float(state.average)
+        best = float(state.best_value)
+        improved = average < (1.0 - self.rtol) * best - self.atol
+        new_best = average if improved else best
+        plateau = 0 if improved else state.plateau_count + 1
+        if state.cooldown_count > 0:
+            plateau, scale, cooldown = 0, state.scale, state.cooldown_count - 1
+        elif plateau == self.patience:
+            scale = max(state.scale * self.factor, self.min_scale)
+            plateau, cooldown = 0, self.cooldown
+        else:
+            scale, cooldown = max(state.scale, self.min_scale), 0
+        return ReduceOnPlateauState(
+            best_value=np.array(new_best),
+            plateau_count=plateau,
+            scale=scale,
+            cooldown_count=cooldown,
+            count=0,
+            average=np.array(0.0),
+        )
+
+    @override
+    def update(
+        self,
+        gradient: Array,
+        state: ReduceOnPlateauState,
+        *,
+        x: Array,
+        value: float,
+        evaluator: TrialEvaluator,
+    ) -> tuple[Array, ReduceOnPlateauState]:
+        count = state.count + 1
+        average = (state.count * float(state.average) + float(value)) / count
+        state = attrs.evolve(state, count=count, average=np.array(average))
+        if count == self.accumulation_size:
+            state = self._tested(state)
+        if state.scale == 1.0:
+            return gradient, state
+        return gradient * np.asarray(state.scale, dtype=np.result_type(gradient)), state
 
 
 @attrs.frozen(kw_only=True)

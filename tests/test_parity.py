@@ -674,3 +674,36 @@ def test_new_schedules_refuse_confusing_arguments():
     assert PiecewiseConstant(0.1, scales={10: 2.0}, allow_growth=True)(10) == 0.2
     with pytest.raises(TypeError):
         OneCycle(120, 0.3)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"factor": 0.5, "patience": 3, "cooldown": 2},
+        {"factor": 0.5, "patience": 2, "rtol": 0.0, "atol": 1e-3, "min_scale": 0.1},
+        {"patience": 2, "accumulation_size": 3},
+    ],
+)
+def test_reduce_on_plateau_matches_optax(options):
+    import jax.numpy as jnp
+    from optax import contrib
+
+    from optim.transforms import ReduceOnPlateau
+
+    t = np.arange(200)
+    # a decrease, then a noisy plateau from step 60 on
+    values = np.maximum(1.0 / (1.0 + 0.05 * t), 0.25) + 0.001 * np.sin(1.7 * t)
+    theirs = contrib.reduce_on_plateau(**options)
+    ours = ReduceOnPlateau(**options)
+    their_state = theirs.init(jnp.zeros(1))
+    our_state = ours.init(np.zeros(1))
+    for value in values:
+        update, their_state = theirs.update(
+            jnp.ones(1), their_state, value=jnp.asarray(value)
+        )
+        step, our_state = ours.update(
+            np.ones(1), our_state, x=None, value=float(value), evaluator=None
+        )
+        assert float(step[0]) == pytest.approx(float(update[0]), rel=1e-12)
+    assert our_state.scale < 1.0  # it reduced

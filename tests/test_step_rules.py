@@ -42,7 +42,7 @@ from optim.testing import (
     check_update_is_pure,
     same,
 )
-from optim.transforms import AddDecayedWeights
+from optim.transforms import AddDecayedWeights, ReduceOnPlateau
 
 ALL_RULES = [
     pytest.param(FixedStep(0.1), id="fixed"),
@@ -72,6 +72,10 @@ ALL_RULES = [
         Adam(0.1, amsgrad=True, amsgrad_max="corrected"), id="amsgrad-corrected"
     ),
     pytest.param(chain(AddDecayedWeights(0.01), FixedStep(0.1)), id="fixed-l2"),
+    pytest.param(
+        chain(Momentum(0.05), ReduceOnPlateau(factor=0.5, patience=20)),
+        id="momentum-plateau",
+    ),
     pytest.param(Lion(ExponentialDecay(0.3, 0.97), weight_decay=0.0), id="lion"),
     pytest.param(NAdam(0.1), id="nadam"),
     pytest.param(RAdam(0.1), id="radam"),
