@@ -39,6 +39,7 @@ import attrs
 import numpy as np
 
 from optim import _validators
+from optim._arrays import run_dtype
 from optim._types import Array, override
 from optim.evaluation import TrialEvaluator
 from optim.step_rules import StepRule
@@ -511,7 +512,7 @@ class ReduceOnPlateauState:
     """
 
     best_value: Array
-    """The best (averaged) value so far, a 0-d float64 array (`inf` at first)."""
+    """The best (averaged) value so far (`inf` at first), in the run's dtype."""
 
     plateau_count: int = 0
     """Evaluations since the best value last improved."""
@@ -526,7 +527,7 @@ class ReduceOnPlateauState:
     """Values accumulated toward the next average."""
 
     average: Array
-    """The running mean of the values accumulated, a 0-d float64 array."""
+    """The running mean of the values accumulated, a 0-d array of the run's dtype."""
 
 
 @attrs.frozen
@@ -601,7 +602,10 @@ class ReduceOnPlateau(GradientTransform[ReduceOnPlateauState]):
 
     @override
     def init(self, x0: Array) -> ReduceOnPlateauState:
-        return ReduceOnPlateauState(best_value=np.array(np.inf), average=np.array(0.0))
+        dtype = run_dtype(np.result_type(x0))
+        return ReduceOnPlateauState(
+            best_value=np.array(np.inf, dtype=dtype), average=np.array(0.0, dtype)
+        )
 
     def _tested(self, state: ReduceOnPlateauState) -> ReduceOnPlateauState:
         average = float(state.average)
@@ -617,12 +621,12 @@ class ReduceOnPlateau(GradientTransform[ReduceOnPlateauState]):
         else:
             scale, cooldown = max(state.scale, self.min_scale), 0
         return ReduceOnPlateauState(
-            best_value=np.array(new_best),
+            best_value=np.array(new_best, dtype=state.best_value.dtype),
             plateau_count=plateau,
             scale=scale,
             cooldown_count=cooldown,
             count=0,
-            average=np.array(0.0),
+            average=np.array(0.0, dtype=state.best_value.dtype),
         )
 
     @override
@@ -637,7 +641,9 @@ class ReduceOnPlateau(GradientTransform[ReduceOnPlateauState]):
     ) -> tuple[Array, ReduceOnPlateauState]:
         count = state.count + 1
         average = (state.count * float(state.average) + float(value)) / count
-        state = attrs.evolve(state, count=count, average=np.array(average))
+        state = attrs.evolve(
+            state, count=count, average=np.array(average, state.average.dtype)
+        )
         if count == self.accumulation_size:
             state = self._tested(state)
         if state.scale == 1.0:
