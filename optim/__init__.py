@@ -2,6 +2,7 @@
 
 from importlib import metadata as _metadata
 
+from optim.adaptive import LAMB, Adadelta, Adamax, Lion, NAdam, RAdam
 from optim.bfgs import BFGS
 from optim.callbacks import Callback, CallbackLike, LogProgress, StopOnZeroGradient
 from optim.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
@@ -50,7 +51,16 @@ from optim.step_rules import (
 )
 from optim.sweep import SweepRun, format_sweep, sweep_learning_rates
 from optim.textbook import gradient_descent, numerical_gradient
-from optim.transforms import Chain, ClipByNorm, ClipByValue, chain
+from optim.transforms import (
+    AddDecayedWeights,
+    Chain,
+    ClipByNorm,
+    ClipByValue,
+    Groups,
+    ReduceOnPlateau,
+    chain,
+    leaf_segments,
+)
 
 try:
     __version__ = _metadata.version(_DISTRIBUTION)
@@ -60,11 +70,15 @@ except _metadata.PackageNotFoundError:  # a source tree on sys.path, not install
 
 __all__ = [
     "BFGS",
+    "LAMB",
     "LBFGS",
     "SPSA",
     "AdaGrad",
+    "Adadelta",
     "Adam",
     "AdamW",
+    "Adamax",
+    "AddDecayedWeights",
     "AnalyticGradient",
     "Backtracking",
     "BackwardDifference",
@@ -87,19 +101,24 @@ __all__ = [
     "FunctionObjective",
     "GradientCheck",
     "GradientEstimator",
+    "Groups",
     "History",
     "LearningRateFinderResult",
     "LineSearchRule",
+    "Lion",
     "LogProgress",
     "Mode",
     "Momentum",
+    "NAdam",
     "Nesterov",
     "Objective",
     "OptimizationError",
     "Optimizer",
     "ProgressBar",
     "Projection",
+    "RAdam",
     "RMSProp",
+    "ReduceOnPlateau",
     "Result",
     "Richardson",
     "Run",
@@ -118,6 +137,7 @@ __all__ = [
     "find_learning_rate",
     "format_sweep",
     "gradient_descent",
+    "leaf_segments",
     "load_checkpoint",
     "maximize",
     "minimize",

@@ -9,7 +9,7 @@ part is implemented.
 
 Examples:
     >>> make_rule("momentum", 0.1, beta=0.5)
-    Momentum(learning_rate=0.1, beta=0.5)
+    Momentum(learning_rate=0.1, beta=0.5, weight_decay=0.0, dampening=0.0)
     >>> make_estimator("central", step=1e-4).step
     0.0001
     >>> get_problem("rosenbrock", 4).dimension
@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from optim.adaptive import LAMB, Adadelta, Adamax, Lion, NAdam, RAdam
 from optim.gradients import (
     SPSA,
     AnalyticGradient,
@@ -74,6 +75,12 @@ _RULES: dict[str, Callable[..., StepRule[Any]]] = {
     "rmsprop": RMSProp,
     "adam": Adam,
     "adamw": AdamW,
+    "nadam": NAdam,
+    "radam": RAdam,
+    "adamax": Adamax,
+    "adadelta": Adadelta,
+    "lamb": LAMB,
+    "lion": Lion,
     "lbfgs": LBFGS,
     "cg": ConjugateGradient,
     "bb": BarzilaiBorwein,
@@ -150,7 +157,7 @@ def hyperparameters(kind: str, name: str) -> Mapping[str, inspect.Parameter]:
 
     Examples:
         >>> list(hyperparameters("rule", "momentum"))
-        ['learning_rate', 'beta']
+        ['learning_rate', 'beta', 'weight_decay', 'dampening']
         >>> hyperparameters("rule", "adam")["learning_rate"].default
         0.001
     """

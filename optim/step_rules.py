@@ -1,7 +1,7 @@
 """Step rules: turn a gradient into the displacement added to the point."""
 
 import abc
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 import numpy as np
@@ -236,6 +236,15 @@ class FixedStep(LearningRateRule[None]):
     [`Schedule`][optim.schedules.Schedule]; the direction is the gradient itself
     and keeps no state.
 
+    This is optax's `sgd(learning_rate)` and `torch.optim.SGD(lr)`. Coupled L2
+    weight decay, torch's `SGD(lr, weight_decay=wd)` (the gradient becomes
+    $g_t + \lambda x$), is
+    `chain(AddDecayedWeights(wd), FixedStep(lr))` with
+    [`AddDecayedWeights`][optim.transforms.AddDecayedWeights], as in optax
+    (`chain(add_decayed_weights(wd), sgd(lr))`); `Momentum(lr, beta=0.0,
+    weight_decay=wd)` is the same rule. FixedStep keeps no `weight_decay` field
+    so that its configurations, fingerprints and checkpoints stay as they were.
+
     Examples:
         >>> import numpy as np
         >>> rule = FixedStep(learning_rate=0.1)
@@ -278,6 +287,30 @@ class MomentumState:
     """The velocity $v_t$ (a decayed sum of past gradients)."""
 
 
+@attrs.frozen
+class DampenedMomentumState:
+    """The velocity of a [`Momentum`][optim.step_rules.Momentum] with dampening.
+
+    Examples:
+        >>> import numpy as np
+        >>> Momentum(0.1, dampening=0.5).init_direction(np.zeros(1))
+        DampenedMomentumState(velocity=array([0.]), started=False)
+    """
+
+    velocity: Array = attrs.field(eq=_array_eq)
+    """The velocity $v_t$."""
+
+    started: bool = False
+    """Whether a gradient has been taken in (PyTorch's first step is undampened)."""
+
+
+def _coupled(gradient: Array, x: Array, weight_decay: float) -> Array:
+    r"""Coupled decay: $g + \lambda x$, the gradient of $f + \lambda \|x\|^2 / 2$."""
+    if weight_decay == 0.0:
+        return gradient
+    return gradient + weight_decay * np.asarray(x, dtype=np.result_type(gradient))
+
+
 def _momentum_direction(
     gradient: Array, state: MomentumState, *, beta: float, nesterov: bool
 ) -> tuple[Array, MomentumState]:
@@ -293,7 +326,7 @@ def _zeros_like(x0: Array) -> Array:
 
 
 @attrs.frozen
-class _HeavyBall(LearningRateRule[MomentumState]):
+class _HeavyBall(LearningRateRule[Any]):
     """What `Momentum` and `Nesterov` share: fields, state and update."""
 
     _nesterov: ClassVar[bool]
@@ -306,16 +339,24 @@ class _HeavyBall(LearningRateRule[MomentumState]):
     )
     r"""Momentum decay $\beta$ in $[0, 1)$; $0$ is plain gradient descent."""
 
+    weight_decay: float = attrs.field(
+        default=0.0, kw_only=True, validator=_validators.non_negative
+    )
+    r"""Coupled L2 decay $\lambda \ge 0$: the gradient becomes $g_t + \lambda x$."""
+
     @override
-    def init_direction(self, x0: Array) -> MomentumState:
+    def init_direction(self, x0: Array) -> MomentumState | DampenedMomentumState:
         return MomentumState(velocity=_zeros_like(x0))
 
     @override
     def direction(
-        self, gradient: Array, state: MomentumState, *, x: Array
-    ) -> tuple[Array, MomentumState]:
+        self, gradient: Array, state: Any, *, x: Array
+    ) -> tuple[Array, MomentumState | DampenedMomentumState]:
         return _momentum_direction(
-            gradient, state, beta=self.beta, nesterov=self._nesterov
+            _coupled(gradient, x, self.weight_decay),
+            state,
+            beta=self.beta,
+            nesterov=self._nesterov,
         )
 
 
@@ -325,9 +366,18 @@ class Momentum(_HeavyBall):
 
     $$v_t = \beta v_{t-1} + g_t, \qquad \Delta_t = -\eta_t v_t, \qquad v_0 = 0.$$
 
-    This is `torch.optim.SGD(momentum=beta, dampening=0)` and optax's `sgd(...,
+    This is `torch.optim.SGD(momentum=beta)` and optax's `sgd(...,
     momentum=beta)`: the learning rate multiplies the velocity, so changing it
-    mid-run (a schedule) rescales the whole step at once.
+    mid-run (a schedule) rescales the whole step at once (optax's
+    `trace(decay=beta)` then `scale_by_learning_rate`).
+
+    With `weight_decay` $\lambda$ the gradient is first replaced by
+    $g_t + \lambda x$ (torch's `SGD(weight_decay=...)`, coupled L2). With
+    `dampening` $d$ the velocity is $v_t = \beta v_{t-1} + (1 - d) g_t$ from the
+    second step on and $v_1 = g_1$, exactly torch's `SGD(dampening=d)` (optax
+    has no dampening). The state is then a
+    [`DampenedMomentumState`][optim.step_rules.DampenedMomentumState], which
+    remembers whether the first step was taken.
 
     References:
         Polyak, "Some methods of speeding up the convergence of iteration
@@ -348,6 +398,30 @@ class Momentum(_HeavyBall):
 
     _nesterov: ClassVar[bool] = False
 
+    dampening: float = attrs.field(
+        default=0.0, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""PyTorch's dampening $d \in [0, 1)$ of the gradient in the velocity."""
+
+    @override
+    def init_direction(self, x0: Array) -> MomentumState | DampenedMomentumState:
+        if self.dampening == 0.0:
+            return MomentumState(velocity=_zeros_like(x0))
+        return DampenedMomentumState(velocity=_zeros_like(x0))
+
+    @override
+    def direction(
+        self, gradient: Array, state: Any, *, x: Array
+    ) -> tuple[Array, MomentumState | DampenedMomentumState]:
+        if not isinstance(state, DampenedMomentumState):
+            return super().direction(gradient, state, x=x)
+        gradient = _coupled(gradient, x, self.weight_decay)
+        if state.started:
+            velocity = self.beta * state.velocity + (1.0 - self.dampening) * gradient
+        else:
+            velocity = np.array(gradient, dtype=state.velocity.dtype)
+        return velocity, DampenedMomentumState(velocity=velocity, started=True)
+
 
 @attrs.frozen
 class Nesterov(_HeavyBall):
@@ -362,6 +436,9 @@ class Nesterov(_HeavyBall):
     rather than at $x + \beta v$. It shares its velocity update with
     [`Momentum`][optim.step_rules.Momentum] (and its state,
     [`MomentumState`][optim.step_rules.MomentumState]) but is not a subclass of it.
+    `weight_decay` $\lambda$ replaces $g_t$ by $g_t + \lambda x$ first (torch's
+    coupled `weight_decay`); torch refuses dampening with Nesterov, and so
+    there is none here.
 
     References:
         Nesterov, "A method for solving the convex programming problem with
@@ -397,6 +474,12 @@ class AdaGradState:
     """The running sum $G_t$ of squared gradients."""
 
 
+def _guarded_ratio(numerator: Array, denominator: Array) -> Array:
+    """`numerator / denominator`, and 0 where the denominator is 0 (optax's guard)."""
+    out = np.zeros(np.shape(numerator), dtype=np.result_type(numerator, denominator))
+    return np.divide(numerator, denominator, out=out, where=denominator > 0)
+
+
 @attrs.frozen
 class AdaGrad(LearningRateRule[AdaGradState]):
     r"""AdaGrad: per-coordinate rates shrinking with the accumulated squared gradient.
@@ -407,7 +490,21 @@ class AdaGrad(LearningRateRule[AdaGradState]):
 
     (elementwise), with $\epsilon$ outside the square root as in PyTorch's
     `Adagrad` (Duchi et al. use $\delta I + \operatorname{diag}(G_t)^{1/2}$,
-    the same thing).
+    the same thing). With `eps_in_sqrt=True` the denominator is
+    $\sqrt{G_t + \epsilon}$ instead. With `weight_decay` $\lambda$ the gradient
+    is first replaced by $g_t + \lambda x$ (torch's `Adagrad(weight_decay=...)`).
+
+    A coordinate whose sum $G_t$ is still $0$ (its gradient has always been 0)
+    gets a zero step, even with `eps=0`, where $0/0$ would be NaN (optax guards
+    it the same way; torch returns NaN).
+
+    Peers:
+        - PyTorch: `torch.optim.Adagrad(lr, eps=1e-10, initial_accumulator_value=0)`
+          is `AdaGrad(lr)` (the defaults agree; torch's `lr_decay` is
+          `learning_rate=InverseTimeDecay(lr, lr_decay)`).
+        - optax: `optax.adagrad(lr)` defaults to `initial_accumulator_value=0.1`
+          and `eps=1e-7` *inside* the root: it is
+          `AdaGrad(lr, initial_accumulator=0.1, eps=1e-7, eps_in_sqrt=True)`.
 
     References:
         Duchi, Hazan & Singer, "Adaptive subgradient methods for online learning
@@ -433,12 +530,22 @@ class AdaGrad(LearningRateRule[AdaGradState]):
     eps: float = attrs.field(
         default=1e-10, kw_only=True, validator=_validators.non_negative
     )
-    r"""$\epsilon \ge 0$ added to the root for stability."""
+    r"""$\epsilon \ge 0$ added to the root (or under it, with `eps_in_sqrt`)."""
 
     initial_accumulator: float = attrs.field(
         default=0.0, kw_only=True, validator=_validators.non_negative
     )
     r"""Starting value $G_{\text{init}}$ of every coordinate's sum."""
+
+    eps_in_sqrt: bool = attrs.field(
+        default=False, kw_only=True, validator=_validators.boolean
+    )
+    r"""Whether $\epsilon$ goes under the root, $\sqrt{G_t + \epsilon}$ (optax)."""
+
+    weight_decay: float = attrs.field(
+        default=0.0, kw_only=True, validator=_validators.non_negative
+    )
+    r"""Coupled L2 decay $\lambda \ge 0$: the gradient becomes $g_t + \lambda x$."""
 
     @override
     def init_direction(self, x0: Array) -> AdaGradState:
@@ -454,8 +561,15 @@ class AdaGrad(LearningRateRule[AdaGradState]):
     def direction(
         self, gradient: Array, state: AdaGradState, *, x: Array
     ) -> tuple[Array, AdaGradState]:
+        gradient = _coupled(gradient, x, self.weight_decay)
         total = state.sum_of_squares + gradient**2
-        return gradient / (np.sqrt(total) + self.eps), AdaGradState(total)
+        if self.eps_in_sqrt:
+            denominator = np.sqrt(total + self.eps)
+        else:
+            denominator = np.sqrt(total) + self.eps
+        # where G_t = 0 the gradient is 0 too: a zero step, never 0/0
+        denominator = np.where(total > 0, denominator, 0.0)
+        return _guarded_ratio(gradient, denominator), AdaGradState(total)
 
 
 @attrs.frozen
@@ -465,7 +579,7 @@ class RMSPropState:
     Examples:
         >>> import numpy as np
         >>> RMSProp(0.1).init_direction(np.zeros(1))
-        RMSPropState(mean_square=array([0.]), mean=array([0.]))
+        RMSPropState(mean_square=array([0.]), mean=array([0.]), velocity=array([0.]))
     """
 
     mean_square: Array = attrs.field(eq=_array_eq)
@@ -474,18 +588,42 @@ class RMSPropState:
     mean: Array = attrs.field(eq=_array_eq)
     """The decayed average $m_t$ of gradients (used when centered)."""
 
+    velocity: Array = attrs.field(eq=_array_eq)
+    """The momentum buffer $b_t$ (used when `momentum > 0`)."""
+
 
 @attrs.frozen
 class RMSProp(LearningRateRule[RMSPropState]):
     r"""RMSProp (Tieleman & Hinton 2012), optionally centered (Graves 2013).
 
     $$s_t = \beta s_{t-1} + (1 - \beta) g_t^2, \qquad
-    \Delta_t = -\eta_t \frac{g_t}{\sqrt{s_t} + \epsilon},$$
+    u_t = \frac{g_t}{\sqrt{s_t} + \epsilon}, \qquad \Delta_t = -\eta_t u_t,$$
 
-    and when centered, with $m_t = \beta m_{t-1} + (1 - \beta) g_t$, the
-    denominator is $\sqrt{s_t - m_t^2} + \epsilon$ (an estimate of the gradient's
-    standard deviation). $s_0 = m_0 = 0$, no bias correction, $\epsilon$ outside
-    the root: PyTorch's `RMSprop(alpha=beta, momentum=0)` convention.
+    with $s_0 = 0$ and no bias correction. Options:
+
+    - `centered=True`: with $m_t = \beta m_{t-1} + (1 - \beta) g_t$, $s_t$ in the
+      denominator becomes $\max(s_t - m_t^2, 0)$ (an estimate of the gradient's
+      variance; it is $\ge 0$ in exact arithmetic, and the clamp at $0$ only
+      removes a rounding error that would make the root NaN; torch and optax do
+      not clamp).
+    - `eps_in_sqrt=True`: the denominator is $\sqrt{s_t + \epsilon}$ (optax's
+      default) instead of $\sqrt{s_t} + \epsilon$ (torch's).
+    - `momentum` $\mu > 0$: $b_t = \mu b_{t-1} + u_t$ and
+      $\Delta_t = -\eta_t b_t$ (torch's `RMSprop(momentum=...)`).
+    - `weight_decay` $\lambda$: $g_t$ is first replaced by $g_t + \lambda x$
+      (torch's coupled `weight_decay`).
+
+    Defaults: $\beta = 0.9$, $\epsilon = 10^{-8}$ outside the root. Neither peer
+    has exactly these defaults:
+
+    - PyTorch: `torch.optim.RMSprop(lr)` has `alpha=0.99`, `eps=1e-8` outside the
+      root: it is `RMSProp(lr, beta=0.99)`. torch's `alpha` is this `beta`.
+    - optax: `optax.rmsprop(lr)` has `decay=0.9`, `eps=1e-8` *inside* the root
+      (`eps_in_sqrt=True`): it is `RMSProp(lr, eps_in_sqrt=True)`. optax
+      applies `momentum` after the learning rate, so with a *schedule* its
+      momentum buffer holds $\eta_t u_t$; with a constant rate both agree.
+      optax's `initial_scale` (here always 0) and `bias_correction` (off) have
+      no counterpart.
 
     References:
         Tieleman & Hinton, Lecture 6.5 "rmsprop", COURSERA: Neural Networks for
@@ -513,33 +651,56 @@ class RMSProp(LearningRateRule[RMSPropState]):
     beta: float = attrs.field(
         default=0.9, kw_only=True, validator=_validators.unit_interval
     )
-    r"""Decay $\beta$ in $[0, 1)$ of the averages (PyTorch's `alpha`)."""
+    r"""Decay $\beta$ in $[0, 1)$ of the averages (torch's `alpha`, default 0.99
+    there; optax's `decay`, default 0.9)."""
 
     eps: float = attrs.field(default=1e-8, kw_only=True, validator=_validators.positive)
-    r"""$\epsilon > 0$ added to the root."""
+    r"""$\epsilon > 0$ added to the root (or under it, with `eps_in_sqrt`)."""
 
     centered: bool = attrs.field(
         default=False, kw_only=True, validator=_validators.boolean
     )
     r"""Whether to divide by the centered root $\sqrt{s_t - m_t^2}$."""
 
+    momentum: float = attrs.field(
+        default=0.0, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Momentum $\mu \in [0, 1)$ on the scaled gradient; 0 keeps no buffer."""
+
+    eps_in_sqrt: bool = attrs.field(
+        default=False, kw_only=True, validator=_validators.boolean
+    )
+    r"""Whether $\epsilon$ goes under the root, $\sqrt{s_t + \epsilon}$ (optax)."""
+
+    weight_decay: float = attrs.field(
+        default=0.0, kw_only=True, validator=_validators.non_negative
+    )
+    r"""Coupled L2 decay $\lambda \ge 0$: the gradient becomes $g_t + \lambda x$."""
+
     @override
     def init_direction(self, x0: Array) -> RMSPropState:
         zeros = _zeros_like(x0)
-        return RMSPropState(zeros, zeros)
+        return RMSPropState(zeros, zeros, zeros)
 
     @override
     def direction(
         self, gradient: Array, state: RMSPropState, *, x: Array
     ) -> tuple[Array, RMSPropState]:
+        gradient = _coupled(gradient, x, self.weight_decay)
         mean_square = self.beta * state.mean_square + (1.0 - self.beta) * gradient**2
         if self.centered:
             mean = self.beta * state.mean + (1.0 - self.beta) * gradient
             variance = np.maximum(mean_square - mean**2, 0.0)
         else:
             mean, variance = state.mean, mean_square
-        direction = gradient / (np.sqrt(variance) + self.eps)
-        return direction, RMSPropState(mean_square, mean)
+        if self.eps_in_sqrt:
+            scaled = gradient / np.sqrt(variance + self.eps)
+        else:
+            scaled = gradient / (np.sqrt(variance) + self.eps)
+        if self.momentum == 0.0:
+            return scaled, RMSPropState(mean_square, mean, state.velocity)
+        velocity = self.momentum * state.velocity + scaled
+        return velocity, RMSPropState(mean_square, mean, velocity)
 
 
 @attrs.frozen
@@ -559,7 +720,8 @@ class AdamState:
     """The decayed mean $v_t$ of squared gradients (not bias-corrected)."""
 
     max_second_moment: Array = attrs.field(eq=_array_eq)
-    r"""The running maximum $\hat v^{\max}_t$ of $v_t$ (AMSGrad only; else zeros)."""
+    r"""The AMSGrad running maximum (of $v_t$, or of $\hat v_t$ with
+    `amsgrad_max="corrected"`); zeros without AMSGrad."""
 
     t: int = 0
     """Moment updates so far: the $t$ of the bias corrections $1 - \\beta^t$."""
@@ -578,19 +740,22 @@ def _adam_direction(
     beta2: float,
     eps: float,
     amsgrad: bool,
+    amsgrad_max: str = "raw",
 ) -> tuple[Array, AdamState]:
     """Adam's bias-corrected direction, shared by `Adam` and `AdamW`."""
     t = state.t + 1
     first = beta1 * state.first_moment + (1.0 - beta1) * gradient
     second = beta2 * state.second_moment + (1.0 - beta2) * gradient**2
-    if amsgrad:
-        maximum = np.maximum(state.max_second_moment, second)
-        denominator_moment = maximum
-    else:
-        maximum = state.max_second_moment
-        denominator_moment = second
     corrected_first = first / (1.0 - beta1**t)
-    corrected_second = denominator_moment / (1.0 - beta2**t)
+    if not amsgrad:
+        maximum = state.max_second_moment
+        corrected_second = second / (1.0 - beta2**t)
+    elif amsgrad_max == "raw":
+        maximum = np.maximum(state.max_second_moment, second)
+        corrected_second = maximum / (1.0 - beta2**t)
+    else:
+        maximum = np.maximum(state.max_second_moment, second / (1.0 - beta2**t))
+        corrected_second = maximum
     direction = corrected_first / (np.sqrt(corrected_second) + eps)
     return direction, AdamState(first, second, maximum, t)
 
@@ -622,6 +787,12 @@ class _AdamMoments(LearningRateRule[AdamState]):
     )
     """Whether to use the AMSGrad maximum of the second moment."""
 
+    amsgrad_max: str = attrs.field(
+        default="raw", kw_only=True, validator=_validators.one_of("raw", "corrected")
+    )
+    r"""AMSGrad's maximum: of the raw $v_t$ (`"raw"`, torch) or of the
+    bias-corrected $\hat v_t$ (`"corrected"`, optax's `amsgrad`)."""
+
     @override
     def init_direction(self, x0: Array) -> AdamState:
         return _adam_init(x0)
@@ -637,6 +808,7 @@ class _AdamMoments(LearningRateRule[AdamState]):
             beta2=self.beta2,
             eps=self.eps,
             amsgrad=self.amsgrad,
+            amsgrad_max=self.amsgrad_max,
         )
 
 
@@ -657,7 +829,15 @@ class Adam(_AdamMoments):
     as in Algorithm 1 of the paper (and PyTorch, optax). With `amsgrad=True`, $v_t$
     in $\hat v_t$ is replaced by the running maximum
     $v^{\max}_t = \max(v^{\max}_{t-1}, v_t)$, bias-corrected the same way
-    (PyTorch's `amsgrad=True` convention).
+    (PyTorch's `amsgrad=True` convention); `amsgrad_max="corrected"` takes
+    the maximum of the bias-corrected $\hat v_t$ instead, as optax's `amsgrad`
+    does. With `weight_decay` $\lambda$ the gradient is first replaced by
+    $g_t + \lambda x$: coupled L2, torch's `Adam(weight_decay=...)` (for the
+    decoupled form use [`AdamW`][optim.step_rules.AdamW]).
+
+    Peers: `torch.optim.Adam(lr)` and `optax.adam(lr)` have the same defaults
+    ($\eta = 10^{-3}$, $\beta = (0.9, 0.999)$, $\epsilon = 10^{-8}$); optax's
+    `eps_root` (here always 0) has no counterpart.
 
     References:
         Kingma & Ba, "Adam: A method for stochastic optimization", ICLR 2015.
@@ -679,6 +859,17 @@ class Adam(_AdamMoments):
         (array([-0.1,  0.1]), 1, 1)
     """
 
+    weight_decay: float = attrs.field(
+        default=0.0, kw_only=True, validator=_validators.non_negative
+    )
+    r"""Coupled L2 decay $\lambda \ge 0$: the gradient becomes $g_t + \lambda x$."""
+
+    @override
+    def direction(
+        self, gradient: Array, state: AdamState, *, x: Array
+    ) -> tuple[Array, AdamState]:
+        return super().direction(_coupled(gradient, x, self.weight_decay), state, x=x)
+
 
 @attrs.frozen
 class AdamW(_AdamMoments):
@@ -697,6 +888,10 @@ class AdamW(_AdamMoments):
     ascent alike, so the rule converges to a point shrunk toward $0$, not to the
     exact optimum of $f$. It shares Adam's moment update (and
     [`AdamState`][optim.step_rules.AdamState]) but is not a subclass of `Adam`.
+
+    Peers: the default $\lambda = 10^{-2}$ is torch's `AdamW`; optax's
+    `adamw(lr)` defaults to `weight_decay=1e-4`, so `optax.adamw(lr)` is
+    `AdamW(lr, weight_decay=1e-4)`.
 
     References:
         Loshchilov & Hutter, "Decoupled weight decay regularization", ICLR 2019.

@@ -359,7 +359,7 @@ def check_invalid_hyperparameters(
     Examples:
         >>> from optim import LBFGS, Adam
         >>> check_invalid_hyperparameters(Adam())
-        10
+        12
         >>> check_invalid_hyperparameters(LBFGS())  # its direction's memory
         2
     """

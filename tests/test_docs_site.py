@@ -51,7 +51,8 @@ def text_of(page):
         ("api/step_rules/index.html", "FixedStep(learning_rate: LearningRate)"),
         (
             "api/step_rules/index.html",
-            "Momentum(learning_rate: LearningRate, *, beta: float = 0.9)",
+            "Momentum(learning_rate: LearningRate, *, beta: float = 0.9, "
+            "weight_decay: float = 0.0, dampening: float = 0.0,)",
         ),
         ("api/gradients/index.html", "CentralDifference("),
         ("api/result/index.html", "Result(*, x: Array, value: float,"),

@@ -77,7 +77,7 @@ class TestRules:
     def test_unknown_rule_lists_the_names(self):
         """An unknown name lists every registered name."""
         with pytest.raises(
-            ValueError, match="unknown rule 'sgd'; choose one of adagrad"
+            ValueError, match="unknown rule 'sgd'; choose one of adadelta, adagrad"
         ):
             make_rule("sgd", 0.1)
 

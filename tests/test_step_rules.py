@@ -27,6 +27,7 @@ from optim import (
     RMSProp,
     chain,
 )
+from optim.adaptive import LAMB, Adadelta, Adamax, Lion, NAdam, RAdam
 from optim.bfgs import BFGS
 from optim.directions import LBFGSDirection, SteepestDescent
 from optim.line_search import Backtracking, Search, StrongWolfe
@@ -43,6 +44,7 @@ from optim.testing import (
     check_update_is_pure,
     same,
 )
+from optim.transforms import ReduceOnPlateau
 
 ALL_RULES = [
     pytest.param(FixedStep(0.1), id="fixed"),
@@ -58,6 +60,27 @@ ALL_RULES = [
     pytest.param(Adam(CosineDecay(0.2, decay_steps=1000, final=1e-3)), id="adam-cos"),
     pytest.param(AdamW(0.1, weight_decay=0.01), id="adamw"),
     pytest.param(AdamW(0.1, weight_decay=0.01, amsgrad=True), id="adamw-amsgrad"),
+    pytest.param(Momentum(0.05, dampening=0.5), id="momentum-damp"),
+    pytest.param(
+        AdaGrad(1.0, eps_in_sqrt=True, initial_accumulator=0.1), id="adagrad-optax"
+    ),
+    pytest.param(
+        RMSProp(ExponentialDecay(0.05, 0.99), momentum=0.5, eps_in_sqrt=True),
+        id="rmsprop-momentum",
+    ),
+    pytest.param(
+        Adam(0.1, amsgrad=True, amsgrad_max="corrected"), id="amsgrad-corrected"
+    ),
+    pytest.param(
+        chain(FixedStep(0.1), ReduceOnPlateau(factor=0.5, patience=20)),
+        id="momentum-plateau",
+    ),
+    pytest.param(Lion(ExponentialDecay(0.3, 0.97), weight_decay=0.0), id="lion"),
+    pytest.param(NAdam(0.1), id="nadam"),
+    pytest.param(RAdam(0.1), id="radam"),
+    pytest.param(Adamax(0.1), id="adamax"),
+    pytest.param(Adadelta(ExponentialDecay(50.0, 0.995)), id="adadelta"),
+    pytest.param(LAMB(ExponentialDecay(0.1, 0.99)), id="lamb"),
     pytest.param(LineSearchRule(), id="steepest-backtracking"),
     pytest.param(LineSearchRule(SteepestDescent(), StrongWolfe()), id="steepest-wolfe"),
     pytest.param(LineSearchRule(LBFGSDirection(3), Backtracking()), id="lbfgs-armijo"),

@@ -159,8 +159,8 @@ def test_detects_error_not_naming_field():
 
 def test_invalid_hyperparameter_count_and_extras():
     """The check counts values tried and accepts extra entries."""
-    assert check_invalid_hyperparameters(Momentum(0.1)) == 6
-    assert check_invalid_hyperparameters(Momentum(0.1), {"beta": [2.0]}) == 5
+    assert check_invalid_hyperparameters(Momentum(0.1)) == 8
+    assert check_invalid_hyperparameters(Momentum(0.1), {"beta": [2.0]}) == 7
 
 
 def test_good_rule_passes_everything():

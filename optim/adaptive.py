@@ -1,0 +1,540 @@
+r"""Lion, NAdam, RAdam, Adamax, Adadelta and LAMB, with optax's defaults.
+
+Each is a [`LearningRateRule`][optim.step_rules.LearningRateRule]: it computes an
+unscaled direction $d_t$ and steps $\Delta_t = -\eta_t d_t$, so the learning rate
+may be a [`Schedule`][optim.schedules.Schedule]. Defaults and meanings follow
+optax 0.2 (`optax.lion`, `optax.nadam`, ...); where PyTorch has the rule, its
+docstring says how torch's defaults or convention differ. Like every rule, they
+are written for descent; in ascent the optimizer hands them the gradient of $-f$,
+and decoupled weight decay still pulls toward the origin.
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+import numpy as np
+
+from optim import _validators
+from optim._arrays import run_dtype
+from optim._types import Array, override
+from optim.schedules import LearningRate, validate_learning_rate
+from optim.step_rules import AdamState, LearningRateRule
+
+__all__ = [
+    "LAMB",
+    "Adadelta",
+    "AdadeltaState",
+    "Adamax",
+    "AdamaxState",
+    "Lion",
+    "LionState",
+    "NAdam",
+    "RAdam",
+]
+
+_array_eq = attrs.cmp_using(eq=np.array_equal)
+
+
+def _zeros_like(x0: Array) -> Array:
+    return np.zeros(np.shape(x0), dtype=run_dtype(np.result_type(x0)))
+
+
+def _moments(
+    gradient: Array, state: AdamState, beta1: float, beta2: float
+) -> tuple[Array, Array, int]:
+    t = state.t + 1
+    first = beta1 * state.first_moment + (1.0 - beta1) * gradient
+    second = beta2 * state.second_moment + (1.0 - beta2) * gradient**2
+    return first, second, t
+
+
+def _adam_init(x0: Array) -> AdamState:
+    zeros = _zeros_like(x0)
+    return AdamState(zeros, zeros, zeros)
+
+
+@attrs.frozen
+class LionState:
+    """State of [`Lion`][optim.adaptive.Lion].
+
+    Examples:
+        >>> import numpy as np
+        >>> Lion(1e-4).init_direction(np.zeros(2))
+        LionState(momentum=array([0., 0.]))
+    """
+
+    momentum: Array = attrs.field(eq=_array_eq)
+    r"""The decayed mean $m_t$ of gradients (decay $\beta_2$)."""
+
+
+@attrs.frozen
+class Lion(LearningRateRule[LionState]):
+    r"""Lion, evolved sign momentum (Chen et al. 2023), optax's `lion`.
+
+    $$d_t = \operatorname{sign}\bigl(\beta_1 m_{t-1} + (1 - \beta_1) g_t\bigr)
+    + \lambda x, \qquad m_t = \beta_2 m_{t-1} + (1 - \beta_2) g_t,$$
+
+    $\Delta_t = -\eta_t d_t$, $m_0 = 0$. Every coordinate moves by $\pm\eta_t$
+    (before the decay), so use a rate 3 to 10 times smaller than Adam's. The
+    weight decay $\lambda$ is decoupled and scaled by the learning rate, as in
+    `optax.lion(learning_rate, b1=0.9, b2=0.99, weight_decay=1e-3)`, whose
+    defaults these are. PyTorch has no Lion.
+
+    References:
+        Chen et al., "Symbolic discovery of optimization algorithms",
+        NeurIPS 2023.
+
+    Examples:
+        >>> import numpy as np
+        >>> rule = Lion(0.1, weight_decay=0.0)
+        >>> delta, _ = rule.update(
+        ...     np.array([3.0, -1e-6]),
+        ...     rule.init(np.zeros(2)),
+        ...     x=np.zeros(2),
+        ...     value=0.0,
+        ...     evaluator=None,
+        ... )
+        >>> delta
+        array([-0.1,  0.1])
+    """
+
+    learning_rate: LearningRate = attrs.field(validator=validate_learning_rate)
+    r"""Step size $\eta$, positive, or a schedule."""
+
+    beta1: float = attrs.field(
+        default=0.9, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Interpolation $\beta_1 \in [0, 1)$ between momentum and gradient in the sign."""
+
+    beta2: float = attrs.field(
+        default=0.99, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta_2 \in [0, 1)$ of the momentum."""
+
+    weight_decay: float = attrs.field(
+        default=1e-3, kw_only=True, validator=_validators.non_negative
+    )
+    r"""Decoupled decay $\lambda \ge 0$ (optax's default, 1e-3)."""
+
+    @override
+    def init_direction(self, x0: Array) -> LionState:
+        return LionState(_zeros_like(x0))
+
+    @override
+    def direction(
+        self, gradient: Array, state: LionState, *, x: Array
+    ) -> tuple[Array, LionState]:
+        direction = np.sign(
+            self.beta1 * state.momentum + (1.0 - self.beta1) * gradient
+        ).astype(np.result_type(gradient))
+        if self.weight_decay:
+            direction = direction + self.weight_decay * x
+        momentum = self.beta2 * state.momentum + (1.0 - self.beta2) * gradient
+        return direction, LionState(momentum)
+
+
+@attrs.frozen
+class NAdam(LearningRateRule[AdamState]):
+    r"""NAdam, Adam with Nesterov momentum (Dozat 2016), optax's `nadam`.
+
+    With $m_t, v_t$ as in [`Adam`][optim.step_rules.Adam] and $t = 1, 2, \dots$,
+
+    $$\hat m_t = \frac{\beta_1 m_t}{1 - \beta_1^{t+1}}
+    + \frac{(1 - \beta_1) g_t}{1 - \beta_1^t}, \qquad
+    \hat v_t = \frac{v_t}{1 - \beta_2^t}, \qquad
+    d_t = \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}.$$
+
+    The defaults are optax's `nadam(learning_rate, b1=0.9, b2=0.999,
+    eps=1e-8)`. PyTorch's `NAdam` is a different variant: it schedules the
+    momentum ($\mu_t = \beta_1(1 - \tfrac12 0.96^{t\psi})$ with
+    `momentum_decay` $\psi = 4 \cdot 10^{-3}$) and its default rate is
+    $2 \cdot 10^{-3}$; it has no equivalent configuration here.
+
+    References:
+        Dozat, "Incorporating Nesterov momentum into Adam", ICLR 2016 workshop.
+
+    Examples:
+        >>> import numpy as np
+        >>> rule = NAdam(0.1)
+        >>> delta, _ = rule.update(
+        ...     np.array([2.0]),
+        ...     rule.init(np.zeros(1)),
+        ...     x=None,
+        ...     value=0.0,
+        ...     evaluator=None,
+        ... )
+        >>> np.round(delta, 6)  # -0.1 * (0.9 * 0.1 * 2 / 0.19 + 0.1 * 2 / 0.1) / 2
+        array([-0.147368])
+    """
+
+    learning_rate: LearningRate = attrs.field(
+        default=1e-3, validator=validate_learning_rate
+    )
+    r"""Step size $\eta$, positive, or a schedule."""
+
+    beta1: float = attrs.field(
+        default=0.9, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta_1 \in [0, 1)$ of the first moment."""
+
+    beta2: float = attrs.field(
+        default=0.999, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta_2 \in [0, 1)$ of the second moment."""
+
+    eps: float = attrs.field(default=1e-8, kw_only=True, validator=_validators.positive)
+    r"""$\epsilon > 0$ added to the root."""
+
+    @override
+    def init_direction(self, x0: Array) -> AdamState:
+        return _adam_init(x0)
+
+    @override
+    def direction(
+        self, gradient: Array, state: AdamState, *, x: Array
+    ) -> tuple[Array, AdamState]:
+        first, second, t = _moments(gradient, state, self.beta1, self.beta2)
+        corrected_first = self.beta1 * first / (1.0 - self.beta1 ** (t + 1)) + (
+            1.0 - self.beta1
+        ) * gradient / (1.0 - self.beta1**t)
+        corrected_second = second / (1.0 - self.beta2**t)
+        direction = corrected_first / (np.sqrt(corrected_second) + self.eps)
+        return direction, AdamState(first, second, state.max_second_moment, t)
+
+
+@attrs.frozen
+class RAdam(LearningRateRule[AdamState]):
+    r"""Rectified Adam (Liu et al. 2020), optax's `radam`.
+
+    With $m_t, v_t, \hat m_t, \hat v_t$ as in [`Adam`][optim.step_rules.Adam],
+    $\rho_\infty = 2 / (1 - \beta_2) - 1$ and
+    $\rho_t = \rho_\infty - 2 t \beta_2^t / (1 - \beta_2^t)$:
+
+    $$d_t = \begin{cases}
+    r_t \, \hat m_t / (\sqrt{\hat v_t} + \epsilon) & \rho_t \ge \rho_{\min}, \\
+    \hat m_t & \text{otherwise,}
+    \end{cases} \qquad
+    r_t = \sqrt{\frac{(\rho_t - 4)(\rho_t - 2)\rho_\infty}
+    {(\rho_\infty - 4)(\rho_\infty - 2)\rho_t}},$$
+
+    with the threshold $\rho_{\min} = 5$: the first steps are momentum SGD
+    while the variance of the adaptive rate is intractable. The defaults are
+    optax's `radam(learning_rate, b1=0.9, b2=0.999, eps=1e-8, threshold=5.0)`.
+    PyTorch's `RAdam` tests $\rho_t > 5$ and writes the adaptive factor as
+    $\sqrt{1 - \beta_2^t} / (\sqrt{v_t} + \epsilon)$, that is $\epsilon$ is
+    scaled by $1/\sqrt{1 - \beta_2^t}$; the two agree up to that $\epsilon$.
+
+    References:
+        Liu et al., "On the variance of the adaptive learning rate and beyond",
+        ICLR 2020.
+
+    Examples:
+        The first five steps are bias-corrected momentum ($\rho_t < 5$):
+
+        >>> import numpy as np
+        >>> rule = RAdam(0.1)
+        >>> delta, _ = rule.update(
+        ...     np.array([2.0]), rule.init(np.zeros(1)), x=None, value=0.0,
+        ...     evaluator=None,
+        ... )
+        >>> delta
+        array([-0.2])
+    """
+
+    learning_rate: LearningRate = attrs.field(
+        default=1e-3, validator=validate_learning_rate
+    )
+    r"""Step size $\eta$, positive, or a schedule."""
+
+    beta1: float = attrs.field(
+        default=0.9, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta_1 \in [0, 1)$ of the first moment."""
+
+    beta2: float = attrs.field(
+        default=0.999, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta_2 \in [0, 1)$ of the second moment."""
+
+    eps: float = attrs.field(default=1e-8, kw_only=True, validator=_validators.positive)
+    r"""$\epsilon > 0$ added to the root."""
+
+    threshold: float = attrs.field(
+        default=5.0, kw_only=True, validator=_validators.positive
+    )
+    r"""$\rho_{\min}$: the rectified step is used once $\rho_t \ge \rho_{\min}$."""
+
+    @override
+    def init_direction(self, x0: Array) -> AdamState:
+        return _adam_init(x0)
+
+    @override
+    def direction(
+        self, gradient: Array, state: AdamState, *, x: Array
+    ) -> tuple[Array, AdamState]:
+        first, second, t = _moments(gradient, state, self.beta1, self.beta2)
+        new_state = AdamState(first, second, state.max_second_moment, t)
+        corrected_first = first / (1.0 - self.beta1**t)
+        rho_inf = 2.0 / (1.0 - self.beta2) - 1.0
+        beta2_t = self.beta2**t
+        rho = rho_inf - 2.0 * t * beta2_t / (1.0 - beta2_t)
+        if rho < self.threshold:
+            return corrected_first, new_state
+        rectifier = math.sqrt(
+            (rho - 4.0)
+            * (rho - 2.0)
+            * rho_inf
+            / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho)
+        )
+        corrected_second = second / (1.0 - beta2_t)
+        direction = rectifier * corrected_first / (np.sqrt(corrected_second) + self.eps)
+        return direction, new_state
+
+
+@attrs.frozen
+class AdamaxState:
+    """State of [`Adamax`][optim.adaptive.Adamax].
+
+    Examples:
+        >>> import numpy as np
+        >>> Adamax().init_direction(np.zeros(1))
+        AdamaxState(first_moment=array([0.]), infinity_norm=array([0.]), t=0)
+    """
+
+    first_moment: Array = attrs.field(eq=_array_eq)
+    """The decayed mean $m_t$ of gradients (not bias-corrected)."""
+
+    infinity_norm: Array = attrs.field(eq=_array_eq)
+    r"""The decayed maximum $u_t$ of $|g|$ (plus $\epsilon$)."""
+
+    t: int = 0
+    r"""Updates so far: the $t$ of the bias correction $1 - \beta_1^t$."""
+
+
+@attrs.frozen
+class Adamax(LearningRateRule[AdamaxState]):
+    r"""Adamax, Adam with the infinity norm (Kingma & Ba 2015, section 7.1).
+
+    $$m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad
+    u_t = \max(\beta_2 u_{t-1}, |g_t| + \epsilon), \qquad
+    d_t = \frac{m_t}{(1 - \beta_1^t)\, u_t},$$
+
+    $m_0 = u_0 = 0$. Defaults: optax's `adamax(learning_rate, b1=0.9, b2=0.999,
+    eps=1e-8)`; PyTorch's `Adamax` computes the same thing and defaults to
+    `lr=2e-3` (its `weight_decay` is coupled L2:
+    `chain(AddDecayedWeights(wd), Adamax(lr))`).
+
+    References:
+        Kingma & Ba, "Adam: A method for stochastic optimization", ICLR 2015.
+
+    Examples:
+        >>> import numpy as np
+        >>> rule = Adamax(0.1)
+        >>> delta, _ = rule.update(
+        ...     np.array([2.0, -0.5]),
+        ...     rule.init(np.zeros(2)),
+        ...     x=None,
+        ...     value=0.0,
+        ...     evaluator=None,
+        ... )
+        >>> np.round(delta, 6)
+        array([-0.1,  0.1])
+    """
+
+    learning_rate: LearningRate = attrs.field(
+        default=1e-3, validator=validate_learning_rate
+    )
+    r"""Step size $\eta$, positive, or a schedule."""
+
+    beta1: float = attrs.field(
+        default=0.9, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta_1 \in [0, 1)$ of the first moment."""
+
+    beta2: float = attrs.field(
+        default=0.999, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta_2 \in [0, 1)$ of the infinity norm."""
+
+    eps: float = attrs.field(default=1e-8, kw_only=True, validator=_validators.positive)
+    r"""$\epsilon > 0$ added to $|g_t|$ (keeps $u_t > 0$)."""
+
+    @override
+    def init_direction(self, x0: Array) -> AdamaxState:
+        zeros = _zeros_like(x0)
+        return AdamaxState(zeros, zeros)
+
+    @override
+    def direction(
+        self, gradient: Array, state: AdamaxState, *, x: Array
+    ) -> tuple[Array, AdamaxState]:
+        t = state.t + 1
+        first = self.beta1 * state.first_moment + (1.0 - self.beta1) * gradient
+        norm = np.maximum(self.beta2 * state.infinity_norm, np.abs(gradient) + self.eps)
+        direction = first / (1.0 - self.beta1**t) / norm
+        return direction, AdamaxState(first, norm, t)
+
+
+@attrs.frozen
+class AdadeltaState:
+    """State of [`Adadelta`][optim.adaptive.Adadelta].
+
+    Examples:
+        >>> import numpy as np
+        >>> Adadelta().init_direction(np.zeros(1))
+        AdadeltaState(mean_square_gradient=array([0.]), mean_square_delta=array([0.]))
+    """
+
+    mean_square_gradient: Array = attrs.field(eq=_array_eq)
+    """The decayed mean $E[g^2]_t$ of squared gradients."""
+
+    mean_square_delta: Array = attrs.field(eq=_array_eq)
+    r"""The decayed mean $E[\delta^2]_t$ of squared unscaled updates."""
+
+
+@attrs.frozen
+class Adadelta(LearningRateRule[AdadeltaState]):
+    r"""Adadelta (Zeiler 2012): a rate from the ratio of update and gradient RMS.
+
+    $$E[g^2]_t = \rho E[g^2]_{t-1} + (1 - \rho) g_t^2, \qquad
+    \delta_t = \frac{\sqrt{E[\delta^2]_{t-1} + \epsilon}}
+    {\sqrt{E[g^2]_t + \epsilon}} \, g_t,$$
+
+    $E[\delta^2]_t = \rho E[\delta^2]_{t-1} + (1 - \rho)\delta_t^2$ and
+    $\Delta_t = -\eta_t \delta_t$. The defaults, $\eta = 1$, $\rho = 0.9$,
+    $\epsilon = 10^{-6}$, are PyTorch's `Adadelta()` and optax's
+    `adadelta(1.0)`. Beware optax's own default `adadelta()`: its
+    `learning_rate=None` skips `scale_by_learning_rate`, and with it the sign
+    flip, so its updates *ascend*. Both peers' `weight_decay` is coupled L2,
+    here `chain(AddDecayedWeights(wd), Adadelta())`.
+
+    References:
+        Zeiler, "ADADELTA: an adaptive learning rate method", arXiv:1212.5701,
+        2012.
+
+    Examples:
+        >>> import numpy as np
+        >>> rule = Adadelta()
+        >>> delta, _ = rule.update(
+        ...     np.array([1.0]),
+        ...     rule.init(np.zeros(1)),
+        ...     x=None,
+        ...     value=0.0,
+        ...     evaluator=None,
+        ... )
+        >>> np.round(delta, 8)  # -sqrt(1e-6) / sqrt(0.1 + 1e-6)
+        array([-0.00316226])
+    """
+
+    learning_rate: LearningRate = attrs.field(
+        default=1.0, validator=validate_learning_rate
+    )
+    r"""Step size $\eta$ (1 in the paper and both peers), or a schedule."""
+
+    rho: float = attrs.field(
+        default=0.9, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\rho \in [0, 1)$ of both averages."""
+
+    eps: float = attrs.field(default=1e-6, kw_only=True, validator=_validators.positive)
+    r"""$\epsilon > 0$ under both roots (it also sets the first steps' size)."""
+
+    @override
+    def init_direction(self, x0: Array) -> AdadeltaState:
+        zeros = _zeros_like(x0)
+        return AdadeltaState(zeros, zeros)
+
+    @override
+    def direction(
+        self, gradient: Array, state: AdadeltaState, *, x: Array
+    ) -> tuple[Array, AdadeltaState]:
+        rho = self.rho
+        mean_square_gradient = rho * state.mean_square_gradient + (1.0 - rho) * (
+            gradient**2
+        )
+        delta = (
+            np.sqrt(state.mean_square_delta + self.eps)
+            / np.sqrt(mean_square_gradient + self.eps)
+            * gradient
+        )
+        mean_square_delta = rho * state.mean_square_delta + (1.0 - rho) * delta**2
+        return delta, AdadeltaState(mean_square_gradient, mean_square_delta)
+
+
+@attrs.frozen
+class LAMB(LearningRateRule[AdamState]):
+    r"""LAMB, layer-wise adaptive large-batch Adam (You et al. 2020), optax's `lamb`.
+
+    With Adam's $\hat m_t, \hat v_t$ and the decoupled decay $\lambda$,
+
+    $$u_t = \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon} + \lambda x, \qquad
+    d_t = \frac{\|x\|}{\|u_t\|} u_t$$
+
+    (the trust ratio is 1 when $\|x\| = 0$ or $\|u_t\| = 0$). The norms are
+    over the whole point: give each layer its own ratio by running LAMB per
+    leaf of a structured parameter. Defaults: optax's `lamb(learning_rate,
+    b1=0.9, b2=0.999, eps=1e-6, weight_decay=0.0)` (optax's trust ratio has
+    `min_norm=0`, `trust_coefficient=1`). PyTorch has no LAMB.
+
+    References:
+        You et al., "Large batch optimization for deep learning: training BERT
+        in 76 minutes", ICLR 2020.
+
+    Examples:
+        The step has length $\eta \|x\|$:
+
+        >>> import numpy as np
+        >>> rule = LAMB(0.1)
+        >>> delta, _ = rule.update(
+        ...     np.array([2.0, -0.5]),
+        ...     rule.init(np.zeros(2)),
+        ...     x=np.array([3.0, 4.0]),
+        ...     value=0.0,
+        ...     evaluator=None,
+        ... )
+        >>> round(float(np.linalg.norm(delta)), 6)
+        0.5
+    """
+
+    learning_rate: LearningRate = attrs.field(validator=validate_learning_rate)
+    r"""Step size $\eta$, positive, or a schedule."""
+
+    beta1: float = attrs.field(
+        default=0.9, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta_1 \in [0, 1)$ of the first moment."""
+
+    beta2: float = attrs.field(
+        default=0.999, kw_only=True, validator=_validators.unit_interval
+    )
+    r"""Decay $\beta_2 \in [0, 1)$ of the second moment."""
+
+    eps: float = attrs.field(default=1e-6, kw_only=True, validator=_validators.positive)
+    r"""$\epsilon > 0$ added to the root."""
+
+    weight_decay: float = attrs.field(
+        default=0.0, kw_only=True, validator=_validators.non_negative
+    )
+    r"""Decoupled decay $\lambda \ge 0$, inside the trust ratio."""
+
+    @override
+    def init_direction(self, x0: Array) -> AdamState:
+        return _adam_init(x0)
+
+    @override
+    def direction(
+        self, gradient: Array, state: AdamState, *, x: Array
+    ) -> tuple[Array, AdamState]:
+        first, second, t = _moments(gradient, state, self.beta1, self.beta2)
+        corrected_first = first / (1.0 - self.beta1**t)
+        corrected_second = second / (1.0 - self.beta2**t)
+        update = corrected_first / (np.sqrt(corrected_second) + self.eps)
+        if self.weight_decay:
+            update = update + self.weight_decay * x
+        x_norm = math.sqrt(float(np.sum(np.square(x))))
+        update_norm = math.sqrt(float(np.sum(np.square(update))))
+        if x_norm > 0.0 and update_norm > 0.0:
+            update = update * (x_norm / update_norm)
+        return update, AdamState(first, second, state.max_second_moment, t)
