@@ -12,13 +12,20 @@ evaluation counts and the per-iteration time outside the function are recorded i
 """
 
 import timeit
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from benchmarks.conftest import best_time, ratio
+from benchmarks.conftest import ratio
 from optim import LBFGS, Objective, Optimizer, StopOnZeroGradient
+
+
+def best_time(fn: Callable[[], object], *, number: int, repeat: int) -> float:
+    """Best (minimum) seconds per call of `fn` over `repeat` batches of `number`."""
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+
 
 GTOL = 1e-6
 
