@@ -301,7 +301,7 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
         steps = state.steps[first:]
         changes = state.gradient_changes[first:]
         inverse = state.inverse[first:, first:]
-        r = np.array(q, copy=None, ndmin=1).reshape(-1)  # new: updated in place
+        r = np.atleast_1d(q).reshape(-1)  # q is new: updated in place
         alphas = inverse.dot(steps.dot(r))
         r -= alphas.dot(changes)
         r *= state.scale
