@@ -167,14 +167,18 @@ def test_an_ascent_divergence_says_the_objective_fell():
     assert "grew" not in result.message
 
 
-def test_an_unbounded_objective_is_called_unbounded():
+@pytest.mark.parametrize("ulps", [0, 2, 5])
+def test_an_unbounded_objective_is_called_unbounded(ulps):
     """A line search running off to -infinity: the message says unbounded below."""
+    x0 = np.array([1.0, 1.0])
+    for _ in range(ulps):
+        x0 = np.nextafter(x0, np.inf)
     result = Optimizer(
         lambda x: -float(np.sum(x**3)),
         step_rule=LBFGS(),
         max_growth=None,
         max_steps=400,
-    ).run([1.0, 1.0])
+    ).run(x0)
 
     assert result.status is not Status.CONVERGED
     assert "appears unbounded below" in result.message
