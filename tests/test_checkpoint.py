@@ -512,7 +512,7 @@ SCHEDULE_SCRIPT = textwrap.dedent(
 
 def _python(*args):
     return subprocess.run(
-        [sys.executable, "-c", *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", *args], capture_output=True, text=True, timeout=300
     )
 
 
@@ -538,7 +538,7 @@ INTERRUPT_SCRIPT = textwrap.dedent(
     from optim import SPSA, Adam, Checkpoint, Optimizer
 
     def cost(x):
-        time.sleep(0.0002)
+        time.sleep(0.002)  # a run of 150 steps lasts seconds, not milliseconds
         return float(np.sum((x - 1.0) ** 2) + 0.1 * np.sum(np.cos(3 * x)))
 
     def optimizer(callbacks=()):
@@ -552,8 +552,9 @@ INTERRUPT_SCRIPT = textwrap.dedent(
         )
 
     def ready(info):
-        if info.step == 1:
-            print("ready", flush=True)
+        if info.step == 1:  # wait for the test's go, so a loaded machine that starts
+            print("ready", flush=True)  # the processes slowly still interrupts them
+            sys.stdin.readline()
 
     mode, path = sys.argv[1], sys.argv[2]
     if mode == "run":
@@ -579,6 +580,7 @@ def test_sigint_at_random_points_leaves_an_exact_checkpoint(tmp_path):
     runs = [
         subprocess.Popen(
             [*command, "run", path],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -587,19 +589,22 @@ def test_sigint_at_random_points_leaves_an_exact_checkpoint(tmp_path):
     ]
     for process in runs:
         assert process.stdout.readline().strip() == "ready"
+    for process in runs:
+        process.stdin.write("go\n")
+        process.stdin.flush()
     for process in rng.sample(runs, len(runs)):
         time.sleep(rng.uniform(0.0, 0.1))
         process.send_signal(signal.SIGINT)
-    outputs = [process.communicate(timeout=60)[0] for process in runs]
+    outputs = [process.communicate(timeout=300)[0] for process in runs]
     resumes = [
         subprocess.Popen([*command, "resume", path], stdout=subprocess.PIPE, text=True)
         for path in paths
     ]
-    expected = straight.communicate(timeout=60)[0].split()[1:]
+    expected = straight.communicate(timeout=300)[0].split()[1:]
 
     interrupted = 0
     for output, path, process in zip(outputs, paths, resumes, strict=True):
-        resumed = process.communicate(timeout=60)[0].split()
+        resumed = process.communicate(timeout=300)[0].split()
         assert resumed[1:] == expected
         if output.startswith("INTERRUPTED"):
             interrupted += 1

@@ -465,7 +465,9 @@ class TestFaults:
             resumed = Optimizer(
                 partitioned(*small, 4, client), step_rule=LBFGS(), max_steps=12
             ).resume(path)
-        np.testing.assert_array_equal(resumed.x, reference.x)
+        # A new cluster persists the blocks at new addresses: a BLAS product over a
+        # block may differ in its last bit, so the resumed run matches to rounding.
+        np.testing.assert_allclose(resumed.x, reference.x, rtol=1e-9, atol=0)
         assert resumed.steps == reference.steps
 
 
@@ -565,3 +567,83 @@ def test_a_worker_killed_mid_evaluation_costs_a_recomputation(
     assert result.evaluations == reference.evaluations
     assert result.steps == reference.steps
     assert result.status is reference.status
+
+
+def _spilled(dask_worker):
+    """How many keys a worker holds on disk (its spill buffer's slow store)."""
+    return len(getattr(dask_worker.data, "slow", ()))
+
+
+def test_data_larger_than_any_workers_memory(tmp_path, monkeypatch):
+    """Out of core for real: 240 MB of data in 4 partitions on two workers of
+    200 MB each; the blocks are made and kept on the workers (spilled to their
+    disks), the client never holds more than a gradient."""
+    import sys
+    import tracemalloc
+
+    import cloudpickle
+    import dask
+
+    rows, columns, partitions = 1_500_000, 20, 4  # 60 MB of features per partition
+    chunk = rows // partitions
+    module = sys.modules[__name__]
+    cloudpickle.register_pickle_by_value(module)  # the workers cannot import tests
+    monkeypatch.syspath_prepend(_ROOT)
+    # Workers that would pause or be restarted at their limit could not hold this
+    # data at all; spilling to disk is what a memory limit below the data means.
+    memory = {"pause": False, "terminate": False, "target": 0.3, "spill": 0.4}
+    try:
+        with (
+            dask.config.set(
+                {f"distributed.worker.memory.{k}": v for k, v in memory.items()}
+            ),
+            distributed.LocalCluster(
+                n_workers=2,
+                processes=True,
+                threads_per_worker=1,
+                memory_limit="200MB",
+                local_directory=str(tmp_path),
+                dashboard_address=":0",
+                death_timeout=120,
+            ) as cluster,
+            distributed.Client(cluster, set_as_default=False, timeout=120) as client,
+        ):
+            client.wait_for_workers(2, timeout=120)
+            generator = da.random.default_rng(0)
+            features = generator.normal(size=(rows, columns), chunks=(chunk, columns))
+            truth = np.linspace(-1.0, 1.0, columns)
+            chance = generator.random(rows, chunks=chunk)
+            signs = da.where(
+                chance < 1.0 / (1.0 + da.exp(-(features @ truth))), 1.0, -1.0
+            )
+            objective = PartitionedObjective(
+                functools.partial(logistic_pair, rows=rows, l2=1.0 / rows),
+                features,
+                signs,
+                client=client,
+            )
+            tracemalloc.start()
+            try:
+                result = Optimizer(
+                    objective,
+                    step_rule=LBFGS(),
+                    callbacks=[StopOnZeroGradient(1e-8)],
+                    max_steps=100,
+                ).run(np.zeros(columns))
+                _, client_peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+            spilled = sum(client.run(_spilled).values())
+            worker_limits = [
+                worker["memory_limit"]
+                for worker in client.scheduler_info()["workers"].values()
+            ]
+    finally:
+        cloudpickle.unregister_pickle_by_value(module)
+
+    assert objective.partitions == partitions
+    assert features.nbytes > max(worker_limits)  # the data outgrow every worker
+    assert result.status is Status.CONVERGED, result.message
+    assert result.gradient_norm < 1e-8
+    assert spilled >= 1  # a worker kept part of its blocks on disk
+    assert client_peak < features.nbytes / partitions / 4  # never a whole block

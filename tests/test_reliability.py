@@ -220,8 +220,10 @@ class TestBudgets:
         ).run([1.0])
 
         assert result.status is Status.MAX_TIME
-        assert 5 <= result.steps <= 20
-        assert time.monotonic() - started < 2.0
+        # Each step sleeps at least 0.01 s, so the budget of 0.1 s allows at most 11
+        # (a loaded machine sleeps longer, so there is no useful lower bound but 1).
+        assert 1 <= result.steps <= 11
+        assert time.monotonic() - started >= 0.1
 
     @pytest.mark.parametrize(
         ("name", "value"),
@@ -432,11 +434,11 @@ def test_sigint_gives_interrupted_result_and_final_checkpoint(tmp_path):
     assert process.stdout.readline().strip() == "running"
     time.sleep(0.2)
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    out, err = process.communicate(timeout=300)
 
     status, steps, improved = out.split()
     assert status == "INTERRUPTED", err
-    assert int(steps) > 5
+    assert int(steps) >= 5  # a loaded machine may deliver the signal within step 5
     assert improved == "True"
     saved = load_checkpoint(path, Optimizer(Sphere(), step_rule=FixedStep(1e-4)))
     assert saved.step == int(steps)
