@@ -531,9 +531,12 @@ def test_custom_schedule_resumes_in_a_new_process(tmp_path):
     assert resumed_line == straight.stdout.strip()
 
 
+# `signal.default_int_handler`: see `SIGINT_SCRIPT` in test_reliability.py (a
+# background job of a non-interactive shell starts with SIGINT ignored).
 INTERRUPT_SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import numpy as np
     from optim import SPSA, Adam, Checkpoint, Optimizer
 
@@ -574,38 +577,45 @@ def test_sigint_at_random_points_leaves_an_exact_checkpoint(tmp_path):
     rng = random.Random(2024)
     paths = [str(tmp_path / f"run{i}.npz") for i in range(10)]
     command = [sys.executable, "-c", INTERRUPT_SCRIPT]
-    straight = subprocess.Popen(
-        [*command, "straight", "-"], stdout=subprocess.PIPE, text=True
-    )
-    runs = [
-        subprocess.Popen(
-            [*command, "run", path],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for path in paths
-    ]
-    for process in runs:
-        assert process.stdout.readline().strip() == "ready"
-    for process in runs:
-        process.stdin.write("go\n")
-        process.stdin.flush()
-    for process in rng.sample(runs, len(runs)):
-        time.sleep(rng.uniform(0.0, 0.1))
-        process.send_signal(signal.SIGINT)
-    outputs = [process.communicate(timeout=300)[0] for process in runs]
-    resumes = [
-        subprocess.Popen([*command, "resume", path], stdout=subprocess.PIPE, text=True)
-        for path in paths
-    ]
-    expected = straight.communicate(timeout=300)[0].split()[1:]
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(*args, **pipes):
+        process = subprocess.Popen([*command, *args], text=True, **pipes)
+        processes.append(process)
+        return process
+
+    try:
+        straight = start("straight", "-", stdout=subprocess.PIPE)
+        runs = [
+            start(
+                "run",
+                path,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for path in paths
+        ]
+        for process in runs:
+            assert process.stdout.readline().strip() == "ready"
+        for process in runs:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        for process in rng.sample(runs, len(runs)):
+            time.sleep(rng.uniform(0.0, 0.1))
+            process.send_signal(signal.SIGINT)
+        outputs = [process.communicate(timeout=300)[0] for process in runs]
+        resumes = [start("resume", path, stdout=subprocess.PIPE) for path in paths]
+        expected = straight.communicate(timeout=300)[0].split()[1:]
+        resumed = [process.communicate(timeout=300)[0].split() for process in resumes]
+    finally:
+        for process in processes:  # a failed check leaves no process running
+            process.kill()
+            process.communicate()
 
     interrupted = 0
-    for output, path, process in zip(outputs, paths, resumes, strict=True):
-        resumed = process.communicate(timeout=300)[0].split()
-        assert resumed[1:] == expected
+    for output, path, again in zip(outputs, paths, resumed, strict=True):
+        assert again[1:] == expected
         if output.startswith("INTERRUPTED"):
             interrupted += 1
             steps = int(output.split()[1])

@@ -399,9 +399,14 @@ class TestCheckpoint:
         np.testing.assert_array_equal(loaded["items"][4][1], np.arange(3))
 
 
+# A background job of a non-interactive shell (`pytest &`, as CI runs the suites)
+# starts with SIGINT ignored, and a Python started with SIGINT ignored keeps it
+# ignored: the scripts below install Python's own handler, as an interactive
+# session has it, before they run.
 SIGINT_SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import numpy as np
     from optim import Checkpoint, FixedStep, Optimizer
     from optim.problems import Sphere
@@ -425,16 +430,19 @@ SIGINT_SCRIPT = textwrap.dedent(
 def test_sigint_gives_interrupted_result_and_final_checkpoint(tmp_path):
     """SIGINT to a running optimization: status INTERRUPTED and a final checkpoint."""
     path = tmp_path / "final.npz"
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", SIGINT_SCRIPT, str(path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    assert process.stdout.readline().strip() == "running"
-    time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=300)
+    ) as process:
+        try:
+            assert process.stdout.readline().strip() == "running"
+            time.sleep(0.2)
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=300)
+        finally:
+            process.kill()  # a failed check leaves no process running
 
     status, steps, improved = out.split()
     assert status == "INTERRUPTED", err
