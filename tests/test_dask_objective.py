@@ -333,6 +333,37 @@ def test_lbfgs_matches_in_memory_and_sklearn(data, client):
     assert abs(remote.steps - local.steps) <= 2
 
 
+def test_a_dask_dataframe_through_to_dask_array(small, client):
+    """A Dask DataFrame's columns, as `.to_dask_array(lengths=True)` gives them,
+    are arrays with known row chunks: the run is the in-memory run."""
+    dd = pytest.importorskip("dask.dataframe")
+    pandas = pytest.importorskip("pandas")
+
+    features, labels = small
+    columns = [f"a{j}" for j in range(features.shape[1])]
+    frame = pandas.DataFrame(features, columns=columns)
+    frame["sign"] = np.where(labels == 1, 1.0, -1.0)
+    table = dd.from_pandas(frame, npartitions=4)
+    rows = len(frame)
+    objective = PartitionedObjective(
+        functools.partial(logistic_pair, rows=rows, l2=1.0 / (C * rows)),
+        table[columns].to_dask_array(lengths=True),
+        table["sign"].to_dask_array(lengths=True),
+        client=client,
+    )
+    stop = [StopOnZeroGradient(1e-10)]
+
+    remote = Optimizer(objective, step_rule=LBFGS(), callbacks=stop).run(np.zeros(5))
+    local = Optimizer(in_memory(*small), step_rule=LBFGS(), callbacks=stop).run(
+        np.zeros(5)
+    )
+
+    assert objective.partitions == 4
+    assert objective.rows == rows
+    assert remote.status is Status.CONVERGED
+    np.testing.assert_allclose(remote.x, local.x, rtol=1e-7)
+
+
 RULES = [
     pytest.param(FixedStep(2.0), id="fixed"),
     pytest.param(Momentum(1.0, beta=0.5), id="momentum"),
