@@ -432,14 +432,18 @@ class Engine:
         if tol is None and stalled:
             tol = self.hooks.gradient_tol
         estimator = self.context.gradient_estimator
-        checks = [
-            check
-            for check in (
-                second_step(estimator, state.x),
-                confirming_estimator(estimator),
-            )
-            if check is not None
-        ]
+        checks = (
+            []
+            if tol is None  # nothing to confirm: no checking estimator is built
+            else [
+                check
+                for check in (
+                    second_step(estimator, state.x),
+                    confirming_estimator(estimator),
+                )
+                if check is not None
+            ]
+        )
         if tol is None or not checks:
             return self._at_floor(end) if stalled else end
         resolution = state.gradient_error or 0.0
@@ -578,6 +582,7 @@ class Engine:
 
     def _finish(self, end: End) -> None:
         """Turn the final state and the reason to stop into the result; end hooks."""
+        self._spare = None  # no more points to move: free the old point's buffer
         state, context = self.state, self.context
         assert state is not None
         outside = None if end.failure else _outside(context.constraint, state)

@@ -224,6 +224,26 @@ class Evaluator:
             kwargs: Extra keyword arguments.
         """
         self._counted.objective = bind_arguments(self._objective, args, kwargs)
+        self.forget()
+
+    def forget(self) -> None:
+        """Forget the trial points evaluated so far (their arrays may be reused).
+
+        [`evaluate`][optim.evaluator.Evaluator.evaluate] then evaluates its point
+        afresh even if it was a trial point.
+
+        Examples:
+            >>> import numpy as np
+            >>> from optim import AnalyticGradient, Mode
+            >>> from optim.problems import Sphere
+            >>> evaluator = Evaluator(Sphere(), AnalyticGradient(), Mode.DESCENT)
+            >>> point = np.array([1.0])
+            >>> _ = evaluator.value(point)
+            >>> evaluator.forget()
+            >>> _ = evaluator.evaluate(point)
+            >>> evaluator.evaluations
+            2
+        """
         self._value_memo = self._full_memo = None
 
     @property
