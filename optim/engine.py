@@ -31,6 +31,7 @@ from optim.gradients import AnalyticGradient
 from optim.hooks import End, Hooks
 from optim.result import Result, Status, StepInfo, Stop
 from optim.run import RunContext, RunState
+from optim.step_rules import BUFFERED
 from optim.stopping import (
     advice,
     at_rounding_level,
@@ -80,12 +81,15 @@ class Engine:
 
     __slots__ = (
         "_args",
+        "_buffered",
         "_constraint",
         "_kwargs",
         "_margin",
         "_pending",
         "_rank_best",
         "_resumed",
+        "_retired",
+        "_scratch",
         "_sign",
         "_size_bound",
         "_spare",
@@ -136,6 +140,10 @@ class Engine:
         self._spec = getattr(context.objective, "spec", None)
         self._spare: Array | None = None  # an old point's buffer, see _moved
         self._size_bound = math.inf  # an upper bound on |x|^2, kept by _stuck
+        # Built-in rules step in the run's buffers (see _update_into).
+        self._buffered = type(context.step_rule) in BUFFERED
+        self._retired: Any = None  # the rule state before last, see _update_into
+        self._scratch: dict[str, Array] = {}
         self.evaluator = Evaluator(
             context.objective,
             context.gradient_estimator,
@@ -349,29 +357,78 @@ class Engine:
         state, context, evaluator = self.state, self.context, self.evaluator
         assert state is not None
         loss, descent_gradient = evaluator.minimized(state.value, state.gradient)
+        rule = context.step_rule
         try:
-            delta, rule_state = _checked_update(
-                context.step_rule,
-                context.step_rule.update(
-                    descent_gradient,
-                    state.rule_state,
-                    x=state.x,
-                    value=loss,
-                    evaluator=evaluator,
-                ),
-                state.x,
-            )
-            x = self._moved(state.x, delta)
+            if self._buffered:
+                x, rule_state, size = self._update_into(rule, state, descent_gradient)
+            else:
+                delta, rule_state = _checked_update(
+                    rule,
+                    rule.update(
+                        descent_gradient,
+                        state.rule_state,
+                        x=state.x,
+                        value=loss,
+                        evaluator=evaluator,
+                    ),
+                    state.x,
+                )
+                size = float(np.vdot(delta, delta))
+                x = self._moved(state.x, delta)
             if context.constraint is not None:
                 x = _projected(context.constraint, x, state.x)
                 delta = x - state.x  # what the step did, for the test below
-            stuck = self._stuck(state, x, delta, rule_state)
+                size = float(np.vdot(delta, delta))
+            stuck = self._stuck(state, x, size, rule_state)
         except Exception as error:  # the run's result must survive it
             return _failed(state, error)
         if stuck is not None:
             return self._confirmed(End(stuck))
         self._pending = (x, rule_state)
         return None
+
+    def _update_into(
+        self, rule: Any, state: RunState, gradient: Array
+    ) -> tuple[Array, Any, float]:
+        """A built-in rule's step in the run's buffers: the point, state, |step|^2.
+
+        The step is written into the buffer of the point before last (see
+        `_spare`), the new point over it; the rule's new state into the arrays
+        of the state before last, where nothing else refers to them. The same
+        arithmetic as `update`, so the same bits.
+        """
+        out = self._spare_like(state.x)
+        retired, self._retired = self._retired, None
+        if retired is not None and sys.getrefcount(retired) != _UNSHARED:
+            retired = None  # a callback or a result kept it: leave it intact
+        rule_state = rule._update_into(
+            out,
+            gradient,
+            state.rule_state,
+            retired,
+            x=state.x,
+            scratch=self._scratch,
+        )
+        size = float(np.vdot(out, out))
+        x: Array = np.add(state.x, out, out=out)
+        self._retired = state.rule_state
+        return x, rule_state, size
+
+    def _spare_like(self, x: Array) -> Array:
+        """The buffer of the point before last if nothing else refers to it, or new.
+
+        The reference count says whether a callback, `History` or your code
+        kept that point: if so it stays intact, and a new array is made.
+        """
+        spare, self._spare = self._spare, None
+        if (
+            spare is not None
+            and sys.getrefcount(spare) == _UNSHARED
+            and spare.shape == x.shape
+            and spare.dtype == x.dtype
+        ):
+            return spare
+        return np.empty_like(x)
 
     def _moved(self, x: Array, delta: Array) -> Array:
         """`x + delta` in a fresh array, or in the buffer of an old point.
@@ -394,16 +451,15 @@ class Engine:
         return fresh if isinstance(fresh, np.ndarray) else np.asarray(fresh)
 
     def _stuck(
-        self, state: RunState, x: Array, delta: Array, rule_state: Any
+        self, state: RunState, x: Array, size: float, rule_state: Any
     ) -> Stop | None:
         """Why the step from `state` to `x` cannot go on, or `None` (one pass).
 
-        The common case, a finite step that moves `x`, is told with one pass over
-        the step and a cached bound on `|x|` (updated by the triangle inequality);
-        the exact norm of `x` is computed only when in doubt, and the outcome is
-        the same as with it (see `_stuck` at module level for the rest).
+        The common case, a finite step that moves `x`, is told by the step's
+        squared size `size` and a cached bound on `|x|` (updated by the triangle
+        inequality); the exact norm of `x` is computed only when in doubt, and
+        the outcome is the same as with it (see `_stuck` at module level for the rest).
         """
-        size = float(np.vdot(delta, delta))
         if math.isfinite(size):
             bound = self._size_bound
             if not size > 1e-30 * bound:  # in doubt: the exact norm of x
@@ -411,7 +467,7 @@ class Engine:
             if size > 1e-30 * bound:
                 self._size_bound = (math.sqrt(bound) + math.sqrt(size)) ** 2
                 return None  # a finite step that moves x
-        return _stuck(state, x, delta, rule_state, self.evaluator)
+        return _stuck(state, x, size, rule_state, self.evaluator)
 
     def _confirmed(self, end: End) -> End | None:
         """Check what an ending claims about the gradient; `None`: go on.
@@ -582,7 +638,9 @@ class Engine:
 
     def _finish(self, end: End) -> None:
         """Turn the final state and the reason to stop into the result; end hooks."""
-        self._spare = None  # no more points to move: free the old point's buffer
+        # No more steps: free the old point's buffer and the rule's.
+        self._spare = self._retired = None
+        self._scratch.clear()
         state, context = self.state, self.context
         assert state is not None
         outside = None if end.failure else _outside(context.constraint, state)
@@ -969,7 +1027,7 @@ def _checked_update(rule: Any, out: object, x: Array) -> tuple[Array, Any]:
 
 
 def _stuck(
-    state: RunState, x: Array, delta: Array, rule_state: Any, evaluator: Evaluator
+    state: RunState, x: Array, size: float, rule_state: Any, evaluator: Evaluator
 ) -> Stop | None:
     """Why the step from `state` to `x` cannot go on, or `None` (one pass, usually).
 
@@ -979,7 +1037,6 @@ def _stuck(
     would be the same: a stalled line search). A zero step that changes the
     state (a schedule warming up from 0) goes on.
     """
-    size = float(np.vdot(delta, delta))
     step = state.step + 1
     if not np.isfinite(x).all():
         return Stop(

@@ -121,7 +121,7 @@ class History(Callback):
             if block is not None:
                 grown[:rows] = block
             self._block = block = grown
-        np.copyto(block[rows], x)
+        np.copyto(block[rows, ...], x)  # a view, also for a 0-d point
         self._rows = rows + 1
         self._point_steps.append(step)
 

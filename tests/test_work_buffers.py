@@ -1,0 +1,140 @@
+"""Work buffers: built-in rules step in the run's arrays, with the same bits."""
+
+import copy
+import weakref
+
+import attrs
+import numpy as np
+import pytest
+
+from optim import (
+    Adam,
+    AdamW,
+    Callback,
+    FixedStep,
+    History,
+    Momentum,
+    Nesterov,
+    Optimizer,
+)
+from optim.problems import Rosenbrock, Sphere
+from optim.schedules import ExponentialDecay
+from optim.step_rules import BUFFERED
+
+RULES = [
+    FixedStep(1e-3),
+    FixedStep(ExponentialDecay(1e-3, 0.99)),
+    Momentum(1e-3),
+    Momentum(1e-3, weight_decay=0.1),
+    Momentum(1e-3, dampening=0.5),
+    Nesterov(1e-3, beta=0.8),
+    Nesterov(1e-3, weight_decay=0.01),
+    Adam(1e-2),
+    Adam(1e-2, amsgrad=True),
+    Adam(1e-2, amsgrad=True, amsgrad_max="corrected"),
+    Adam(1e-2, weight_decay=0.1),
+    AdamW(1e-2),
+    AdamW(1e-2, amsgrad=True),
+]
+
+
+def _unbuffered(rule):
+    """The same rule as a subclass: the engine steps it by its public `update`."""
+    cls = type(rule)
+    plain = attrs.frozen(type(f"Plain{cls.__name__}", (cls,), {}))
+    assert plain not in BUFFERED
+    return plain(
+        **{field.name: getattr(rule, field.name) for field in attrs.fields(cls)}
+    )
+
+
+def _arrays(state):
+    """The arrays of a (nested) rule state, in field order."""
+    if isinstance(state, np.ndarray):
+        return [state]
+    if attrs.has(type(state)):
+        return [
+            a
+            for f in attrs.fields(type(state))
+            for a in _arrays(getattr(state, f.name))
+        ]
+    return []
+
+
+@pytest.mark.parametrize("rule", RULES, ids=repr)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("ulps", [0, 1, 3])
+def test_buffered_steps_equal_the_public_update_bit_for_bit(rule, dtype, ulps):
+    x0 = np.array([-1.2, 1.0, 0.5, 2.0], dtype=dtype)
+    for _ in range(ulps):
+        x0 = np.nextafter(x0, np.inf)
+    runs = [
+        Optimizer(Rosenbrock(4), step_rule=r, max_steps=200).run(x0)
+        for r in (rule, _unbuffered(rule))
+    ]
+    buffered, plain = runs
+    assert type(rule) in BUFFERED
+    assert (buffered.status, buffered.steps) == (plain.status, plain.steps)
+    np.testing.assert_array_equal(buffered.x, plain.x, strict=True)
+    for ours, theirs in zip(
+        _arrays(buffered.run_state.rule_state),
+        _arrays(plain.run_state.rule_state),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(ours, theirs, strict=True)
+
+
+@pytest.mark.parametrize("rule", [FixedStep(0.1), Momentum(0.1), Adam(0.1)], ids=repr)
+def test_a_scalar_point_steps_the_same(rule):
+    runs = [
+        Optimizer(Sphere(), step_rule=r, max_steps=30).run(np.array(0.7))
+        for r in (rule, _unbuffered(rule))
+    ]
+    assert runs[0].x.shape == ()
+    np.testing.assert_array_equal(runs[0].x, runs[1].x, strict=True)
+
+
+@pytest.mark.parametrize("rule", [Momentum(1e-3), Nesterov(1e-3), Adam(1e-3)], ids=repr)
+def test_a_long_run_writes_its_state_into_the_state_before_last(rule):
+    """A weak reference does not keep an array alive: a recycled state array of
+    step k is the very array of step k - 2 (else it would be dead or another)."""
+    seen, recycled = [], []
+
+    class Watch(Callback):
+        def on_step(self, info):
+            arrays = _arrays(info.run_state.rule_state)[:2]
+            if len(seen) >= 2:
+                recycled.extend(
+                    old() is new for old, new in zip(seen[-2], arrays, strict=True)
+                )
+            seen.append([weakref.ref(a) for a in arrays])
+
+    Optimizer(Sphere(), step_rule=rule, callbacks=[Watch()], max_steps=40).run(
+        np.linspace(1.0, 2.0, 50)
+    )
+    assert len(recycled) >= 38
+    assert sum(recycled) >= len(recycled) - 4  # the first steps share the zeros
+
+
+@pytest.mark.parametrize("rule", RULES, ids=repr)
+def test_states_you_keep_are_never_overwritten(rule):
+    kept, copies = [], []
+
+    def keep(info):
+        kept.append(info.run_state.rule_state)
+        copies.append(copy.deepcopy(info.run_state.rule_state))
+
+    Optimizer(Sphere(), step_rule=rule, callbacks=[keep], max_steps=20).run(
+        np.linspace(1.0, 2.0, 5)
+    )
+    for held, snapshot in zip(kept, copies, strict=True):
+        for ours, theirs in zip(_arrays(held), _arrays(snapshot), strict=True):
+            np.testing.assert_array_equal(ours, theirs)
+
+
+def test_history_keeps_scalar_points():
+    history = History()
+    Optimizer(
+        Sphere(), step_rule=FixedStep(0.25), callbacks=[history], max_steps=2
+    ).run(np.array(2.0))
+    np.testing.assert_array_equal(history.x, [2.0, 1.0, 0.5])
