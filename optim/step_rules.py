@@ -714,6 +714,40 @@ class AdaGrad(LearningRateRule[AdaGradState]):
         denominator = np.where(total > 0, denominator, 0.0)
         return _guarded_ratio(gradient, denominator), AdaGradState(total)
 
+    @override
+    def _step_into(
+        self,
+        out: Array,
+        gradient: Array,
+        state: AdaGradState,
+        spare: Any,
+        *,
+        x: Array,
+        rate: float,
+        scratch: MutableMapping[str, Array],
+    ) -> AdaGradState:
+        gradient = _coupled_into(gradient, x, self.weight_decay, scratch)
+        total = _take(spare, "sum_of_squares", state.sum_of_squares)
+        np.square(gradient, out=total)  # gradient**2
+        np.add(state.sum_of_squares, total, out=total)
+        if self.eps_in_sqrt:
+            np.add(total, self.eps, out=out)
+            np.sqrt(out, out=out)
+        else:
+            np.sqrt(total, out=out)
+            np.add(out, self.eps, out=out)
+        # The ratio where G_t > 0 and the denominator > 0, else 0 (as `direction`).
+        positive = _scratch(scratch, "positive", np.empty(out.shape, dtype=bool))
+        other = _scratch(scratch, "other", positive)
+        np.greater(total, 0.0, out=positive)
+        np.greater(out, 0.0, out=other)
+        np.logical_and(positive, other, out=positive)
+        np.divide(gradient, out, out=out, where=positive)  # type: ignore[arg-type]
+        np.logical_not(positive, out=positive)
+        np.copyto(out, 0.0, where=positive)
+        np.multiply(out, -rate, out=out)
+        return AdaGradState(total)
+
 
 @attrs.frozen
 class RMSPropState:
@@ -844,6 +878,52 @@ class RMSProp(LearningRateRule[RMSPropState]):
             return scaled, RMSPropState(mean_square, mean, state.velocity)
         velocity = self.momentum * state.velocity + scaled
         return velocity, RMSPropState(mean_square, mean, velocity)
+
+    @override
+    def _step_into(
+        self,
+        out: Array,
+        gradient: Array,
+        state: RMSPropState,
+        spare: Any,
+        *,
+        x: Array,
+        rate: float,
+        scratch: MutableMapping[str, Array],
+    ) -> RMSPropState:
+        beta = self.beta
+        gradient = _coupled_into(gradient, x, self.weight_decay, scratch)
+        mean_square = _take(spare, "mean_square", state.mean_square)
+        np.square(gradient, out=out)  # gradient**2
+        np.multiply(out, 1.0 - beta, out=out)
+        np.multiply(state.mean_square, beta, out=mean_square)
+        np.add(mean_square, out, out=mean_square)
+        if self.centered:
+            mean = _take(spare, "mean", state.mean)
+            np.multiply(gradient, 1.0 - beta, out=out)
+            np.multiply(state.mean, beta, out=mean)
+            np.add(mean, out, out=mean)
+            variance = _scratch(scratch, "variance", out)
+            np.square(mean, out=variance)
+            np.subtract(mean_square, variance, out=variance)
+            np.maximum(variance, 0.0, out=variance)
+        else:
+            mean, variance = state.mean, mean_square
+        if self.eps_in_sqrt:
+            np.add(variance, self.eps, out=out)
+            np.sqrt(out, out=out)
+        else:
+            np.sqrt(variance, out=out)
+            np.add(out, self.eps, out=out)
+        np.divide(gradient, out, out=out)
+        if self.momentum == 0.0:
+            np.multiply(out, -rate, out=out)
+            return RMSPropState(mean_square, mean, state.velocity)
+        velocity = _take(spare, "velocity", state.velocity)
+        np.multiply(state.velocity, self.momentum, out=velocity)
+        np.add(velocity, out, out=velocity)
+        np.multiply(velocity, -rate, out=out)
+        return RMSPropState(mean_square, mean, velocity)
 
 
 @attrs.frozen
@@ -1142,7 +1222,7 @@ class AdamW(_AdamMoments):
 
 
 BUFFERED: frozenset[type[LearningRateRule[Any]]] = frozenset(
-    {FixedStep, Momentum, Nesterov, Adam, AdamW}
+    {FixedStep, Momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW}
 )
 """The rules whose `_update_into` the engine uses: it allocates no n-vector per
 step (a subclass is not one of them: it may change the arithmetic)."""

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from optim import (
+    AdaGrad,
     Adam,
     AdamW,
     Callback,
@@ -16,6 +17,7 @@ from optim import (
     Momentum,
     Nesterov,
     Optimizer,
+    RMSProp,
 )
 from optim.problems import Rosenbrock, Sphere
 from optim.schedules import ExponentialDecay
@@ -29,6 +31,12 @@ RULES = [
     Momentum(1e-3, dampening=0.5),
     Nesterov(1e-3, beta=0.8),
     Nesterov(1e-3, weight_decay=0.01),
+    AdaGrad(1e-2),
+    AdaGrad(1e-2, eps=0.0, initial_accumulator=0.1, weight_decay=0.1),
+    AdaGrad(1e-2, eps_in_sqrt=True),
+    RMSProp(1e-3),
+    RMSProp(1e-3, centered=True, momentum=0.5, weight_decay=0.1),
+    RMSProp(1e-3, eps_in_sqrt=True, momentum=0.9),
     Adam(1e-2),
     Adam(1e-2, amsgrad=True),
     Adam(1e-2, amsgrad=True, amsgrad_max="corrected"),
@@ -94,7 +102,11 @@ def test_a_scalar_point_steps_the_same(rule):
     np.testing.assert_array_equal(runs[0].x, runs[1].x, strict=True)
 
 
-@pytest.mark.parametrize("rule", [Momentum(1e-3), Nesterov(1e-3), Adam(1e-3)], ids=repr)
+@pytest.mark.parametrize(
+    "rule",
+    [Momentum(1e-3), Nesterov(1e-3), AdaGrad(1e-3), RMSProp(1e-3), Adam(1e-3)],
+    ids=repr,
+)
 def test_a_long_run_writes_its_state_into_the_state_before_last(rule):
     """A weak reference does not keep an array alive: a recycled state array of
     step k is the very array of step k - 2 (else it would be dead or another)."""
@@ -138,3 +150,15 @@ def test_history_keeps_scalar_points():
         Sphere(), step_rule=FixedStep(0.25), callbacks=[history], max_steps=2
     ).run(np.array(2.0))
     np.testing.assert_array_equal(history.x, [2.0, 1.0, 0.5])
+
+
+@pytest.mark.parametrize("rule", [AdaGrad(0.1, eps=0.0), RMSProp(0.1)], ids=repr)
+def test_a_coordinate_that_never_moves_steps_the_same(rule):
+    """A zero gradient coordinate: AdaGrad's guarded 0/0 gives 0 both ways."""
+    x0 = np.array([0.0, 1.0, -2.0])
+    runs = [
+        Optimizer(Sphere(), step_rule=r, max_steps=30).run(x0)
+        for r in (rule, _unbuffered(rule))
+    ]
+    assert runs[0].x[0] == 0.0
+    np.testing.assert_array_equal(runs[0].x, runs[1].x, strict=True)
