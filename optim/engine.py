@@ -356,7 +356,10 @@ class Engine:
         """Ask the step rule for the pending point, or say why there is none."""
         state, context, evaluator = self.state, self.context, self.evaluator
         assert state is not None
-        loss, descent_gradient = evaluator.minimized(state.value, state.gradient)
+        if self._sign == 1.0:
+            loss, descent_gradient = state.value, state.gradient
+        else:
+            loss, descent_gradient = evaluator.minimized(state.value, state.gradient)
         rule = context.step_rule
         try:
             if self._buffered:

@@ -31,6 +31,7 @@ class _Counted(Objective):
         "last",
         "name",
         "objective",
+        "pair_name",
     )
 
     def __init__(self, objective: Objective) -> None:
@@ -38,6 +39,7 @@ class _Counted(Objective):
         self.evaluations = 0
         self.gradient_evaluations = 0
         self.name = type(objective).__name__
+        self.pair_name = f"{self.name}.value_and_gradient"
         self.copies = True
         """Whether every gradient is copied (see `Evaluator.keeps_gradients`)."""
         self.last: Array | None = None
@@ -104,7 +106,11 @@ class _Counted(Objective):
         self.evaluations += 1
         self.gradient_evaluations += 1
         pair = self.objective.value_and_gradient(x)
-        name = f"{self.name}.value_and_gradient"
+        name = self.pair_name
+        if type(pair) is tuple and len(pair) == 2:  # the common case, in O(1)
+            value, gradient = pair
+            if type(value) is float and type(gradient) is np.ndarray:
+                return value, self._private(gradient, x, name)
         if not (isinstance(pair, tuple) and len(pair) == 2):
             raise TypeError(
                 f"{name} returned {type(pair).__name__}, expected a (value, gradient) "
@@ -321,8 +327,11 @@ class Evaluator:
             The triple `(value, gradient, error)`; `error` is the estimator's error
                 estimate shaped like `x`, or `None`.
         """
-        full, self._full_memo = self._full_memo, None
-        known, self._value_memo = self._value_memo, None
+        full, known = self._full_memo, self._value_memo
+        if full is None and known is None and self._exact:  # no trial: the usual
+            value, gradient = self._counted.value_and_gradient(x)
+            return value, gradient, None
+        self._full_memo = self._value_memo = None
         if full is not None and np.array_equal(full[0], x):
             name = "Evaluator"  # a trial point of another dtype gave this gradient
             gradient = check_like_x(full[2], x, name=name, what="a gradient")

@@ -247,7 +247,9 @@ class LearningRateRule(StepRule[LearningRateRuleState[S]]):
         """
         if state is None:
             state = self.init(x)
-        rate = learning_rate_at(self.learning_rate, state.step)
+        rate = self.learning_rate
+        if type(rate) is not float:
+            rate = learning_rate_at(rate, state.step)
         spare = None
         if (
             retired is not None
