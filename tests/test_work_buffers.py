@@ -1,6 +1,7 @@
 """Work buffers: built-in rules step in the run's arrays, with the same bits."""
 
 import copy
+import pickle
 import weakref
 
 import attrs
@@ -18,6 +19,7 @@ from optim import (
     Nesterov,
     Optimizer,
     RMSProp,
+    StopOnZeroGradient,
 )
 from optim.problems import Rosenbrock, Sphere
 from optim.schedules import ExponentialDecay
@@ -162,3 +164,22 @@ def test_a_coordinate_that_never_moves_steps_the_same(rule):
     ]
     assert runs[0].x[0] == 0.0
     np.testing.assert_array_equal(runs[0].x, runs[1].x, strict=True)
+
+
+def test_history_reuses_its_block_and_pickles_only_what_it_recorded():
+    history = History()
+    optimizer = Optimizer(
+        Sphere(),
+        step_rule=FixedStep(0.25),
+        callbacks=[history, StopOnZeroGradient(1e-3)],
+        max_steps=10_000,
+    )
+    optimizer.run(np.array([2.0, 1.0]))
+    first = history.x
+    result = optimizer.run(np.array([2.0, 1.0]) / 1024)
+    np.testing.assert_array_equal(history.x, first[: result.steps + 1] / 1024)
+    assert len(first) == 14  # the first record's copy is intact
+    restored = pickle.loads(pickle.dumps(history))
+    np.testing.assert_array_equal(restored.x, history.x)
+    assert len(pickle.dumps(history)) < 4_000  # not the 10,001 rows made
+    assert len(restored) == len(history) == result.steps + 1
