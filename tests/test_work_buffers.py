@@ -183,3 +183,25 @@ def test_history_reuses_its_block_and_pickles_only_what_it_recorded():
     np.testing.assert_array_equal(restored.x, history.x)
     assert len(pickle.dumps(history)) < 4_000  # not the 10,001 rows made
     assert len(restored) == len(history) == result.steps + 1
+
+
+@pytest.mark.parametrize("rate", [1e-17, 1.1e-16, 1e-15, 1e-3, 0.5, 1e150])
+@pytest.mark.parametrize("ulps", [0, 2, 5])
+def test_fixed_step_ends_as_the_public_update_does(rate, ulps):
+    """The engine's estimate of a FixedStep's size decides only what it clearly can:
+    precision limits, divergence and convergence end the same way."""
+    x0 = np.array([1.0, -3.0, 1e-300])
+    for _ in range(ulps):
+        x0 = np.nextafter(x0, np.inf)
+    rule = FixedStep(rate)
+    runs = [
+        Optimizer(Sphere(), step_rule=r, max_steps=300, max_growth=None).run(x0)
+        for r in (rule, _unbuffered(rule))
+    ]
+    ours, theirs = runs
+    assert (ours.status, ours.steps, ours.message) == (
+        theirs.status,
+        theirs.steps,
+        theirs.message.replace("PlainFixedStep", "FixedStep"),
+    )
+    np.testing.assert_array_equal(ours.x, theirs.x, strict=True)
