@@ -1039,6 +1039,10 @@ def _failed(state: RunState, error: Exception) -> End:
 
 def _checked_update(rule: Any, out: object, x: Array) -> tuple[Array, Any]:
     """The `(step, state)` pair a rule's `update` returned, checked in O(1)."""
+    if type(out) is tuple and len(out) == 2:  # the common case: no names formatted
+        step = out[0]
+        if type(step) is np.ndarray and step.dtype == x.dtype and step.shape == x.shape:
+            return step, out[1]
     name = f"{type(rule).__name__}.update"
     if not (isinstance(out, tuple) and len(out) == 2):
         sized = isinstance(out, tuple | list) or (

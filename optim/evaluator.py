@@ -21,6 +21,11 @@ from optim.objective import Objective, bind_arguments, value_is_derived
 from optim.projections import Bounds, Projection
 
 
+def _same_point(a: Array, b: Array) -> bool:
+    """`numpy.array_equal(a, b)` for two arrays, without its overhead."""
+    return bool(a.shape == b.shape and (a == b).all())
+
+
 class _Counted(Objective):
     """Forward to an objective, counting calls and checking what comes back."""
 
@@ -332,14 +337,14 @@ class Evaluator:
             value, gradient = self._counted.value_and_gradient(x)
             return value, gradient, None
         self._full_memo = self._value_memo = None
-        if full is not None and np.array_equal(full[0], x):
+        if full is not None and _same_point(full[0], x):
             name = "Evaluator"  # a trial point of another dtype gave this gradient
             gradient = check_like_x(full[2], x, name=name, what="a gradient")
             error = full[3]
             if error is not None:
                 error = check_like_x(error, x, name=name, what="an error estimate")
             return full[1], gradient, error
-        if known is not None and np.array_equal(known[0], x):
+        if known is not None and _same_point(known[0], x):
             gradient, error = self._estimate(x)
             return known[1], gradient, error
         return self._value_and_estimate(x)
