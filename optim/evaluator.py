@@ -13,6 +13,7 @@ from optim._arrays import (
     check_gradient_shape,
     check_like_x,
     checked_values,
+    run_dtype,
 )
 from optim._types import Array, override
 from optim.gradients import AnalyticGradient, GradientEstimator
@@ -114,8 +115,17 @@ class _Counted(Objective):
         name = self.pair_name
         if type(pair) is tuple and len(pair) == 2:  # the common case, in O(1)
             value, gradient = pair
-            if type(value) is float and type(gradient) is np.ndarray:
-                return value, self._private(gradient, x, name)
+            if (
+                type(value) is float
+                and type(gradient) is np.ndarray
+                and gradient.shape == x.shape
+                and gradient.dtype == run_dtype(x.dtype)
+            ):  # `_private` inlined: its checks are passed
+                if not self.copies and gradient is not self.last:
+                    self.last = gradient
+                    return value, gradient
+                self.copies, self.last = True, None
+                return value, gradient.copy()
         if not (isinstance(pair, tuple) and len(pair) == 2):
             raise TypeError(
                 f"{name} returned {type(pair).__name__}, expected a (value, gradient) "
