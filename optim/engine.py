@@ -458,24 +458,13 @@ class Engine:
         return np.empty_like(x)
 
     def _moved(self, x: Array, delta: Array) -> Array:
-        """`x + delta` in a fresh array, or in the buffer of an old point.
+        """`x + delta`, in the buffer of the point before last when it is free.
 
-        The buffer of the point before last is reused when nothing but the engine
-        refers to it (its reference count says so): a callback, `History` or your
-        code that kept that point keeps it intact, and a long run allocates no
-        new point per step.
+        A callback, `History` or your code that kept that point keeps it intact
+        (see `_spare_like`), and a long run allocates no new point per step.
         """
-        spare, self._spare = self._spare, None
-        if (
-            spare is not None
-            and sys.getrefcount(spare) == _UNSHARED
-            and spare.shape == x.shape
-            and spare.dtype == x.dtype
-        ):
-            moved: Array = np.add(x, delta, out=spare)
-            return moved
-        fresh = x + delta
-        return fresh if isinstance(fresh, np.ndarray) else np.asarray(fresh)
+        moved: Array = np.add(x, delta, out=self._spare_like(x))
+        return moved
 
     def _stuck(
         self, state: RunState, x: Array, size: float, rule_state: Any
