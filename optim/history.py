@@ -85,6 +85,7 @@ class History(Callback):
         default=np.dtype(np.float64), init=False, repr=False
     )
     _previous: Array | None = attrs.field(default=None, init=False, repr=False)
+    _difference: Array | None = attrs.field(default=None, init=False, repr=False)
     _spec: Any = attrs.field(default=None, init=False, repr=False)
 
     @override
@@ -172,9 +173,13 @@ class History(Callback):
         if previous is None or previous.shape != np.shape(x):
             self._previous = np.array(x, dtype=self._dtype, copy=True)
             return 0.0
-        difference = (x - previous).reshape(-1)
-        np.copyto(previous, x)  # our own buffer: no allocation per step
-        return math.sqrt(float(difference @ difference))
+        difference = self._difference
+        if difference is None or difference.shape != previous.shape:
+            difference = self._difference = np.empty_like(previous)
+        np.subtract(x, previous, out=difference)
+        np.copyto(previous, x)  # our own buffers: no allocation per step
+        flat = difference.reshape(-1)
+        return math.sqrt(float(flat @ flat))
 
     def __len__(self) -> int:
         return len(self._steps)
