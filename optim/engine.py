@@ -31,6 +31,7 @@ from optim.gradients import AnalyticGradient
 from optim.hooks import End, Hooks
 from optim.result import Result, Status, StepInfo, Stop
 from optim.run import RunContext, RunState
+from optim.step_rules import BUFFERED, FixedStep
 from optim.stopping import (
     advice,
     at_rounding_level,
@@ -52,6 +53,7 @@ def _references_of_a_local() -> int:
 
 
 _UNSHARED = _references_of_a_local()
+_F64 = np.dtype(np.float64)
 
 
 class Engine:
@@ -80,12 +82,16 @@ class Engine:
 
     __slots__ = (
         "_args",
+        "_buffered",
         "_constraint",
+        "_fixed_rate",
         "_kwargs",
         "_margin",
         "_pending",
         "_rank_best",
         "_resumed",
+        "_retired",
+        "_scratch",
         "_sign",
         "_size_bound",
         "_spare",
@@ -136,6 +142,13 @@ class Engine:
         self._spec = getattr(context.objective, "spec", None)
         self._spare: Array | None = None  # an old point's buffer, see _moved
         self._size_bound = math.inf  # an upper bound on |x|^2, kept by _stuck
+        # Built-in rules step in the run's buffers (see _update_into).
+        self._buffered = type(context.step_rule) in BUFFERED
+        rate = getattr(context.step_rule, "learning_rate", None)
+        fixed = type(context.step_rule) is FixedStep and type(rate) is float
+        self._fixed_rate: float | None = rate if fixed else None
+        self._retired: Any = None  # the rule state before last, see _update_into
+        self._scratch: dict[str, Array] = {}
         self.evaluator = Evaluator(
             context.objective,
             context.gradient_estimator,
@@ -348,24 +361,33 @@ class Engine:
         """Ask the step rule for the pending point, or say why there is none."""
         state, context, evaluator = self.state, self.context, self.evaluator
         assert state is not None
-        loss, descent_gradient = evaluator.minimized(state.value, state.gradient)
+        if self._sign == 1.0:
+            loss, descent_gradient = state.value, state.gradient
+        else:
+            loss, descent_gradient = evaluator.minimized(state.value, state.gradient)
+        rule = context.step_rule
         try:
-            delta, rule_state = _checked_update(
-                context.step_rule,
-                context.step_rule.update(
-                    descent_gradient,
-                    state.rule_state,
-                    x=state.x,
-                    value=loss,
-                    evaluator=evaluator,
-                ),
-                state.x,
-            )
-            x = self._moved(state.x, delta)
+            if self._buffered:
+                x, rule_state, size = self._update_into(rule, state, descent_gradient)
+            else:
+                delta, rule_state = _checked_update(
+                    rule,
+                    rule.update(
+                        descent_gradient,
+                        state.rule_state,
+                        x=state.x,
+                        value=loss,
+                        evaluator=evaluator,
+                    ),
+                    state.x,
+                )
+                size = float(np.vdot(delta, delta))
+                x = self._moved(state.x, delta)
             if context.constraint is not None:
                 x = _projected(context.constraint, x, state.x)
                 delta = x - state.x  # what the step did, for the test below
-            stuck = self._stuck(state, x, delta, rule_state)
+                size = float(np.vdot(delta, delta))
+            stuck = self._stuck(state, x, size, rule_state)
         except Exception as error:  # the run's result must survive it
             return _failed(state, error)
         if stuck is not None:
@@ -373,13 +395,57 @@ class Engine:
         self._pending = (x, rule_state)
         return None
 
-    def _moved(self, x: Array, delta: Array) -> Array:
-        """`x + delta` in a fresh array, or in the buffer of an old point.
+    def _update_into(
+        self, rule: Any, state: RunState, gradient: Array
+    ) -> tuple[Array, Any, float]:
+        """A built-in rule's step in the run's buffers: the point, state, |step|^2.
 
-        The buffer of the point before last is reused when nothing but the engine
-        refers to it (its reference count says so): a callback, `History` or your
-        code that kept that point keeps it intact, and a long run allocates no
-        new point per step.
+        The step is written into the buffer of the point before last (see
+        `_spare`), the new point over it; the rule's new state into the arrays
+        of the state before last, where nothing else refers to them. The same
+        arithmetic as `update`, so the same bits.
+        """
+        out = self._spare_like(state.x)
+        retired, self._retired = self._retired, None
+        if retired is not None and sys.getrefcount(retired) != _UNSHARED:
+            retired = None  # a callback or a result kept it: leave it intact
+        rule_state = rule._update_into(
+            out,
+            gradient,
+            state.rule_state,
+            retired,
+            x=state.x,
+            scratch=self._scratch,
+        )
+        size = self._step_size(state)
+        if size < 0.0:
+            size = float(np.vdot(out, out))
+        x: Array = np.add(state.x, out, out=out)
+        self._retired = state.rule_state
+        return x, rule_state, size
+
+    def _step_size(self, state: RunState) -> float:
+        """`|step|^2` without a pass over the step, where that decides nothing.
+
+        A `FixedStep` of constant rate in float64 steps by `rate * |g|`; where
+        that clearly moves `x` (see `_stuck`) the exact size would say the same,
+        and the bound on `|x|` grows by a hair more than with it. Else `-1.0`:
+        the step's exact size is needed.
+        """
+        rate = self._fixed_rate
+        if rate is None or self._constraint is not None or state.x.dtype != _F64:
+            return -1.0
+        length = rate * state.gradient_norm
+        estimate = length * length  # inf on overflow (`**` would raise)
+        if 1e-280 < estimate < math.inf and estimate > 4e-30 * self._size_bound:
+            return estimate * (1.0 + 1e-12)  # the bound stays an upper bound
+        return -1.0
+
+    def _spare_like(self, x: Array) -> Array:
+        """The buffer of the point before last if nothing else refers to it, or new.
+
+        The reference count says whether a callback, `History` or your code
+        kept that point: if so it stays intact, and a new array is made.
         """
         spare, self._spare = self._spare, None
         if (
@@ -388,22 +454,28 @@ class Engine:
             and spare.shape == x.shape
             and spare.dtype == x.dtype
         ):
-            moved: Array = np.add(x, delta, out=spare)
-            return moved
-        fresh = x + delta
-        return fresh if isinstance(fresh, np.ndarray) else np.asarray(fresh)
+            return spare
+        return np.empty_like(x)
+
+    def _moved(self, x: Array, delta: Array) -> Array:
+        """`x + delta`, in the buffer of the point before last when it is free.
+
+        A callback, `History` or your code that kept that point keeps it intact
+        (see `_spare_like`), and a long run allocates no new point per step.
+        """
+        moved: Array = np.add(x, delta, out=self._spare_like(x))
+        return moved
 
     def _stuck(
-        self, state: RunState, x: Array, delta: Array, rule_state: Any
+        self, state: RunState, x: Array, size: float, rule_state: Any
     ) -> Stop | None:
         """Why the step from `state` to `x` cannot go on, or `None` (one pass).
 
-        The common case, a finite step that moves `x`, is told with one pass over
-        the step and a cached bound on `|x|` (updated by the triangle inequality);
-        the exact norm of `x` is computed only when in doubt, and the outcome is
-        the same as with it (see `_stuck` at module level for the rest).
+        The common case, a finite step that moves `x`, is told by the step's
+        squared size `size` and a cached bound on `|x|` (updated by the triangle
+        inequality); the exact norm of `x` is computed only when in doubt, and
+        the outcome is the same as with it (see `_stuck` at module level for the rest).
         """
-        size = float(np.vdot(delta, delta))
         if math.isfinite(size):
             bound = self._size_bound
             if not size > 1e-30 * bound:  # in doubt: the exact norm of x
@@ -411,7 +483,7 @@ class Engine:
             if size > 1e-30 * bound:
                 self._size_bound = (math.sqrt(bound) + math.sqrt(size)) ** 2
                 return None  # a finite step that moves x
-        return _stuck(state, x, delta, rule_state, self.evaluator)
+        return _stuck(state, x, size, rule_state, self.evaluator)
 
     def _confirmed(self, end: End) -> End | None:
         """Check what an ending claims about the gradient; `None`: go on.
@@ -432,14 +504,18 @@ class Engine:
         if tol is None and stalled:
             tol = self.hooks.gradient_tol
         estimator = self.context.gradient_estimator
-        checks = [
-            check
-            for check in (
-                second_step(estimator, state.x),
-                confirming_estimator(estimator),
-            )
-            if check is not None
-        ]
+        checks = (
+            []
+            if tol is None  # nothing to confirm: no checking estimator is built
+            else [
+                check
+                for check in (
+                    second_step(estimator, state.x),
+                    confirming_estimator(estimator),
+                )
+                if check is not None
+            ]
+        )
         if tol is None or not checks:
             return self._at_floor(end) if stalled else end
         resolution = state.gradient_error or 0.0
@@ -578,6 +654,9 @@ class Engine:
 
     def _finish(self, end: End) -> None:
         """Turn the final state and the reason to stop into the result; end hooks."""
+        # No more steps: free the old point's buffer and the rule's.
+        self._spare = self._retired = None
+        self._scratch.clear()
         state, context = self.state, self.context
         assert state is not None
         outside = None if end.failure else _outside(context.constraint, state)
@@ -949,6 +1028,10 @@ def _failed(state: RunState, error: Exception) -> End:
 
 def _checked_update(rule: Any, out: object, x: Array) -> tuple[Array, Any]:
     """The `(step, state)` pair a rule's `update` returned, checked in O(1)."""
+    if type(out) is tuple and len(out) == 2:  # the common case: no names formatted
+        step = out[0]
+        if type(step) is np.ndarray and step.dtype == x.dtype and step.shape == x.shape:
+            return step, out[1]
     name = f"{type(rule).__name__}.update"
     if not (isinstance(out, tuple) and len(out) == 2):
         sized = isinstance(out, tuple | list) or (
@@ -964,7 +1047,7 @@ def _checked_update(rule: Any, out: object, x: Array) -> tuple[Array, Any]:
 
 
 def _stuck(
-    state: RunState, x: Array, delta: Array, rule_state: Any, evaluator: Evaluator
+    state: RunState, x: Array, size: float, rule_state: Any, evaluator: Evaluator
 ) -> Stop | None:
     """Why the step from `state` to `x` cannot go on, or `None` (one pass, usually).
 
@@ -974,7 +1057,6 @@ def _stuck(
     would be the same: a stalled line search). A zero step that changes the
     state (a schedule warming up from 0) goes on.
     """
-    size = float(np.vdot(delta, delta))
     step = state.step + 1
     if not np.isfinite(x).all():
         return Stop(

@@ -13,12 +13,18 @@ from optim._arrays import (
     check_gradient_shape,
     check_like_x,
     checked_values,
+    run_dtype,
 )
 from optim._types import Array, override
 from optim.gradients import AnalyticGradient, GradientEstimator
 from optim.mode import Mode
 from optim.objective import Objective, bind_arguments, value_is_derived
 from optim.projections import Bounds, Projection
+
+
+def _same_point(a: Array, b: Array) -> bool:
+    """`numpy.array_equal(a, b)` for two arrays, without its overhead."""
+    return bool(a.shape == b.shape and (a == b).all())
 
 
 class _Counted(Objective):
@@ -31,6 +37,7 @@ class _Counted(Objective):
         "last",
         "name",
         "objective",
+        "pair_name",
     )
 
     def __init__(self, objective: Objective) -> None:
@@ -38,6 +45,7 @@ class _Counted(Objective):
         self.evaluations = 0
         self.gradient_evaluations = 0
         self.name = type(objective).__name__
+        self.pair_name = f"{self.name}.value_and_gradient"
         self.copies = True
         """Whether every gradient is copied (see `Evaluator.keeps_gradients`)."""
         self.last: Array | None = None
@@ -104,7 +112,20 @@ class _Counted(Objective):
         self.evaluations += 1
         self.gradient_evaluations += 1
         pair = self.objective.value_and_gradient(x)
-        name = f"{self.name}.value_and_gradient"
+        name = self.pair_name
+        if type(pair) is tuple and len(pair) == 2:  # the common case, in O(1)
+            value, gradient = pair
+            if (
+                type(value) is float
+                and type(gradient) is np.ndarray
+                and gradient.shape == x.shape
+                and gradient.dtype == run_dtype(x.dtype)
+            ):  # `_private` inlined: its checks are passed
+                if not self.copies and gradient is not self.last:
+                    self.last = gradient
+                    return value, gradient
+                self.copies, self.last = True, None
+                return value, gradient.copy()
         if not (isinstance(pair, tuple) and len(pair) == 2):
             raise TypeError(
                 f"{name} returned {type(pair).__name__}, expected a (value, gradient) "
@@ -224,6 +245,26 @@ class Evaluator:
             kwargs: Extra keyword arguments.
         """
         self._counted.objective = bind_arguments(self._objective, args, kwargs)
+        self.forget()
+
+    def forget(self) -> None:
+        """Forget the trial points evaluated so far (their arrays may be reused).
+
+        [`evaluate`][optim.evaluator.Evaluator.evaluate] then evaluates its point
+        afresh even if it was a trial point.
+
+        Examples:
+            >>> import numpy as np
+            >>> from optim import AnalyticGradient, Mode
+            >>> from optim.problems import Sphere
+            >>> evaluator = Evaluator(Sphere(), AnalyticGradient(), Mode.DESCENT)
+            >>> point = np.array([1.0])
+            >>> _ = evaluator.value(point)
+            >>> evaluator.forget()
+            >>> _ = evaluator.evaluate(point)
+            >>> evaluator.evaluations
+            2
+        """
         self._value_memo = self._full_memo = None
 
     @property
@@ -301,16 +342,19 @@ class Evaluator:
             The triple `(value, gradient, error)`; `error` is the estimator's error
                 estimate shaped like `x`, or `None`.
         """
-        full, self._full_memo = self._full_memo, None
-        known, self._value_memo = self._value_memo, None
-        if full is not None and np.array_equal(full[0], x):
+        full, known = self._full_memo, self._value_memo
+        if full is None and known is None and self._exact:  # no trial: the usual
+            value, gradient = self._counted.value_and_gradient(x)
+            return value, gradient, None
+        self._full_memo = self._value_memo = None
+        if full is not None and _same_point(full[0], x):
             name = "Evaluator"  # a trial point of another dtype gave this gradient
             gradient = check_like_x(full[2], x, name=name, what="a gradient")
             error = full[3]
             if error is not None:
                 error = check_like_x(error, x, name=name, what="an error estimate")
             return full[1], gradient, error
-        if known is not None and np.array_equal(known[0], x):
+        if known is not None and _same_point(known[0], x):
             gradient, error = self._estimate(x)
             return known[1], gradient, error
         return self._value_and_estimate(x)

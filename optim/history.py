@@ -31,7 +31,9 @@ class History(Callback):
     Each run starts a fresh record. Only what is recorded is kept: a private
     copy of the point (never a reference to an array someone could modify), the
     value, the gradient norm and the step size, as Python lists that grow in
-    amortized constant time. Gradients, step-rule states and the per-step
+    amortized constant time; the points are copied into one block, made for
+    the whole run when its length is known (else doubled as it fills) and
+    reused by the next run. Gradients, step-rule states and the per-step
     [`StepInfo`][optim.result.StepInfo] records are not kept. The step size is
     the distance from the previous step's point, computed when the step is
     recorded, so it is right whichever points are kept.
@@ -83,14 +85,24 @@ class History(Callback):
         default=np.dtype(np.float64), init=False, repr=False
     )
     _previous: Array | None = attrs.field(default=None, init=False, repr=False)
+    _difference: Array | None = attrs.field(default=None, init=False, repr=False)
     _spec: Any = attrs.field(default=None, init=False, repr=False)
 
     @override
     def on_start(self, context: RunContext, x0: Array) -> None:
         self._steps, self._values, self._norms, self._sizes = [], [], [], []
-        self._block, self._rows, self._point_steps = None, 0, []
-        self._shape = np.shape(x0)
-        self._dtype = run_dtype(np.result_type(x0))  # points: in the run's dtype
+        shape, dtype = np.shape(x0), run_dtype(np.result_type(x0))  # the run's dtype
+        block = self._block
+        if block is not None and (block.shape[1:] != shape or block.dtype != dtype):
+            block = None
+        self._shape, self._dtype = shape, dtype
+        # The block of the last run is reused (its memory is already mapped: `x`
+        # hands out copies); a new one holds the whole run if that is known and
+        # not too large, so that it never has to grow.
+        rows = self._rows_for(getattr(context, "max_steps", None))
+        if rows and (block is None or len(block) < rows):
+            block = np.empty((rows, *shape), dtype=dtype)
+        self._block, self._rows, self._point_steps = block, 0, []
         self._previous = None
         self._spec = getattr(getattr(context, "objective", None), "spec", None)
 
@@ -109,6 +121,29 @@ class History(Callback):
         self._values.append(float(info.value))
         self._norms.append(float(info.gradient_norm))
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickling keeps: every field, the block cut to its filled rows."""
+        state = {
+            field.name: getattr(self, field.name) for field in attrs.fields(History)
+        }
+        if self._block is not None:
+            state["_block"] = self._block[: self._rows].copy()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore what `__getstate__` kept."""
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
+    def _rows_for(self, max_steps: int | None) -> int:
+        """How many points a run of `max_steps` keeps, if known and at most 64 MB."""
+        every = self.keep_x_every
+        if not every or max_steps is None:
+            return 0
+        rows = max_steps // every + 1
+        size = max(1, int(np.prod(self._shape))) * self._dtype.itemsize
+        return rows if rows * size <= 1 << 26 else 0
+
     def _keep(self, x: Array, step: int) -> None:
         """Copy `x` into the next row of a preallocated block that doubles as it fills.
 
@@ -121,7 +156,7 @@ class History(Callback):
             if block is not None:
                 grown[:rows] = block
             self._block = block = grown
-        np.copyto(block[rows], x)
+        np.copyto(block[rows, ...], x)  # a view, also for a 0-d point
         self._rows = rows + 1
         self._point_steps.append(step)
 
@@ -138,9 +173,13 @@ class History(Callback):
         if previous is None or previous.shape != np.shape(x):
             self._previous = np.array(x, dtype=self._dtype, copy=True)
             return 0.0
-        difference = (x - previous).reshape(-1)
-        np.copyto(previous, x)  # our own buffer: no allocation per step
-        return math.sqrt(float(difference @ difference))
+        difference = self._difference
+        if difference is None or difference.shape != previous.shape:
+            difference = self._difference = np.empty_like(previous)
+        np.subtract(x, previous, out=difference)
+        np.copyto(previous, x)  # our own buffers: no allocation per step
+        flat = difference.reshape(-1)
+        return math.sqrt(float(flat @ flat))
 
     def __len__(self) -> int:
         return len(self._steps)
@@ -182,7 +221,7 @@ class History(Callback):
         """
         if self._spec is None:
             return list(self.x)
-        return [self._spec.unflatten(point) for point in self._points]
+        return [self._spec.unflatten(point) for point in self.x]
 
     @property
     def x_steps(self) -> np.ndarray:

@@ -102,10 +102,13 @@ class StepInfo:
 
     How long its arrays stay valid: `x` and `best_x` for as long as you hold the
     record or the array (the engine writes a new point into an old point's
-    buffer only when nothing else refers to it). `gradient` likewise, unless
-    the objective writes each gradient into one buffer of its own: then until
-    the next evaluation (copy what you keep). [`History`][optim.history.History]
-    copies what it keeps.
+    buffer only when nothing else refers to it). The arrays of the step rule's
+    state (`run_state.rule_state`) likewise: the built-in rules write a new
+    state into the arrays of the state before last only when nothing else
+    refers to that state or the array, and never modify the state they are
+    given. `gradient` likewise, unless the objective writes each gradient into
+    one buffer of its own: then until the next evaluation (copy what you keep).
+    [`History`][optim.history.History] copies what it keeps.
 
     Examples:
         >>> import numpy as np

@@ -1,6 +1,8 @@
 """Step rules: turn a gradient into the displacement added to the point."""
 
 import abc
+import sys
+from collections.abc import MutableMapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
@@ -224,6 +226,107 @@ class LearningRateRule(StepRule[LearningRateRuleState[S]]):
         )
         return -rate * direction, new_state
 
+    def _update_into(
+        self,
+        out: Array,
+        gradient: Array,
+        state: LearningRateRuleState[S] | None,
+        retired: LearningRateRuleState[S] | None,
+        *,
+        x: Array,
+        scratch: MutableMapping[str, Array],
+    ) -> LearningRateRuleState[S]:
+        """`update` for the engine: the step written into `out`, no new n-vectors.
+
+        The same arithmetic as [`update`][optim.step_rules.LearningRateRule.update]
+        (the same bits), with the step written into `out` (the run's buffer) and
+        the new state's arrays written into those of `retired`, a state of two
+        steps ago that the run no longer needs, wherever nothing else refers to
+        them (a callback may keep any state it was shown). `scratch` holds the
+        run's temporary arrays. `state` itself is never modified.
+        """
+        if state is None:
+            state = self.init(x)
+        rate = self.learning_rate
+        if type(rate) is not float:
+            rate = learning_rate_at(rate, state.step)
+        spare = None
+        if (
+            retired is not None
+            and sys.getrefcount(retired.direction_state) == _SLOT
+            and type(retired.direction_state) is type(state.direction_state)
+        ):
+            spare = retired.direction_state
+        direction_state = self._step_into(
+            out, gradient, state.direction_state, spare, x=x, rate=rate, scratch=scratch
+        )
+        return LearningRateRuleState(
+            direction_state=direction_state, step=state.step + 1
+        )
+
+    def _step_into(
+        self,
+        out: Array,
+        gradient: Array,
+        state: S,
+        spare: Any,
+        *,
+        x: Array,
+        rate: float,
+        scratch: MutableMapping[str, Array],
+    ) -> S:
+        """Write `-rate * direction` into `out`; return the new direction state."""
+        direction, direction_state = self.direction(gradient, state, x=x)
+        np.multiply(direction, -rate, out=out)
+        return direction_state
+
+
+@attrs.frozen
+class _Probe:
+    item: object
+
+
+def _slot_references() -> int:
+    """What `sys.getrefcount` says of an object held by one attribute only."""
+    probe = _Probe(object())
+    return sys.getrefcount(getattr(probe, "item"))  # noqa: B009 - as _take reads it
+
+
+_SLOT = _slot_references()
+
+
+def _take(holder: object, name: str, like: Array) -> Array:
+    """`holder.name` to overwrite, if nothing else refers to it; else a new array.
+
+    `holder` is a retired state of the same class (or `None`): its arrays are
+    reused only where the reference count says that it alone holds them (a
+    callback or a later state that kept one keeps it intact).
+    """
+    if holder is not None and sys.getrefcount(getattr(holder, name)) == _SLOT:
+        array: Array = getattr(holder, name)
+        if array.shape == like.shape and array.dtype == like.dtype:
+            return array
+    return np.empty_like(like)
+
+
+def _scratch(scratch: MutableMapping[str, Array], key: str, like: Array) -> Array:
+    """The run's temporary array `key`, shaped like `like` (made once per run)."""
+    array = scratch.get(key)
+    if array is None or array.shape != like.shape or array.dtype != like.dtype:
+        array = scratch[key] = np.empty_like(like)
+    return array
+
+
+def _coupled_into(
+    gradient: Array, x: Array, weight_decay: float, scratch: MutableMapping[str, Array]
+) -> Array:
+    """[`_coupled`][optim.step_rules._coupled] in a scratch array."""
+    if weight_decay == 0.0:
+        return gradient
+    coupled = _scratch(scratch, "coupled", gradient)
+    np.multiply(np.asarray(x, dtype=coupled.dtype), weight_decay, out=coupled)
+    return np.add(gradient, coupled, out=coupled)
+
 
 @attrs.frozen
 class FixedStep(LearningRateRule[None]):
@@ -271,6 +374,20 @@ class FixedStep(LearningRateRule[None]):
         self, gradient: Array, state: None, *, x: Array
     ) -> tuple[Array, None]:
         return gradient, None
+
+    @override
+    def _step_into(
+        self,
+        out: Array,
+        gradient: Array,
+        state: None,
+        spare: Any,
+        *,
+        x: Array,
+        rate: float,
+        scratch: MutableMapping[str, Array],
+    ) -> None:
+        np.multiply(gradient, -rate, out=out)
 
 
 @attrs.frozen
@@ -358,6 +475,34 @@ class _HeavyBall(LearningRateRule[Any]):
             beta=self.beta,
             nesterov=self._nesterov,
         )
+
+    @override
+    def _step_into(
+        self,
+        out: Array,
+        gradient: Array,
+        state: Any,
+        spare: Any,
+        *,
+        x: Array,
+        rate: float,
+        scratch: MutableMapping[str, Array],
+    ) -> Any:
+        if not isinstance(state, MomentumState):  # dampened: no buffers
+            return super()._step_into(
+                out, gradient, state, spare, x=x, rate=rate, scratch=scratch
+            )
+        gradient = _coupled_into(gradient, x, self.weight_decay, scratch)
+        velocity = _take(spare, "velocity", state.velocity)
+        np.multiply(state.velocity, self.beta, out=velocity)
+        np.add(velocity, gradient, out=velocity)
+        if self._nesterov:  # g + beta * v
+            np.multiply(velocity, self.beta, out=out)
+            np.add(gradient, out, out=out)
+            np.multiply(out, -rate, out=out)
+        else:
+            np.multiply(velocity, -rate, out=out)
+        return MomentumState(velocity)
 
 
 @attrs.frozen
@@ -571,6 +716,40 @@ class AdaGrad(LearningRateRule[AdaGradState]):
         denominator = np.where(total > 0, denominator, 0.0)
         return _guarded_ratio(gradient, denominator), AdaGradState(total)
 
+    @override
+    def _step_into(
+        self,
+        out: Array,
+        gradient: Array,
+        state: AdaGradState,
+        spare: Any,
+        *,
+        x: Array,
+        rate: float,
+        scratch: MutableMapping[str, Array],
+    ) -> AdaGradState:
+        gradient = _coupled_into(gradient, x, self.weight_decay, scratch)
+        total = _take(spare, "sum_of_squares", state.sum_of_squares)
+        np.square(gradient, out=total)  # gradient**2
+        np.add(state.sum_of_squares, total, out=total)
+        if self.eps_in_sqrt:
+            np.add(total, self.eps, out=out)
+            np.sqrt(out, out=out)
+        else:
+            np.sqrt(total, out=out)
+            np.add(out, self.eps, out=out)
+        # The ratio where G_t > 0 and the denominator > 0, else 0 (as `direction`).
+        positive = _scratch(scratch, "positive", np.empty(out.shape, dtype=bool))
+        other = _scratch(scratch, "other", positive)
+        np.greater(total, 0.0, out=positive)
+        np.greater(out, 0.0, out=other)
+        np.logical_and(positive, other, out=positive)
+        np.divide(gradient, out, out=out, where=positive)  # type: ignore[arg-type]
+        np.logical_not(positive, out=positive)
+        np.copyto(out, 0.0, where=positive)
+        np.multiply(out, -rate, out=out)
+        return AdaGradState(total)
+
 
 @attrs.frozen
 class RMSPropState:
@@ -702,6 +881,52 @@ class RMSProp(LearningRateRule[RMSPropState]):
         velocity = self.momentum * state.velocity + scaled
         return velocity, RMSPropState(mean_square, mean, velocity)
 
+    @override
+    def _step_into(
+        self,
+        out: Array,
+        gradient: Array,
+        state: RMSPropState,
+        spare: Any,
+        *,
+        x: Array,
+        rate: float,
+        scratch: MutableMapping[str, Array],
+    ) -> RMSPropState:
+        beta = self.beta
+        gradient = _coupled_into(gradient, x, self.weight_decay, scratch)
+        mean_square = _take(spare, "mean_square", state.mean_square)
+        np.square(gradient, out=out)  # gradient**2
+        np.multiply(out, 1.0 - beta, out=out)
+        np.multiply(state.mean_square, beta, out=mean_square)
+        np.add(mean_square, out, out=mean_square)
+        if self.centered:
+            mean = _take(spare, "mean", state.mean)
+            np.multiply(gradient, 1.0 - beta, out=out)
+            np.multiply(state.mean, beta, out=mean)
+            np.add(mean, out, out=mean)
+            variance = _scratch(scratch, "variance", out)
+            np.square(mean, out=variance)
+            np.subtract(mean_square, variance, out=variance)
+            np.maximum(variance, 0.0, out=variance)
+        else:
+            mean, variance = state.mean, mean_square
+        if self.eps_in_sqrt:
+            np.add(variance, self.eps, out=out)
+            np.sqrt(out, out=out)
+        else:
+            np.sqrt(variance, out=out)
+            np.add(out, self.eps, out=out)
+        np.divide(gradient, out, out=out)
+        if self.momentum == 0.0:
+            np.multiply(out, -rate, out=out)
+            return RMSPropState(mean_square, mean, state.velocity)
+        velocity = _take(spare, "velocity", state.velocity)
+        np.multiply(state.velocity, self.momentum, out=velocity)
+        np.add(velocity, out, out=velocity)
+        np.multiply(velocity, -rate, out=out)
+        return RMSPropState(mean_square, mean, velocity)
+
 
 @attrs.frozen
 class AdamState:
@@ -797,6 +1022,45 @@ class _AdamMoments(LearningRateRule[AdamState]):
     def init_direction(self, x0: Array) -> AdamState:
         return _adam_init(x0)
 
+    def _adam_into(
+        self,
+        out: Array,
+        gradient: Array,
+        state: AdamState,
+        spare: Any,
+        scratch: MutableMapping[str, Array],
+    ) -> AdamState:
+        """`_adam_direction` with the direction written into `out`."""
+        beta1, beta2 = self.beta1, self.beta2
+        t = state.t + 1
+        first = _take(spare, "first_moment", state.first_moment)
+        second = _take(spare, "second_moment", state.second_moment)
+        np.multiply(gradient, 1.0 - beta1, out=out)
+        np.multiply(state.first_moment, beta1, out=first)
+        np.add(first, out, out=first)
+        np.square(gradient, out=out)  # gradient**2
+        np.multiply(out, 1.0 - beta2, out=out)
+        np.multiply(state.second_moment, beta2, out=second)
+        np.add(second, out, out=second)
+        if not self.amsgrad:
+            maximum = state.max_second_moment
+            np.divide(second, 1.0 - beta2**t, out=out)
+        elif self.amsgrad_max == "raw":
+            maximum = _take(spare, "max_second_moment", state.max_second_moment)
+            np.maximum(state.max_second_moment, second, out=maximum)
+            np.divide(maximum, 1.0 - beta2**t, out=out)
+        else:
+            maximum = _take(spare, "max_second_moment", state.max_second_moment)
+            np.divide(second, 1.0 - beta2**t, out=out)
+            np.maximum(state.max_second_moment, out, out=maximum)
+            np.copyto(out, maximum)
+        np.sqrt(out, out=out)
+        np.add(out, self.eps, out=out)
+        corrected_first = _scratch(scratch, "corrected_first", out)
+        np.divide(first, 1.0 - beta1**t, out=corrected_first)
+        np.divide(corrected_first, out, out=out)
+        return AdamState(first, second, maximum, t)
+
     @override
     def direction(
         self, gradient: Array, state: AdamState, *, x: Array
@@ -870,6 +1134,23 @@ class Adam(_AdamMoments):
     ) -> tuple[Array, AdamState]:
         return super().direction(_coupled(gradient, x, self.weight_decay), state, x=x)
 
+    @override
+    def _step_into(
+        self,
+        out: Array,
+        gradient: Array,
+        state: AdamState,
+        spare: Any,
+        *,
+        x: Array,
+        rate: float,
+        scratch: MutableMapping[str, Array],
+    ) -> AdamState:
+        gradient = _coupled_into(gradient, x, self.weight_decay, scratch)
+        new_state = self._adam_into(out, gradient, state, spare, scratch)
+        np.multiply(out, -rate, out=out)
+        return new_state
+
 
 @attrs.frozen
 class AdamW(_AdamMoments):
@@ -921,3 +1202,29 @@ class AdamW(_AdamMoments):
     ) -> tuple[Array, AdamState]:
         direction, new_state = super().direction(gradient, state, x=x)
         return direction + self.weight_decay * x, new_state
+
+    @override
+    def _step_into(
+        self,
+        out: Array,
+        gradient: Array,
+        state: AdamState,
+        spare: Any,
+        *,
+        x: Array,
+        rate: float,
+        scratch: MutableMapping[str, Array],
+    ) -> AdamState:
+        new_state = self._adam_into(out, gradient, state, spare, scratch)
+        decay = _scratch(scratch, "decay", out)
+        np.multiply(x, self.weight_decay, out=decay)
+        np.add(out, decay, out=out)
+        np.multiply(out, -rate, out=out)
+        return new_state
+
+
+BUFFERED: frozenset[type[LearningRateRule[Any]]] = frozenset(
+    {FixedStep, Momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW}
+)
+"""The rules whose `_update_into` the engine uses: it allocates no n-vector per
+step (a subclass is not one of them: it may change the arithmetic)."""

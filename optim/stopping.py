@@ -488,20 +488,42 @@ def gradient_mismatch(
     x = state.x
     eps = float(np.finfo(x.dtype).eps)  # float32's in a float32 run
     floor = 1e3 * eps * max(1.0, abs(loss))
-    size = np.abs(x)
-    typical = max(1.0, float(np.max(size, initial=0.0)))
-    scale = np.maximum(size, eps**0.5 * typical)
+    # Two work arrays, reused: the probe adds two n-vectors to a run's memory.
+    work = np.abs(x, out=np.empty_like(x))
+    other = np.abs(gradient, out=np.empty_like(gradient))
+    typical = max(1.0, float(np.max(work, initial=0.0)))
+    scale = np.maximum(work, eps**0.5 * typical, out=work)
     with np.errstate(divide="ignore", invalid="ignore"):
-        reach = float(np.max(np.abs(gradient) / scale))
+        reach = float(np.max(np.divide(other, scale, out=other)))
     if not (math.isfinite(reach) and reach > 0.0):
         return ""
+    try:
+        return _mismatch(
+            x, gradient, loss, reach, floor, evaluator, constraint, (work, other)
+        )
+    finally:
+        evaluator.forget()  # its last trial point is a work array
+
+
+def _mismatch(
+    x: Array,
+    gradient: Array,
+    loss: float,
+    reach: float,
+    floor: float,
+    evaluator: Evaluator,
+    constraint: Projection | None,
+    buffers: tuple[Array, Array],
+) -> str:
+    """The steps of `gradient_mismatch`, computed in two work arrays."""
     ratios: list[float] = []
+    work, difference = buffers
     for k in range(_LEVELS):
         t = 10.0**-k / reach
-        point = x - t * gradient
+        point = np.subtract(x, np.multiply(gradient, t, out=work), out=work)
         if constraint is not None:
             point = constraint.project(point)
-        predicted = float(np.vdot(gradient, x - point))
+        predicted = float(np.vdot(gradient, np.subtract(x, point, out=difference)))
         if not predicted > floor:
             break
         try:
