@@ -443,10 +443,12 @@ class Engine:
         if tol is None or not checks:
             return self._at_floor(end) if stalled else end
         resolution = state.gradient_error or 0.0
+        deterministic = estimator.random_stream() is None
         for check in checks:
             norm, floor = self._measure(check, stop.gradient_ord)
             name = type(check).__name__
-            if type(check) is type(estimator):  # the run's own scheme, measured
+            own = type(check) is type(estimator)  # the run's own scheme, measured
+            if own:
                 resolution = max(resolution, floor)
             if norm + floor <= tol:
                 return _converged(
@@ -455,7 +457,8 @@ class Engine:
                 )
             if norm - floor > tol:
                 break  # clearly larger than tol
-        deterministic = estimator.random_stream() is None
+            if own and deterministic and norm <= resolution:
+                break  # within the run's own measured floor: conclusive, no Richardson
         if deterministic and norm <= max(floor, resolution):
             return _converged(
                 f"{stop.message}; tol {tol:.3g} is below the floor "

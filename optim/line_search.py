@@ -502,12 +502,32 @@ class _Line:
         )
 
 
+def _resolution(x: Array, direction: Array) -> float:
+    r"""The shortest step length that moves `x` along `direction` in floating point.
+
+    Below $\epsilon \min_i |x_i| / |p_i|$ (over the coordinates the direction
+    moves) no coordinate changes by more than about an ulp, so trials closer
+    together than that evaluate the same point, give or take rounding.
+    """
+    moving = direction != 0
+    if not moving.any():
+        return 0.0
+    eps = float(np.finfo(run_dtype(x.dtype)).eps)
+    return eps * float(np.min(np.abs(x[moving]) / np.abs(direction[moving])))
+
+
 def _zoom(line: _Line, low: _Point, high: _Point) -> SearchResult | None:
-    """Algorithm 3.6: shrink the bracket by safeguarded interpolation."""
+    """Algorithm 3.6: shrink the bracket by safeguarded interpolation.
+
+    It gives up once the bracket is too narrow to hold two distinct points (its
+    width below the step that moves `x` by an ulp, see `_resolution`): further
+    trials would evaluate the same point again.
+    """
+    resolution = _resolution(line.x, line.direction)
     while line.budget > 0:
         lo, hi = low[0], high[0]
         width = abs(hi - lo)
-        if width <= 1e-16 * max(1.0, abs(lo)):
+        if width <= max(1e-16 * max(1.0, abs(lo)), resolution):
             return None
         candidate = None
         if math.isfinite(high[1]):
