@@ -611,7 +611,7 @@ class Engine:
             return 0.0
         finally:
             self.state = attrs.evolve(
-                self.state,
+                state,
                 evaluations=evaluator.evaluations,
                 gradient_evaluations=evaluator.gradient_evaluations,
             )
