@@ -12,16 +12,18 @@ so that `LBFGS() == LineSearchRule(LBFGSDirection(), StrongWolfe())`.
 When a search finds no acceptable step, the rule restarts from the steepest-descent
 direction and searches again; if that fails too (typically at the limit of
 floating-point precision, or because the gradient is inaccurate), it keeps the best
-trial point that lowered the function. Otherwise, with a deterministic estimator,
-it stays put (a zero step) and stops searching at that point, so the run ends
-without wasting evaluations. A random estimator's estimate may just have been
-unlucky: the rule then draws a fresh one at the same point (up to three in a
-step, through the evaluator's `value_and_gradient`; an evaluator with a random
-stream has an `rng` that is not `None`) and restarts from steepest descent along
-it, with its memory cleared, backtracking (whose test needs values only) instead
-of a strong Wolfe search (whose curvature test would compare noisy slopes). A
-gradient that changed at a stalled point (a fresh estimate, a new minibatch)
-likewise restarts the search. A step too short to move `x` counts as a failure.
+trial point that lowered the function, and with a deterministic estimator stays
+put at the next point (searching again from so close would fail again). Otherwise,
+with a deterministic estimator, it stays put (a zero step) and stops searching at
+that point, so the run ends without wasting evaluations. A random estimator's
+estimate may just have been unlucky: the rule then draws a fresh one at the same
+point (up to three in a step, through the evaluator's `value_and_gradient`; an
+evaluator with a random stream has an `rng` that is not `None`) and restarts from
+steepest descent along it, with its memory cleared, backtracking (whose test
+needs values only) instead of a strong Wolfe search (whose curvature test would
+compare noisy slopes). A gradient that changed at a stalled point (a fresh
+estimate, a new minibatch) likewise restarts the search. A step too short to move
+`x` counts as a failure.
 
 In a box ([`Bounds`][optim.projections.Bounds]), directions other than L-BFGS's
 see only the variables free to move (a variable at a bound that the gradient
