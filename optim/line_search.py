@@ -305,7 +305,11 @@ class StrongWolfe(Search):
     trial costs one value and one gradient through
     [`Evaluator.value_and_gradient`][optim.evaluator.Evaluator.value_and_gradient].
     If no acceptable step is found in `max_iterations` trials, the search fails,
-    reporting the best step with sufficient decrease seen (if any).
+    reporting the best step with sufficient decrease seen (if any). It fails
+    sooner where more trials could not tell anything: once two trials in a row
+    find values within the rounding error of $f(x)$ ($10 \epsilon |f(x)|$: the
+    function is flat along the line at the resolution of floating point), or
+    once the bracket is too narrow to move `x` by an ulp.
 
     Use $c_2 = 0.9$ for quasi-Newton directions and $c_2 = 0.1$ for nonlinear
     conjugate gradients (Nocedal & Wright's recommendations).
@@ -406,7 +410,7 @@ class StrongWolfe(Search):
         """Algorithm 3.5: extrapolate until a step is accepted or bracketed."""
         previous = (0.0, line.value, line.slope0)
         first = True
-        while line.budget > 0:
+        while line.budget > 0 and line.flat < 2:
             delta, trial_value, trial_gradient, trial_slope = line.evaluate(step)
             if not (math.isfinite(trial_value) and math.isfinite(trial_slope)):
                 # Overshot into a region where the function is not finite: shrink.
@@ -455,6 +459,10 @@ class _Line:
     c2: float
     budget: int
     best: tuple[float, Array, float, Array] | None = None
+    flat: int = 0
+    """How many trials in a row found a value within the rounding error of
+    `value` (`10 eps |f(x)|`): two mean the function is flat at the resolution of
+    floating point along the line, where no test can tell a decrease."""
     change: float = 0.0
     """The first-order change $g^\top (P(x + \alpha p) - x)$ at the last trial."""
     plain: bool = False
@@ -476,6 +484,8 @@ class _Line:
             if self.constraint is not None:
                 self.change = _dot(self.gradient, point - x)
         trial_value, trial_gradient = self.evaluator.value_and_gradient(point)
+        rounding = 10.0 * float(np.finfo(run_dtype(x.dtype)).eps) * abs(self.value)
+        self.flat = self.flat + 1 if abs(trial_value - self.value) <= rounding else 0
         return delta, trial_value, trial_gradient, _dot(trial_gradient, direction)
 
     def armijo(self, step: float, trial_value: float) -> bool:
@@ -524,7 +534,7 @@ def _zoom(line: _Line, low: _Point, high: _Point) -> SearchResult | None:
     trials would evaluate the same point again.
     """
     resolution = _resolution(line.x, line.direction)
-    while line.budget > 0:
+    while line.budget > 0 and line.flat < 2:
         lo, hi = low[0], high[0]
         width = abs(hi - lo)
         if width <= max(1e-16 * max(1.0, abs(lo)), resolution):
