@@ -527,13 +527,21 @@ def _resolution(x: Array, direction: Array) -> float:
 
 
 def _zoom(line: _Line, low: _Point, high: _Point) -> SearchResult | None:
-    """Algorithm 3.6: shrink the bracket by safeguarded interpolation.
+    r"""Algorithm 3.6: shrink the bracket by safeguarded interpolation.
 
     It gives up once the bracket is too narrow to hold two distinct points (its
     width below the step that moves `x` by an ulp, see `_resolution`): further
-    trials would evaluate the same point again.
+    trials would evaluate the same point again. It also gives up when, before any
+    decrease was found, the values rise in proportion to the step: two trials at
+    least 2 times apart whose secant slopes $(f(\alpha) - f(x)) / \alpha$ are
+    positive and agree within 25%. For $f(x + \alpha p) = f(x) + a \alpha +
+    b \alpha^2$ that happens only if the true slope $a$ is positive: the
+    direction does not descend (the gradient it came from is wrong at this
+    scale, typically a difference estimate at its error floor), and shorter
+    steps would only confirm it.
     """
     resolution = _resolution(line.x, line.direction)
+    secant: tuple[float, float] | None = None  # the last rise: slope and step
     while line.budget > 0 and line.flat < 2:
         lo, hi = low[0], high[0]
         width = abs(hi - lo)
@@ -551,6 +559,11 @@ def _zoom(line: _Line, low: _Point, high: _Point) -> SearchResult | None:
         step = min(max(candidate, left + margin), right - margin)
         delta, trial_value, trial_gradient, trial_slope = line.evaluate(step)
         finite = math.isfinite(trial_value) and math.isfinite(trial_slope)
+        if finite and low[0] == 0.0 and trial_value > line.value and step > 0.0:
+            rise = (trial_value - line.value) / step
+            if secant is not None and _steady_rise(secant, rise, step):
+                return None
+            secant = (rise, step)
         if not finite or not line.armijo(step, trial_value) or trial_value >= low[1]:
             high = (step, trial_value if finite else math.inf, trial_slope)
             continue
@@ -561,3 +574,9 @@ def _zoom(line: _Line, low: _Point, high: _Point) -> SearchResult | None:
             high = low
         low = (step, trial_value, trial_slope)
     return None
+
+
+def _steady_rise(previous: tuple[float, float], rise: float, step: float) -> bool:
+    """Whether two rises, at steps at least 2 times apart, agree within 25%."""
+    before, at = previous
+    return step <= 0.5 * at and 0.8 <= rise / before <= 1.25
