@@ -1034,8 +1034,9 @@ def _stuck(
         return None
     return Stop(
         Status.PRECISION_LIMIT,
-        f"step {step} did not change x"
+        f"the step after step {state.step} did not change x"
         + (" or the step rule's state" if size == 0.0 else "")
         + ": no further progress is possible in floating point (for a line "
-        "search: no trial point lowered the objective)",
+        "search: no trial point lowered the objective); gradient norm "
+        f"{state.gradient_norm:.3g} at step {state.step}",
     )
