@@ -519,10 +519,12 @@ class Engine:
         if tol is None or not checks:
             return self._at_floor(end) if stalled else end
         resolution = state.gradient_error or 0.0
+        deterministic = estimator.random_stream() is None
         for check in checks:
             norm, floor = self._measure(check, stop.gradient_ord)
             name = type(check).__name__
-            if type(check) is type(estimator):  # the run's own scheme, measured
+            own = type(check) is type(estimator)  # the run's own scheme, measured
+            if own:
                 resolution = max(resolution, floor)
             if norm + floor <= tol:
                 return _converged(
@@ -531,7 +533,8 @@ class Engine:
                 )
             if norm - floor > tol:
                 break  # clearly larger than tol
-        deterministic = estimator.random_stream() is None
+            if own and deterministic and norm <= resolution:
+                break  # within the run's own measured floor: conclusive, no Richardson
         if deterministic and norm <= max(floor, resolution):
             return _converged(
                 f"{stop.message}; tol {tol:.3g} is below the floor "
@@ -604,7 +607,10 @@ class Engine:
                 "rounding: a stationary point"
             )
         floor = self._precision_floor() if exact else None
-        if floor is not None and state.gradient_norm <= floor:
+        # A search that found no lower point is direct evidence: the floor, an
+        # estimate, is then given a factor 2 (a decrease of 4x the rounding noise).
+        reach = 2.0 if end.stop.status is Status.PRECISION_LIMIT else 1.0
+        if floor is not None and state.gradient_norm <= reach * floor:
             tol = self.hooks.gradient_tol
             asked = "" if tol is None else f"tol {tol:.3g} is below it; "
             return _converged(
@@ -619,9 +625,10 @@ class Engine:
 
         A step along $-g$ lowers $f$ by at most $\|g\|^2 / (2L)$, with $L$ the
         curvature along $g$; once that is below the rounding error of $f$
-        ($10 \epsilon |f|$), no step can lower $f$ measurably. $L$ is measured
-        with one gradient evaluation a short step along $-g$ (projected on the
-        constraint). `None` when it cannot be measured.
+        (at least $10 \epsilon |f|$, more where the computed $f$ is measurably
+        noisier, see `_value_noise`), no step can lower $f$ measurably. $L$ is
+        measured with one gradient evaluation a short step along $-g$ (projected
+        on the constraint). `None` when it cannot be measured.
         """
         state, evaluator, context = self.state, self.evaluator, self.context
         assert state is not None
@@ -649,8 +656,44 @@ class Engine:
         if not moved > 0.0:
             return None
         curvature = _norm(other - gradient) / moved
-        floor = math.sqrt(2.0 * curvature * 10.0 * eps * abs(loss))
+        rounding = max(10.0 * eps * abs(loss), self._value_noise(loss))
+        floor = math.sqrt(2.0 * curvature * rounding)
         return floor if math.isfinite(floor) else None
+
+    def _value_noise(self, loss: float) -> float:
+        r"""The rounding noise of the computed $f$ at `x`, measured (8 evaluations).
+
+        $f$ is evaluated at $x (1 + k \epsilon)$, $k = -4, \dots, 4$; their third
+        differences cancel every smooth trend at that scale and leave the noise
+        (for independent noise of size $\sigma$ their mean square is
+        $20 \sigma^2$, Moré and Wild's ECnoise in its simplest form). A value
+        computed as a small difference of large terms is noisier than
+        $\epsilon |f|$; this measures how much. `0.0` when it cannot be measured.
+        """
+        state, evaluator, constraint = self.state, self.evaluator, self._constraint
+        assert state is not None
+        eps = float(np.finfo(state.x.dtype).eps)
+        values = []
+        try:
+            for k in range(-4, 5):
+                if k == 0:
+                    values.append(loss)
+                    continue
+                point = state.x * (1.0 + k * eps)
+                if constraint is not None:
+                    point = _projected(constraint, point, state.x)
+                values.append(evaluator.value(point))
+        except Exception:
+            return 0.0
+        finally:
+            self.state = attrs.evolve(
+                state,
+                evaluations=evaluator.evaluations,
+                gradient_evaluations=evaluator.gradient_evaluations,
+            )
+        third = np.diff(np.asarray(values, dtype=np.float64), 3)
+        noise = math.sqrt(float(np.mean(third**2)) / 20.0)
+        return noise if math.isfinite(noise) else 0.0
 
     def _finish(self, end: End) -> None:
         """Turn the final state and the reason to stop into the result; end hooks."""
@@ -1073,8 +1116,9 @@ def _stuck(
         return None
     return Stop(
         Status.PRECISION_LIMIT,
-        f"step {step} did not change x"
+        f"the step after step {state.step} did not change x"
         + (" or the step rule's state" if size == 0.0 else "")
         + ": no further progress is possible in floating point (for a line "
-        "search: no trial point lowered the objective)",
+        "search: no trial point lowered the objective); gradient norm "
+        f"{state.gradient_norm:.3g} at step {state.step}",
     )

@@ -305,7 +305,11 @@ class StrongWolfe(Search):
     trial costs one value and one gradient through
     [`Evaluator.value_and_gradient`][optim.evaluator.Evaluator.value_and_gradient].
     If no acceptable step is found in `max_iterations` trials, the search fails,
-    reporting the best step with sufficient decrease seen (if any).
+    reporting the best step with sufficient decrease seen (if any). It fails
+    sooner where more trials could not tell anything: once two trials in a row
+    find values within the rounding error of $f(x)$ ($10 \epsilon |f(x)|$: the
+    function is flat along the line at the resolution of floating point), or
+    once the bracket is too narrow to move `x` by an ulp.
 
     Use $c_2 = 0.9$ for quasi-Newton directions and $c_2 = 0.1$ for nonlinear
     conjugate gradients (Nocedal & Wright's recommendations).
@@ -406,7 +410,7 @@ class StrongWolfe(Search):
         """Algorithm 3.5: extrapolate until a step is accepted or bracketed."""
         previous = (0.0, line.value, line.slope0)
         first = True
-        while line.budget > 0:
+        while line.budget > 0 and line.flat < 2:
             delta, trial_value, trial_gradient, trial_slope = line.evaluate(step)
             if not (math.isfinite(trial_value) and math.isfinite(trial_slope)):
                 # Overshot into a region where the function is not finite: shrink.
@@ -455,6 +459,10 @@ class _Line:
     c2: float
     budget: int
     best: tuple[float, Array, float, Array] | None = None
+    flat: int = 0
+    """How many trials in a row found a value within the rounding error of
+    `value` (`10 eps |f(x)|`): two mean the function is flat at the resolution of
+    floating point along the line, where no test can tell a decrease."""
     change: float = 0.0
     """The first-order change $g^\top (P(x + \alpha p) - x)$ at the last trial."""
     plain: bool = False
@@ -476,6 +484,8 @@ class _Line:
             if self.constraint is not None:
                 self.change = _dot(self.gradient, point - x)
         trial_value, trial_gradient = self.evaluator.value_and_gradient(point)
+        rounding = 10.0 * float(np.finfo(run_dtype(x.dtype)).eps) * abs(self.value)
+        self.flat = self.flat + 1 if abs(trial_value - self.value) <= rounding else 0
         return delta, trial_value, trial_gradient, _dot(trial_gradient, direction)
 
     def armijo(self, step: float, trial_value: float) -> bool:
@@ -502,12 +512,40 @@ class _Line:
         )
 
 
+def _resolution(x: Array, direction: Array) -> float:
+    r"""The shortest step length that moves `x` along `direction` in floating point.
+
+    Below $\epsilon \min_i |x_i| / |p_i|$ (over the coordinates the direction
+    moves) no coordinate changes by more than about an ulp, so trials closer
+    together than that evaluate the same point, give or take rounding.
+    """
+    moving = direction != 0
+    if not moving.any():
+        return 0.0
+    eps = float(np.finfo(run_dtype(x.dtype)).eps)
+    return eps * float(np.min(np.abs(x[moving]) / np.abs(direction[moving])))
+
+
 def _zoom(line: _Line, low: _Point, high: _Point) -> SearchResult | None:
-    """Algorithm 3.6: shrink the bracket by safeguarded interpolation."""
-    while line.budget > 0:
+    r"""Algorithm 3.6: shrink the bracket by safeguarded interpolation.
+
+    It gives up once the bracket is too narrow to hold two distinct points (its
+    width below the step that moves `x` by an ulp, see `_resolution`): further
+    trials would evaluate the same point again. It also gives up when, before any
+    decrease was found, the values rise in proportion to the step: two trials at
+    least 2 times apart whose secant slopes $(f(\alpha) - f(x)) / \alpha$ are
+    positive and agree within 25%. For $f(x + \alpha p) = f(x) + a \alpha +
+    b \alpha^2$ that happens only if the true slope $a$ is positive: the
+    direction does not descend (the gradient it came from is wrong at this
+    scale, typically a difference estimate at its error floor), and shorter
+    steps would only confirm it.
+    """
+    resolution = _resolution(line.x, line.direction)
+    secant: tuple[float, float] | None = None  # the last rise: slope and step
+    while line.budget > 0 and line.flat < 2:
         lo, hi = low[0], high[0]
         width = abs(hi - lo)
-        if width <= 1e-16 * max(1.0, abs(lo)):
+        if width <= max(1e-16 * max(1.0, abs(lo)), resolution):
             return None
         candidate = None
         if math.isfinite(high[1]):
@@ -521,6 +559,11 @@ def _zoom(line: _Line, low: _Point, high: _Point) -> SearchResult | None:
         step = min(max(candidate, left + margin), right - margin)
         delta, trial_value, trial_gradient, trial_slope = line.evaluate(step)
         finite = math.isfinite(trial_value) and math.isfinite(trial_slope)
+        if finite and low[0] == 0.0 and trial_value > line.value and step > 0.0:
+            rise = (trial_value - line.value) / step
+            if secant is not None and _steady_rise(secant, rise, step):
+                return None
+            secant = (rise, step)
         if not finite or not line.armijo(step, trial_value) or trial_value >= low[1]:
             high = (step, trial_value if finite else math.inf, trial_slope)
             continue
@@ -531,3 +574,9 @@ def _zoom(line: _Line, low: _Point, high: _Point) -> SearchResult | None:
             high = low
         low = (step, trial_value, trial_slope)
     return None
+
+
+def _steady_rise(previous: tuple[float, float], rise: float, step: float) -> bool:
+    """Whether two rises, at steps at least 2 times apart, agree within 25%."""
+    before, at = previous
+    return step <= 0.5 * at and 0.8 <= rise / before <= 1.25

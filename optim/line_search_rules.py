@@ -12,16 +12,18 @@ so that `LBFGS() == LineSearchRule(LBFGSDirection(), StrongWolfe())`.
 When a search finds no acceptable step, the rule restarts from the steepest-descent
 direction and searches again; if that fails too (typically at the limit of
 floating-point precision, or because the gradient is inaccurate), it keeps the best
-trial point that lowered the function. Otherwise, with a deterministic estimator,
-it stays put (a zero step) and stops searching at that point, so the run ends
-without wasting evaluations. A random estimator's estimate may just have been
-unlucky: the rule then draws a fresh one at the same point (up to three in a
-step, through the evaluator's `value_and_gradient`; an evaluator with a random
-stream has an `rng` that is not `None`) and restarts from steepest descent along
-it, with its memory cleared, backtracking (whose test needs values only) instead
-of a strong Wolfe search (whose curvature test would compare noisy slopes). A
-gradient that changed at a stalled point (a fresh estimate, a new minibatch)
-likewise restarts the search. A step too short to move `x` counts as a failure.
+trial point that lowered the function, and with a deterministic estimator stays
+put at the next point (searching again from so close would fail again). Otherwise,
+with a deterministic estimator, it stays put (a zero step) and stops searching at
+that point, so the run ends without wasting evaluations. A random estimator's
+estimate may just have been unlucky: the rule then draws a fresh one at the same
+point (up to three in a step, through the evaluator's `value_and_gradient`; an
+evaluator with a random stream has an `rng` that is not `None`) and restarts from
+steepest descent along it, with its memory cleared, backtracking (whose test
+needs values only) instead of a strong Wolfe search (whose curvature test would
+compare noisy slopes). A gradient that changed at a stalled point (a fresh
+estimate, a new minibatch) likewise restarts the search. A step too short to move
+`x` counts as a failure.
 
 In a box ([`Bounds`][optim.projections.Bounds]), directions other than L-BFGS's
 see only the variables free to move (a variable at a bound that the gradient
@@ -113,6 +115,13 @@ class LineSearchRuleState:
     stalled: bool = False
     """Whether the last search failed completely (the rule then stays put until
     the gradient at that point changes)."""
+
+    exhausted: bool = False
+    """Whether the last step is the best trial point of searches that all failed,
+    from steepest descent too. With a deterministic estimator the rule then stays
+    put at the next point (its searches would fail again at the limit of what the
+    gradient resolves), so the run ends after one such step instead of repeating
+    it."""
 
     recent_values: tuple[float, ...] = ()
     """The last values of the minimized function (the spectral projected
@@ -279,6 +288,11 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             and previous_gradient is not None
             and np.array_equal(gradient, previous_gradient)
         )
+        if state.exhausted and getattr(evaluator, "rng", None) is None:
+            # The last step took what failed searches found: with a deterministic
+            # estimator, searching again from so close would fail again.
+            _logger.debug("the searches failed at the last step; staying put")
+            return np.zeros_like(x), state
         if stationary or repeated:
             # Stalled at this very point with the same gradient (a deterministic
             # estimator: every search would fail again), or at a stationary
@@ -373,8 +387,9 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             initial = ratio(1.0, math.sqrt(max(-slope, 0.0)), 1.0)
         search = self._path_search(constraint, x, direction, fresh=again)
         result = self._search(search, evaluator, x, value, gradient, direction, initial)
-        if not (result.success or _to_bound(search, self.search, result, value)):
-            result, gradient, slope = self._retry(
+        failed = not (result.success or _to_bound(search, self.search, result, value))
+        if failed:
+            result, gradient, slope, failed = self._retry(
                 constraint,
                 x=x,
                 value=value,
@@ -382,7 +397,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 evaluator=evaluator,
                 steepest=steepest,
                 again=again,
-            ) or (result, gradient, slope)
+            ) or (result, gradient, slope, failed)
             direction_state = self.direction.init(x)
         stalled = not result.success and not (
             result.value is not None and result.value < value and result.step > 0.0
@@ -401,6 +416,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             previous_slope=slope,
             previous_value=value,
             stalled=stalled,
+            exhausted=failed and not stalled,
         )
         return (np.zeros_like(x) if stalled else result.delta), new_state
 
@@ -414,12 +430,12 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         evaluator: TrialEvaluator,
         steepest: bool,
         again: bool,
-    ) -> tuple[SearchResult, Array, float] | None:
+    ) -> tuple[SearchResult, Array, float, bool] | None:
         """Search again after a failure: from steepest descent, then fresh estimates.
 
         Returns:
-            The last search's result, the gradient it used and its slope, or
-                `None` if nothing was searched.
+            The last search's result, the gradient it used, its slope and whether
+                it failed too, or `None` if nothing was searched.
         """
         redraws = _REDRAWS if getattr(evaluator, "rng", None) is not None else 0
         found = None
@@ -448,7 +464,11 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 search, evaluator, x, value, gradient, direction, initial
             )
             found = (result, gradient, slope, search)
-        return None if found is None else found[:3]
+        if found is None:
+            return None
+        result, gradient, slope, search = found
+        failed = not (result.success or _to_bound(search, self.search, result, value))
+        return result, gradient, slope, failed
 
     def _box(
         self,

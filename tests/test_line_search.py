@@ -525,3 +525,59 @@ def test_lbfgs_observe_never_writes_into_an_older_state():
     np.testing.assert_array_equal(direction.direction(g, saved)[0], before)
     assert branch.count == later.count == 2
     assert not np.shares_memory(branch.steps, later.steps)
+
+
+def _wrong_search(objective, x, gradient, initial_step):
+    """A strong Wolfe search along -gradient, where `gradient` is not f's."""
+    evaluator = Evaluator(objective, AnalyticGradient(), Mode.DESCENT)
+    value = evaluator.value_and_gradient(x)[0]
+    before = evaluator.evaluations
+    result = StrongWolfe().search(
+        evaluator,
+        x=x,
+        value=value,
+        gradient=gradient,
+        direction=-gradient,
+        initial_step=initial_step,
+    )
+    return result, evaluator.evaluations - before
+
+
+@pytest.mark.parametrize("ulps", [0, 1, 3, 5])
+def test_strong_wolfe_gives_up_when_the_values_rise_with_the_step(ulps):
+    """A direction along which f rises (the true slope is positive) fails in a few
+    trials, not the 30 of its budget: the rises (f(a) - f(x)) / a agree at steps
+    10x apart, which no descent direction allows."""
+    x = np.array([1.0, 2.0])
+    for _ in range(ulps):
+        x = np.nextafter(x, np.inf)
+    objective = FunctionObjective(lambda x: float(x @ x), gradient=lambda x: 2.0 * x)
+    result, trials = _wrong_search(objective, x, -2.0 * x, 1.0)
+
+    assert not result.success
+    assert result.step == 0.0
+    assert 2 <= trials <= 5
+
+
+def test_strong_wolfe_gives_up_where_f_is_flat_at_rounding_level():
+    """Values within the rounding error of f(x) at two trials in a row end the
+    search: no test can tell a decrease there."""
+    objective = FunctionObjective(
+        lambda x: 1.0 + 1e-18 * float(x @ x), gradient=lambda x: 2e-18 * x
+    )
+    x = np.array([1.0, 1.0])
+    result, trials = _wrong_search(objective, x, np.array([1e-3, 1e-3]), 1.0)
+
+    assert not result.success
+    assert trials == 2
+
+
+def test_strong_wolfe_still_solves_a_descent_direction_with_a_rising_start():
+    """A true descent direction whose first trials overshoot (values above f(x),
+    falling fast as the step shrinks) is not mistaken for a rising one."""
+    problem = Quadratic(2, condition_number=100.0)
+    x = np.array([1.0, 1.0])
+    direction = -problem.gradient(x)
+    result, *_ = _search(StrongWolfe(), problem, x, direction, 1e3)
+    assert result.success
+    assert result.value < problem.value(x)
