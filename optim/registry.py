@@ -35,6 +35,7 @@ from optim.gradients import (
     Richardson,
 )
 from optim.line_search_rules import LBFGS, BarzilaiBorwein, ConjugateGradient
+from optim.newton import NewtonCG, TrustNCG
 from optim.problems import (
     Beale,
     Booth,
@@ -84,6 +85,8 @@ _RULES: dict[str, Callable[..., StepRule[Any]]] = {
     "lbfgs": LBFGS,
     "cg": ConjugateGradient,
     "bb": BarzilaiBorwein,
+    "newton-cg": NewtonCG,
+    "trust-ncg": TrustNCG,
 }
 RULES: Mapping[str, Callable[..., StepRule[Any]]] = MappingProxyType(_RULES)
 """Step-rule factories by name (read-only), for [`make_rule`][optim.registry.make_rule]

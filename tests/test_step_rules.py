@@ -31,7 +31,7 @@ from optim.adaptive import LAMB, Adadelta, Adamax, Lion, NAdam, RAdam
 from optim.bfgs import BFGS
 from optim.directions import LBFGSDirection, SteepestDescent
 from optim.line_search import Backtracking, Search, StrongWolfe
-from optim.newton import NewtonCG
+from optim.newton import NewtonCG, TrustNCG
 from optim.problems import Quadratic, Rosenbrock, Sphere
 from optim.schedules import CosineDecay, ExponentialDecay, InverseTimeDecay
 from optim.step_rules import LearningRateRule, LearningRateRuleState
@@ -89,6 +89,7 @@ ALL_RULES = [
     pytest.param(ConjugateGradient(), id="cg"),
     pytest.param(BFGS(), id="bfgs-dense"),
     pytest.param(NewtonCG(), id="newton-cg"),
+    pytest.param(TrustNCG(), id="trust-ncg"),
     pytest.param(ConjugateGradient(restart=2, search=Backtracking()), id="cg-armijo"),
     pytest.param(BarzilaiBorwein(), id="bb-long"),
     pytest.param(BarzilaiBorwein("short", search=Backtracking()), id="bb-short-armijo"),
@@ -105,7 +106,7 @@ ALL_RULES = [
     pytest.param(Chain((), Nesterov(0.05)), id="empty-chain"),
 ]
 
-UNCONSTRAINED_ONLY = {"newton-cg"}
+UNCONSTRAINED_ONLY = {"newton-cg", "trust-ncg"}
 """Rules that refuse a constraint (tested below), left out of constrained tests."""
 
 CONSTRAINABLE_RULES = [rule for rule in ALL_RULES if rule.id not in UNCONSTRAINED_ONLY]
