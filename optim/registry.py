@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from optim.adaptive import LAMB, Adadelta, Adamax, Lion, NAdam, RAdam
+from optim.adaptive import LAMB, Adadelta, Adafactor, Adamax, Lion, NAdam, RAdam
 from optim.gradients import (
     SPSA,
     AnalyticGradient,
@@ -81,6 +81,7 @@ _RULES: dict[str, Callable[..., StepRule[Any]]] = {
     "adamax": Adamax,
     "adadelta": Adadelta,
     "lamb": LAMB,
+    "adafactor": Adafactor,
     "lion": Lion,
     "lbfgs": LBFGS,
     "cg": ConjugateGradient,

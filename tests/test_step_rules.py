@@ -27,7 +27,7 @@ from optim import (
     RMSProp,
     chain,
 )
-from optim.adaptive import LAMB, Adadelta, Adamax, Lion, NAdam, RAdam
+from optim.adaptive import LAMB, Adadelta, Adafactor, Adamax, Lion, NAdam, RAdam
 from optim.bfgs import BFGS
 from optim.directions import LBFGSDirection, SteepestDescent
 from optim.line_search import Backtracking, Search, StrongWolfe
@@ -81,6 +81,11 @@ ALL_RULES = [
     pytest.param(Adamax(0.1), id="adamax"),
     pytest.param(Adadelta(ExponentialDecay(50.0, 0.995)), id="adadelta"),
     pytest.param(LAMB(ExponentialDecay(0.1, 0.99)), id="lamb"),
+    pytest.param(Adafactor(0.1), id="adafactor"),
+    pytest.param(
+        Adafactor(0.05, momentum=0.5, multiply_by_parameter_scale=False),
+        id="adafactor-momentum",
+    ),
     pytest.param(LineSearchRule(), id="steepest-backtracking"),
     pytest.param(LineSearchRule(SteepestDescent(), StrongWolfe()), id="steepest-wolfe"),
     pytest.param(LineSearchRule(LBFGSDirection(3), Backtracking()), id="lbfgs-armijo"),
