@@ -237,11 +237,12 @@ def minimize_pair(problem: Any, jac: str) -> PairRow:
         theirs = scipy_minimize(
             problem.value, problem.x0, method="L-BFGS-B", jac=jac, options=options
         )
+    report = ours.result if isinstance(ours, dict) else ours  # optim's Result
     return PairRow(
         problem=problem.name,
-        status=ours.status.name,
+        status=report.status.name,
         success=bool(ours.success),
-        value=float(ours.value),
+        value=float(report.value),
         evaluations=int(ours.nfev),
         scipy_success=bool(theirs.success),
         scipy_value=float(theirs.fun),

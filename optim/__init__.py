@@ -2,7 +2,7 @@
 
 from importlib import metadata as _metadata
 
-from optim.adaptive import LAMB, Adadelta, Adamax, Lion, NAdam, RAdam
+from optim.adaptive import LAMB, Adadelta, Adafactor, Adamax, Lion, NAdam, RAdam
 from optim.bfgs import BFGS
 from optim.callbacks import Callback, CallbackLike, LogProgress, StopOnZeroGradient
 from optim.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
@@ -75,6 +75,7 @@ __all__ = [
     "SPSA",
     "AdaGrad",
     "Adadelta",
+    "Adafactor",
     "Adam",
     "AdamW",
     "Adamax",

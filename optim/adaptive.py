@@ -1,4 +1,4 @@
-r"""Lion, NAdam, RAdam, Adamax, Adadelta and LAMB, with optax's defaults.
+r"""Lion, NAdam, RAdam, Adamax, Adadelta, LAMB and Adafactor, with optax's defaults.
 
 Each is a [`LearningRateRule`][optim.step_rules.LearningRateRule]: it computes an
 unscaled direction $d_t$ and steps $\Delta_t = -\eta_t d_t$, so the learning rate
@@ -12,6 +12,7 @@ and decoupled weight decay still pulls toward the origin.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -19,13 +20,18 @@ import numpy as np
 from optim import _validators
 from optim._arrays import run_dtype
 from optim._types import Array, override
-from optim.schedules import LearningRate, validate_learning_rate
-from optim.step_rules import AdamState, LearningRateRule
+from optim.schedules import LearningRate, learning_rate_at, validate_learning_rate
+from optim.step_rules import AdamState, LearningRateRule, StepRule
+
+if TYPE_CHECKING:
+    from optim.evaluation import TrialEvaluator
 
 __all__ = [
     "LAMB",
     "Adadelta",
     "AdadeltaState",
+    "Adafactor",
+    "AdafactorState",
     "Adamax",
     "AdamaxState",
     "Lion",
@@ -538,3 +544,224 @@ class LAMB(LearningRateRule[AdamState]):
         if x_norm > 0.0 and update_norm > 0.0:
             update = update * (x_norm / update_norm)
         return update, AdamState(first, second, state.max_second_moment, t)
+
+
+def _factored_axes(
+    shape: tuple[int, ...], factored: bool, smallest: int
+) -> tuple[int, int] | None:
+    """The (second largest, largest) axes to factor over, or `None` (optax's rule)."""
+    if not factored or len(shape) < 2:
+        return None
+    order = np.argsort(shape)
+    if shape[order[-2]] < smallest:
+        return None
+    return int(order[-2]), int(order[-1])
+
+
+def _rms(array: Array) -> float:
+    return math.sqrt(float(np.mean(np.square(array))))
+
+
+@attrs.frozen
+class AdafactorState:
+    """State of [`Adafactor`][optim.adaptive.Adafactor].
+
+    Examples:
+        >>> Adafactor().init(np.zeros((2, 3))).count
+        0
+    """
+
+    count: int
+    """Updates applied so far."""
+    row: Array | None = attrs.field(eq=_array_eq)
+    """Means of the squared gradient along the largest axis (a factored point;
+    optax's `v_row`), else `None`."""
+    column: Array | None = attrs.field(eq=_array_eq)
+    """Means along the second largest axis (optax's `v_col`), else `None`."""
+    second: Array | None = attrs.field(eq=_array_eq)
+    """The squared-gradient average of an unfactored point, else `None`."""
+    momentum: Array | None = attrs.field(eq=_array_eq)
+    """The update's moving average (with `momentum`), else `None`."""
+
+
+def _optional_rate(
+    instance: object, attribute: attrs.Attribute[Any], value: Any
+) -> None:
+    if value is not None:
+        validate_learning_rate(instance, attribute, value)
+
+
+@attrs.frozen
+class Adafactor(StepRule[AdafactorState]):
+    r"""Adafactor (Shazeer & Stern 2018), optax's `adafactor`, with its defaults.
+
+    With $\hat\beta_t = 1 - (t + 1 - \text{decay\_offset})^{-\text{decay\_rate}}$
+    and $G_t = g_t^2 + \epsilon$, a point with at least two axes of size
+    `min_dim_size_to_factor` or more keeps only the means of $G$ along its
+    largest axis ($R_t$, optax's `v_row`) and along its second largest ($C_t$,
+    `v_col`), each averaged with $\hat\beta_t$, and scales
+
+    $$u_t = g_t \Big/ \sqrt{\frac{R_t}{\bar R_t}\, C_t}$$
+
+    ($\bar R_t$ the mean of $R_t$): $O(m + n)$ memory for an $m \times n$
+    matrix instead of Adam's $O(mn)$. Smaller points keep the full average
+    $V_t = \hat\beta_t V_{t-1} + (1 - \hat\beta_t) G_t$ and scale
+    $u_t = g_t / \sqrt{V_t}$. Then, in optax's order: $u_t$ is divided by
+    $\max(1, \operatorname{rms}(u_t) / \text{clipping\_threshold})$, multiplied
+    by the learning rate (if any) and by $\max(\operatorname{rms}(x), 10^{-3})$
+    (`multiply_by_parameter_scale`), averaged with `momentum` (no bias
+    correction), and `weight_decay` $\cdot\, x$ is added (after the learning
+    rate, as optax's `weight_decay_rate`); the step is $-u_t$.
+
+    The factoring is over the point's own axes: give a structured parameter's
+    matrices their own Adafactor with [`Groups`][optim.transforms.Groups], so
+    that each leaf is factored by its shape. optax computes $\hat\beta_t$ in
+    float32 and so does this rule; optax keeps the momentum buffer in float32
+    by default (`dtype_momentum`), this rule in the run's dtype. PyTorch's
+    `Adafactor` (2.5+) follows the paper's relative step size instead
+    (`lr=1e-2`, `beta2_decay=-0.8`, no parameter-scale clipping of this form).
+
+    References:
+        Shazeer, N., Stern, M. (2018). Adafactor: Adaptive learning rates with
+        sublinear memory cost. ICML 2018.
+
+    Examples:
+        A 200 x 150 matrix keeps 350 second-moment numbers, not 30,000:
+
+        >>> rule = Adafactor(0.01)
+        >>> state = rule.init(np.ones((200, 150)))
+        >>> state.row.shape, state.column.shape, state.second
+        ((150,), (200,), None)
+        >>> delta, state = rule.update(
+        ...     np.ones((200, 150)),
+        ...     state,
+        ...     x=np.ones((200, 150)),
+        ...     value=0.0,
+        ...     evaluator=None,
+        ... )
+        >>> float(delta[0, 0]), state.count
+        (-0.01, 1)
+    """
+
+    learning_rate: LearningRate | None = attrs.field(
+        default=None, validator=_optional_rate
+    )
+    r"""Scale of the update, a rate or a schedule; `None` (optax's default) for
+    none (the step is then set by the parameter scale)."""
+
+    min_dim_size_to_factor: int = attrs.field(
+        default=128, kw_only=True, validator=_validators.positive_count
+    )
+    """Factor only points with two axes at least this long."""
+
+    decay_rate: float = attrs.field(
+        default=0.8, kw_only=True, validator=_validators.positive
+    )
+    r"""Exponent of the decay schedule $\hat\beta_t$."""
+
+    decay_offset: int = attrs.field(
+        default=0, kw_only=True, validator=_validators.count
+    )
+    """Step the decay schedule starts from (for fine-tuning)."""
+
+    multiply_by_parameter_scale: bool = attrs.field(
+        default=True, kw_only=True, validator=_validators.boolean
+    )
+    """Scale the update by the root mean square of `x` (at least 1e-3)."""
+
+    clipping_threshold: float | None = attrs.field(
+        default=1.0,
+        kw_only=True,
+        validator=_validators.optional_positive,
+    )
+    """Clip the update's root mean square to this (`None`: no clipping)."""
+
+    momentum: float | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=attrs.validators.optional(_validators.unit_interval),
+    )
+    """Decay of the update's moving average in [0, 1), or `None` for none."""
+
+    weight_decay: float = attrs.field(
+        default=0.0, kw_only=True, validator=_validators.non_negative
+    )
+    r"""optax's `weight_decay_rate`: $\lambda x$ added to the update, after the
+    learning rate."""
+
+    eps: float = attrs.field(
+        default=1e-30, kw_only=True, validator=_validators.positive
+    )
+    r"""$\epsilon$ added to the squared gradient."""
+
+    factored: bool = attrs.field(
+        default=True, kw_only=True, validator=_validators.boolean
+    )
+    """Whether to factor the second moment of points with two long axes."""
+
+    @override
+    def init(self, x0: Array) -> AdafactorState:
+        zeros = _zeros_like(x0)
+        axes = _factored_axes(np.shape(x0), self.factored, self.min_dim_size_to_factor)
+        momentum = None if self.momentum is None else zeros
+        if axes is None:
+            return AdafactorState(0, None, None, zeros, momentum)
+        second_largest, largest = axes
+        row = np.mean(zeros, axis=largest)
+        column = np.mean(zeros, axis=second_largest)
+        return AdafactorState(0, row, column, None, momentum)
+
+    @override
+    def update(
+        self,
+        gradient: Array,
+        state: AdafactorState,
+        *,
+        x: Array,
+        value: float,
+        evaluator: TrialEvaluator,
+    ) -> tuple[Array, AdafactorState]:
+        dtype = run_dtype(np.result_type(gradient))
+        g = np.asarray(gradient, dtype=dtype)
+        point = np.asarray(x, dtype=dtype)
+        # optax computes the decay in float32.
+        t = np.float32(state.count - self.decay_offset + 1)
+        decay = np.float32(1.0) - t ** np.float32(-self.decay_rate)
+        squared = np.square(g) + dtype.type(self.eps)
+        row = column = second = None
+        axes = _factored_axes(np.shape(g), self.factored, self.min_dim_size_to_factor)
+        if axes is None or state.row is None or state.column is None:
+            previous = np.zeros_like(squared) if state.second is None else state.second
+            second = (decay * previous + (1.0 - decay) * squared).astype(dtype)
+            update = g * second**-0.5
+        else:
+            second_largest, largest = axes
+            row = decay * state.row + (1.0 - decay) * np.mean(squared, axis=largest)
+            column = decay * state.column + (1.0 - decay) * np.mean(
+                squared, axis=second_largest
+            )
+            row, column = row.astype(dtype), column.astype(dtype)
+            reduced = second_largest - 1 if second_largest > largest else second_largest
+            row_factor = (row / np.mean(row, axis=reduced, keepdims=True)) ** -0.5
+            update = (
+                g
+                * np.expand_dims(row_factor, axis=largest)
+                * np.expand_dims(column**-0.5, axis=second_largest)
+            )
+        if self.clipping_threshold is not None:
+            update = update / max(1.0, _rms(update) / self.clipping_threshold)
+        if self.learning_rate is not None:
+            update = update * learning_rate_at(self.learning_rate, state.count)
+        if self.multiply_by_parameter_scale:
+            update = update * max(_rms(point), 1e-3)
+        momentum = None
+        if self.momentum is not None:
+            average = (
+                np.zeros_like(update) if state.momentum is None else state.momentum
+            )
+            momentum = self.momentum * average + (1.0 - self.momentum) * update
+            update = momentum
+        if self.weight_decay:
+            update = update + self.weight_decay * point
+        new_state = AdafactorState(state.count + 1, row, column, second, momentum)
+        return np.asarray(-update, dtype=dtype), new_state

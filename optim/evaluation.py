@@ -16,6 +16,7 @@ evaluators without one, so the protocol itself stays two methods.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from optim._types import Array
@@ -23,7 +24,7 @@ from optim._types import Array
 if TYPE_CHECKING:
     from optim.projections import Projection
 
-__all__ = ["TrialEvaluator", "constraint_of"]
+__all__ = ["TrialEvaluator", "constraint_of", "hessian_vector_product_of"]
 
 
 @runtime_checkable
@@ -90,3 +91,34 @@ def constraint_of(evaluator: object) -> Projection | None:
     """
     found: Projection | None = getattr(evaluator, "constraint", None)
     return found
+
+
+def hessian_vector_product_of(
+    evaluator: object,
+) -> Callable[[Array, Array], Array] | None:
+    r"""The run's exact Hessian-vector product $(x, v) \mapsto \nabla^2 f(x) v$.
+
+    Second-order rules read it here: the evaluator's
+    [`hessian_vector_product`][optim.evaluator.Evaluator.hessian_vector_product]
+    (in the minimization convention) when the objective defines one, else
+    `None`, and the rule then differences two gradients.
+
+    Args:
+        evaluator: The run's evaluator (any object: a test double without the
+            method has none).
+
+    Returns:
+        The product function, or `None` when the objective has none.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim import AnalyticGradient, Evaluator, Mode
+        >>> from optim.problems import Sphere
+        >>> evaluator = Evaluator(Sphere(), AnalyticGradient(), Mode.DESCENT)
+        >>> hessian_vector_product_of(evaluator) is None
+        True
+    """
+    if not getattr(evaluator, "has_hessian_vector_product", False):
+        return None
+    product: Callable[[Array, Array], Array] = evaluator.hessian_vector_product  # type: ignore[attr-defined]
+    return product

@@ -385,6 +385,30 @@ class Evaluator:
         name = f"{type(estimator).__name__}.estimate_with_error"
         return self._checked(out[0], out[1], x, name)
 
+    @property
+    def has_hessian_vector_product(self) -> bool:
+        """Whether the objective has its own Hessian-vector product."""
+        return self._counted.objective.has_hessian_vector_product
+
+    def hessian_vector_product(self, x: Array, v: Array) -> Array:
+        r"""Return the objective's $\nabla^2 f(x) v$, in the minimization convention.
+
+        Args:
+            x: The point; never modified.
+            v: The direction, shaped like `x`; never modified.
+
+        Returns:
+            The product, negated in ascent (the Hessian of $-f$).
+        """
+        name = f"{type(self._objective).__name__}.hessian_vector_product"
+        product = check_like_x(
+            self._counted.objective.hessian_vector_product(x, v),
+            x,
+            name=name,
+            what="a Hessian-vector product",
+        )
+        return product if self.sign == 1.0 else -product
+
     def minimized(self, value: float, gradient: Array) -> tuple[float, Array]:
         r"""Turn the user's value and gradient into those of the function minimized.
 

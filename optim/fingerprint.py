@@ -80,7 +80,9 @@ def fingerprint(configuration: Configuration) -> dict[str, Any]:
         >>> from optim import FixedStep, Optimizer
         >>> from optim.problems import Sphere
         >>> fingerprint(Optimizer(Sphere(), step_rule=FixedStep(0.1)))["step_rule"]
-        {'class': 'optim.step_rules.FixedStep', 'fields': {'learning_rate': 0.1}}
+        ... # doctest: +NORMALIZE_WHITESPACE
+        {'class': 'optim.step_rules.FixedStep',
+         'fields': {'learning_rate': 0.1, 'weight_decay': 0.0}}
     """
     found = {
         "objective": describe(configuration.objective),

@@ -150,6 +150,51 @@ class Objective(abc.ABC):  # noqa: B024  # value or the pair: checked in __new__
         """
         return type(self).gradient is not Objective.gradient
 
+    def hessian_vector_product(self, x: Array, v: Array) -> Array:
+        r"""Return the Hessian-vector product $\nabla^2 f(x) v$, if known.
+
+        Optional: second-order rules ([`NewtonCG`][optim.newton.NewtonCG],
+        [`TrustNCG`][optim.newton.TrustNCG]) use it when a subclass defines it, and
+        otherwise difference two gradients,
+        $(\nabla f(x + \epsilon v) - \nabla f(x)) / \epsilon$.
+
+        Args:
+            x: The point; never modify it.
+            v: The direction, shaped like `x`; never modify it.
+
+        Returns:
+            The product, shaped like `x`.
+
+        Raises:
+            NotImplementedError: If the objective has no Hessian-vector product.
+
+        Examples:
+            >>> import numpy as np
+            >>> class Bowl(Objective):
+            ...     def value(self, x):
+            ...         return float(x @ x)
+            ...
+            ...     def hessian_vector_product(self, x, v):
+            ...         return 2.0 * v
+            >>> Bowl().has_hessian_vector_product
+            True
+            >>> Bowl().hessian_vector_product(np.zeros(2), np.array([1.0, 3.0]))
+            array([2., 6.])
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no Hessian-vector product"
+        )
+
+    @property
+    def has_hessian_vector_product(self) -> bool:
+        """Whether the objective has its own Hessian-vector product.
+
+        True when a subclass overrides
+        [`hessian_vector_product`][optim.objective.Objective.hessian_vector_product];
+        adapters override this property.
+        """
+        return type(self).hessian_vector_product is not Objective.hessian_vector_product
+
     def fingerprint(self) -> Any:
         """Describe what this objective computes, for checkpoints; `None` by default.
 
@@ -431,6 +476,15 @@ class _BoundArguments(Objective):
         if type(self.objective).value_and_gradient is Objective.value_and_gradient:
             return self.value(x), self.gradient(x)
         return method(x, *self.args, **self.kwargs)
+
+    @property
+    @override
+    def has_hessian_vector_product(self) -> bool:
+        return self.objective.has_hessian_vector_product
+
+    @override
+    def hessian_vector_product(self, x: Array, v: Array) -> Array:
+        return self.objective.hessian_vector_product(x, v, *self.args, **self.kwargs)
 
     @override
     def values(self, xs: Array) -> Array:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from optim.adaptive import LAMB, Adadelta, Adamax, Lion, NAdam, RAdam
+from optim.adaptive import LAMB, Adadelta, Adafactor, Adamax, Lion, NAdam, RAdam
 from optim.gradients import (
     SPSA,
     AnalyticGradient,
@@ -35,6 +35,7 @@ from optim.gradients import (
     Richardson,
 )
 from optim.line_search_rules import LBFGS, BarzilaiBorwein, ConjugateGradient
+from optim.newton import NewtonCG, TrustNCG
 from optim.problems import (
     Beale,
     Booth,
@@ -80,10 +81,13 @@ _RULES: dict[str, Callable[..., StepRule[Any]]] = {
     "adamax": Adamax,
     "adadelta": Adadelta,
     "lamb": LAMB,
+    "adafactor": Adafactor,
     "lion": Lion,
     "lbfgs": LBFGS,
     "cg": ConjugateGradient,
     "bb": BarzilaiBorwein,
+    "newton-cg": NewtonCG,
+    "trust-ncg": TrustNCG,
 }
 RULES: Mapping[str, Callable[..., StepRule[Any]]] = MappingProxyType(_RULES)
 """Step-rule factories by name (read-only), for [`make_rule`][optim.registry.make_rule]

@@ -2,7 +2,7 @@
 
 `minimize` takes `scipy.optimize.minimize`'s full signature, keywords, options,
 warnings, input rules and callback forms for the gradient methods optim has
-(`"BFGS"`, `"CG"`, `"L-BFGS-B"`, `"Newton-CG"`), and returns an
+(`"BFGS"`, `"CG"`, `"L-BFGS-B"`, `"Newton-CG"`, `"trust-ncg"`), and returns an
 [`OptimizeResult`][optim.scipy.OptimizeResult]: a dict with attribute access,
 scipy's integer status codes and messages, and `nfev`/`njev` counted as scipy
 counts them (every call of `fun`, finite-difference points included; every
@@ -15,7 +15,8 @@ dense [`BFGS`][optim.bfgs.BFGS] for `"BFGS"`,
 [`ConjugateGradient`][optim.line_search_rules.ConjugateGradient] (Polak-Ribiere+)
 for `"CG"`, box-constrained [`LBFGS`][optim.line_search_rules.LBFGS] for
 `"L-BFGS-B"` and [`NewtonCG`][optim.newton.NewtonCG] for `"Newton-CG"`, each with
-a strong Wolfe line search; the stopping tests are
+a strong Wolfe line search, and [`TrustNCG`][optim.newton.TrustNCG] for
+`"trust-ncg"`; the stopping tests are
 scipy's (see each option). The iterates therefore differ from scipy's in the
 last digits and in counts, never in the meaning of a field.
 
@@ -26,8 +27,14 @@ Examples:
     >>> res.success, res.status, np.round(res["x"], 4)
     (True, 0, array([1., 1.]))
     >>> sorted(res)  # doctest: +NORMALIZE_WHITESPACE
-    ['fun', 'hess_inv', 'jac', 'message', 'nfev', 'nit', 'njev', 'status',
-     'success', 'x']
+    ['diagnosis', 'fun', 'hess_inv', 'jac', 'message', 'nfev', 'nit', 'njev',
+     'outcome', 'result', 'status', 'success', 'x']
+
+`optim.minimize` is this module's `minimize`; the keys `outcome`, `diagnosis`
+and `result` are optim's report (the run's [`Result`][optim.result.Result]):
+
+    >>> res.outcome, res.result.status.name, res.steps == res.nit
+    ('converged', 'CONVERGED', True)
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -43,16 +50,18 @@ import numpy as np
 
 from optim._types import Array, override
 from optim.bfgs import BFGS
-from optim.callbacks import Callback
+from optim.callbacks import Callback, CallbackLike, StopOnZeroGradient
 from optim.errors import OptimizationError
+from optim.gradients import GradientEstimator
 from optim.line_search import Search, SearchResult, StrongWolfe
-from optim.line_search_rules import LBFGS, ConjugateGradient, LineSearchRule
+from optim.line_search_rules import LBFGS, ConjugateGradient
 from optim.mode import Mode
-from optim.newton import NewtonCG
+from optim.newton import NewtonCG, TrustNCG
 from optim.objective import Objective
 from optim.optimizer import Optimizer
 from optim.projections import as_constraint
 from optim.result import Result, Status, StepInfo, Stop
+from optim.step_rules import FixedStep, StepRule
 
 if TYPE_CHECKING:
     from optim.evaluation import TrialEvaluator
@@ -68,6 +77,7 @@ __all__ = [
     "fmin_cg",
     "fmin_l_bfgs_b",
     "fmin_ncg",
+    "maximize",
     "minimize",
     "rosen",
     "rosen_der",
@@ -93,6 +103,7 @@ _MAXITER = "Maximum number of iterations has been exceeded."
 _PR_LOSS = "Desired error not necessarily achieved due to precision loss."
 _NAN = "NaN result encountered."
 _CALLBACK = "`callback` raised `StopIteration`."
+_BAD_MODEL = "A bad approximation caused failure to predict improvement."
 _INDEFINITE = (
     "Warning: CG iterations didn't converge. The Hessian is not positive definite."
 )
@@ -131,6 +142,24 @@ _OPTIONS: Mapping[str, frozenset[str]] = {
     "newton-cg": frozenset(
         ["xtol", "eps", "maxiter", "disp", "return_all", "c1", "c2", "workers"]
     ),
+    "trust-ncg": frozenset(
+        [
+            "initial_trust_radius",
+            "max_trust_radius",
+            "eta",
+            "gtol",
+            "maxiter",
+            "disp",
+            "return_all",
+            "inexact",
+            "subproblem_maxiter",
+            "workers",
+        ]
+    ),
+    "gradient-descent": frozenset(
+        ["learning_rate", "gtol", "norm", "maxiter", "disp", "return_all"]
+    ),
+    "rule": frozenset(["gtol", "norm", "maxiter", "disp", "return_all"]),
     "l-bfgs-b": frozenset(
         [
             "disp",
@@ -158,7 +187,6 @@ _SCIPY_ONLY = frozenset(
         "slsqp",
         "trust-constr",
         "dogleg",
-        "trust-ncg",
         "trust-exact",
         "trust-krylov",
     ]
@@ -205,6 +233,12 @@ class OptimizeResult(_ResultBase):
         try:
             return self[name]
         except KeyError as error:
+            report = dict.get(self, "result")
+            if report is not None and not name.startswith("_"):
+                try:
+                    return getattr(report, name)
+                except AttributeError:
+                    pass
             raise AttributeError(name) from error
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -220,19 +254,20 @@ class OptimizeResult(_ResultBase):
         return list(self.keys())
 
     def __repr__(self) -> str:
-        if type(self).__mro__[1] is not dict:
-            return str(super().__repr__())
-        if not self:
+        shown = {key: value for key, value in self.items() if key != "result"}
+        if type(self).__mro__[1] is not dict:  # scipy's layout, by scipy
+            return repr(_ResultBase(shown))
+        if not shown:
             return f"{type(self).__name__}()"
         order = ["message", "success", "status", "fun", "x", "nit"]
 
         def rank(key: str) -> tuple[int, str]:
             return (order.index(key) if key in order else len(order), key)
 
-        width = max(len(key) for key in self) + 1
+        width = max(len(key) for key in shown) + 1
         lines = []
-        for key in sorted(self, key=rank):
-            text = repr(self[key]).replace("\n", "\n" + " " * (width + 2))
+        for key in sorted(shown, key=rank):
+            text = repr(shown[key]).replace("\n", "\n" + " " * (width + 2))
             lines.append(f"{key.rjust(width)}: {text}")
         return "\n".join(lines)
 
@@ -437,6 +472,10 @@ class _Counted(Objective):
     """A Hessian function `hess(x, *args)` (Newton-CG), or `None`."""
     hessp: Any = None
     """A Hessian-vector product `hessp(x, p, *args)` (Newton-CG), or `None`."""
+    estimator: GradientEstimator | None = None
+    """optim's estimator for the gradient (`estimator=`), or `None`."""
+    stream: np.random.Generator | None = None
+    """The random stream of a random estimator."""
     nfev: int = 0
     njev: int = 0
     nhev: int = 0
@@ -481,20 +520,35 @@ class _Counted(Objective):
         if callable(self.jac):
             gradient = self.jac(np.copy(x), *self.args)
             return self._check(0.0, np.atleast_1d(np.asarray(gradient, np.float64)))[1]
+        if self.estimator is not None:
+            return self._check(0.0, self._estimate(x))[1]
         return self._check(0.0, self._differences(x, None))[1]
+
+    def _estimate(self, x: Array) -> Array:
+        """The gradient by optim's `estimator`, its points counted in `nfev`."""
+        assert self.estimator is not None
+        extra: dict[str, Any] = {} if self.stream is None else {"rng": self.stream}
+        if self.lower is not None and self.upper is not None:
+            extra["bounds"] = (self.lower, self.upper)
+        gradient, _ = self.estimator.estimate_with_error(_Values(self), x, **extra)
+        return np.atleast_1d(np.asarray(gradient, dtype=np.float64))
 
     def value_and_gradient(self, x: Array) -> tuple[float, Array]:
         if self.jac is True:
             self.nfev += 1
             self.njev += 1
             return self._pair(x)
-        if callable(self.jac):
+        if callable(self.jac) or self.estimator is not None:
             return self.value(x), self.gradient(x)
         value = self.value(x)
         self.njev += 1
         return value, self._check(0.0, self._differences(x, value))[1]
 
-    def hessian_product(self, x: Array, v: Array) -> Array:
+    @property
+    def has_hessian_vector_product(self) -> bool:
+        return True
+
+    def hessian_vector_product(self, x: Array, v: Array) -> Array:
         """$H(x) v$: `hessp`, `hess` (evaluated once per point), or differences.
 
         The differences are scipy's `approx_fhess_p`: two gradient calls, each
@@ -560,6 +614,17 @@ class _Counted(Objective):
             results = list(self.workers(_Bound(self.fun, self.args), points))
             return np.array([_scalar(value) for value in results])
         return np.array([_scalar(self._call(point)) for point in points])
+
+
+class _Values(Objective):
+    """The counted `fun` as an objective of values only, for an estimator."""
+
+    def __init__(self, counted: _Counted) -> None:
+        self.counted = counted
+
+    @override
+    def value(self, x: Array) -> float:
+        return _scalar(self.counted._call(x))
 
 
 @attrs.frozen
@@ -644,6 +709,8 @@ class _Tests(Callback):
     search: _Watched | None = None
     ending: tuple[int, str] | None = None
     previous: tuple[Array, float] | None = None
+    sign: float = 1.0
+    """`1` for `minimize`, `-1` for `maximize` (the function minimized is `sign f`)."""
 
     def _stop(self, status: int, message: str) -> Stop:
         self.ending = (status, message)
@@ -657,6 +724,9 @@ class _Tests(Callback):
                 return self._stop(3, _INDEFINITE)
             if getattr(state, "search_failed", False):
                 return self._stop(2, "Warning: " + _PR_LOSS)
+        failed = getattr(info.run_state.rule_state, "failed", False)
+        if self.method == "trust-ncg" and step > 0 and failed:
+            return self._stop(2, _BAD_MODEL)
         if step > 0:
             if self.allvecs is not None:
                 self.allvecs.append(np.copy(x))
@@ -672,6 +742,16 @@ class _Tests(Callback):
                     return self._stop(99, _CALLBACK)
         if self.method == "newton-cg":
             return self._newton(info)
+        if self.method == "trust-ncg":
+            if float(np.linalg.norm(info.gradient)) < self.gtol:
+                return self._stop(0, _SUCCESS)
+            if step >= self.maxiter:
+                return self._stop(1, _MAXITER)
+            return None
+        if self.method in ("rule", "gradient-descent"):
+            if step >= self.maxiter:
+                return self._stop(1, _MAXITER)
+            return None  # optim's StopOnZeroGradient follows
         lbfgsb = self.method == "l-bfgs-b"
         if (step > 0 or not lbfgsb) and step >= self.maxiter:
             message = "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
@@ -683,7 +763,8 @@ class _Tests(Callback):
                 return self._stop(0, "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL")
             if self.previous is not None and self.ftol is not None:
                 before = self.previous[1]
-                if before - value <= self.ftol * max(abs(before), abs(value), 1.0):
+                reduction = self.sign * (before - value)
+                if reduction <= self.ftol * max(abs(before), abs(value), 1.0):
                     message = "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH"
                     return self._stop(0, message)
         else:
@@ -739,7 +820,13 @@ def _hess_inv(method: str, result: Result, n: int, maxcor: int) -> Any:
     return LbfgsInvHessProduct(steps.copy(), changes.copy())
 
 
-def _method_name(method: Any, bounds: Any, constraints: Any) -> str:
+def _method_name(method: Any, bounds: Any, constraints: Any, step_rule: Any) -> str:
+    if step_rule is not None:
+        if method is not None:
+            raise ValueError("give method= or step_rule=, not both")
+        if not isinstance(step_rule, StepRule):
+            raise TypeError(f"step_rule must be a StepRule, got {step_rule!r}")
+        return "rule"
     if method is None:
         if _has_constraints(constraints):
             method = "SLSQP"
@@ -750,17 +837,17 @@ def _method_name(method: Any, bounds: Any, constraints: Any) -> str:
     if callable(method):
         raise NotImplementedError(
             "a custom method (a callable) is scipy.optimize.minimize's feature; "
-            "optim.scipy.minimize runs 'BFGS', 'CG', 'L-BFGS-B' and 'Newton-CG': "
-            "call it directly"
+            "optim.scipy.minimize runs 'BFGS', 'CG', 'L-BFGS-B', 'Newton-CG' and "
+            "'trust-ncg': call it directly"
         )
-    name = str(method).lower()
+    name = {"gd": "gradient-descent"}.get(str(method).lower(), str(method).lower())
     if name in _SCIPY_ONLY:
         raise NotImplementedError(
             f"method {method!r} is scipy.optimize's; optim.scipy covers the "
-            "gradient methods 'BFGS', 'CG', 'L-BFGS-B' and 'Newton-CG': use "
-            "scipy.optimize.minimize for it"
+            "gradient methods 'BFGS', 'CG', 'L-BFGS-B', 'Newton-CG' and "
+            "'trust-ncg': use scipy.optimize.minimize for it"
         )
-    if name not in _OPTIONS:
+    if name not in _OPTIONS or name == "rule":
         raise ValueError(f"Unknown solver {method}")
     return name
 
@@ -777,7 +864,7 @@ def _has_constraints(constraints: Any) -> bool:
 
 
 def minimize(
-    fun: Callable[..., Any],
+    fun: Objective | Callable[..., Any],
     x0: Any,
     args: Any = (),
     method: Any = None,
@@ -789,8 +876,19 @@ def minimize(
     tol: float | None = None,
     callback: Callable[..., Any] | None = None,
     options: Mapping[str, Any] | None = None,
+    *,
+    gradient: Callable[[Array], Any] | None = None,
+    step_rule: StepRule[Any] | None = None,
+    estimator: GradientEstimator | None = None,
+    callbacks: Iterable[CallbackLike] = (),
+    max_steps: int | None = None,
 ) -> OptimizeResult:
-    """Scipy's `minimize` for BFGS, CG, L-BFGS-B and Newton-CG, on optim.
+    """Scipy's `minimize` for BFGS, CG, L-BFGS-B, Newton-CG and trust-ncg, on optim.
+
+    This is also `optim.minimize` (the same function): after scipy's parameters
+    come optim's own, keyword-only: `gradient`, `step_rule`, `estimator`,
+    `callbacks` and `max_steps`, and `fun` may be an
+    [`Objective`][optim.objective.Objective].
 
     The arguments, their order, defaults, warnings and input rules are
     `scipy.optimize.minimize`'s: `x0` is made 1-d (`ValueError` for more
@@ -817,6 +915,23 @@ def minimize(
       `maxiter=15000`, `maxls=20`, `finite_diff_rel_step`, `workers`; `disp` and
       `iprint` give scipy's `DeprecationWarning` and print nothing.
 
+    - trust-ncg ([`TrustNCG`][optim.newton.TrustNCG]): `initial_trust_radius=1`,
+      `max_trust_radius=1000`, `eta=0.15`, `gtol=1e-4` (on the 2-norm),
+      `maxiter=200 n`, `disp`, `return_all`; `jac` and `hess` or `hessp` are
+      required (`hess` may be `"2-point"`, `"3-point"` or `"cs"`, and an
+      [`Objective`][optim.objective.Objective] without a product may leave
+      both out: products from two gradients, counted in `njev`); `nhev`
+      counts Hessian (or product) evaluations, and `hess` holds the final
+      Hessian when `hess` is a function. A rejected trial step
+      is not an iteration here (scipy counts it in `nit`).
+    - A `step_rule=` (any optim rule; no `method`) or
+      `method="gradient-descent"` (`"GD"`, with
+      `options={"learning_rate": ...}`): optim's
+      [`StopOnZeroGradient`][optim.callbacks.StopOnZeroGradient] with
+      `gtol=1e-6` on the `norm=2` of the (projected) gradient, `maxiter`
+      (default `max_steps`, else 1000), bounds through the rule's constraint,
+      and optim's own progress and growth tests.
+
     - Newton-CG ([`NewtonCG`][optim.newton.NewtonCG]): `xtol=1e-5` (stop when
       the mean absolute step component is at most `xtol`), `eps` (the step of
       finite-difference Hessian products, two gradient calls each), `maxiter`,
@@ -837,12 +952,19 @@ def minimize(
     With `options={"disp": True}` BFGS and CG print scipy's summary with
     `print` (the only output of the library; `warnings` for a failed run).
 
+    The result also carries optim's report: `outcome` and `diagnosis` (see
+    [`Result`][optim.result.Result]) and the full run's `result`, whose
+    attributes the result answers as its own where scipy has no field
+    (`res.steps`, `res.evaluations`, `res.gradient_norm`, `res.mode`, ...).
+
     Args:
-        fun: `fun(x, *args)`, returning a scalar.
+        fun: `fun(x, *args)`, returning a scalar, or an
+            [`Objective`][optim.objective.Objective] (its gradient and
+            Hessian-vector product are used when it has them).
         x0: The starting point.
         args: Extra arguments of `fun`, `jac` (a non-tuple is one argument).
-        method: `"BFGS"`, `"CG"`, `"L-BFGS-B"` or `"Newton-CG"`, any case, or
-            `None`.
+        method: `"BFGS"`, `"CG"`, `"L-BFGS-B"`, `"Newton-CG"`, `"trust-ncg"` or
+            `"gradient-descent"`, any case, or `None`.
         jac: How the gradient is obtained (see above).
         hess: Newton-CG's Hessian `hess(x, *args)`; ignored by the others with
             scipy's warning.
@@ -854,6 +976,13 @@ def minimize(
         tol: The default `gtol` (and `ftol` for L-BFGS-B).
         callback: Called after each iteration (see above).
         options: The method's options (see above).
+        gradient: The gradient `gradient(x)` of a plain `fun` (as a `jac`
+            function that takes no `args`).
+        step_rule: Any optim step rule, instead of `method`.
+        estimator: An optim gradient estimator instead of `jac` (each estimate
+            counts one in `njev`, its points in `nfev`).
+        callbacks: optim callbacks, run after scipy's tests each step.
+        max_steps: The default `maxiter`.
 
     Returns:
         The result, with scipy's fields and status codes: `0` success, `1`
@@ -863,7 +992,9 @@ def minimize(
 
     Raises:
         ValueError: For an unknown method, `x0` of more than one dimension, a
-            non-scalar `fun`, or scipy's invalid option values.
+            non-scalar `fun`, scipy's invalid option values, or optim's extras
+            given with what they replace (`step_rule` with `method`, `gradient`
+            or `estimator` with `jac`).
         NotImplementedError: For scipy's methods optim does not have (naming
             scipy).
 
@@ -881,45 +1012,186 @@ def minimize(
         >>> len(values) == res.nit
         True
     """
+    return _optimize(
+        Mode.DESCENT,
+        fun,
+        x0,
+        args,
+        method,
+        jac,
+        hess,
+        hessp,
+        bounds,
+        constraints,
+        tol,
+        callback,
+        options,
+        gradient=gradient,
+        step_rule=step_rule,
+        estimator=estimator,
+        callbacks=callbacks,
+        max_steps=max_steps,
+    )
+
+
+def maximize(
+    fun: Objective | Callable[..., Any],
+    x0: Any,
+    args: Any = (),
+    method: Any = None,
+    jac: Any = None,
+    hess: Any = None,
+    hessp: Any = None,
+    bounds: Any = None,
+    constraints: Any = (),
+    tol: float | None = None,
+    callback: Callable[..., Any] | None = None,
+    options: Mapping[str, Any] | None = None,
+    *,
+    gradient: Callable[[Array], Any] | None = None,
+    step_rule: StepRule[Any] | None = None,
+    estimator: GradientEstimator | None = None,
+    callbacks: Iterable[CallbackLike] = (),
+    max_steps: int | None = None,
+) -> OptimizeResult:
+    """Maximize `fun` from `x0`: [`minimize`][optim.scipy.minimize] in ascent.
+
+    It takes `minimize`'s arguments, options and extras with the same meanings
+    and defaults; every method climbs (`hess` and `hessp` are `fun`'s own), and
+    the result's `fun` and `jac` are `fun`'s own value and gradient, not
+    negated. scipy has no `maximize`: this is optim's (`optim.maximize`).
+
+    Returns:
+        The result, as `minimize`'s.
+
+    Examples:
+        >>> import numpy as np
+        >>> from optim import FixedStep
+        >>> res = maximize(
+        ...     lambda x: -((x[0] - 1) ** 2) - (x[1] + 2) ** 2,
+        ...     [0, 0],
+        ...     gradient=lambda x: np.array([-2 * (x[0] - 1), -2 * (x[1] + 2)]),
+        ...     step_rule=FixedStep(0.1),
+        ... )
+        >>> np.round(res.x, 5), res.success
+        (array([ 1., -2.]), True)
+        >>> res = maximize(lambda x: -float((x[0] - 3) ** 2), [0.0], method="BFGS")
+        >>> np.round(res.x, 4), round(res.fun, 8)
+        (array([3.]), -0.0)
+    """
+    return _optimize(
+        Mode.ASCENT,
+        fun,
+        x0,
+        args,
+        method,
+        jac,
+        hess,
+        hessp,
+        bounds,
+        constraints,
+        tol,
+        callback,
+        options,
+        gradient=gradient,
+        step_rule=step_rule,
+        estimator=estimator,
+        callbacks=callbacks,
+        max_steps=max_steps,
+    )
+
+
+@attrs.frozen
+class _IgnoringArguments:
+    """`gradient(x)` called as scipy calls `jac`, `jac(x, *args)`."""
+
+    function: Callable[[Array], Any]
+
+    def __call__(self, x: Array, *args: Any) -> Any:
+        return self.function(x)
+
+
+def _plain(
+    fun: Any, args: tuple[Any, ...], jac: Any, hessp: Any, extras: Mapping[str, Any]
+) -> tuple[Callable[..., Any], Any, Any]:
+    """`fun`, `jac` and `hessp` as scipy's callables, from optim's forms too."""
+    gradient, estimator = extras["gradient"], extras["estimator"]
+    if isinstance(fun, Objective):
+        if args or jac is not None or gradient is not None:
+            raise ValueError(
+                "fun is already an Objective: args, jac and gradient must be left out"
+            )
+        if hessp is None and fun.has_hessian_vector_product:
+            hessp = fun.hessian_vector_product
+        if fun.has_gradient and estimator is None:
+            jac = fun.gradient
+        return fun.value, jac, hessp
+    if not callable(fun):
+        raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+    if gradient is not None:
+        if jac is not None:
+            raise ValueError("give the gradient as jac= or as gradient=, not both")
+        if not callable(gradient):
+            raise TypeError(f"gradient must be callable, got {gradient!r}")
+        jac = _IgnoringArguments(gradient)
+    if estimator is not None and jac is not None:
+        raise ValueError("give jac= or estimator=, not both")
+    return fun, jac, hessp
+
+
+def _optimize(
+    mode: Mode,
+    fun: Any,
+    x0: Any,
+    args: Any,
+    method: Any,
+    jac: Any,
+    hess: Any,
+    hessp: Any,
+    bounds: Any,
+    constraints: Any,
+    tol: float | None,
+    callback: Callable[..., Any] | None,
+    options: Mapping[str, Any] | None,
+    **extras: Any,
+) -> OptimizeResult:
+    """`minimize` (descent) and `maximize` (ascent): scipy's checks, then the run."""
+    if not isinstance(args, tuple):
+        args = (args,)
+    from_objective = isinstance(fun, Objective)  # its products may be differences
+    fun, jac, hessp = _plain(fun, args, jac, hessp, extras)
+    if extras["estimator"] is not None and not isinstance(
+        extras["estimator"], GradientEstimator
+    ):
+        raise TypeError(
+            f"estimator must be a GradientEstimator, got {extras['estimator']!r}"
+        )
     x0 = np.atleast_1d(np.asarray(x0))
     if x0.ndim != 1:
         raise ValueError("'x0' must only have one dimension.")
     x0 = np.asarray(x0, dtype=np.float64)
-    if not isinstance(args, tuple):
-        args = (args,)
-    name = _method_name(method, bounds, constraints)
+    name = _method_name(method, bounds, constraints, extras["step_rule"])
+    if method is None:
+        method = {"rule": "step_rule", "l-bfgs-b": "L-BFGS-B"}.get(name, "BFGS")
     options = dict(options or {})
-    newton = name == "newton-cg"
-    if newton and not (callable(jac) or jac is True):
+    if name == "newton-cg" and not (callable(jac) or jac is True):
         raise ValueError("Jacobian is required for Newton-CG method")
-    if hess is not None and not newton:
-        warnings.warn(
-            f"Method {method} does not use Hessian information (hess).",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    if hessp is not None and not newton:
-        warnings.warn(
-            f"Method {method} does not use Hessian-vector product information (hessp).",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    if _has_constraints(constraints):
-        warnings.warn(
-            f"Method {method} cannot handle constraints.", RuntimeWarning, stacklevel=2
-        )
-    if name != "l-bfgs-b" and bounds is not None:
-        warnings.warn(
-            f"Method {method} cannot handle bounds.", RuntimeWarning, stacklevel=2
-        )
+    if name == "trust-ncg":
+        if not (callable(jac) or jac is True):
+            raise ValueError(
+                "Jacobian is required for Newton-CG trust-region minimization"
+            )
+        if hess is None and hessp is None and not from_objective:
+            raise ValueError(
+                "Either the Hessian or the Hessian-vector product is required for "
+                "Newton-CG trust-region minimization"
+            )
+        if isinstance(hess, str) and hess in ("2-point", "3-point", "cs"):
+            hess = None  # optim differences two gradients per product instead
+    _warn_unused(name, method, hess, hessp, constraints, bounds, options)
+    if name not in ("l-bfgs-b", *_SIMPLE):
         bounds = None
-    if name == "l-bfgs-b" and options.get("return_all", False):
-        warnings.warn(
-            f"Method {method} does not support the return_all option.",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    if tol is not None and not newton:
+    if tol is not None and name != "newton-cg":
         if name == "l-bfgs-b":
             options.setdefault("ftol", tol)
         options.setdefault("gtol", tol)
@@ -928,13 +1200,66 @@ def minimize(
         warnings.warn(
             f"Unknown solver options: {', '.join(map(str, unknown))}",
             OptimizeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    if newton and tol is not None:
+    if name == "newton-cg" and tol is not None:
         options.setdefault("xtol", tol)
     return _minimize(
-        name, fun, x0, args, jac, bounds, callback, options, hessians=(hess, hessp)
+        name,
+        fun,
+        x0,
+        args,
+        jac,
+        bounds,
+        callback,
+        options,
+        hessians=(hess, hessp),
+        mode=mode,
+        extras=extras,
     )
+
+
+def _warn_unused(
+    name: str,
+    method: Any,
+    hess: Any,
+    hessp: Any,
+    constraints: Any,
+    bounds: Any,
+    options: Mapping[str, Any],
+) -> None:
+    """Scipy's `RuntimeWarning`s for what the method ignores."""
+    second_order = name in ("newton-cg", "trust-ncg")
+    if hess is not None and not second_order:
+        warnings.warn(
+            f"Method {method} does not use Hessian information (hess).",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    if hessp is not None and not second_order:
+        warnings.warn(
+            f"Method {method} does not use Hessian-vector product information (hessp).",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    if _has_constraints(constraints):
+        warnings.warn(
+            f"Method {method} cannot handle constraints.", RuntimeWarning, stacklevel=4
+        )
+    if name not in ("l-bfgs-b", *_SIMPLE) and bounds is not None:
+        warnings.warn(
+            f"Method {method} cannot handle bounds.", RuntimeWarning, stacklevel=4
+        )
+    if name == "l-bfgs-b" and options.get("return_all", False):
+        warnings.warn(
+            f"Method {method} does not support the return_all option.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+_SIMPLE = ("rule", "gradient-descent")
+"""optim's own methods: a step rule with optim's gradient test."""
 
 
 def _minimize(
@@ -948,8 +1273,11 @@ def _minimize(
     options: Mapping[str, Any],
     *,
     hessians: tuple[Any, Any] = (None, None),
+    mode: Mode = Mode.DESCENT,
+    extras: Mapping[str, Any] | None = None,
 ) -> OptimizeResult:
-    lbfgsb = name == "l-bfgs-b"
+    extras = extras or {}
+    lbfgsb, simple = name == "l-bfgs-b", name in _SIMPLE
     if lbfgsb and any(options.get(key) is not None for key in ("disp", "iprint")):
         warnings.warn(
             "scipy.optimize: The `disp` and `iprint` options of the L-BFGS-B "
@@ -957,10 +1285,12 @@ def _minimize(
             DeprecationWarning,
             stacklevel=3,
         )
-    rule = _rule(name, options)
+    rule = extras["step_rule"] if name == "rule" else _rule(name, options)
     maxiter = options.get("maxiter")
     if maxiter is None:
-        maxiter = 15000 if lbfgsb else 200 * x0.size
+        maxiter = extras.get("max_steps")
+    if maxiter is None:
+        maxiter = 15000 if lbfgsb else 1000 if simple else 200 * x0.size
     if bounds is not None:
         _check_bounds(bounds, x0.size)
     constraint = as_constraint(bounds, x0) if bounds is not None else None
@@ -975,16 +1305,20 @@ def _minimize(
         x0 = np.clip(x0, lower, upper)
     objective = _objective(name, fun, args, jac, options, lower, upper)
     objective.hess, objective.hessp = hessians
-    if isinstance(rule, NewtonCG):
-        rule = attrs.evolve(rule, hessian_vector_product=objective.hessian_product)
+    estimator = extras.get("estimator")
+    if estimator is not None:
+        objective.estimator, objective.stream = estimator, estimator.random_stream()
     return_all = bool(options.get("return_all", False)) and not lbfgsb
+    default_gtol = {"trust-ncg": 1e-4, "rule": 1e-6, "gradient-descent": 1e-6}
+    gtol = float(options.get("gtol", default_gtol.get(name, 1e-5)))
+    norm = float(options.get("norm", 2.0 if simple else np.inf))
     tests = _Tests(
         name,
         objective,
         callback,
         maxiter=float(maxiter),
-        gtol=float(options.get("gtol", 1e-5)),
-        norm=float(options.get("norm", np.inf)),
+        gtol=gtol,
+        norm=norm,
         xrtol=float(
             options.get("xtol", 1e-5)
             if name == "newton-cg"
@@ -994,16 +1328,21 @@ def _minimize(
         maxfun=float(options.get("maxfun", 15000)) if lbfgsb else None,
         allvecs=[x0.copy()] if return_all else None,
         search=getattr(rule, "search", None) if name in ("bfgs", "cg") else None,
+        sign=mode.sign,
     )
+    callbacks: list[CallbackLike] = [tests]
+    if simple:
+        callbacks.append(StopOnZeroGradient(gtol, norm=norm))
+    callbacks.extend(extras.get("callbacks", ()))
+    limits: dict[str, Any] = {} if simple else {"ftol": None, "max_growth": None}
     optimizer = Optimizer(
         objective,
         step_rule=rule,
-        mode=Mode.DESCENT,
-        callbacks=[tests],
+        mode=mode,
+        callbacks=callbacks,
         max_steps=math.ceil(maxiter) + 1,
-        ftol=None,
-        max_growth=None,
         constraint=constraint,
+        **limits,
     )
     try:
         result = optimizer.run(x0)
@@ -1036,7 +1375,20 @@ def _check_bounds(bounds: Any, n: int) -> None:
         raise ValueError("An upper bound is less than the corresponding lower bound.")
 
 
-def _rule(name: str, options: Mapping[str, Any]) -> LineSearchRule | NewtonCG:
+def _rule(name: str, options: Mapping[str, Any]) -> StepRule[Any]:
+    if name == "trust-ncg":
+        return TrustNCG(
+            max_trust_radius=options.get("max_trust_radius", 1000.0),
+            initial_trust_radius=options.get("initial_trust_radius", 1.0),
+            eta=options.get("eta", 0.15),
+        )
+    if name == "gradient-descent":
+        if "learning_rate" not in options:
+            raise ValueError(
+                "method 'gradient-descent' needs options={'learning_rate': ...} (the "
+                "step size of the gradient method)"
+            )
+        return FixedStep(options["learning_rate"])
     c1 = float(options.get("c1", 1e-4))
     c2 = float(options.get("c2", 0.4 if name == "cg" else 0.9))
     if name != "l-bfgs-b":
@@ -1100,13 +1452,21 @@ def _to_result(
         x=np.array(result.x),
         success=status == 0,
     )
-    if name == "newton-cg":
+    if name in ("newton-cg", "trust-ncg"):
         res["nhev"] = objective.nhev
+    if name == "trust-ncg" and callable(objective.hess):
+        known = objective.hessian
+        if known is not None and np.array_equal(known[0], result.x):
+            res["hess"] = known[1]
+        else:
+            res["hess"] = objective.hess(np.copy(result.x), *objective.args)
     if name in ("bfgs", "l-bfgs-b"):
         maxcor = int(options.get("maxcor", 10))
         res["hess_inv"] = _hess_inv(name, result, result.x.size, maxcor)
     if tests.allvecs is not None:
         res["allvecs"] = tests.allvecs
+    res["outcome"], res["diagnosis"] = result.outcome, result.diagnosis
+    res["result"] = result
     if options.get("disp") and name != "l-bfgs-b":
         _display(res)
     return res
@@ -1120,6 +1480,12 @@ def _ending(name: str, result: Result) -> tuple[int, str]:
         return 0, _SUCCESS
     if result.status is Status.DIVERGED and name != "l-bfgs-b":
         return 3, _NAN
+    if name in _SIMPLE:
+        if result.status is Status.MAX_STEPS:
+            return 1, _MAXITER
+        return 2, result.message
+    if name == "trust-ncg":
+        return 2, _BAD_MODEL
     if name == "l-bfgs-b":
         return 2, "ABNORMAL: "
     return 2, _PR_LOSS

@@ -328,7 +328,7 @@ def _coupled_into(
     return np.add(gradient, coupled, out=coupled)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class FixedStep(LearningRateRule[None]):
     r"""The textbook's gradient method: $x \leftarrow x - \eta_t \nabla f(x)$.
 
@@ -339,14 +339,12 @@ class FixedStep(LearningRateRule[None]):
     [`Schedule`][optim.schedules.Schedule]; the direction is the gradient itself
     and keeps no state.
 
-    This is optax's `sgd(learning_rate)` and `torch.optim.SGD(lr)`. Coupled L2
-    weight decay, torch's `SGD(lr, weight_decay=wd)` (the gradient becomes
-    $g_t + \lambda x$), is
-    `chain(AddDecayedWeights(wd), FixedStep(lr))` with
-    [`AddDecayedWeights`][optim.transforms.AddDecayedWeights], as in optax
-    (`chain(add_decayed_weights(wd), sgd(lr))`); `Momentum(lr, beta=0.0,
-    weight_decay=wd)` is the same rule. FixedStep keeps no `weight_decay` field
-    so that its configurations, fingerprints and checkpoints stay as they were.
+    This is optax's `sgd(learning_rate)` and `torch.optim.SGD(lr)`. With
+    `weight_decay` $\lambda$ the gradient is first replaced by
+    $g_t + \lambda x$: torch's `SGD(lr, weight_decay=wd)` (coupled L2), optax's
+    `chain(add_decayed_weights(wd), sgd(lr))`, and optim's
+    `chain(AddDecayedWeights(wd), FixedStep(lr))` or `Momentum(lr, beta=0.0,
+    weight_decay=wd)`, to rounding. It is not decoupled decay (`AdamW`'s).
 
     Examples:
         >>> import numpy as np
@@ -360,10 +358,26 @@ class FixedStep(LearningRateRule[None]):
         ... )
         >>> delta, state.step
         (array([-0.6, -0.4]), 1)
+
+        torch's `SGD(lr=0.1, weight_decay=0.5)`:
+
+        >>> FixedStep(0.1, weight_decay=0.5).update(
+        ...     np.array([6.0, 4.0]),
+        ...     None,
+        ...     x=np.array([3.0, 2.0]),
+        ...     value=13.0,
+        ...     evaluator=None,
+        ... )[0]
+        array([-0.75, -0.5 ])
     """
 
     learning_rate: LearningRate = attrs.field(validator=validate_learning_rate)
     r"""Step size $\eta$: finite and positive, or a schedule."""
+
+    weight_decay: float = attrs.field(
+        default=0.0, kw_only=True, validator=_validators.non_negative
+    )
+    r"""Coupled L2 decay $\lambda \ge 0$: the gradient becomes $g_t + \lambda x$."""
 
     @override
     def init_direction(self, x0: Array) -> None:
@@ -373,7 +387,13 @@ class FixedStep(LearningRateRule[None]):
     def direction(
         self, gradient: Array, state: None, *, x: Array
     ) -> tuple[Array, None]:
-        return gradient, None
+        return _coupled(gradient, x, self.weight_decay), None
+
+    def __repr__(self) -> str:
+        # `weight_decay` is shown only when set: `FixedStep(learning_rate=0.1)`
+        # reads as it did before the field existed.
+        decay = f", weight_decay={self.weight_decay!r}" if self.weight_decay else ""
+        return f"FixedStep(learning_rate={self.learning_rate!r}{decay})"
 
     @override
     def _step_into(

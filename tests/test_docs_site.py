@@ -48,7 +48,10 @@ def text_of(page):
             "api/optimizer/index.html",
             "Optimizer(objective: Objective, *, step_rule: StepRule[Any],",
         ),
-        ("api/step_rules/index.html", "FixedStep(learning_rate: LearningRate)"),
+        (
+            "api/step_rules/index.html",
+            "FixedStep(learning_rate: LearningRate, *, weight_decay: float = 0.0)",
+        ),
         (
             "api/step_rules/index.html",
             "Momentum(learning_rate: LearningRate, *, beta: float = 0.9, "

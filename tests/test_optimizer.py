@@ -520,7 +520,8 @@ class TestShortcuts:
             step_rule=FixedStep(0.1),
         )
 
-        assert result.status is Status.CONVERGED
+        assert result.result.status is Status.CONVERGED
+        assert (result.status, result.success) == (0, True)
         assert result.gradient_norm <= 1e-6
         np.testing.assert_allclose(result.x, [1.0, 0.0], atol=1e-6)
 
@@ -565,12 +566,17 @@ def test_outcomes_of_the_textbook_rates():
 
 
 def test_minimize_default_rule_needs_no_learning_rate():
-    """minimize() without a step rule uses L-BFGS and solves Rosenbrock."""
-    result = minimize(
-        lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2, [-1.2, 1.0], tol=1e-6
-    )
+    """minimize() without a step rule runs scipy's default, BFGS, and solves it."""
+    import scipy.optimize
 
-    assert result.status is Status.CONVERGED
+    def rosen(x):
+        return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+
+    result = minimize(rosen, [-1.2, 1.0], tol=1e-5)
+    theirs = scipy.optimize.minimize(rosen, [-1.2, 1.0], tol=1e-5)
+
+    assert result.success == theirs.success
+    assert result.result.status is Status.CONVERGED
     np.testing.assert_allclose(result.x, [1.0, 1.0], atol=1e-5)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from optim import AdaGrad, Adam, AdamW, FixedStep, Momentum, Nesterov, RMSProp
-from optim.adaptive import LAMB, Adadelta, Adamax, Lion, NAdam, RAdam
+from optim.adaptive import LAMB, Adadelta, Adafactor, Adamax, Lion, NAdam, RAdam
 from optim.schedules import (
     CosineDecay,
     ExponentialDecay,
@@ -188,6 +188,11 @@ OPTAX_CASES = [
         id="fixed-coupled-decay",
     ),
     pytest.param(
+        lambda: FixedStep(0.01, weight_decay=0.1),
+        lambda: optax.chain(optax.add_decayed_weights(0.1), optax.sgd(0.01)),
+        id="fixed-weight-decay",
+    ),
+    pytest.param(
         lambda: AdaGrad(0.1, initial_accumulator=0.1, eps=1e-7, eps_in_sqrt=True),
         lambda: optax.adagrad(0.1),
         id="adagrad-optax-defaults",
@@ -257,6 +262,11 @@ TORCH_CASES = [
         lambda: Momentum(0.01, beta=0.0, weight_decay=0.05),
         lambda: torch_sgd(0.01, weight_decay=0.05),
         id="sgd-decay",
+    ),
+    pytest.param(
+        lambda: FixedStep(0.01, weight_decay=0.05),
+        lambda: torch_sgd(0.01, weight_decay=0.05),
+        id="sgd-fixed-decay",
     ),
     pytest.param(lambda: AdaGrad(0.1), lambda: torch_adagrad(0.1), id="adagrad"),
     pytest.param(
@@ -581,6 +591,12 @@ ADAPTIVE_OPTAX_CASES = [
         id="adadelta-decay",
     ),
     pytest.param(lambda: LAMB(0.01), lambda: optax.lamb(0.01), id="lamb"),
+    pytest.param(lambda: Adafactor(), lambda: optax.adafactor(), id="adafactor"),
+    pytest.param(
+        lambda: Adafactor(0.05, weight_decay=1e-3),
+        lambda: optax.adafactor(0.05, weight_decay_rate=1e-3),
+        id="adafactor-weight-decay",
+    ),
     pytest.param(
         lambda: LAMB(0.01, weight_decay=0.1, eps=1e-8),
         lambda: optax.lamb(0.01, weight_decay=0.1, eps=1e-8),
@@ -707,3 +723,67 @@ def test_reduce_on_plateau_matches_optax(options):
         )
         assert float(step[0]) == pytest.approx(float(update[0]), rel=1e-12)
     assert our_state.scale < 1.0  # it reduced
+
+
+def _run_shaped(rule, transform, shape, dtype):
+    """100 fixed gradients on a point of `shape`, in optim and in optax."""
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(5)
+    x0 = rng.normal(size=shape).astype(dtype)
+    scales = np.logspace(-4, 2, shape[-1])
+    grads = (rng.normal(size=(STEPS, *shape)) * scales).astype(dtype)
+    x, state = x0.copy(), rule.init(x0)
+    for g in grads:
+        delta, state = rule.update(g, state, x=x, value=0.0, evaluator=None)
+        x = (x + delta).astype(dtype)
+    y, their_state = jnp.asarray(x0), transform.init(jnp.asarray(x0))
+    for g in grads:
+        updates, their_state = transform.update(jnp.asarray(g), their_state, y)
+        y = optax.apply_updates(y, updates)
+    return x, np.asarray(y), state
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    ("shape", "ours", "theirs"),
+    [
+        pytest.param((130, 140), Adafactor, optax.adafactor, id="factored-default"),
+        pytest.param(
+            (140, 130),
+            lambda: Adafactor(0.01, min_dim_size_to_factor=4, clipping_threshold=None),
+            lambda: optax.adafactor(
+                0.01, min_dim_size_to_factor=4, clipping_threshold=None
+            ),
+            id="factored-transposed",
+        ),
+        pytest.param(
+            (5, 4, 6),
+            lambda: Adafactor(0.01, min_dim_size_to_factor=3),
+            lambda: optax.adafactor(0.01, min_dim_size_to_factor=3),
+            id="factored-3d",
+        ),
+        pytest.param(
+            (6, 9),
+            lambda: Adafactor(
+                0.01, momentum=0.9, multiply_by_parameter_scale=False, factored=False
+            ),
+            lambda: optax.adafactor(
+                0.01,
+                momentum=0.9,
+                dtype_momentum=np.float64,
+                multiply_by_parameter_scale=False,
+                factored=False,
+            ),
+            id="unfactored-momentum",
+        ),
+    ],
+)
+def test_adafactor_matches_optax_with_factored_moments(shape, ours, theirs, dtype):
+    got, expected, state = _run_shaped(ours(), theirs(), shape, dtype)
+    assert got.dtype == dtype
+    assert_close(got, expected, dtype)
+    factored = ours().factored and min(shape) >= ours().min_dim_size_to_factor
+    assert (state.second is None) == factored
+    if factored:
+        assert state.row.size + state.column.size < np.prod(shape)

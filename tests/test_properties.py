@@ -119,7 +119,7 @@ def test_public_functions_do_not_modify_inputs(x, entry):
         optim.numerical_gradient(f, x)
         optim.gradient_descent(f, x, lr=0.01, step_num=3)
     else:
-        optim.minimize(f, x, step_rule=FixedStep(0.01), max_steps=3)
+        optim.minimize(f, x.reshape(-1), step_rule=FixedStep(0.01), max_steps=3)
 
     np.testing.assert_array_equal(x, original)
 

@@ -27,11 +27,11 @@ from optim import (
     RMSProp,
     chain,
 )
-from optim.adaptive import LAMB, Adadelta, Adamax, Lion, NAdam, RAdam
+from optim.adaptive import LAMB, Adadelta, Adafactor, Adamax, Lion, NAdam, RAdam
 from optim.bfgs import BFGS
 from optim.directions import LBFGSDirection, SteepestDescent
 from optim.line_search import Backtracking, Search, StrongWolfe
-from optim.newton import NewtonCG
+from optim.newton import NewtonCG, TrustNCG
 from optim.problems import Quadratic, Rosenbrock, Sphere
 from optim.schedules import CosineDecay, ExponentialDecay, InverseTimeDecay
 from optim.step_rules import LearningRateRule, LearningRateRuleState
@@ -81,6 +81,11 @@ ALL_RULES = [
     pytest.param(Adamax(0.1), id="adamax"),
     pytest.param(Adadelta(ExponentialDecay(50.0, 0.995)), id="adadelta"),
     pytest.param(LAMB(ExponentialDecay(0.1, 0.99)), id="lamb"),
+    pytest.param(Adafactor(0.1), id="adafactor"),
+    pytest.param(
+        Adafactor(0.05, momentum=0.5, multiply_by_parameter_scale=False),
+        id="adafactor-momentum",
+    ),
     pytest.param(LineSearchRule(), id="steepest-backtracking"),
     pytest.param(LineSearchRule(SteepestDescent(), StrongWolfe()), id="steepest-wolfe"),
     pytest.param(LineSearchRule(LBFGSDirection(3), Backtracking()), id="lbfgs-armijo"),
@@ -89,6 +94,7 @@ ALL_RULES = [
     pytest.param(ConjugateGradient(), id="cg"),
     pytest.param(BFGS(), id="bfgs-dense"),
     pytest.param(NewtonCG(), id="newton-cg"),
+    pytest.param(TrustNCG(), id="trust-ncg"),
     pytest.param(ConjugateGradient(restart=2, search=Backtracking()), id="cg-armijo"),
     pytest.param(BarzilaiBorwein(), id="bb-long"),
     pytest.param(BarzilaiBorwein("short", search=Backtracking()), id="bb-short-armijo"),
@@ -105,7 +111,7 @@ ALL_RULES = [
     pytest.param(Chain((), Nesterov(0.05)), id="empty-chain"),
 ]
 
-UNCONSTRAINED_ONLY = {"newton-cg"}
+UNCONSTRAINED_ONLY = {"newton-cg", "trust-ncg"}
 """Rules that refuse a constraint (tested below), left out of constrained tests."""
 
 CONSTRAINABLE_RULES = [rule for rule in ALL_RULES if rule.id not in UNCONSTRAINED_ONLY]
