@@ -7,6 +7,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optim._types import Array, ArrayLike
+from optim.backend import refuse_foreign
 
 RUN_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 """The dtypes a run computes in: float32 stays float32, everything else is float64."""
@@ -52,10 +53,15 @@ def as_start_point(x0: ArrayLike, *, name: str = "x0") -> Array:
     A float32 `x0` gives a float32 copy: the run computes in float32. Anything else
     real (integers, booleans, float16) gives float64.
 
+    An array of another library (PyTorch, CuPy, JAX, array-api-strict, ...) is
+    refused before any work: this version of `optim` computes in numpy.
+
     Raises:
-        TypeError: If `x0` is not real and numeric.
+        TypeError: If `x0` is not real and numeric, or is an array of another
+            library than numpy (naming the library and the device).
         ValueError: If `x0` is empty or contains NaN or infinity.
     """
+    refuse_foreign(x0, name=name)
     array = as_float_array(x0, name=name)
     x = np.array(array, dtype=array.dtype, copy=True)
     if x.size == 0:

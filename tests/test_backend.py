@@ -8,8 +8,10 @@ import array_api_strict as xps
 import numpy as np
 import pytest
 
-from optim import backend
+import optim
+from optim import Adam, FunctionObjective, Optimizer, backend
 from optim.errors import MissingExtraError
+from optim.problems import Sphere
 
 REFUSAL = (
     r"x0 is an array of {} on device {}, but this version of optim computes in numpy"
@@ -84,3 +86,55 @@ def test_from_host_for_numpy_does_not_copy():
     a = np.zeros(3)
     assert backend.from_host(a, like=np.ones(1)) is a
     assert backend.to_host(a) is a
+
+
+def _never_called(x):
+    raise AssertionError("the objective must not be evaluated")
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        lambda: Optimizer(_never_called, step_rule=Adam(0.1)).run(xps.zeros(2)),
+        lambda: optim.minimize(_never_called, xps.zeros(2)),
+    ],
+    ids=["Optimizer.run", "minimize"],
+)
+def test_array_api_strict_start_is_refused_in_one_line(start):
+    with pytest.raises(
+        TypeError, match=REFUSAL.format("array_api_strict", "CPU_DEVICE")
+    ) as info:
+        start()
+    assert "\n" not in str(info.value)
+    assert "numpy.asarray(x0)" in str(info.value)
+
+
+def test_jax_start_is_refused_not_silently_converted():
+    """docs/jax.md starts runs from numpy points; a JAX x0 would copy every step."""
+    jnp = pytest.importorskip("jax.numpy")
+    with pytest.raises(TypeError, match=REFUSAL.format("jax", "cpu:0")):
+        Optimizer(Sphere(), step_rule=Adam(0.1)).run(jnp.zeros(2))
+
+
+def test_torch_start_is_refused_naming_its_device():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match=REFUSAL.format("torch", "cpu")) as info:
+        Optimizer(_never_called, step_rule=Adam(0.1)).run(torch.zeros(2))
+    assert "x0.cpu().numpy()" in str(info.value)
+
+
+def test_structured_leaf_of_another_library_is_refused_by_its_path():
+    objective = FunctionObjective(lambda params: 0.0)
+    with pytest.raises(TypeError, match=r"x0\['w'\] is an array of array_api_strict"):
+        Optimizer(objective, step_rule=Adam(0.1)).run(
+            {"w": xps.zeros(2), "b": np.zeros(1)}
+        )
+
+
+def test_numpy_host_copy_runs_like_the_numpy_start():
+    """The advice of the message works: the host copy runs as numpy does."""
+    x0 = xps.asarray([1.0, -2.0])
+    optimizer = Optimizer(Sphere(), step_rule=Adam(0.1), max_steps=5)
+    from_host = optimizer.run(backend.to_host(x0))
+    direct = optimizer.run(np.array([1.0, -2.0]))
+    np.testing.assert_array_equal(from_host.x, direct.x)
