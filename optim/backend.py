@@ -25,6 +25,7 @@ _NO_EXTRA = (
 """`str(MissingExtraError("arrays", ...))`; this module sits below `optim.errors`."""
 
 __all__ = [
+    "astype",
     "device",
     "from_host",
     "is_foreign",
@@ -183,6 +184,26 @@ def from_host(a: Any, *, like: Any) -> Any:
     if xp is np:
         return np.asarray(a)
     return xp.asarray(np.asarray(a), device=device(like))
+
+
+def astype(x: Any, dtype: Any, *, copy: bool = True) -> Any:
+    """`x` as an array of `dtype`, in its own library (numpy 1.26 included).
+
+    numpy arrays have an `astype` method but numpy 1.26 no `numpy.astype`;
+    the array API has the function but not the method: one spelling for both.
+
+    Examples:
+        >>> import numpy as np
+        >>> import array_api_strict as xps
+        >>> astype(np.array([1, 2]), np.float64)
+        array([1., 2.])
+        >>> astype(xps.asarray([1, 2]), xps.float32)
+        Array([1., 2.], dtype=array_api_strict.float32)
+    """
+    xp = np if isinstance(x, np.ndarray | np.generic) else namespace(x)
+    if xp is np:
+        return np.asarray(x).astype(dtype, copy=copy)
+    return xp.astype(x, dtype, copy=copy)
 
 
 def scalar(value: Any) -> float:
