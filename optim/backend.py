@@ -40,6 +40,9 @@ _KNOWN_LIBRARIES = frozenset({"torch", "cupy", "jax", "jaxlib", "array_api_stric
 """Array libraries recognized without array-api-compat (to refuse them clearly)."""
 
 
+_NOT_FOREIGN = (np.ndarray, np.generic, float, int, list, tuple)
+
+
 def _compat() -> Any:
     """The `array_api_compat` module, or a one-line error naming the extra."""
     try:
@@ -97,7 +100,7 @@ def is_foreign(x: object) -> bool:
         >>> is_foreign(np.ones(2)), is_foreign([1.0, 2.0]), is_foreign(xps.ones(2))
         (False, False, True)
     """
-    if isinstance(x, np.ndarray | np.generic | float | int | list | tuple):
+    if type(x) is np.ndarray or isinstance(x, _NOT_FOREIGN):  # the fast path first
         return False
     try:
         compat = _compat()
