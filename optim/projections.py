@@ -466,7 +466,7 @@ class Simplex(Projection):
         if self.contains(x) or not bool(xp.all(xp.isfinite(x))):  # NaN, inf: as is
             inside: Array = backend.astype(x, dtype)
             return inside
-        flat = xp.reshape(backend.astype(x, xp.float64, copy=False), (-1,))
+        flat = _reshape(backend.astype(x, xp.float64, copy=False), (-1,), xp)
         # Shifted by the largest entry: the entries that stay positive are within
         # `total` of it, so their differences are exact however large x is.
         # Entries `total` or more below it are never positive: clipping them to
@@ -483,12 +483,12 @@ class Simplex(Projection):
         threshold = sums[last] / (last + 1)
         projected = _at_least(shifted - threshold, 0.0, xp)
         shape = np.shape(x) if xp is np else x.shape
-        result: Array = backend.astype(xp.reshape(projected, shape), dtype)
+        result: Array = backend.astype(_reshape(projected, shape, xp), dtype)
         for _ in range(_MAX_RESCALES):  # rounding: rescale the sum onto `total`
             if self.contains(result):
                 break
             projected = projected * (self.total / float(xp.sum(projected)))
-            result = backend.astype(xp.reshape(projected, shape), dtype)
+            result = backend.astype(_reshape(projected, shape, xp), dtype)
         return result
 
     @override
@@ -505,6 +505,14 @@ class Simplex(Projection):
         xp = _namespace(x)
         eps = float(xp.finfo(_run_dtype(x, xp)).eps)
         return math.prod(np.shape(x) if xp is np else x.shape) * eps * self.total
+
+
+def _reshape(array: Array, shape: tuple[int, ...], xp: Any) -> Array:
+    """`array` reshaped (numpy: the method, the fast spelling)."""
+    if xp is np:
+        return array.reshape(shape)
+    reshaped: Array = xp.reshape(array, shape)
+    return reshaped
 
 
 def _at_least(array: Array, floor: float, xp: Any) -> Array:
