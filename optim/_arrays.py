@@ -7,6 +7,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optim._types import Array, ArrayLike
+from optim.backend import is_foreign, refuse_foreign, to_host
 
 RUN_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 """The dtypes a run computes in: float32 stays float32, everything else is float64."""
@@ -52,10 +53,15 @@ def as_start_point(x0: ArrayLike, *, name: str = "x0") -> Array:
     A float32 `x0` gives a float32 copy: the run computes in float32. Anything else
     real (integers, booleans, float16) gives float64.
 
+    An array of another library (PyTorch, CuPy, JAX, array-api-strict, ...) is
+    refused before any work: this version of `optim` computes in numpy.
+
     Raises:
-        TypeError: If `x0` is not real and numeric.
+        TypeError: If `x0` is not real and numeric, or is an array of another
+            library than numpy (naming the library and the device).
         ValueError: If `x0` is empty or contains NaN or infinity.
     """
+    refuse_foreign(x0, name=name)
     array = as_float_array(x0, name=name)
     x = np.array(array, dtype=array.dtype, copy=True)
     if x.size == 0:
@@ -137,14 +143,16 @@ def checked_values(values: object, points: npt.NDArray[Any], *, name: str) -> An
     """Return the values of a stack of `points` as a 1-d array, after checking it.
 
     Real points give a float64 array; complex points (the complex-step path) give a
-    complex128 array.
+    complex128 array. The values of another array library's points (real) come
+    back to the host: one scalar per point.
 
     Raises:
         TypeError: If the values are not numeric, or complex for real points.
         ValueError: If there is not exactly one value per point.
     """
-    array = np.asarray(values)
-    complex_points = np.iscomplexobj(points)
+    foreign = is_foreign(points)  # another library's points: real, never complex
+    array = to_host(values) if is_foreign(values) else np.asarray(values)
+    complex_points = False if foreign else np.iscomplexobj(points)
     if complex_points and array.dtype.kind != "c":
         raise TypeError(
             f"{name} must be complex for complex points, got dtype {array.dtype}: "
@@ -155,10 +163,10 @@ def checked_values(values: object, points: npt.NDArray[Any], *, name: str) -> An
         raise TypeError(
             f"{name} must be real numbers for real points, got dtype {array.dtype}"
         )
-    if array.shape != (len(points),):
+    count = points.shape[0] if foreign else len(points)
+    if array.shape != (count,):
         raise ValueError(
-            f"{name} must have shape ({len(points)},) for {len(points)} points, "
-            f"got {array.shape}"
+            f"{name} must have shape ({count},) for {count} points, got {array.shape}"
         )
     return array.astype(np.complex128 if complex_points else np.float64, copy=False)
 

@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from optim import _validators
+from optim import _validators, backend
 from optim._arrays import as_float_array, checked_values, run_dtype
 from optim._types import Array, ArrayLike, override
 from optim.objective import Objective
@@ -41,16 +41,86 @@ _ONE_SIDED_TRUNCATION = 30.0
 `30 h |g_i| / (2 L_i)` (calibrated on the problem library)."""
 
 
+def _xp(x: Any) -> Any:
+    """`x`'s array namespace: numpy for numpy arrays, numbers and lists."""
+    if type(x) is np.ndarray:  # the hot path: one identity test
+        return np
+    return backend.namespace(x) if backend.is_foreign(x) else np
+
+
+def _as_float(x: ArrayLike) -> Array:
+    """`x` as a float32 or float64 array of its own library (numpy: as before)."""
+    if not backend.is_foreign(x):
+        return as_float_array(x)
+    xp, array = backend.namespace(x), x
+    if array.dtype in (xp.float32, xp.float64):  # type: ignore[union-attr]
+        return array  # type: ignore[return-value]  # another library's array
+    return backend.astype(array, xp.float64)  # type: ignore[no-any-return]
+
+
+def _run_dtype(x: Array) -> Any:
+    """The dtype of `x`'s gradient: float32 stays float32, everything else float64."""
+    xp = _xp(x)
+    if xp is np:
+        return run_dtype(x.dtype)
+    return xp.float32 if x.dtype == xp.float32 else xp.float64
+
+
 def _eps(x: Array) -> float:
     """The machine epsilon of the run's dtype: float32's for a float32 point."""
-    return _EPS if x.dtype == np.float64 else float(np.finfo(run_dtype(x.dtype)).eps)
+    xp = _xp(x)
+    if xp is np and x.dtype == np.float64:
+        return _EPS
+    return float(xp.finfo(_run_dtype(x)).eps)
+
+
+def _is_float64(x: Array) -> bool:
+    """Whether `x` is float64 (in any library)."""
+    return bool(x.dtype == _xp(x).float64)
+
+
+def _flat(x: Array) -> Array:
+    """`x` as a vector (a view where the library allows)."""
+    xp = _xp(x)
+    return x.reshape(-1) if xp is np else xp.reshape(x, (-1,))
+
+
+def _shaped(array: Array, shape: tuple[int, ...]) -> Array:
+    """`array` reshaped (numpy: the method, the fast spelling)."""
+    if type(array) is np.ndarray:
+        return array.reshape(shape)
+    shaped: Array = _xp(array).reshape(array, shape)
+    return shaped
+
+
+def _numpy_only(x: Array, estimator: object) -> None:
+    """Refuse another library's `x` in an estimator that computes in numpy only."""
+    if type(x) is not np.ndarray and backend.is_foreign(x):
+        raise TypeError(
+            f"{type(estimator).__name__} computes in numpy only, got an array of "
+            f"{backend.library(x)}; pass numpy.asarray(x), or use "
+            "ForwardDifference, CentralDifference or AnalyticGradient"
+        )
+
+
+def _at_least_one(array: Array) -> Array:
+    """`max(1, array)` elementwise (numpy: `numpy.maximum(1.0, array)`, as ever)."""
+    xp = _xp(array)
+    if xp is np:
+        return np.maximum(1.0, array)
+    return xp.clip(array, min=1.0)  # type: ignore[no-any-return]
 
 
 def _in_dtype(
     x: Array, value: float, gradient: Array, error: Array | None
 ) -> tuple[float, Array, Array | None]:
     """The estimator's output with the gradient and error in `x`'s dtype."""
-    dtype = run_dtype(x.dtype)
+    dtype = _run_dtype(x)
+    if _xp(x) is not np:
+        gradient = backend.astype(gradient, dtype, copy=False)
+        if error is not None:
+            error = backend.astype(error, dtype, copy=False)
+        return value, gradient, error
     return (
         value,
         gradient.astype(dtype, copy=False),
@@ -66,7 +136,7 @@ def _value_error(
     `eps` is that of the points' dtype: an objective handed float32 points is
     taken to compute in float32.
     """
-    rounding: Array = _ROUNDING_SAFETY * eps * np.abs(values)
+    rounding: Array = _ROUNDING_SAFETY * eps * _xp(values).abs(values)
     return rounding if noise is None else rounding + noise
 
 
@@ -77,7 +147,8 @@ def _truncation(flat: Array, gradient: Array, h: Array, order: int) -> Array:
     length scale, so the unknown derivative of order `order + 1` is taken to be
     about `|g_i| / L_i^order` (a proxy, hence the safety factor `c`).
     """
-    ratio: Array = h * np.abs(gradient) / np.maximum(1.0, np.abs(flat)) ** order
+    xp = _xp(flat)
+    ratio: Array = h * xp.abs(gradient) / _at_least_one(xp.abs(flat)) ** order
     if order == 1:
         return _ONE_SIDED_TRUNCATION / 2.0 * ratio
     return _CENTRAL_TRUNCATION / 6.0 * h * ratio
@@ -106,6 +177,11 @@ def _box(x: Array, bounds: Box | None) -> tuple[Array, Array] | None:
     """
     if bounds is None:
         return None
+    if backend.is_foreign(x):
+        raise TypeError(
+            f"bounds: finite differences in a box need a numpy x for now, got an "
+            f"array of {backend.library(x)}; pass numpy.asarray(x)"
+        )
     lower, upper = (
         np.broadcast_to(np.asarray(b, dtype=np.float64), x.shape).reshape(-1)
         for b in bounds
@@ -410,17 +486,39 @@ def _coordinate_steps(
     `x_i + h_i` is exactly representable and the difference quotient divides by
     the distance actually travelled.
     """
+    xp = _xp(flat)
     if step is None:
-        h = relative * np.maximum(1.0, np.abs(flat))
+        h = relative * _at_least_one(xp.abs(flat))
         return (flat + h) - flat
     if isinstance(step, float):
-        return np.full(flat.shape, step, dtype=flat.dtype)
+        return _full(flat, step)
     if step.shape not in (shape, (flat.size,)):
         raise ValueError(
             f"step has shape {step.shape}, but x has shape {shape}: per-coordinate "
             "steps must be shaped like x"
         )
+    if xp is not np:
+        single = flat.dtype == xp.float32
+        host = step.reshape(-1).astype(np.float32 if single else np.float64)
+        return backend.from_host(host, like=flat)  # type: ignore[no-any-return]
     return step.reshape(-1).astype(flat.dtype, copy=False)
+
+
+def _full(flat: Array, fill: float) -> Array:
+    """A vector like `flat` (library, device, dtype) filled with `fill`."""
+    xp = _xp(flat)
+    if xp is np:
+        return np.full(flat.shape, fill, dtype=flat.dtype)
+    device = backend.device(flat)
+    full: Array = xp.full(flat.shape, fill, dtype=flat.dtype, device=device)
+    return full
+
+
+def _concat(parts: list[Array]) -> Array:
+    """The vectors `parts` one after the other (numpy 1.26: `concatenate`)."""
+    xp = _xp(parts[0])
+    joined: Array = np.concatenate(parts) if xp is np else xp.concat(parts)
+    return joined
 
 
 def _evaluate(
@@ -442,7 +540,8 @@ def _evaluate(
     [`Objective.map_values`][optim.objective.Objective.map_values]. Each point's
     value is independent of the batching, so every path gives the same result.
     """
-    group = max(1, max_batch_bytes // (np.dtype(dtype).itemsize * x.size))
+    entries = x.size if type(x) is np.ndarray else math.prod(x.shape)  # torch: size()
+    group = max(1, max_batch_bytes // (np.dtype(dtype).itemsize * entries))
     if batch_size is not None:
         size = min(batch_size, group)
     elif executor is None:
@@ -479,6 +578,8 @@ def _axis_points(
     entries lie on diagonals of the stacked points: each run is one strided slice,
     which is cheaper than fancy indexing.
     """
+    if _xp(x) is not np:
+        return _axis_points_xp(x, targets)
     real = run_dtype(x.dtype)
     dtype = real if targets.dtype.kind != "c" else np.result_type(real, np.complex64)
     targets = targets.astype(dtype, copy=False)  # points in the run's dtype
@@ -497,6 +598,27 @@ def _axis_points(
             linear[first : last + 1 : n + 1] = targets[j:stop]
             j = stop
         return points.reshape(end - start, *x.shape)
+
+    return build
+
+
+def _axis_points_xp(x: Array, targets: Array) -> Callable[[int, int], Any]:
+    """`_axis_points` for another library's (real) `x`: selected, not written.
+
+    Immutable arrays (JAX) take no strided writes: each batch is
+    `where(j % n == column, targets[j], x)`, on `x`'s device.
+    """
+    xp = _xp(x)
+    flat = backend.astype(xp.reshape(x, (-1,)), _run_dtype(x), copy=False)
+    targets = backend.astype(targets, flat.dtype, copy=False)
+    n = flat.shape[0]
+    columns = xp.arange(n, device=backend.device(x))
+
+    def build(start: int, end: int) -> Any:
+        rows = xp.arange(start, end, device=backend.device(x))
+        moved = xp.remainder(rows, n)[:, None] == columns[None, :]
+        points = xp.where(moved, targets[start:end, None], flat[None, :])
+        return xp.reshape(points, (end - start, *x.shape))
 
     return build
 
@@ -560,8 +682,13 @@ class _BatchedEstimator(GradientEstimator):
         build: Callable[[int, int], npt.NDArray[Any]],
         dtype: type[np.float64] | type[np.complex128],
     ) -> npt.NDArray[Any]:
-        """Evaluate the `count` points `build` makes, with this estimator's options."""
-        return _evaluate(
+        """Evaluate the `count` points `build` makes, with this estimator's options.
+
+        The values come back as one float64 array (on the host: one scalar per
+        point crosses); for another library's `x` they are moved to its device
+        once.
+        """
+        values = _evaluate(
             objective,
             x,
             count,
@@ -571,6 +698,7 @@ class _BatchedEstimator(GradientEstimator):
             batch_size=self.batch_size,
             executor=self.executor,
         )
+        return values if _xp(x) is np else backend.from_host(values, like=x)
 
 
 @attrs.frozen
@@ -592,7 +720,7 @@ class _Differences(_BatchedEstimator):
         rng: np.random.Generator | None = None,
         bounds: Box | None = None,
     ) -> tuple[Array, Array | None]:
-        x = as_float_array(x)
+        x = _as_float(x)
         return _in_dtype(x, *self._with_value(objective, x, _box(x, bounds), None))[1:]
 
     @override
@@ -604,7 +732,7 @@ class _Differences(_BatchedEstimator):
         rng: np.random.Generator | None = None,
         bounds: Box | None = None,
     ) -> tuple[float, Array, Array | None]:
-        x = as_float_array(x)
+        x = _as_float(x)
         value = objective.value(x)
         return _in_dtype(x, *self._with_value(objective, x, _box(x, bounds), value))
 
@@ -714,8 +842,8 @@ class CentralDifference(_Differences):
         box: tuple[Array, Array] | None,
         value: float | None,
     ) -> tuple[float, Array, Array]:
-        flat = x.reshape(-1)
-        n = flat.size
+        flat = _flat(x)
+        n = flat.shape[0]
         eps = _eps(x)
         h = _coordinate_steps(flat, self.step, eps ** (1.0 / 3.0), x.shape)
         if box is not None:
@@ -724,20 +852,22 @@ class CentralDifference(_Differences):
             objective,
             x,
             2 * n,
-            _axis_points(x, np.concatenate([flat + h, flat - h])),
+            _axis_points(x, _concat([flat + h, flat - h])),
             np.float64,
         )
         up, down = f[:n], f[n:]
-        exact = self.step is not None and x.dtype == np.float64  # as given
+        exact = self.step is not None and _is_float64(x)  # as given
         distance = 2.0 * h if exact else (flat + h) - (flat - h)
-        gradient = np.asarray((up - down) / distance)
+        gradient = (up - down) / distance
+        xp = _xp(x)
+        gradient = np.asarray(gradient) if xp is np else gradient
         noise = self.noise
         rounding = (_value_error(up, noise, eps) + _value_error(down, noise, eps)) / (
             2.0 * h
         )
         error = rounding + _truncation(flat, gradient, h, 2)
         value = math.nan if value is None else value
-        return value, gradient.reshape(x.shape), error.reshape(x.shape)
+        return value, _shaped(gradient, x.shape), _shaped(error, x.shape)
 
     def _in_box(
         self,
@@ -820,14 +950,15 @@ class _OneSided(_Differences):
             value = objective.value(x)
         gradient, f, h = self._quotients(objective, x, value, box)
         eps = _eps(x)
+        xp = _xp(x)
         at_x = _value_error(np.asarray(value), self.noise, eps)
+        if xp is not np:
+            at_x = float(at_x)  # type: ignore[assignment]  # a Python scalar
         dead = h == 0.0
-        safe = np.where(dead, 1.0, h)
+        safe = xp.where(dead, 1.0, h)
         rounding = (_value_error(f, self.noise, eps) + at_x) / safe
-        error = np.where(
-            dead, 0.0, rounding + _truncation(x.reshape(-1), gradient, h, 1)
-        )
-        return value, gradient.reshape(x.shape), error.reshape(x.shape)
+        error = xp.where(dead, 0.0, rounding + _truncation(_flat(x), gradient, h, 1))
+        return value, _shaped(gradient, x.shape), _shaped(error, x.shape)
 
     def _quotients(
         self,
@@ -842,10 +973,11 @@ class _OneSided(_Differences):
         that fits, and otherwise to the bound with more room (`h = 0` for a
         zero-width box: quotient 0).
         """
-        flat = x.reshape(-1)
-        side = np.full(flat.shape, self._side, dtype=flat.dtype)
+        flat = _flat(x)
+        xp = _xp(x)
+        side = _full(flat, self._side)
         if self.step is None:
-            h = _eps(x) ** 0.5 * np.maximum(1.0, np.abs(flat))
+            h = _eps(x) ** 0.5 * _at_least_one(xp.abs(flat))
             h = (flat + h) - flat if self._side > 0 else flat - (flat - h)
         else:
             h = _coordinate_steps(flat, self.step, 0.0, x.shape)
@@ -858,14 +990,14 @@ class _OneSided(_Differences):
             h = np.where(room < h, room, h)
         targets = _inside(flat + side * h, box)
         f = self._evaluate(
-            objective, x, flat.size, _axis_points(x, targets), np.float64
+            objective, x, flat.shape[0], _axis_points(x, targets), np.float64
         )
         if box is not None:
             h = np.abs(targets - flat)
         dead = h == 0.0
-        safe = np.where(dead, 1.0, h)
-        quotients = np.where(dead, 0.0, side * (f - value) / safe)
-        return np.asarray(quotients), f, h
+        safe = xp.where(dead, 1.0, h)
+        quotients = xp.where(dead, 0.0, side * (f - value) / safe)
+        return (np.asarray(quotients) if xp is np else quotients), f, h
 
 
 @attrs.frozen(field_transformer=_options_last)
@@ -1024,6 +1156,7 @@ class ComplexStep(_Differences):
         box: tuple[Array, Array] | None,
         value: float | None,
     ) -> tuple[float, Array, Array]:
+        _numpy_only(x, self)
         # Only the imaginary part moves: every point evaluated stays in the box.
         gradient, f, h = self._derivatives(objective, x)
         flat = x.reshape(-1)
@@ -1222,6 +1355,7 @@ class Richardson(_Differences):
         value: float | None,
     ) -> tuple[float, Array, Array]:
         """Return `f(x)` (NaN if unknown and unneeded), the gradient and its error."""
+        _numpy_only(x, self)
         flat = x.reshape(-1)
         n = flat.size
         if self.step is None:
@@ -1388,6 +1522,7 @@ class SPSA(_WithError, _KeywordHints):
         rng: np.random.Generator | None = None,
         bounds: Box | None = None,
     ) -> tuple[Array, Array | None]:
+        _numpy_only(x, self)
         x = as_float_array(x)
         flat = x.reshape(-1)
         n, k = flat.size, self.samples

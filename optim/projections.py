@@ -13,6 +13,10 @@ $x - P_C(x - \nabla f(x))$ (scipy's `pgtol` measure for boxes), which is zero
 exactly at the constrained stationary points: a run that ends on a bound with a
 non-zero gradient converges.
 
+`Bounds`, `Ball` and `Simplex` also project arrays of other array-API libraries
+(PyTorch, CuPy, JAX, array-api-strict; through [`optim.backend`][optim.backend]),
+on their device and in their library; the optimizer itself computes in numpy.
+
 Examples:
     >>> import numpy as np
     >>> box = Bounds(0.0, [1.0, 2.0])
@@ -25,6 +29,7 @@ Examples:
 from __future__ import annotations
 
 import abc
+import contextlib
 import math
 import numbers
 from collections.abc import Sequence
@@ -33,6 +38,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from optim import backend
 from optim._arrays import clip_as, run_dtype
 from optim._types import Array, ArrayLike, override
 
@@ -106,7 +112,11 @@ class Projection(abc.ABC):
             >>> NonNegative().contains(np.array([-1e-300, 2.0]))
             False
         """
-        return bool(np.array_equal(self.project(x), x))
+        xp = _namespace(x)
+        if xp is np:
+            return bool(np.array_equal(self.project(x), x))
+        projected = self.project(x)
+        return projected.shape == x.shape and bool(xp.all(projected == x))
 
     def projected_gradient(self, x: Array, gradient: Array) -> Array:
         r"""The projected gradient $x - P(x - g)$ at a feasible `x`.
@@ -219,11 +229,28 @@ class Bounds(Projection):
 
     @override
     def project(self, x: Array) -> Array:
-        return clip_as(x, self.lower, self.upper, run_dtype(np.result_type(x)))
+        xp = _namespace(x)
+        if xp is np:
+            return clip_as(x, self.lower, self.upper, run_dtype(np.result_type(x)))
+        # The bounds as clip_as rounds them into x's dtype (inward), then one
+        # clip on x's device: the same points as clip_as gives for numpy.
+        dtype = _host_dtype(x, xp)
+        lower = clip_as(self.lower, self.lower, self.upper, dtype)
+        upper = clip_as(self.upper, self.lower, self.upper, dtype)
+        point = backend.astype(x, _run_dtype(x, xp), copy=False)
+        low, high = backend.from_host(lower, like=x), backend.from_host(upper, like=x)
+        clipped: Array = xp.clip(point, low, high)
+        return clipped
 
     @override
     def contains(self, x: Array) -> bool:
-        return bool(np.all((self.lower <= x) & (x <= self.upper)))
+        xp = _namespace(x)
+        if xp is np:
+            return bool(np.all((self.lower <= x) & (x <= self.upper)))
+        point = _lift(x, xp)
+        lower = backend.from_host(self.lower, like=x)
+        upper = backend.from_host(self.upper, like=x)
+        return bool(xp.all((lower <= point) & (point <= upper)))
 
     @override
     def check(self, x: Array) -> None:
@@ -247,6 +274,34 @@ class Bounds(Projection):
         return np.broadcast_to(self.lower, x.shape), np.broadcast_to(
             self.upper, x.shape
         )
+
+
+def _namespace(x: Any) -> Any:
+    """`x`'s array namespace: numpy for numpy arrays, numbers and lists."""
+    if type(x) is np.ndarray:  # the hot path: one identity test
+        return np
+    return backend.namespace(x) if backend.is_foreign(x) else np
+
+
+def _run_dtype(x: Any, xp: Any) -> Any:
+    """The dtype a projection returns for `x`: float32 stays, else float64."""
+    if xp is np:
+        return run_dtype(np.result_type(x))
+    return xp.float32 if x.dtype == xp.float32 else xp.float64
+
+
+def _host_dtype(x: Any, xp: Any) -> np.dtype[Any]:
+    """The numpy dtype matching `_run_dtype(x, xp)`."""
+    return np.dtype(np.float32 if x.dtype == xp.float32 else np.float64)
+
+
+def _lift(x: Any, xp: Any) -> Any:
+    """`x` for numpy; another library's `x` in float64, as numpy promotes it.
+
+    numpy computes `x - center` of a float32 (or integer) `x` and a float64
+    `center` in float64; the array API refuses mixing integers and floats.
+    """
+    return x if xp is np else xp.astype(x, xp.float64)
 
 
 def _index(index: tuple[int, ...]) -> str:
@@ -307,26 +362,34 @@ class Ball(Projection):
 
     @override
     def project(self, x: Array) -> Array:
-        dtype = run_dtype(np.result_type(x))
-        offset = x - self.center
-        norm = _norm(offset)
+        xp = _namespace(x)
+        dtype = _run_dtype(x, xp)
+        center = self._center(x, xp)
+        offset = _lift(x, xp) - center
+        norm = _norm(offset, xp)
         if not norm > self.radius:  # inside (or NaN: handed back as it is)
-            return np.array(x, dtype=dtype, copy=True)
+            inside: Array = backend.astype(x, dtype)
+            return inside
         # Rounding may leave c + r (x - c) / |x - c| an ulp outside: shrink the
         # scale by 1, 2, 4, ... ulps of the dtype until the point is inside (at
         # worst the scale reaches 0, the center).
         scale = self.radius / norm
-        eps = float(np.finfo(dtype).eps)
+        eps = float(xp.finfo(dtype).eps)
         for attempt in range(_MAX_SHRINKS):
-            projected: Array = np.asarray(self.center + offset * scale).astype(dtype)
-            if _norm(projected - self.center) <= self.radius:
+            projected: Array = backend.astype(center + offset * scale, dtype)
+            if _norm(projected - center, xp) <= self.radius:
                 break
             scale *= max(0.0, 1.0 - eps * 2.0**attempt)
         return projected
 
     @override
     def contains(self, x: Array) -> bool:
-        return _norm(x - self.center) <= self.radius
+        xp = _namespace(x)
+        return _norm(_lift(x, xp) - self._center(x, xp), xp) <= self.radius
+
+    def _center(self, x: Array, xp: Any) -> Any:
+        """The center, on `x`'s device (float64)."""
+        return self.center if xp is np else backend.from_host(self.center, like=x)
 
     @override
     def check(self, x: Array) -> None:
@@ -338,19 +401,27 @@ _MAX_SHRINKS = 64
 float64, 24 in float32)."""
 
 
-def _norm(offset: Array) -> float:
+def _norm(offset: Array, xp: Any = np) -> float:
     """The Euclidean norm in float64, without overflow for huge entries.
 
-    The one formula behind `Ball`'s projection and its membership test.
+    The one formula behind `Ball`'s projection and its membership test, in
+    `offset`'s namespace `xp` (one scalar crosses to the host).
     """
-    squares = float(np.vdot(offset, offset))
-    if math.isfinite(squares) or np.isnan(squares):
+    squares = _squares(offset, xp)
+    if math.isfinite(squares) or math.isnan(squares):
         return math.sqrt(squares)
-    largest = float(np.max(np.abs(offset)))
+    largest = float(xp.max(xp.abs(offset)))
     if not math.isfinite(largest):
         return largest
     scaled = offset / largest
-    return largest * math.sqrt(float(np.vdot(scaled, scaled)))
+    return largest * math.sqrt(_squares(scaled, xp))
+
+
+def _squares(offset: Array, xp: Any) -> float:
+    """The sum of squares of `offset` (numpy: its BLAS dot product)."""
+    if xp is np:
+        return float(np.vdot(offset, offset))
+    return float(xp.sum(offset * offset))
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -390,42 +461,74 @@ class Simplex(Projection):
 
     @override
     def project(self, x: Array) -> Array:
-        dtype = run_dtype(np.result_type(x))
-        if self.contains(x) or not np.isfinite(x).all():  # NaN, inf: as they are
-            return np.array(x, dtype=dtype, copy=True)
-        flat = np.asarray(x, dtype=np.float64).reshape(-1)
+        xp = _namespace(x)
+        dtype = _run_dtype(x, xp)
+        if self.contains(x) or not bool(xp.all(xp.isfinite(x))):  # NaN, inf: as is
+            inside: Array = backend.astype(x, dtype)
+            return inside
+        flat = _reshape(backend.astype(x, xp.float64, copy=False), (-1,), xp)
         # Shifted by the largest entry: the entries that stay positive are within
         # `total` of it, so their differences are exact however large x is.
         # Entries `total` or more below it are never positive: clipping them to
         # -2 total changes nothing but spares the sums an overflow.
-        with np.errstate(over="ignore"):
-            shifted = np.maximum(flat - np.max(flat), -2.0 * self.total)
-        ordered = np.sort(shifted)[::-1]
-        sums = np.cumsum(ordered) - self.total
-        ranks = np.arange(1, flat.size + 1)
-        last = np.nonzero(ordered - sums / ranks > 0.0)[0][-1]
+        quiet = np.errstate(over="ignore") if xp is np else contextlib.nullcontext()
+        with quiet:
+            shifted = _at_least(flat - xp.max(flat), -2.0 * self.total, xp)
+        ordered = xp.sort(shifted)
+        ordered = ordered[::-1] if xp is np else xp.flip(ordered)  # torch: no [::-1]
+        sums = _cumulative_sum(ordered, xp) - self.total
+        on = {} if xp is np else {"device": backend.device(x)}  # numpy 1.26: no device
+        ranks = xp.arange(1, flat.shape[0] + 1, dtype=xp.float64, **on)
+        last = int(xp.nonzero(ordered - sums / ranks > 0.0)[0][-1])
         threshold = sums[last] / (last + 1)
-        projected = np.maximum(shifted - threshold, 0.0)
-        result: Array = projected.reshape(np.shape(x)).astype(dtype)
+        projected = _at_least(shifted - threshold, 0.0, xp)
+        shape = np.shape(x) if xp is np else x.shape
+        result: Array = backend.astype(_reshape(projected, shape, xp), dtype)
         for _ in range(_MAX_RESCALES):  # rounding: rescale the sum onto `total`
             if self.contains(result):
                 break
-            projected = projected * (self.total / float(np.sum(projected)))
-            result = projected.reshape(np.shape(x)).astype(dtype)
+            projected = projected * (self.total / float(xp.sum(projected)))
+            result = backend.astype(_reshape(projected, shape, xp), dtype)
         return result
 
     @override
     def contains(self, x: Array) -> bool:
-        array = np.asarray(x)
-        if array.size == 0 or not bool(np.all(array >= 0.0)):
+        xp = _namespace(x)
+        array = np.asarray(x) if xp is np else _lift(x, xp)
+        if math.prod(array.shape) == 0 or not bool(xp.all(array >= 0.0)):
             return False
-        total = float(np.sum(array, dtype=np.float64))
-        return abs(total - self.total) <= self._tolerance(array)
+        total = float(xp.sum(array, dtype=xp.float64))
+        return abs(total - self.total) <= self._tolerance(x)
 
     def _tolerance(self, x: Array) -> float:
         """How far from `total` a member's sum may be: n ulps of `total`."""
-        eps = float(np.finfo(run_dtype(np.result_type(x))).eps)
-        return np.size(x) * eps * self.total
+        xp = _namespace(x)
+        eps = float(xp.finfo(_run_dtype(x, xp)).eps)
+        return math.prod(np.shape(x) if xp is np else x.shape) * eps * self.total
+
+
+def _reshape(array: Array, shape: tuple[int, ...], xp: Any) -> Array:
+    """`array` reshaped (numpy: the method, the fast spelling)."""
+    if xp is np:
+        return array.reshape(shape)
+    reshaped: Array = xp.reshape(array, shape)
+    return reshaped
+
+
+def _at_least(array: Array, floor: float, xp: Any) -> Array:
+    """`maximum(array, floor)` (numpy: `numpy.maximum`, as always)."""
+    if xp is np:
+        return np.maximum(array, floor)
+    clipped: Array = xp.clip(array, min=floor)
+    return clipped
+
+
+def _cumulative_sum(array: Array, xp: Any) -> Array:
+    """The running sums of a vector (numpy 1.26 has only `cumsum`)."""
+    if xp is np:
+        return np.cumsum(array)
+    sums: Array = xp.cumulative_sum(array)
+    return sums
 
 
 _MAX_RESCALES = 4

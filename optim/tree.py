@@ -20,6 +20,7 @@ import attrs
 import numpy as np
 
 from optim._types import Array, override
+from optim.backend import refuse_foreign
 from optim.fingerprint import describe
 from optim.objective import Objective, bind_arguments
 
@@ -172,7 +173,8 @@ def flatten(params: Any) -> tuple[Array, TreeSpec]:
             integers) and the [`TreeSpec`][optim.tree.TreeSpec] to rebuild it.
 
     Raises:
-        TypeError: If a leaf is not numeric, naming its path.
+        TypeError: If a leaf is not numeric, or is an array of another library
+            than numpy (PyTorch, JAX, ...), naming its path.
         ValueError: If the structure has no leaves.
 
     Examples:
@@ -187,6 +189,7 @@ def flatten(params: Any) -> tuple[Array, TreeSpec]:
         raise ValueError("x0 has no leaves: give at least one array or number")
     leaves, parts = [], []
     for path, value in found:
+        refuse_foreign(value, name=path)
         array = np.asarray(value)
         if array.dtype.kind not in "biuf" or array.dtype.kind == "b":
             raise TypeError(f"{path} must be a real numeric array, got {array.dtype}")

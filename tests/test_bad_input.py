@@ -5,6 +5,7 @@ import re
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import array_api_strict as xps
 import numpy as np
 import pytest
 
@@ -74,6 +75,7 @@ CASES = {
     "x0-complex": lambda: run(Sphere(), [1 + 2j]),
     "x0-nan": lambda: run(Sphere(), [1.0, math.nan]),
     "x0-inf": lambda: run(Sphere(), [math.inf]),
+    "x0-other-library": lambda: run(Sphere(), xps.zeros(2)),
     "x0-shape": lambda: run(lambda x: x[0] * x[1], [1.0]),
     "value-array": lambda: run(lambda x: x, [1.0, 2.0]),
     "value-none": lambda: run(lambda x: None, [1.0]),

@@ -1,0 +1,261 @@
+"""The array-namespace seam: which array library an array belongs to, and crossings.
+
+numpy arrays take a fast path that imports nothing: a numpy-only user needs no
+extra. Any other array that follows the Python array API standard (PyTorch, CuPy,
+JAX, array-api-strict, ...) is handled through `array-api-compat`, the optional
+extra `arrays` (`pip install "optim-gradient[arrays]"`).
+
+The parts of `optim` that are namespace-generic today (the projections and the
+gradient estimators when called directly) get their functions from
+[`namespace`][optim.backend.namespace]. The optimizer itself still computes in
+numpy: [`refuse_foreign`][optim.backend.refuse_foreign] turns another library's
+starting point away with one clear line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+_NO_EXTRA = (
+    "an array that is not numpy's needs the optional extra 'arrays': "
+    'pip install "optim-gradient[arrays]"'
+)
+"""`str(MissingExtraError("arrays", ...))`; this module sits below `optim.errors`."""
+
+__all__ = [
+    "astype",
+    "device",
+    "from_host",
+    "is_foreign",
+    "library",
+    "namespace",
+    "refuse_foreign",
+    "scalar",
+    "to_host",
+]
+
+_KNOWN_LIBRARIES = frozenset({"torch", "cupy", "jax", "jaxlib", "array_api_strict"})
+"""Array libraries recognized without array-api-compat (to refuse them clearly)."""
+
+
+_NOT_FOREIGN = (np.ndarray, np.generic, float, int, list, tuple)
+
+
+def _compat() -> Any:
+    """The `array_api_compat` module, or a one-line error naming the extra."""
+    try:
+        import array_api_compat
+    except ImportError:
+        raise ImportError(_NO_EXTRA) from None
+    return array_api_compat
+
+
+def namespace(x: Any) -> Any:
+    """The array API namespace of `x`: `numpy` itself for numpy arrays.
+
+    numpy arrays and scalars take a fast path (no import of array-api-compat,
+    numpy 1.26 included); any other array gets
+    `array_api_compat.array_namespace(x)`, whose functions follow the standard
+    for every supported library.
+
+    Args:
+        x: An array (numpy, PyTorch, CuPy, JAX, array-api-strict, ...).
+
+    Returns:
+        The module whose functions compute on `x`.
+
+    Raises:
+        ImportError: If `x` is not numpy's and array-api-compat is not installed
+            (one line naming the extra `arrays`; the message of
+            [`MissingExtraError`][optim.errors.MissingExtraError], which this
+            module sits below).
+        TypeError: If `x` is not an array of a supported library.
+
+    Examples:
+        >>> import numpy as np
+        >>> import array_api_strict as xps
+        >>> namespace(np.zeros(2)) is np
+        True
+        >>> namespace(xps.zeros(2)).__name__
+        'array_api_strict'
+    """
+    if isinstance(x, np.ndarray | np.generic):
+        return np
+    return _compat().array_namespace(x)
+
+
+def is_foreign(x: object) -> bool:
+    """Whether `x` is an array of a library other than numpy.
+
+    Python numbers, lists, tuples and numpy arrays are not foreign; PyTorch,
+    CuPy, JAX, Dask and array-api-strict arrays are. Without array-api-compat
+    installed, an object with `__array_namespace__` or of a well-known array
+    library counts as foreign.
+
+    Examples:
+        >>> import numpy as np
+        >>> import array_api_strict as xps
+        >>> is_foreign(np.ones(2)), is_foreign([1.0, 2.0]), is_foreign(xps.ones(2))
+        (False, False, True)
+    """
+    if type(x) is np.ndarray or isinstance(x, _NOT_FOREIGN):  # the fast path first
+        return False
+    try:
+        compat = _compat()
+    except ImportError:
+        root = type(x).__module__.split(".")[0]
+        return hasattr(x, "__array_namespace__") or root in _KNOWN_LIBRARIES
+    return bool(compat.is_array_api_obj(x))
+
+
+def library(x: Any) -> str:
+    """The short name of the array library `x` belongs to.
+
+    Examples:
+        >>> import numpy as np
+        >>> import array_api_strict as xps
+        >>> library(np.zeros(1)), library(xps.zeros(1))
+        ('numpy', 'array_api_strict')
+    """
+    if isinstance(x, np.ndarray | np.generic):
+        return "numpy"
+    try:
+        name: str = namespace(x).__name__
+    except (ImportError, TypeError):
+        name = type(x).__module__
+    name = name.removeprefix("array_api_compat.")
+    return name.split(".")[0].replace("jaxlib", "jax")
+
+
+def device(x: Any) -> Any:
+    """The device `x` lives on: `"cpu"` for numpy, the library's device otherwise.
+
+    Examples:
+        >>> import numpy as np
+        >>> device(np.zeros(2))
+        'cpu'
+    """
+    if isinstance(x, np.ndarray | np.generic):
+        return "cpu"
+    return _compat().device(x)
+
+
+def to_host(x: Any) -> np.ndarray[Any, Any]:
+    """`x` as a numpy array on the host: an explicit crossing, at a boundary.
+
+    A numpy array is returned as it is; any other array is copied to the host
+    (through DLPack or the library's own conversion), with its dtype.
+
+    Examples:
+        >>> import array_api_strict as xps
+        >>> to_host(xps.asarray([1.0, 2.0]))
+        array([1., 2.])
+    """
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, np.generic):
+        return np.asarray(x)
+    xp = namespace(x)
+    if xp.__name__ == "array_api_strict":
+        # array-api-strict refuses __array__; its CPU device speaks DLPack.
+        return np.from_dlpack(x)
+    compat = _compat()
+    if compat.is_torch_array(x):
+        return np.asarray(x.detach().cpu())
+    if compat.is_cupy_array(x):
+        return np.asarray(x.get())
+    return np.asarray(x)
+
+
+def from_host(a: Any, *, like: Any) -> Any:
+    """The host array `a` in the library and on the device of `like`.
+
+    The dtype of `a` is kept. For a numpy `like`, `a` comes back as a numpy
+    array (no copy when it is one already).
+
+    Examples:
+        >>> import numpy as np
+        >>> import array_api_strict as xps
+        >>> like = xps.zeros(2)
+        >>> moved = from_host(np.array([0.5, 1.5]), like=like)
+        >>> type(moved) is type(like), device(moved) == device(like)
+        (True, True)
+    """
+    xp = namespace(like)
+    if xp is np:
+        return np.asarray(a)
+    return xp.asarray(np.asarray(a), device=device(like))
+
+
+def astype(x: Any, dtype: Any, *, copy: bool = True) -> Any:
+    """`x` as an array of `dtype`, in its own library (numpy 1.26 included).
+
+    numpy arrays have an `astype` method but numpy 1.26 no `numpy.astype`;
+    the array API has the function but not the method: one spelling for both.
+
+    Examples:
+        >>> import numpy as np
+        >>> import array_api_strict as xps
+        >>> astype(np.array([1, 2]), np.float64)
+        array([1., 2.])
+        >>> astype(xps.asarray([1, 2]), xps.float32)
+        Array([1., 2.], dtype=array_api_strict.float32)
+    """
+    xp = np if isinstance(x, np.ndarray | np.generic) else namespace(x)
+    if xp is np:
+        return np.asarray(x).astype(dtype, copy=copy)
+    return xp.astype(x, dtype, copy=copy)
+
+
+def scalar(value: Any) -> float:
+    """A 0-d array or number of any library as a Python float (one host crossing).
+
+    Examples:
+        >>> import numpy as np
+        >>> import array_api_strict as xps
+        >>> scalar(np.float64(1.5)), scalar(xps.asarray(2.5))
+        (1.5, 2.5)
+    """
+    return float(value)
+
+
+def refuse_foreign(x: object, *, name: str = "x0") -> None:
+    """Refuse an array of another library where `optim` computes in numpy.
+
+    Until the engine computes in other array libraries, converting a CUDA
+    array would fail inside numpy (or copy every step to the host, for JAX):
+    better one clear line before any work.
+
+    Raises:
+        TypeError: If `x` is a PyTorch, CuPy, JAX, Dask, array-api-strict or
+            other non-numpy array, naming its library and device.
+
+    Examples:
+        >>> import array_api_strict as xps
+        >>> refuse_foreign([1.0, 2.0])
+        >>> refuse_foreign(xps.zeros(2))
+        Traceback (most recent call last):
+        ...
+        TypeError: x0 is an array of array_api_strict on device CPU_DEVICE, but ...
+    """
+    if not is_foreign(x):
+        return
+    try:
+        where = f" on device {_device_name(device(x))}"
+    except (ImportError, TypeError, AttributeError, ValueError):
+        where = ""
+    raise TypeError(
+        f"{name} is an array of {library(x)}{where}, but this version of optim "
+        f"computes in numpy: pass numpy.asarray({name}) (for a GPU tensor, "
+        f"{name}.cpu().numpy()) to run on the host"
+    )
+
+
+def _device_name(where: Any) -> str:
+    """A device as short text: `cpu`, `cuda:0`, `CPU_DEVICE`."""
+    text = str(where)
+    if text.startswith("array_api_strict.Device("):
+        return text.removeprefix("array_api_strict.Device(").strip("')")
+    return text

@@ -1,0 +1,140 @@
+"""The array-namespace seam (optim.backend) and the numpy-only boundary of a run."""
+
+import builtins
+import subprocess
+import sys
+
+import array_api_strict as xps
+import numpy as np
+import pytest
+
+import optim
+from optim import Adam, FunctionObjective, Optimizer, backend
+from optim.errors import MissingExtraError
+from optim.problems import Sphere
+
+REFUSAL = (
+    r"x0 is an array of {} on device {}, but this version of optim computes in numpy"
+)
+
+
+def _without_compat(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_compat(name, *args, **kwargs):
+        if name == "array_api_compat" or name.startswith("array_api_compat."):
+            raise ImportError("No module named 'array_api_compat'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_compat)
+
+
+def test_numpy_is_its_own_namespace_without_array_api_compat():
+    """A numpy-only user imports nothing new: the fast path never loads compat."""
+    code = (
+        "import sys, numpy as np\n"
+        "sys.modules['array_api_compat'] = None\n"  # importing it would fail
+        "import optim\n"
+        "from optim import backend\n"
+        "assert backend.namespace(np.zeros(2)) is np\n"
+        "assert backend.namespace(np.float64(1.0)) is np\n"
+        "assert backend.device(np.zeros(2)) == 'cpu'\n"
+        "assert not backend.is_foreign([1.0, 2.0])\n"
+        "result = optim.Optimizer(optim.problems.Sphere(), step_rule=optim.Adam(0.1),"
+        " max_steps=3).run([1.0, 2.0])\n"
+        "print(result.x.dtype)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", "import optim.problems\n" + code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "float64"
+
+
+def test_namespace_of_another_library_needs_the_extra(monkeypatch):
+    _without_compat(monkeypatch)
+    with pytest.raises(ImportError) as info:
+        backend.namespace(xps.zeros(2))
+    expected = MissingExtraError("arrays", "an array that is not numpy's")
+    assert str(info.value) == str(expected)
+
+
+def test_foreign_arrays_are_recognized_without_the_extra(monkeypatch):
+    _without_compat(monkeypatch)
+    assert backend.is_foreign(xps.zeros(2))
+    assert not backend.is_foreign(np.zeros(2))
+    with pytest.raises(TypeError, match="x0 is an array of array_api_strict"):
+        backend.refuse_foreign(xps.zeros(2))
+
+
+def test_host_round_trip_keeps_library_device_and_dtype():
+    x = xps.asarray([1.0, -2.5], dtype=xps.float32)
+    host = backend.to_host(x)
+    assert type(host) is np.ndarray
+    assert host.dtype == np.float32
+    np.testing.assert_array_equal(host, [1.0, -2.5])
+    back = backend.from_host(host, like=x)
+    assert backend.library(back) == "array_api_strict"
+    assert back.device == x.device
+    assert back.dtype == xps.float32
+    assert backend.scalar(xps.sum(back)) == -1.5
+
+
+def test_from_host_for_numpy_does_not_copy():
+    a = np.zeros(3)
+    assert backend.from_host(a, like=np.ones(1)) is a
+    assert backend.to_host(a) is a
+
+
+def _never_called(x):
+    raise AssertionError("the objective must not be evaluated")
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        lambda: Optimizer(_never_called, step_rule=Adam(0.1)).run(xps.zeros(2)),
+        lambda: optim.minimize(_never_called, xps.zeros(2)),
+    ],
+    ids=["Optimizer.run", "minimize"],
+)
+def test_array_api_strict_start_is_refused_in_one_line(start):
+    with pytest.raises(
+        TypeError, match=REFUSAL.format("array_api_strict", "CPU_DEVICE")
+    ) as info:
+        start()
+    assert "\n" not in str(info.value)
+    assert "numpy.asarray(x0)" in str(info.value)
+
+
+def test_jax_start_is_refused_not_silently_converted():
+    """docs/jax.md starts runs from numpy points; a JAX x0 would copy every step."""
+    jnp = pytest.importorskip("jax.numpy")
+    with pytest.raises(TypeError, match=REFUSAL.format("jax", "cpu:0")):
+        Optimizer(Sphere(), step_rule=Adam(0.1)).run(jnp.zeros(2))
+
+
+def test_torch_start_is_refused_naming_its_device():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match=REFUSAL.format("torch", "cpu")) as info:
+        Optimizer(_never_called, step_rule=Adam(0.1)).run(torch.zeros(2))
+    assert "x0.cpu().numpy()" in str(info.value)
+
+
+def test_structured_leaf_of_another_library_is_refused_by_its_path():
+    objective = FunctionObjective(lambda params: 0.0)
+    with pytest.raises(TypeError, match=r"x0\['w'\] is an array of array_api_strict"):
+        Optimizer(objective, step_rule=Adam(0.1)).run(
+            {"w": xps.zeros(2), "b": np.zeros(1)}
+        )
+
+
+def test_numpy_host_copy_runs_like_the_numpy_start():
+    """The advice of the message works: the host copy runs as numpy does."""
+    x0 = xps.asarray([1.0, -2.0])
+    optimizer = Optimizer(Sphere(), step_rule=Adam(0.1), max_steps=5)
+    from_host = optimizer.run(backend.to_host(x0))
+    direct = optimizer.run(np.array([1.0, -2.0]))
+    np.testing.assert_array_equal(from_host.x, direct.x)

@@ -1,0 +1,110 @@
+"""The gradient estimators called directly on array-api-strict (and torch) arrays."""
+
+import array_api_strict as xps
+import numpy as np
+import pytest
+
+from optim import (
+    SPSA,
+    AnalyticGradient,
+    BackwardDifference,
+    CentralDifference,
+    ComplexStep,
+    ForwardDifference,
+    FunctionObjective,
+    Objective,
+    Richardson,
+)
+from optim.backend import device, library, namespace, to_host
+
+POINT = np.array([[0.3, -1.2], [2.0, 0.7]])
+
+ESTIMATORS = {
+    "forward": ForwardDifference(),
+    "backward": BackwardDifference(),
+    "central": CentralDifference(),
+    "central, given step": CentralDifference(step=1e-4),
+    "forward, per-coordinate step": ForwardDifference(step=np.full((2, 2), 1e-6)),
+}
+
+
+class Cubic(Objective):
+    """sum(x**3) + sum(x)**2 in the array API of whatever arrays it is given."""
+
+    def value(self, x):
+        xp = namespace(x)
+        return float(xp.sum(x**3) + xp.sum(x) ** 2)
+
+    def values(self, xs):
+        xp = namespace(xs)
+        axes = tuple(range(1, xs.ndim))
+        return xp.sum(xs**3, axis=axes) + xp.sum(xs, axis=axes) ** 2
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_differences_compute_in_the_point_library_with_numpy_bits(name, dtype):
+    estimator = ESTIMATORS[name]
+    x = xps.asarray(POINT, dtype=getattr(xps, dtype))
+    on_host = to_host(x)
+
+    gradient, error = estimator.estimate_with_error(Cubic(), x)
+    value, gradient_too, _ = estimator.value_and_estimate(Cubic(), x)
+    expected, expected_error = estimator.estimate_with_error(Cubic(), on_host)
+
+    for array in (gradient, error, gradient_too):
+        assert library(array) == "array_api_strict"
+        assert device(array) == device(x)
+        assert array.dtype == x.dtype
+    np.testing.assert_array_equal(to_host(gradient), expected)
+    np.testing.assert_array_equal(to_host(error), expected_error)
+    np.testing.assert_array_equal(to_host(gradient_too), expected)
+    assert value == Cubic().value(on_host)
+
+
+def test_differences_agree_with_the_closed_form():
+    x = xps.asarray(POINT)
+    exact = 3 * POINT**2 + 2 * POINT.sum()
+    gradient = to_host(CentralDifference().estimate(Cubic(), x))
+    np.testing.assert_allclose(gradient, exact, rtol=1e-9)
+
+
+def test_analytic_gradient_keeps_the_library():
+    objective = FunctionObjective(lambda x: float(xps.sum(x**2)), lambda x: 2.0 * x)
+    x = xps.asarray([1.0, -2.0])
+    gradient = AnalyticGradient().estimate(objective, x)
+    value, gradient_too, _ = AnalyticGradient().value_and_estimate(objective, x)
+    assert library(gradient) == "array_api_strict"
+    np.testing.assert_array_equal(to_host(gradient), [2.0, -4.0])
+    assert value == 5.0
+    np.testing.assert_array_equal(to_host(gradient_too), [2.0, -4.0])
+
+
+@pytest.mark.parametrize(
+    "estimator", [SPSA(rng=0), Richardson(), ComplexStep()], ids=type
+)
+def test_numpy_only_estimators_refuse_in_one_line(estimator):
+    with pytest.raises(
+        TypeError, match="computes in numpy only, got an array of array_api_strict"
+    ) as info:
+        estimator.estimate(Cubic(), xps.asarray([1.0, 2.0]))
+    assert "\n" not in str(info.value)
+
+
+def test_a_box_needs_a_numpy_point():
+    with pytest.raises(TypeError, match="bounds: finite differences in a box"):
+        CentralDifference().estimate(
+            Cubic(), xps.asarray([1.0, 2.0]), bounds=(np.zeros(2), np.ones(2) * 3)
+        )
+
+
+def test_torch_tensor_gradient_is_a_torch_tensor():
+    torch = pytest.importorskip("torch")
+    x = torch.asarray(POINT)
+    gradient = CentralDifference().estimate(Cubic(), x)
+    assert isinstance(gradient, torch.Tensor)
+    # torch sums in another order than numpy: the values differ by rounding,
+    # which the difference quotient divides by its step (about 6e-6).
+    np.testing.assert_allclose(
+        gradient.numpy(), CentralDifference().estimate(Cubic(), POINT), rtol=1e-8
+    )
