@@ -5,6 +5,7 @@ Usage, from the repository root:
     PYTHONPATH=. python benchmarks/report.py            # both issues
     PYTHONPATH=. python benchmarks/report.py --part per-step
     PYTHONPATH=. python benchmarks/report.py --part stopping --details
+    PYTHONPATH=. python benchmarks/report.py --part scipy-methods --details
 
 The tables have one row per measure, `| measure | target | measured |`, in the
 order of the tables in docs/performance.md, so the measured column can be pasted
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import optim
-from benchmarks import per_step, stopping
+from benchmarks import per_step, scipy_methods, stopping
 
 
 def _rounds(n: int) -> int:
@@ -245,6 +246,64 @@ def _details(cli, pairs, honest) -> None:
             )
 
 
+def _times(value: float) -> str:
+    return "—" if value != value else f"{value:.2f}x"  # NaN: no ratio to take
+
+
+def scipy_methods_table(details: bool) -> None:
+    """The table of issue "A true scipy drop-in" (acceptance 2)."""
+    count = len(stopping.small_mgh())
+    print(
+        "\n### A true scipy drop-in: evaluations\n\n"
+        f"{count} MGH problems (n ≤ 10). Targets: optim reaches scipy's value in at "
+        "least as many runs as scipy reaches optim's, and median evaluation ratio "
+        "≤ 1.1x.\n\n"
+        "| method | jac | median nfev ratio | median njev ratio "
+        "| median evaluation ratio | optim reaches scipy's / scipy reaches optim's "
+        "| worst ratio (problem) | met |\n"
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |",
+        flush=True,
+    )
+    measures = []
+    for method in scipy_methods.METHODS:
+        for jac in scipy_methods.JACS:
+            m = scipy_methods.measure(method, jac)
+            measures.append(m)
+            name = scipy_methods.jac_name(jac)
+            if m.refused:
+                optim_too = "optim too" if m.optim_refuses else "optim runs it"
+                print(
+                    f"| {method} | {name} | — | — | — | — "
+                    f'| scipy refuses: "{m.refused}" ({optim_too}) | — |',
+                    flush=True,
+                )
+                continue
+            worst = m.worst
+            print(
+                f"| {method} | {name} | {_times(m.median_nfev_ratio)} "
+                f"| {_times(m.median_njev_ratio)} | {_times(m.median_ratio)} "
+                f"| {m.reaches} / {m.scipy_reaches} "
+                f"| {worst.ratio:.2f}x ({worst.problem}) "
+                f"| {'met' if m.met else 'not met'} |",
+                flush=True,
+            )
+    if details:
+        print(
+            "\n#### per run\n\n| method | jac | problem | f | scipy f "
+            "| nfev / njev / nhev | scipy nfev / njev / nhev | ratio |\n"
+            "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"
+        )
+        for m in measures:
+            for row in m.rows:
+                ratio = "—" if row.ratio is None else f"{row.ratio:.2f}"
+                print(
+                    f"| {row.method} | {scipy_methods.jac_name(row.jac)} "
+                    f"| {row.problem} | {row.value:.10g} | {row.scipy_value:.10g} "
+                    f"| {' / '.join(map(str, row.counts))} "
+                    f"| {' / '.join(map(str, row.scipy_counts))} | {ratio} |"
+                )
+
+
 def _commit() -> str:
     """The checked-out commit of the `optim` being measured, if it is a git tree."""
     root = Path(optim.__file__).resolve().parent.parent
@@ -273,12 +332,14 @@ def main(argv: list[str] | None = None) -> int:
     """Print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--part", choices=("all", "per-step", "stopping"), default="all"
+        "--part",
+        choices=("all", "per-step", "stopping", "scipy-methods"),
+        default="all",
     )
     parser.add_argument(
         "--details",
         action="store_true",
-        help="also print the stopping runs per start/problem",
+        help="also print the stopping and scipy-methods runs per start/problem",
     )
     args = parser.parse_args(argv)
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
@@ -291,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         per_step_tables()
     if args.part in ("all", "stopping"):
         stopping_tables(args.details)
+    if args.part in ("all", "scipy-methods"):
+        scipy_methods_table(args.details)
     print(f"\n<!-- {time.perf_counter() - start:.0f} s -->")
     return 0
 
