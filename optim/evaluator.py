@@ -268,6 +268,23 @@ class Evaluator:
         self._value_memo = self._full_memo = None
 
     @property
+    def exact_gradient(self) -> bool:
+        """Whether gradients come from the objective (`AnalyticGradient`).
+
+        Line searches trust the slope an exact gradient predicts; an estimate's
+        may be wrong at its error floor.
+
+        Examples:
+            >>> from optim import AnalyticGradient, ForwardDifference, Mode
+            >>> from optim.problems import Sphere
+            >>> Evaluator(Sphere(), AnalyticGradient(), Mode.DESCENT).exact_gradient
+            True
+            >>> Evaluator(Sphere(), ForwardDifference(), Mode.DESCENT).exact_gradient
+            False
+        """
+        return self._exact
+
+    @property
     def keeps_gradients(self) -> bool:
         """Whether the objective's gradients are copied as they come back.
 

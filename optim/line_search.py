@@ -379,6 +379,7 @@ class StrongWolfe(Search):
             c1=self.c1,
             c2=self.c2,
             budget=self.max_iterations,
+            exact=getattr(evaluator, "exact_gradient", True),
             plain=(
                 constraint is None
                 and x.ndim > 0
@@ -459,6 +460,9 @@ class _Line:
     c2: float
     budget: int
     best: tuple[float, Array, float, Array] | None = None
+    exact: bool = True
+    """Whether the gradient is exact (the evaluator's `exact_gradient`; `True`
+    for an evaluator that does not say)."""
     flat: int = 0
     """How many trials in a row found a value within the rounding error of
     `value` (`10 eps |f(x)|`): two mean the function is flat at the resolution of
@@ -538,7 +542,10 @@ def _zoom(line: _Line, low: _Point, high: _Point) -> SearchResult | None:
     b \alpha^2$ that happens only if the true slope $a$ is positive: the
     direction does not descend (the gradient it came from is wrong at this
     scale, typically a difference estimate at its error floor), and shorter
-    steps would only confirm it.
+    steps would only confirm it. That exit is taken only when the gradient is
+    estimated (`exact_gradient` false): with an exact gradient a steady rise
+    means a step far outside the region where the quadratic model holds (a
+    first trial into a wall), and shorter steps do descend.
     """
     resolution = _resolution(line.x, line.direction)
     secant: tuple[float, float] | None = None  # the last rise: slope and step
@@ -559,7 +566,13 @@ def _zoom(line: _Line, low: _Point, high: _Point) -> SearchResult | None:
         step = min(max(candidate, left + margin), right - margin)
         delta, trial_value, trial_gradient, trial_slope = line.evaluate(step)
         finite = math.isfinite(trial_value) and math.isfinite(trial_slope)
-        if finite and low[0] == 0.0 and trial_value > line.value and step > 0.0:
+        if (
+            finite
+            and not line.exact
+            and low[0] == 0.0
+            and trial_value > line.value
+            and step > 0.0
+        ):
             rise = (trial_value - line.value) / step
             if secant is not None and _steady_rise(secant, rise, step):
                 return None

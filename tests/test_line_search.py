@@ -7,6 +7,7 @@ from optim import (
     BarzilaiBorwein,
     ConjugateGradient,
     Evaluator,
+    ForwardDifference,
     FunctionObjective,
     LineSearchRule,
     Mode,
@@ -527,9 +528,11 @@ def test_lbfgs_observe_never_writes_into_an_older_state():
     assert not np.shares_memory(branch.steps, later.steps)
 
 
-def _wrong_search(objective, x, gradient, initial_step):
-    """A strong Wolfe search along -gradient, where `gradient` is not f's."""
-    evaluator = Evaluator(objective, AnalyticGradient(), Mode.DESCENT)
+def _wrong_search(objective, x, gradient, initial_step, estimator=None):
+    """A strong Wolfe search along -gradient, where `gradient` is not f's (as an
+    estimate can be wrong); returns the result and the number of trials."""
+    estimator = ForwardDifference() if estimator is None else estimator
+    evaluator = Evaluator(objective, estimator, Mode.DESCENT)
     value = evaluator.value_and_gradient(x)[0]
     before = evaluator.evaluations
     result = StrongWolfe().search(
@@ -540,7 +543,8 @@ def _wrong_search(objective, x, gradient, initial_step):
         direction=-gradient,
         initial_step=initial_step,
     )
-    return result, evaluator.evaluations - before
+    per_trial = 1 if evaluator.exact_gradient else 1 + x.size  # forward differences
+    return result, (evaluator.evaluations - before) // per_trial
 
 
 @pytest.mark.parametrize("ulps", [0, 1, 3, 5])
@@ -557,6 +561,40 @@ def test_strong_wolfe_gives_up_when_the_values_rise_with_the_step(ulps):
     assert not result.success
     assert result.step == 0.0
     assert 2 <= trials <= 5
+
+
+def test_strong_wolfe_keeps_searching_a_steady_rise_with_an_exact_gradient():
+    """With an exact gradient a steady rise is a step beyond the quadratic
+    model's reach, not a wrong direction: the search goes on shrinking."""
+    x = np.array([1.0, 2.0])
+    objective = FunctionObjective(lambda x: float(x @ x), gradient=lambda x: 2.0 * x)
+    _, estimated = _wrong_search(objective, x, -2.0 * x, 1.0)
+    _, exact = _wrong_search(objective, x, -2.0 * x, 1.0, AnalyticGradient())
+
+    assert estimated <= 5 < exact
+
+
+@pytest.mark.parametrize("ulps", [0, 2, 5])
+def test_bfgs_on_osborne_1_reaches_scipys_minimum(ulps):
+    """MGH Osborne 1 with BFGS and its exact gradient: the first trials rise
+    steadily (a wall along the first direction); the run must go on to scipy's
+    minimum, not stop at f = 0.159."""
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    import optim
+    from optim import mgh
+
+    problem = next(p for p in mgh.PROBLEMS if p.name == "Osborne 1")
+    x0 = problem.x0.copy()
+    for _ in range(ulps):
+        x0 = np.nextafter(x0, np.inf)
+    ours = optim.minimize(problem.value, x0, method="BFGS", jac=problem.gradient)
+    theirs = scipy_optimize.minimize(
+        problem.value, x0, method="BFGS", jac=problem.gradient
+    )
+
+    assert theirs.success
+    assert ours.success, ours.message
+    assert ours.fun <= theirs.fun + 1e-8
 
 
 def test_strong_wolfe_gives_up_where_f_is_flat_at_rounding_level():
