@@ -49,6 +49,7 @@ import attrs
 import numpy as np
 
 from optim._types import Array, override
+from optim.backend import refuse_foreign
 from optim.bfgs import BFGS
 from optim.callbacks import Callback, CallbackLike, StopOnZeroGradient
 from optim.errors import OptimizationError
@@ -1166,6 +1167,7 @@ def _optimize(
         raise TypeError(
             f"estimator must be a GradientEstimator, got {extras['estimator']!r}"
         )
+    refuse_foreign(x0)  # a CUDA or JAX array: one line, before any work
     x0 = np.atleast_1d(np.asarray(x0))
     if x0.ndim != 1:
         raise ValueError("'x0' must only have one dimension.")

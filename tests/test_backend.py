@@ -112,7 +112,7 @@ def test_array_api_strict_start_is_refused_in_one_line(start):
 def test_jax_start_is_refused_not_silently_converted():
     """docs/jax.md starts runs from numpy points; a JAX x0 would copy every step."""
     jnp = pytest.importorskip("jax.numpy")
-    with pytest.raises(TypeError, match=REFUSAL.format("jax", "cpu:0")):
+    with pytest.raises(TypeError, match=REFUSAL.format("jax", r"\S+")):
         Optimizer(Sphere(), step_rule=Adam(0.1)).run(jnp.zeros(2))
 
 

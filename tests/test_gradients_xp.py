@@ -28,6 +28,11 @@ ESTIMATORS = {
 }
 
 
+NEP50 = int(np.__version__.split(".")[0]) >= 2
+"""numpy 2 keeps float32 arithmetic with Python floats in float32, as the array
+API does (NEP 50); numpy 1.x promotes by value."""
+
+
 class Cubic(Objective):
     """sum(x**3) + sum(x)**2 in the array API of whatever arrays it is given."""
 
@@ -56,10 +61,20 @@ def test_differences_compute_in_the_point_library_with_numpy_bits(name, dtype):
         assert library(array) == "array_api_strict"
         assert device(array) == device(x)
         assert array.dtype == x.dtype
-    np.testing.assert_array_equal(to_host(gradient), expected)
-    np.testing.assert_array_equal(to_host(error), expected_error)
-    np.testing.assert_array_equal(to_host(gradient_too), expected)
-    assert value == Cubic().value(on_host)
+    if dtype == "float64" or NEP50:
+        np.testing.assert_array_equal(to_host(gradient), expected)
+        np.testing.assert_array_equal(to_host(error), expected_error)
+        np.testing.assert_array_equal(to_host(gradient_too), expected)
+        assert value == Cubic().value(on_host)
+    else:
+        # numpy 1.x computes float32 expressions with Python floats in float64
+        # (value-based casting) where the array API stays in float32: the values
+        # differ in their last bits, which a difference quotient magnifies. The
+        # two estimates then agree within their error bounds.
+        gap = np.abs(to_host(gradient) - expected)
+        assert np.all(gap <= np.minimum(to_host(error), expected_error))
+        np.testing.assert_allclose(to_host(error), expected_error, rtol=1e-3)
+        assert value == pytest.approx(Cubic().value(on_host), rel=1e-6)
 
 
 def test_differences_agree_with_the_closed_form():

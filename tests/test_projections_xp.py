@@ -39,7 +39,11 @@ def test_projection_matches_numpy_and_stays_in_the_library(name, dtypes):
         assert library(projected) == "array_api_strict"
         assert device(projected) == device(x)
         assert to_host(projected).dtype == expected.dtype
-        np.testing.assert_allclose(to_host(projected), expected, rtol=1e-12, atol=0)
+        # float32 within a few ulps: numpy 1.x computes some float32 expressions
+        # in float64 (value-based casting) where the array API stays in float32.
+        tight = host_dtype is not np.float32
+        rtol = 1e-12 if tight else 4 * float(np.finfo(np.float32).eps)
+        np.testing.assert_allclose(to_host(projected), expected, rtol=rtol, atol=0)
         assert constraint.contains(x) == constraint.contains(point)
         assert constraint.contains(projected)
 
