@@ -467,11 +467,17 @@ class _Line:
     """How many trials in a row found a value within the rounding error of
     `value` (`10 eps |f(x)|`): two mean the function is flat at the resolution of
     floating point along the line, where no test can tell a decrease."""
+    rounding: float = attrs.field(init=False)
+    """The rounding error of `value`, `10 eps |f(x)|`, once per search."""
     change: float = 0.0
     """The first-order change $g^\top (P(x + \alpha p) - x)$ at the last trial."""
     plain: bool = False
     """Whether trial points are plain `x + alpha * p`: no constraint, and `x` and
     the direction are float64 arrays of one dimension or more."""
+
+    @rounding.default
+    def _rounding(self) -> float:
+        return 10.0 * float(np.finfo(run_dtype(self.x.dtype)).eps) * abs(self.value)
 
     def evaluate(self, step: float) -> tuple[Array, float, Array, float]:
         """Spend one trial: the displacement, value, gradient and slope at `step`."""
@@ -488,8 +494,8 @@ class _Line:
             if self.constraint is not None:
                 self.change = _dot(self.gradient, point - x)
         trial_value, trial_gradient = self.evaluator.value_and_gradient(point)
-        rounding = 10.0 * float(np.finfo(run_dtype(x.dtype)).eps) * abs(self.value)
-        self.flat = self.flat + 1 if abs(trial_value - self.value) <= rounding else 0
+        close = abs(trial_value - self.value) <= self.rounding
+        self.flat = self.flat + 1 if close else 0
         return delta, trial_value, trial_gradient, _dot(trial_gradient, direction)
 
     def armijo(self, step: float, trial_value: float) -> bool:
