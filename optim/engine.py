@@ -30,7 +30,7 @@ from optim.evaluator import Evaluator
 from optim.gradients import AnalyticGradient
 from optim.hooks import End, Hooks
 from optim.result import Result, Status, StepInfo, Stop
-from optim.run import RunContext, RunState
+from optim.run import RunContext, RunRecord, RunState
 from optim.step_rules import BUFFERED, FixedStep
 from optim.stopping import (
     advice,
@@ -87,6 +87,8 @@ class Engine:
         "_fixed_rate",
         "_kwargs",
         "_margin",
+        "_patience",
+        "_patience_floor",
         "_pending",
         "_rank_best",
         "_resumed",
@@ -123,7 +125,7 @@ class Engine:
         self._pending: tuple[Array, Any] | None = None
         self._args, self._kwargs = tuple(args), dict(kwargs or {})
         if isinstance(start, RunState):
-            self.state: RunState | None = start
+            self.state: RunRecord | None = start
             self._x0: Array | None = None
             self._resumed, self.note = True, ""
             rng = _restored_stream(context, start.random_state)
@@ -139,13 +141,21 @@ class Engine:
         self._constraint = context.constraint
         self._rank_best = context.rank_best
         self._margin = context.ftol * (context.patience or 0)
+        self._patience = context.patience
+        # Fewer steps than this since the last progress: still progressing.
+        self._patience_floor = min(3, context.patience or 0)
         self._spec = getattr(context.objective, "spec", None)
         self._spare: Array | None = None  # an old point's buffer, see _moved
         self._size_bound = math.inf  # an upper bound on |x|^2, kept by _stuck
         # Built-in rules step in the run's buffers (see _update_into).
         self._buffered = type(context.step_rule) in BUFFERED
         rate = getattr(context.step_rule, "learning_rate", None)
-        fixed = type(context.step_rule) is FixedStep and type(rate) is float
+        fixed = (
+            type(context.step_rule) is FixedStep
+            and type(rate) is float
+            and not context.step_rule.weight_decay  # the step is then rate * |g|
+            and context.constraint is None
+        )
         self._fixed_rate: float | None = rate if fixed else None
         self._retired: Any = None  # the rule state before last, see _update_into
         self._scratch: dict[str, Array] = {}
@@ -219,7 +229,9 @@ class Engine:
             if end is not None:
                 self._finish(end)
                 return None
-        info = self.info()
+        info = StepInfo(
+            self.state, constraint=self._constraint, sign=self._sign, spec=self._spec
+        )
         end = self._test(info)
         if end is None:
             end = self._update()
@@ -281,7 +293,7 @@ class Engine:
 
     # --- the phases ------------------------------------------------------------
 
-    def _first(self) -> RunState:
+    def _first(self) -> RunRecord:
         """Announce the start to the callbacks and evaluate it: the step-0 state."""
         x = self._x0
         assert x is not None
@@ -322,7 +334,7 @@ class Engine:
             value, gradient, error = self.evaluator.evaluate(x)
         except Exception as failure:  # the run's result must survive it
             return _failed(state, failure)
-        gradient_norm = _norm(gradient)
+        gradient_norm = math.sqrt(np.vdot(gradient, gradient))
         if not (math.isfinite(value) and math.isfinite(gradient_norm)):
             return End(
                 Stop(
@@ -352,8 +364,13 @@ class Engine:
             end = self._confirmed(end)
         if end is not None or self.varying:
             return end
-        state, patience = info.run_state, self.context.patience
-        if patience is None or not _stopped_progressing(state, patience):
+        state, patience = self.state, self._patience
+        assert state is not None
+        if (
+            patience is None
+            or state.step - state.progress_step < self._patience_floor  # progressing
+            or not _stopped_progressing(state, patience)
+        ):
             return None
         return self._confirmed(End(_no_progress(state, self.context)))
 
@@ -382,12 +399,25 @@ class Engine:
                     state.x,
                 )
                 size = float(np.vdot(delta, delta))
-                x = self._moved(state.x, delta)
-            if context.constraint is not None:
-                x = _projected(context.constraint, x, state.x)
+                x = np.add(state.x, delta, out=self._spare_like(state.x))
+            if self._constraint is not None:
+                x = _projected(self._constraint, x, state.x)
                 delta = x - state.x  # what the step did, for the test below
                 size = float(np.vdot(delta, delta))
-            stuck = self._stuck(state, x, size, rule_state)
+            # `_stuck` in O(1) for the common case, a finite step that moves x:
+            # told by the step's squared size and a cached bound on |x|^2 (kept
+            # by the triangle inequality); the exact norm of x only when in doubt.
+            stuck = None
+            if size < math.inf:  # False for inf and nan too
+                bound = self._size_bound
+                if not size > 1e-30 * bound:  # in doubt: the exact norm of x
+                    bound = float(np.vdot(state.x, state.x))
+                if size > 1e-30 * bound:
+                    self._size_bound = (math.sqrt(bound) + math.sqrt(size)) ** 2
+                else:
+                    stuck = _stuck(state, x, size, rule_state, evaluator)
+            else:
+                stuck = _stuck(state, x, size, rule_state, evaluator)
         except Exception as error:  # the run's result must survive it
             return _failed(state, error)
         if stuck is not None:
@@ -396,50 +426,49 @@ class Engine:
         return None
 
     def _update_into(
-        self, rule: Any, state: RunState, gradient: Array
+        self, rule: Any, state: RunRecord, gradient: Array
     ) -> tuple[Array, Any, float]:
         """A built-in rule's step in the run's buffers: the point, state, |step|^2.
 
         The step is written into the buffer of the point before last (see
-        `_spare`), the new point over it; the rule's new state into the arrays
-        of the state before last, where nothing else refers to them. The same
-        arithmetic as `update`, so the same bits.
+        `_spare_like`), the new point over it; the rule's new state into the
+        arrays of the state before last, where nothing else refers to them. The
+        same arithmetic as `update`, so the same bits.
+
+        `|step|^2` needs no pass over the step where that decides nothing: a
+        `FixedStep` of constant rate (and no decay) in float64 steps by
+        `rate * |g|`; where that clearly moves `x` (see `_update`) the exact size
+        would say the same, and the bound on `|x|` grows by a hair more than with
+        it.
         """
-        out = self._spare_like(state.x)
+        x = state.x
+        out = self._spare
+        self._spare = None
+        if (
+            out is None
+            or sys.getrefcount(out) != _UNSHARED
+            or out.shape != x.shape
+            or out.dtype != x.dtype
+        ):
+            out = np.empty_like(x)
         retired, self._retired = self._retired, None
         if retired is not None and sys.getrefcount(retired) != _UNSHARED:
             retired = None  # a callback or a result kept it: leave it intact
         rule_state = rule._update_into(
-            out,
-            gradient,
-            state.rule_state,
-            retired,
-            x=state.x,
-            scratch=self._scratch,
+            out, gradient, state.rule_state, retired, x=x, scratch=self._scratch
         )
-        size = self._step_size(state)
+        size = -1.0
+        rate = self._fixed_rate
+        if rate is not None and x.dtype == _F64:
+            length = rate * state.gradient_norm
+            estimate = length * length  # inf on overflow (`**` would raise)
+            if 1e-280 < estimate < math.inf and estimate > 4e-30 * self._size_bound:
+                size = estimate * (1.0 + 1e-12)  # the bound stays an upper bound
         if size < 0.0:
             size = float(np.vdot(out, out))
-        x: Array = np.add(state.x, out, out=out)
+        moved: Array = np.add(x, out, out=out)
         self._retired = state.rule_state
-        return x, rule_state, size
-
-    def _step_size(self, state: RunState) -> float:
-        """`|step|^2` without a pass over the step, where that decides nothing.
-
-        A `FixedStep` of constant rate in float64 steps by `rate * |g|`; where
-        that clearly moves `x` (see `_stuck`) the exact size would say the same,
-        and the bound on `|x|` grows by a hair more than with it. Else `-1.0`:
-        the step's exact size is needed.
-        """
-        rate = self._fixed_rate
-        if rate is None or self._constraint is not None or state.x.dtype != _F64:
-            return -1.0
-        length = rate * state.gradient_norm
-        estimate = length * length  # inf on overflow (`**` would raise)
-        if 1e-280 < estimate < math.inf and estimate > 4e-30 * self._size_bound:
-            return estimate * (1.0 + 1e-12)  # the bound stays an upper bound
-        return -1.0
+        return moved, rule_state, size
 
     def _spare_like(self, x: Array) -> Array:
         """The buffer of the point before last if nothing else refers to it, or new.
@@ -456,34 +485,6 @@ class Engine:
         ):
             return spare
         return np.empty_like(x)
-
-    def _moved(self, x: Array, delta: Array) -> Array:
-        """`x + delta`, in the buffer of the point before last when it is free.
-
-        A callback, `History` or your code that kept that point keeps it intact
-        (see `_spare_like`), and a long run allocates no new point per step.
-        """
-        moved: Array = np.add(x, delta, out=self._spare_like(x))
-        return moved
-
-    def _stuck(
-        self, state: RunState, x: Array, size: float, rule_state: Any
-    ) -> Stop | None:
-        """Why the step from `state` to `x` cannot go on, or `None` (one pass).
-
-        The common case, a finite step that moves `x`, is told by the step's
-        squared size `size` and a cached bound on `|x|` (updated by the triangle
-        inequality); the exact norm of `x` is computed only when in doubt, and
-        the outcome is the same as with it (see `_stuck` at module level for the rest).
-        """
-        if math.isfinite(size):
-            bound = self._size_bound
-            if not size > 1e-30 * bound:  # in doubt: the exact norm of x
-                bound = float(np.vdot(state.x, state.x))
-            if size > 1e-30 * bound:
-                self._size_bound = (math.sqrt(bound) + math.sqrt(size)) ** 2
-                return None  # a finite step that moves x
-        return _stuck(state, x, size, rule_state, self.evaluator)
 
     def _confirmed(self, end: End) -> End | None:
         """Check what an ending claims about the gradient; `None`: go on.
@@ -748,7 +749,7 @@ class Engine:
                 end.failure or failure
             )
 
-    def _blame(self, state: RunState, message: str, diagnosis: str) -> tuple[str, str]:
+    def _blame(self, state: RunRecord, message: str, diagnosis: str) -> tuple[str, str]:
         """Blame an exact gradient that disagrees with the values, not the steps."""
         context = self.context
         if not isinstance(context.gradient_estimator, AnalyticGradient):
@@ -765,7 +766,7 @@ class Engine:
     # --- records ---------------------------------------------------------------
 
     def _result(
-        self, state: RunState, status: Status, message: str, diagnosis: str = ""
+        self, state: RunRecord, status: Status, message: str, diagnosis: str = ""
     ) -> Result:
         return Result(
             x=state.x,
@@ -782,7 +783,7 @@ class Engine:
             mode=self.context.mode,
             diagnosis=diagnosis,
             spec=getattr(self.context.objective, "spec", None),
-            run_state=state,
+            run_state=state.frozen(),
         )
 
     def _stationarity(self, x: Array, gradient: Array, gradient_norm: float) -> float:
@@ -800,14 +801,14 @@ class Engine:
 
     def _state(
         self,
-        previous: RunState | None,
+        previous: RunRecord | None,
         x: Array,
         value: float,
         gradient: Array,
         gradient_norm: float,
         error: Array | None,
         rule_state: Any,
-    ) -> RunState:
+    ) -> RunRecord:
         """The state at a new iterate: the start (`previous=None`) or the next step."""
         evaluator, sign = self.evaluator, self._sign
         evaluations = evaluator.evaluations
@@ -815,7 +816,7 @@ class Engine:
             gradient_norm = self._stationarity(x, gradient, gradient_norm)
         error_norm = None if error is None else _norm(error)
         if previous is None:
-            return RunState(
+            return RunRecord(
                 step=0,
                 x=x,
                 value=value,
@@ -838,34 +839,36 @@ class Engine:
             )
         step, loss = previous.step + 1, sign * value
         improved = loss < sign * previous.best_value
-        best = previous if not improved and self._rank_best else None
         reference = sign * previous.progress_value
         lower = loss < reference - self._margin * abs(reference)
-        progressed = lower or gradient_norm < 0.5 * previous.progress_gradient_norm
-        return RunState(
-            step=step,
-            x=x,
-            value=value,
-            gradient=gradient,
-            gradient_norm=gradient_norm,
-            gradient_error=error_norm,
-            evaluations=evaluations,
-            gradient_evaluations=evaluator.gradient_evaluations,
-            rule_state=rule_state,
-            random_state=None if evaluator.rng is None else evaluator.random_state,
-            best_x=x if best is None else best.best_x,
-            best_value=value if best is None else best.best_value,
-            best_step=step if best is None else best.best_step,
-            non_improving_steps=previous.non_improving_steps + (not improved),
-            start_value=previous.start_value,
-            progress_value=value if lower else previous.progress_value,
-            progress_step=step if progressed else previous.progress_step,
-            progress_evaluations=(
-                evaluations if progressed else previous.progress_evaluations
-            ),
-            progress_gradient_norm=(
-                gradient_norm if progressed else previous.progress_gradient_norm
-            ),
+        if lower or gradient_norm < 0.5 * previous.progress_gradient_norm:
+            progress = (step, evaluations, gradient_norm)
+        else:
+            progress = (
+                previous.progress_step,
+                previous.progress_evaluations,
+                previous.progress_gradient_norm,
+            )
+        best = previous if not improved and self._rank_best else None
+        # Positional, in the field order: keywords cost more than the rest here.
+        return RunRecord(
+            step,
+            x,
+            value,
+            gradient,
+            gradient_norm,
+            error_norm,
+            evaluations,
+            evaluator.gradient_evaluations,
+            rule_state,
+            None if evaluator.rng is None else evaluator.random_state,
+            x if best is None else best.best_x,
+            value if best is None else best.best_value,
+            step if best is None else best.best_step,
+            previous.non_improving_steps + (not improved),
+            previous.start_value,
+            value if lower else previous.progress_value,
+            *progress,
         )
 
 
@@ -971,7 +974,7 @@ def _restored_stream(
     return rng
 
 
-def _stopped_progressing(state: RunState, patience: int) -> bool:
+def _stopped_progressing(state: RunRecord, patience: int) -> bool:
     """Whether the run has stopped progressing, by steps or by evaluations.
 
     True once `patience` steps, or more evaluations than `patience` steps cost on
@@ -988,13 +991,13 @@ def _stopped_progressing(state: RunState, patience: int) -> bool:
     return spent > max(0.1 * state.evaluations, patience * pace)
 
 
-def _unbounded(state: RunState, sign: float) -> bool:
+def _unbounded(state: RunRecord, sign: float) -> bool:
     """Whether the minimized value fell absurdly far: the objective is unbounded."""
     start, loss = sign * state.start_value, sign * state.value
     return loss < start - 1e12 * (1.0 + abs(start))
 
 
-def _with_error(state: RunState) -> RunState:
+def _with_error(state: RunRecord) -> RunRecord:
     """The state with its gradient norm raised by its error estimate (a bound)."""
     norm = state.gradient_norm + (state.gradient_error or 0.0)
     return attrs.evolve(state, gradient_norm=norm)
@@ -1014,7 +1017,7 @@ def _converged(message: str) -> End:
     return End(Stop(Status.CONVERGED, message))
 
 
-def _no_progress(state: RunState, context: RunContext) -> Stop:
+def _no_progress(state: RunRecord, context: RunContext) -> Stop:
     """Why a run whose objective stopped improving ends."""
     error = state.gradient_error
     noisy = context.gradient_estimator.random_stream() is not None
@@ -1039,7 +1042,7 @@ def _projected(constraint: Any, x: Array, like: Array) -> Array:
     return check_like_x(constraint.project(x), like, name=name, what="a point")
 
 
-def _outside(constraint: Any, state: RunState) -> End | None:
+def _outside(constraint: Any, state: RunRecord) -> End | None:
     """A `FAILED` end if the final point is outside the constraint's set."""
     if constraint is None or constraint.contains(state.x):
         return None
@@ -1056,7 +1059,7 @@ def _outside(constraint: Any, state: RunState) -> End | None:
     )
 
 
-def _failed(state: RunState, error: Exception) -> End:
+def _failed(state: RunRecord, error: Exception) -> End:
     """The end of a run whose next step raised."""
     return End(
         Stop(
@@ -1090,7 +1093,7 @@ def _checked_update(rule: Any, out: object, x: Array) -> tuple[Array, Any]:
 
 
 def _stuck(
-    state: RunState, x: Array, size: float, rule_state: Any, evaluator: Evaluator
+    state: RunRecord, x: Array, size: float, rule_state: Any, evaluator: Evaluator
 ) -> Stop | None:
     """Why the step from `state` to `x` cannot go on, or `None` (one pass, usually).
 

@@ -119,7 +119,7 @@ class _Counted(Objective):
                 type(value) is float
                 and type(gradient) is np.ndarray
                 and gradient.shape == x.shape
-                and gradient.dtype == run_dtype(x.dtype)
+                and (gradient.dtype is x.dtype or gradient.dtype == run_dtype(x.dtype))
             ):  # `_private` inlined: its checks are passed
                 if not self.copies and gradient is not self.last:
                     self.last = gradient

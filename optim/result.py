@@ -14,7 +14,7 @@ from optim.mode import Mode
 
 if TYPE_CHECKING:
     from optim.projections import Projection
-    from optim.run import RunState
+    from optim.run import RunRecord, RunState
 
 _array_eq = attrs.cmp_using(eq=np.array_equal)
 
@@ -88,17 +88,16 @@ class Stop:
     confirmation measures the gradient and its error in the same norm."""
 
 
-@attrs.frozen
 class StepInfo:
     """What callbacks see at each step: the point, value, gradient and counters.
 
     Callbacks and [`Optimizer.iterate`][optim.optimizer.Optimizer.iterate] see one
     per step: step `0` is the starting point, step `k` the point after `k` updates.
-    It is a read-only view of the run's [`RunState`][optim.run.RunState], which
-    holds what a run needs to continue (the step rule's state, the random stream,
-    the best point); callbacks that save runs, such as
-    [`Checkpoint`][optim.checkpoint.Checkpoint], use `run_state`. Do not modify
-    its arrays.
+    It is a read-only view of the run's record of that step, whose
+    [`RunState`][optim.run.RunState] (what a run needs to continue: the step
+    rule's state, the random stream, the best point) `run_state` gives; callbacks
+    that save runs, such as [`Checkpoint`][optim.checkpoint.Checkpoint], use it.
+    Do not modify its arrays.
 
     How long its arrays stay valid: `x` and `best_x` for as long as you hold the
     record or the array (the engine writes a new point into an old point's
@@ -110,6 +109,14 @@ class StepInfo:
     one buffer of its own: then until the next evaluation (copy what you keep).
     [`History`][optim.history.History] copies what it keeps.
 
+    Args:
+        run_state: The state (or the engine's [`RunRecord`][optim.run.RunRecord])
+            of the step.
+        constraint: The run's constraint, or `None` (see `projected_gradient`).
+        sign: `+1` in descent, `-1` in ascent.
+        spec: The layout of a structured `x0`
+            ([`TreeSpec`][optim.tree.TreeSpec]), or `None`.
+
     Examples:
         >>> import numpy as np
         >>> from optim import FixedStep, Optimizer
@@ -119,20 +126,53 @@ class StepInfo:
         [13.0, 8.32]
     """
 
-    run_state: RunState = attrs.field(repr=False)
-    """The complete state of the run at this step."""
+    __slots__ = ("__weakref__", "_constraint", "_record", "_sign", "_spec", "_state")
 
-    constraint: Projection | None = attrs.field(
-        default=None, kw_only=True, repr=False, eq=False
-    )
-    """The run's constraint, or `None` (see `projected_gradient`)."""
+    def __init__(
+        self,
+        run_state: RunRecord,
+        *,
+        constraint: Projection | None = None,
+        sign: float = 1.0,
+        spec: Any = None,
+    ) -> None:
+        # Plain slot stores (a frozen class's cost two calls each): the view is
+        # read-only through its properties.
+        self._record = run_state
+        self._state: RunState | None = None
+        self._constraint = constraint
+        self._sign = sign
+        self._spec = spec
 
-    sign: float = attrs.field(default=1.0, kw_only=True, repr=False, eq=False)
-    """`+1` in descent, `-1` in ascent."""
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not StepInfo:
+            return NotImplemented
+        return self.run_state == other.run_state
 
-    spec: Any = attrs.field(default=None, kw_only=True, repr=False, eq=False)
-    """The layout of a structured `x0` ([`TreeSpec`][optim.tree.TreeSpec]), or
-    `None`."""
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def run_state(self) -> RunState:
+        """The complete state of the run at this step."""
+        state = self._state
+        if state is None:
+            state = self._state = self._record.frozen()
+        return state
+
+    @property
+    def constraint(self) -> Projection | None:
+        """The run's constraint, or `None` (see `projected_gradient`)."""
+        return self._constraint
+
+    @property
+    def sign(self) -> float:
+        """`+1` in descent, `-1` in ascent."""
+        return self._sign
+
+    @property
+    def spec(self) -> Any:
+        """The layout of a structured `x0` (a `TreeSpec`), or `None`."""
+        return self._spec
 
     @property
     def params(self) -> Any:
@@ -142,22 +182,22 @@ class StepInfo:
     @property
     def step(self) -> int:
         """Number of updates applied so far."""
-        return self.run_state.step
+        return self._record.step
 
     @property
     def x(self) -> Array:
         """The current point."""
-        return self.run_state.x
+        return self._record.x
 
     @property
     def value(self) -> float:
         """The objective at `x`."""
-        return self.run_state.value
+        return self._record.value
 
     @property
     def gradient(self) -> Array:
         """The gradient (or its estimate) at `x`."""
-        return self.run_state.gradient
+        return self._record.gradient
 
     @property
     def gradient_norm(self) -> float:
@@ -165,7 +205,7 @@ class StepInfo:
 
         Without a constraint (or inside the set) the norm of `gradient`.
         """
-        return self.run_state.gradient_norm
+        return self._record.gradient_norm
 
     @property
     def projected_gradient(self) -> Array:
@@ -186,17 +226,22 @@ class StepInfo:
     @property
     def gradient_error(self) -> float | None:
         """Norm of the estimator's error estimate, or `None` if it has none."""
-        return self.run_state.gradient_error
+        return self._record.gradient_error
 
     @property
     def evaluations(self) -> int:
         """Objective value calls so far, finite-difference and trial points included."""
-        return self.run_state.evaluations
+        return self._record.evaluations
+
+    @property
+    def start_value(self) -> float:
+        """The objective at the run's starting point."""
+        return self._record.start_value
 
     @property
     def gradient_evaluations(self) -> int:
         """Analytic gradient calls so far."""
-        return self.run_state.gradient_evaluations
+        return self._record.gradient_evaluations
 
     def __repr__(self) -> str:
         return (

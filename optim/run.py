@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from optim.projections import Projection
     from optim.step_rules import StepRule
 
-__all__ = ["Configuration", "RunContext", "RunState"]
+__all__ = ["Configuration", "RunContext", "RunRecord", "RunState"]
 
 _array_eq = attrs.cmp_using(eq=np.array_equal)
 
@@ -116,24 +116,23 @@ class Configuration(Protocol):
         ...  # pragma: no cover
 
 
-@attrs.frozen(kw_only=True)
-class RunState:
-    """Everything needed to continue a run from one step, and nothing else.
+@attrs.define(eq=False)
+class RunRecord:
+    """The engine's record of one step: the fields of a `RunState`, not frozen.
 
-    The optimizer builds one per step; a
-    [`Checkpoint`][optim.checkpoint.Checkpoint] saves it field by field, and
-    [`Optimizer.resume_from`][optim.optimizer.Optimizer.resume_from] continues from
-    it, taking exactly the steps the uninterrupted run would have taken. Values and
-    gradients are in the user's sign; `rule_state` is in the minimization
-    convention. Do not modify its arrays.
+    The engine makes one per step (an ordinary slotted class, cheap to build:
+    setting the fields of a frozen class costs more than the rest of a step's
+    bookkeeping) and never changes one it has handed out;
+    [`StepInfo.run_state`][optim.result.StepInfo.run_state] and the result turn it
+    into the frozen `RunState` when asked. `RunState` has exactly these fields.
 
     Examples:
         >>> from optim import FixedStep, Optimizer
         >>> from optim.problems import Sphere
-        >>> optimizer = Optimizer(Sphere(), step_rule=FixedStep(0.25), max_steps=2)
-        >>> state = optimizer.run([8.0]).run_state
-        >>> state.step, state.x, state.rule_state.step, state.best_step
-        (2, array([2.]), 2, 2)
+        >>> optimizer = Optimizer(Sphere(), step_rule=FixedStep(0.25), max_steps=1)
+        >>> *_, info = optimizer.iterate([8.0])
+        >>> info.run_state.frozen() is info.run_state
+        True
     """
 
     step: int
@@ -199,7 +198,50 @@ class RunState:
     progress too (a converging run whose value barely changes relative to its
     size)."""
 
+    def frozen(self) -> RunState:
+        """This record as a frozen [`RunState`][optim.run.RunState] (itself if one).
+
+        Returns:
+            The state, field for field.
+
+        Examples:
+            >>> from optim import FixedStep, Optimizer
+            >>> from optim.problems import Sphere
+            >>> state = Optimizer(Sphere(), step_rule=FixedStep(0.25)).run([8.0])
+            >>> state.run_state.frozen().step == state.steps
+            True
+        """
+        if type(self) is RunState:
+            return self
+        return RunState(**{name: getattr(self, name) for name in _FIELDS})
+
     @property
     def dtype(self) -> np.dtype[Any]:
         """The dtype the run computes in (that of `x`): float32 or float64."""
         return self.x.dtype
+
+
+_FIELDS = tuple(field.name for field in attrs.fields(RunRecord))
+
+
+@attrs.frozen(kw_only=True)
+class RunState(RunRecord):
+    """Everything needed to continue a run from one step, and nothing else.
+
+    The fields of a [`RunRecord`][optim.run.RunRecord], frozen: the engine keeps
+    a record per step and makes it a `RunState` when asked (a callback's
+    [`StepInfo.run_state`][optim.result.StepInfo.run_state], the result's). A
+    [`Checkpoint`][optim.checkpoint.Checkpoint] saves it field by field, and
+    [`Optimizer.resume_from`][optim.optimizer.Optimizer.resume_from] continues from
+    it, taking exactly the steps the uninterrupted run would have taken. Values and
+    gradients are in the user's sign; `rule_state` is in the minimization
+    convention. Do not modify its arrays.
+
+    Examples:
+        >>> from optim import FixedStep, Optimizer
+        >>> from optim.problems import Sphere
+        >>> optimizer = Optimizer(Sphere(), step_rule=FixedStep(0.25), max_steps=2)
+        >>> state = optimizer.run([8.0]).run_state
+        >>> state.step, state.x, state.rule_state.step, state.best_step
+        (2, array([2.]), 2, 2)
+    """

@@ -260,6 +260,12 @@ class LearningRateRule(StepRule[LearningRateRuleState[S]]):
         direction_state = self._step_into(
             out, gradient, state.direction_state, spare, x=x, rate=rate, scratch=scratch
         )
+        if type(retired) is LearningRateRuleState:
+            # The retired state itself is free too (the engine checked that
+            # nothing refers to it): the new state in its place, no new object.
+            _set(retired, "direction_state", direction_state)
+            _set(retired, "step", state.step + 1)
+            return retired
         return LearningRateRuleState(
             direction_state=direction_state, step=state.step + 1
         )
@@ -293,6 +299,7 @@ def _slot_references() -> int:
 
 
 _SLOT = _slot_references()
+_set = object.__setattr__  # writes into a retired (frozen) state; see _update_into
 
 
 def _take(holder: object, name: str, like: Array) -> Array:
@@ -407,7 +414,8 @@ class FixedStep(LearningRateRule[None]):
         rate: float,
         scratch: MutableMapping[str, Array],
     ) -> None:
-        np.multiply(gradient, -rate, out=out)
+        coupled = _coupled_into(gradient, x, self.weight_decay, scratch)
+        np.multiply(coupled, -rate, out=out)
 
 
 @attrs.frozen

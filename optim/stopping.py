@@ -33,7 +33,7 @@ from optim.gradients import (
     Richardson,
 )
 from optim.result import Status, StepInfo, Stop
-from optim.run import RunContext, RunState
+from optim.run import RunContext, RunRecord
 
 if TYPE_CHECKING:
     from optim.evaluator import Evaluator
@@ -187,14 +187,14 @@ class MaxGrowth(Callback):
 
     @override
     def on_step(self, info: StepInfo) -> Stop | None:
-        start = self.sign * info.run_state.start_value
+        start = self.sign * info.start_value
         loss = self.sign * info.value
         if not loss > start + self.max_growth * (1.0 + abs(start)):
             return None
         moved = "grew" if self.sign > 0 else "fell"
         return Stop(
             Status.DIVERGED,
-            f"the objective {moved} from {info.run_state.start_value:.6g} to "
+            f"the objective {moved} from {info.start_value:.6g} to "
             f"{info.value:.6g} in {info.step} steps (more than "
             f"max_growth={self.max_growth:g} times its starting size): the run is "
             f"diverging{'; ' + self.advice if self.advice else ''}",
@@ -360,7 +360,7 @@ def advice(rule: Any, problem: str) -> str:
 
 
 def diagnose(
-    state: RunState, *, sign: float, max_steps: int, rule: Any = None
+    state: RunRecord, *, sign: float, max_steps: int, rule: Any = None
 ) -> tuple[str, str]:
     """Explain a run that used up its steps, if it went wrong.
 
@@ -416,7 +416,7 @@ def diagnose(
     return "", ""
 
 
-def at_rounding_level(state: RunState) -> bool:
+def at_rounding_level(state: RunRecord) -> bool:
     r"""Whether the gradient is as small as rounding makes it: a stationary point.
 
     True when $\|g\| \cdot \max(1, \|x\|) \le 10^{3} \epsilon \max(1, |f|)$,
@@ -442,7 +442,7 @@ def at_rounding_level(state: RunState) -> bool:
 
 
 def gradient_mismatch(
-    state: RunState, evaluator: Evaluator, constraint: Projection | None = None
+    state: RunRecord, evaluator: Evaluator, constraint: Projection | None = None
 ) -> str:
     r"""Say so if small steps along the gradient disagree with the objective's values.
 

@@ -40,6 +40,7 @@ from optim import (
 )
 from optim.bfgs import BFGS
 from optim.problems import Sphere
+from optim.run import RunState
 
 RULES = {
     "fixed": FixedStep(0.05),
@@ -441,3 +442,39 @@ def test_a_long_run_reuses_its_buffers():
 
     assert len(recycled) == 49
     assert sum(recycled) >= 45
+
+
+@pytest.mark.parametrize("rule", [FixedStep(0.05), Adam(0.1), LBFGS()])
+def test_records_you_keep_stay_those_of_their_step(rule):
+    """A kept `StepInfo` and its `run_state` describe their own step, read only.
+
+    The engine keeps a plain record per step and makes a frozen `RunState` of it
+    only when asked; reusing the retired rule state and point buffers must never
+    change what a kept record says.
+    """
+    infos, seen = [], []
+
+    def keep(info):
+        infos.append(info)
+        seen.append((info.step, info.value, info.x.copy(), info.gradient_norm))
+
+    result = Optimizer(Sphere(), step_rule=rule, callbacks=[keep], max_steps=25).run(
+        np.array([3.0, -2.0])
+    )
+
+    assert len(infos) == result.steps + 1
+    for info, (step, value, x, norm) in zip(infos, seen, strict=True):
+        state = info.run_state
+        assert isinstance(state, RunState)
+        assert state is info.run_state  # made once
+        assert (state.step, state.value, state.gradient_norm) == (step, value, norm)
+        np.testing.assert_array_equal(state.x, x)
+        assert info.start_value == infos[0].value
+        with pytest.raises(AttributeError):
+            info.x = x  # type: ignore[misc]
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            state.step = 0  # type: ignore[misc]
+    assert infos[-1].run_state == result.run_state
+    # A kept rule state is never rewritten in place by later steps.
+    if isinstance(rule, FixedStep | Adam):
+        assert [i.run_state.rule_state.step for i in infos] == list(range(len(infos)))

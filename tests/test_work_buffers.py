@@ -28,6 +28,8 @@ from optim.step_rules import BUFFERED
 RULES = [
     FixedStep(1e-3),
     FixedStep(ExponentialDecay(1e-3, 0.99)),
+    FixedStep(1e-3, weight_decay=0.1),
+    FixedStep(ExponentialDecay(1e-3, 0.99), weight_decay=0.1),
     Momentum(1e-3),
     Momentum(1e-3, weight_decay=0.1),
     Momentum(1e-3, dampening=0.5),
