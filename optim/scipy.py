@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -50,12 +51,13 @@ import numpy as np
 
 from optim._types import Array, override
 from optim.backend import refuse_foreign
-from optim.bfgs import BFGS
+from optim.bfgs import BFGSDirection
 from optim.callbacks import Callback, CallbackLike, StopOnZeroGradient
+from optim.directions import Direction, PolakRibiere
 from optim.errors import OptimizationError
 from optim.gradients import GradientEstimator
-from optim.line_search import Search, SearchResult, StrongWolfe
-from optim.line_search_rules import LBFGS, ConjugateGradient
+from optim.line_search import MoreThuente, Search, SearchResult, StrongWolfe
+from optim.line_search_rules import LBFGS, LineSearchRule
 from optim.mode import Mode
 from optim.newton import NewtonCG, TrustNCG
 from optim.objective import Objective
@@ -484,6 +486,8 @@ class _Counted(Objective):
     nonfinite: bool = False
     """Whether a value or gradient computed so far was not finite."""
     memo: tuple[Array, float, Array] | None = None
+    last_gradient: tuple[Array, Array] | None = None
+    """The point and gradient of the last gradient evaluation (a copy)."""
 
     @property
     def has_gradient(self) -> bool:
@@ -513,6 +517,11 @@ class _Counted(Objective):
         return self._check(_scalar(self._call(x)), None)[0]
 
     def gradient(self, x: Array) -> Array:
+        gradient = self._gradient(x)
+        self.last_gradient = (np.copy(x), gradient.copy())
+        return gradient
+
+    def _gradient(self, x: Array) -> Array:
         self.njev += 1
         if self.jac is True:
             if self.memo is not None and np.array_equal(self.memo[0], x):
@@ -535,15 +544,18 @@ class _Counted(Objective):
         return np.atleast_1d(np.asarray(gradient, dtype=np.float64))
 
     def value_and_gradient(self, x: Array) -> tuple[float, Array]:
+        if callable(self.jac) or self.estimator is not None:
+            return self.value(x), self.gradient(x)
         if self.jac is True:
             self.nfev += 1
             self.njev += 1
-            return self._pair(x)
-        if callable(self.jac) or self.estimator is not None:
-            return self.value(x), self.gradient(x)
-        value = self.value(x)
-        self.njev += 1
-        return value, self._check(0.0, self._differences(x, value))[1]
+            value, gradient = self._pair(x)
+        else:
+            value = self.value(x)
+            self.njev += 1
+            gradient = self._check(0.0, self._differences(x, value))[1]
+        self.last_gradient = (np.copy(x), gradient.copy())
+        return value, gradient
 
     @property
     def has_hessian_vector_product(self) -> bool:
@@ -564,8 +576,13 @@ class _Counted(Objective):
                 self.hessian = (np.copy(x), self.hess(np.copy(x), *self.args))
             return np.asarray(self.hessian[1] @ v, dtype=np.float64).ravel()
         step = self.abs_step if self.abs_step is not None else _EPSILON
+        x = np.asarray(x, dtype=np.float64)
+        last = self.last_gradient
+        if last is not None and np.array_equal(last[0], x):
+            here = last[1]  # scipy's ScalarFunction keeps the last gradient
+        else:
+            here = self.gradient(x)
         moved = self.gradient(np.asarray(x + step * v, dtype=np.float64))
-        here = self.gradient(np.asarray(x, dtype=np.float64))
         difference: Array = (moved - here) / step
         return difference
 
@@ -655,10 +672,20 @@ def _step(x: Array, scheme: str, abs_step: Any, rel_step: Any) -> Array:
 
 
 @attrs.define
-class _Watched(Search):
-    """A search that counts its failures: scipy's BFGS and CG stop at the first."""
+class _Wolfe12(Search):
+    """Scipy's `_line_search_wolfe12`: Moré-Thuente, then strong Wolfe if it fails.
 
-    inner: Search
+    `condition(gradient, direction, new_gradient)` is CG's extra test of an
+    accepted step (scipy's `descent_condition`): a Moré-Thuente step that fails
+    it counts as a failure. Scipy's BFGS, CG and Newton-CG end at the first
+    failure of both searches; `failures` counts them, and after one every later
+    search (optim's restart along steepest descent) fails at once, without
+    evaluating anything.
+    """
+
+    first: MoreThuente
+    fallback: StrongWolfe
+    condition: Callable[[Array, Array, Array], bool] | None = None
     failures: int = 0
 
     @override
@@ -672,17 +699,48 @@ class _Watched(Search):
         direction: Array,
         initial_step: float,
     ) -> SearchResult:
-        result = self.inner.search(
-            evaluator,
-            x=x,
-            value=value,
-            gradient=gradient,
-            direction=direction,
-            initial_step=initial_step,
-        )
+        if self.failures:
+            return SearchResult(step=0.0, delta=np.zeros_like(x), success=False)
+        arguments: dict[str, Any] = {
+            "x": x,
+            "value": value,
+            "gradient": gradient,
+            "direction": direction,
+            "initial_step": initial_step,
+        }
+        result = self.first.search(evaluator, **arguments)
+        if (
+            result.success
+            and self.condition is not None
+            and result.gradient is not None
+            and not self.condition(gradient, direction, result.gradient)
+        ):
+            result = attrs.evolve(result, success=False)
+        if not result.success:
+            result = self.fallback.search(evaluator, **arguments)
         if not result.success:
             self.failures += 1
         return result
+
+
+@attrs.frozen
+class _DescentCondition:
+    """CG's test of a step (scipy's `descent_condition`, Gilbert & Nocedal).
+
+    The next Polak-Ribière+ direction must descend sufficiently, `p @ g <=
+    -0.01 g @ g`, unless the new gradient already meets `gtol`.
+    """
+
+    gtol: float
+    norm: float
+
+    def __call__(self, gradient: Array, direction: Array, new: Array) -> bool:
+        g, p, g1 = gradient.ravel(), direction.ravel(), new.ravel()
+        beta = max(0.0, float(np.dot(g1 - g, g1)) / float(np.dot(g, g)))
+        following = -g1 + beta * p
+        if _vecnorm(g1, self.norm) <= self.gtol:
+            return True
+        return float(np.dot(following, g1)) <= -0.01 * float(np.dot(g1, g1))
 
 
 def _accepts_intermediate_result(callback: Callable[..., Any]) -> bool:
@@ -707,7 +765,7 @@ class _Tests(Callback):
     ftol: float | None = None
     maxfun: float | None = None
     allvecs: list[Array] | None = None
-    search: _Watched | None = None
+    search: _Wolfe12 | None = None
     ending: tuple[int, str] | None = None
     previous: tuple[Array, float] | None = None
     sign: float = 1.0
@@ -1398,16 +1456,29 @@ def _rule(name: str, options: Mapping[str, Any]) -> StepRule[Any]:
     maxls = int(options.get("maxls", 20))
     if not maxls > 0:
         raise ValueError("maxls must be positive.")
-    search: Search = StrongWolfe(c1=c1, c2=c2, max_iterations=maxls)
-    if name == "newton-cg":
-        return NewtonCG(search=search)
-    if name != "l-bfgs-b":
-        search = _Watched(search)
-    if name == "bfgs":
-        return BFGS(options.get("hess_inv0"), search=search)
+    strong_wolfe = StrongWolfe(c1=c1, c2=c2, max_iterations=maxls)
+    if name == "l-bfgs-b":
+        return LBFGS(int(options.get("maxcor", 10)), search=strong_wolfe)
+    # scipy's line_search_wolfe12: dcsrch (at most 99 trials), steps in
+    # [1e-100, 1e100] for BFGS and CG and in [1e-8, 50] for Newton-CG.
+    limits = {"min_step": 1e-8, "max_step": 50.0}
+    if name != "newton-cg":
+        limits = {"min_step": 1e-100, "max_step": 1e100}
+    first = MoreThuente(c1, c2, max_iterations=99, **limits)
+    condition = None
     if name == "cg":
-        return ConjugateGradient(search=search)
-    return LBFGS(int(options.get("maxcor", 10)), search=search)
+        gtol = float(options.get("gtol", 1e-5))
+        condition = _DescentCondition(gtol, float(options.get("norm", np.inf)))
+    search = _Wolfe12(first, strong_wolfe, condition)
+    if name == "newton-cg":
+        return NewtonCG(search=search, scipy_like=True)
+    if name == "bfgs":
+        direction: Direction[Any] = BFGSDirection(
+            options.get("hess_inv0"), scale_first=False
+        )
+    else:  # scipy's CG never restarts: its step test keeps the directions descending
+        direction = PolakRibiere(restart=sys.maxsize)
+    return LineSearchRule(direction, search, scipy_like=True)
 
 
 def _objective(
@@ -1470,7 +1541,7 @@ def _to_result(
     res["outcome"], res["diagnosis"] = result.outcome, result.diagnosis
     res["result"] = result
     if options.get("disp") and name != "l-bfgs-b":
-        _display(res)
+        _display(name, res)
     return res
 
 
@@ -1520,20 +1591,27 @@ def _nan_at_start(
     if options.get("return_all", False) and name != "l-bfgs-b":
         res["allvecs"] = [x0.copy()]
     if options.get("disp") and name != "l-bfgs-b":
-        _display(res)
+        _display(name, res)
     return res
 
 
-def _display(res: OptimizeResult) -> None:
-    """Scipy's `disp=True` summary: the only place optim prints."""
+def _display(name: str, res: OptimizeResult) -> None:
+    """Scipy's `disp=True` summary: the only place optim prints.
+
+    Newton-CG and trust-ncg add the Hessian evaluations; trust-ncg's failures
+    warn with a `RuntimeWarning`, the others' with an `OptimizeWarning`.
+    """
     if res.status == 0:
         print(res.message)
     else:
-        warnings.warn(res.message, OptimizeWarning, stacklevel=4)
+        category = RuntimeWarning if name == "trust-ncg" else OptimizeWarning
+        warnings.warn(res.message, category, stacklevel=4)
     print(f"         Current function value: {res.fun:f}")
     print(f"         Iterations: {res.nit:d}")
     print(f"         Function evaluations: {res.nfev:d}")
     print(f"         Gradient evaluations: {res.njev:d}")
+    if "nhev" in res:
+        print(f"         Hessian evaluations: {res.nhev:d}")
 
 
 def _legacy_status(res: OptimizeResult) -> OptimizeResult:
