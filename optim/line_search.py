@@ -124,7 +124,10 @@ class Search(abc.ABC):
             value: The minimized function's value at `x`.
             gradient: Its gradient at `x`.
             direction: A descent direction (`gradient @ direction < 0`).
-            initial_step: The first step length to try, positive.
+            initial_step: The first step length to try, positive. The built-in
+                searches fail at once, evaluating nothing, when it is not
+                (scipy's searches fail on a zero first step: see
+                [`quadratic_first_step`][optim.line_search.quadratic_first_step]).
 
         Returns:
             The step found, with `success=False` if none was acceptable.
@@ -243,6 +246,8 @@ class Backtracking(Search):
         slope = _dot(gradient, direction)
         constraint = constraint_of(evaluator)
         step = initial_step
+        if not step > 0.0:
+            return SearchResult(step=0.0, delta=_zero(x), success=False)
         for _ in range(self.max_iterations):
             delta = displacement(x, step, direction)
             point = moved(x, delta, constraint)
@@ -388,6 +393,8 @@ class StrongWolfe(Search):
                 and x.dtype == direction.dtype == np.float64
             ),
         )
+        if not initial_step > 0.0:
+            return SearchResult(step=0.0, delta=_zero(x), success=False)
         found = self._bracket(line, min(initial_step, self.max_step))
         if isinstance(found, SearchResult):
             return found
@@ -611,8 +618,9 @@ def quadratic_first_step(value: float, previous_value: float, slope: float) -> f
 
     the minimizer of the quadratic with $f$'s value and slope at $x_k$ whose
     decrease equals the last one (Nocedal & Wright eq. 3.61), enlarged by 1%
-    and capped at the unit step; 1 where that is not a positive number (a
-    rise, no decrease, or a zero slope). This is how scipy's BFGS, CG and
+    and capped at the unit step; 1 after a rise or at a zero slope, and 0 where
+    the value did not change at all (scipy's searches then fail at once: the
+    run is at the limit of precision). This is how scipy's BFGS, CG and
     Newton-CG start each line search (`scalar_search_wolfe1`), with
     $f_{-1} = f_0 + \|g_0\| / 2$ at BFGS's and CG's first step (a first
     displacement of length about 1).
@@ -623,15 +631,19 @@ def quadratic_first_step(value: float, previous_value: float, slope: float) -> f
         slope: $\nabla f_k^\top p_k$ along the new direction.
 
     Returns:
-        The first step length to try, in $(0, 1]$.
+        The first step length to try, in $[0, 1]$.
 
     Examples:
         >>> quadratic_first_step(1.0, 1.5, -2.0)
         0.505
         >>> quadratic_first_step(1.0, 0.5, -2.0), quadratic_first_step(1.0, 9.0, -2.0)
         (1.0, 1.0)
+        >>> quadratic_first_step(1.0, 1.0, -2.0)
+        0.0
     """
     step = ratio(1.01 * 2.0 * (value - previous_value), slope, 1.0)
+    if step == 0.0:
+        return 0.0
     return min(1.0, step) if step > 0.0 else 1.0
 
 
@@ -747,8 +759,8 @@ class MoreThuente(Search):
                 "constraint's projected path: use StrongWolfe or Backtracking"
             )
         slope0 = _dot(gradient, direction)
-        if not slope0 < 0.0:
-            _logger.debug("More-Thuente search: not a descent direction")
+        if not (slope0 < 0.0 and initial_step > 0.0):
+            _logger.debug("More-Thuente search: no descent or no first step")
             return SearchResult(step=0.0, delta=_zero(x), success=False)
         plain = x.ndim > 0 and x.dtype == direction.dtype == np.float64
         lowest, highest = self.min_step, self.max_step
@@ -916,6 +928,21 @@ class _Dcsrch:
         return step
 
 
+def _gamma(
+    theta: np.float64,
+    d1: np.float64,
+    d2: np.float64,
+    *,
+    negate: bool | np.bool_,
+    clamp: bool = False,
+) -> np.float64:
+    """`dcstep`'s root term of the cubic interpolant, scaled against overflow."""
+    s = max(abs(theta), abs(d1), abs(d2))
+    radicand = (theta / s) ** 2 - (d1 / s) * (d2 / s)
+    gamma: np.float64 = s * np.sqrt(max(0.0, radicand) if clamp else radicand)
+    return -gamma if negate else gamma
+
+
 def _dcstep(
     stx: float,
     fx: float,
@@ -943,10 +970,7 @@ def _dcstep(
         # A higher value: the minimum is bracketed. The cubic step if it is
         # closer to stx than the quadratic one, else their average.
         theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
-        s = max(abs(theta), abs(dx), abs(dp))
-        gamma = s * np.sqrt((theta / s) ** 2 - (dx / s) * (dp / s))
-        if stp < stx:
-            gamma = -gamma
+        gamma = _gamma(theta, dx, dp, negate=stp < stx)
         p = (gamma - dx) + theta
         q = ((gamma - dx) + gamma) + dp
         stpc = stx + (p / q) * (stp - stx)
@@ -960,10 +984,7 @@ def _dcstep(
         # A lower value, slopes of opposite signs: bracketed. The cubic step if
         # it is farther from stp than the secant step, else the secant step.
         theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
-        s = max(abs(theta), abs(dx), abs(dp))
-        gamma = s * np.sqrt((theta / s) ** 2 - (dx / s) * (dp / s))
-        if stp > stx:
-            gamma = -gamma
+        gamma = _gamma(theta, dx, dp, negate=stp > stx)
         p = (gamma - dp) + theta
         q = ((gamma - dp) + gamma) + dx
         stpc = stp + (p / q) * (stx - stp)
@@ -973,10 +994,7 @@ def _dcstep(
     elif abs(dp) < abs(dx):
         # A lower value, slopes of one sign, the slope's magnitude decreasing.
         theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
-        s = max(abs(theta), abs(dx), abs(dp))
-        gamma = s * np.sqrt(max(0.0, (theta / s) ** 2 - (dx / s) * (dp / s)))
-        if stp > stx:
-            gamma = -gamma
+        gamma = _gamma(theta, dx, dp, negate=stp > stx, clamp=True)
         p = (gamma - dp) + theta
         q = (gamma + (dx - dp)) + gamma
         r = p / q
@@ -1000,10 +1018,7 @@ def _dcstep(
         # A lower value, slopes of one sign, not decreasing: the cubic step
         # within the interval.
         theta = 3.0 * (fp - fy) / (sty - stp) + dy + dp
-        s = max(abs(theta), abs(dy), abs(dp))
-        gamma = s * np.sqrt((theta / s) ** 2 - (dy / s) * (dp / s))
-        if stp > sty:
-            gamma = -gamma
+        gamma = _gamma(theta, dy, dp, negate=stp > sty)
         p = (gamma - dp) + theta
         q = ((gamma - dp) + gamma) + dy
         stpf = stp + (p / q) * (sty - stp)

@@ -327,9 +327,8 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             _logger.debug("a fresh gradient after a failed search; restarting")
             direction_state = self.direction.init(x)
         elif previous_x is not None and previous_gradient is not None:
-            step = x - previous_x
-            if state.previous_delta is not None:
-                step = state.previous_delta  # scipy's s = alpha p
+            step = state.previous_delta  # scipy_like: scipy's s = alpha p
+            step = x - previous_x if step is None else step
             direction_state = self.direction.observe(
                 direction_state,
                 step=step,
@@ -409,7 +408,9 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         initial = _first_trial(
             self.scipy_like, scaled, value, free, direction, slope, state
         )
-        if not (math.isfinite(initial) and initial > 0.0):
+        if not (math.isfinite(initial) and initial > 0.0) and not (
+            self.scipy_like and initial == 0.0  # scipy: no change, no search
+        ):
             initial = ratio(1.0, math.sqrt(max(-slope, 0.0)), 1.0)
         search = self._path_search(constraint, x, direction, fresh=again)
         result = self._search(search, evaluator, x, value, gradient, direction, initial)

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
+from optim._scipy_search import DescentCondition, Wolfe2, Wolfe12, vecnorm
 from optim._types import Array, override
 from optim.backend import refuse_foreign
 from optim.bfgs import BFGSDirection
@@ -56,7 +57,7 @@ from optim.callbacks import Callback, CallbackLike, StopOnZeroGradient
 from optim.directions import Direction, PolakRibiere
 from optim.errors import OptimizationError
 from optim.gradients import GradientEstimator
-from optim.line_search import MoreThuente, Search, SearchResult, StrongWolfe
+from optim.line_search import MoreThuente, StrongWolfe
 from optim.line_search_rules import LBFGS, LineSearchRule
 from optim.mode import Mode
 from optim.newton import NewtonCG, TrustNCG
@@ -67,7 +68,7 @@ from optim.result import Result, Status, StepInfo, Stop
 from optim.step_rules import FixedStep, StepRule
 
 if TYPE_CHECKING:
-    from optim.evaluation import TrialEvaluator
+    pass
 
 __all__ = [
     "Bounds",
@@ -486,6 +487,8 @@ class _Counted(Objective):
     nonfinite: bool = False
     """Whether a value or gradient computed so far was not finite."""
     memo: tuple[Array, float, Array] | None = None
+    last_value: tuple[Array, float] | None = None
+    """The point and value of the last evaluation of `fun` (not `jac=True`)."""
     last_gradient: tuple[Array, Array] | None = None
     """The point and gradient of the last gradient evaluation (a copy)."""
 
@@ -514,9 +517,17 @@ class _Counted(Objective):
         if self.jac is True:
             self.nfev += 1
             return self._pair(x)[0]
-        return self._check(_scalar(self._call(x)), None)[0]
+        last = self.last_value
+        if last is not None and np.array_equal(last[0], x):
+            return last[1]  # scipy's ScalarFunction keeps the last value
+        value = self._check(_scalar(self._call(x)), None)[0]
+        self.last_value = (np.copy(x), value)
+        return value
 
     def gradient(self, x: Array) -> Array:
+        last = self.last_gradient
+        if self.estimator is None and last is not None and np.array_equal(last[0], x):
+            return last[1].copy()  # scipy's ScalarFunction keeps the last gradient
         gradient = self._gradient(x)
         self.last_gradient = (np.copy(x), gradient.copy())
         return gradient
@@ -552,6 +563,9 @@ class _Counted(Objective):
             value, gradient = self._pair(x)
         else:
             value = self.value(x)
+            last = self.last_gradient
+            if last is not None and np.array_equal(last[0], x):
+                return value, last[1].copy()
             self.njev += 1
             gradient = self._check(0.0, self._differences(x, value))[1]
         self.last_gradient = (np.copy(x), gradient.copy())
@@ -671,78 +685,6 @@ def _step(x: Array, scheme: str, abs_step: Any, rel_step: Any) -> Array:
     return np.where((x + h) - x == 0, relative, h)
 
 
-@attrs.define
-class _Wolfe12(Search):
-    """Scipy's `_line_search_wolfe12`: Moré-Thuente, then strong Wolfe if it fails.
-
-    `condition(gradient, direction, new_gradient)` is CG's extra test of an
-    accepted step (scipy's `descent_condition`): a Moré-Thuente step that fails
-    it counts as a failure. Scipy's BFGS, CG and Newton-CG end at the first
-    failure of both searches; `failures` counts them, and after one every later
-    search (optim's restart along steepest descent) fails at once, without
-    evaluating anything.
-    """
-
-    first: MoreThuente
-    fallback: StrongWolfe
-    condition: Callable[[Array, Array, Array], bool] | None = None
-    failures: int = 0
-
-    @override
-    def search(
-        self,
-        evaluator: TrialEvaluator,
-        *,
-        x: Array,
-        value: float,
-        gradient: Array,
-        direction: Array,
-        initial_step: float,
-    ) -> SearchResult:
-        if self.failures:
-            return SearchResult(step=0.0, delta=np.zeros_like(x), success=False)
-        arguments: dict[str, Any] = {
-            "x": x,
-            "value": value,
-            "gradient": gradient,
-            "direction": direction,
-            "initial_step": initial_step,
-        }
-        result = self.first.search(evaluator, **arguments)
-        if (
-            result.success
-            and self.condition is not None
-            and result.gradient is not None
-            and not self.condition(gradient, direction, result.gradient)
-        ):
-            result = attrs.evolve(result, success=False)
-        if not result.success:
-            result = self.fallback.search(evaluator, **arguments)
-        if not result.success:
-            self.failures += 1
-        return result
-
-
-@attrs.frozen
-class _DescentCondition:
-    """CG's test of a step (scipy's `descent_condition`, Gilbert & Nocedal).
-
-    The next Polak-Ribière+ direction must descend sufficiently, `p @ g <=
-    -0.01 g @ g`, unless the new gradient already meets `gtol`.
-    """
-
-    gtol: float
-    norm: float
-
-    def __call__(self, gradient: Array, direction: Array, new: Array) -> bool:
-        g, p, g1 = gradient.ravel(), direction.ravel(), new.ravel()
-        beta = max(0.0, float(np.dot(g1 - g, g1)) / float(np.dot(g, g)))
-        following = -g1 + beta * p
-        if _vecnorm(g1, self.norm) <= self.gtol:
-            return True
-        return float(np.dot(following, g1)) <= -0.01 * float(np.dot(g1, g1))
-
-
 def _accepts_intermediate_result(callback: Callable[..., Any]) -> bool:
     try:
         parameters = inspect.signature(callback).parameters
@@ -765,8 +707,10 @@ class _Tests(Callback):
     ftol: float | None = None
     maxfun: float | None = None
     allvecs: list[Array] | None = None
-    search: _Wolfe12 | None = None
+    search: Wolfe12 | None = None
     ending: tuple[int, str] | None = None
+    uncounted: int = 0
+    """Steps that scipy does not count as iterations (a last, failed search)."""
     previous: tuple[Array, float] | None = None
     sign: float = 1.0
     """`1` for `minimize`, `-1` for `maximize` (the function minimized is `sign f`)."""
@@ -828,8 +772,10 @@ class _Tests(Callback):
                     return self._stop(0, message)
         else:
             if self.search is not None and self.search.failures:
-                return self._stop(2, _PR_LOSS)  # scipy: a failed line search ends
-            if _vecnorm(info.gradient, self.norm) <= self.gtol:
+                # scipy: a failed line search ends, and is not an iteration
+                self.uncounted = 1
+                return self._stop(2, _PR_LOSS)
+            if vecnorm(info.gradient, self.norm) <= self.gtol:
                 return self._stop(0, _SUCCESS)
             if self.previous is not None and self.xrtol > 0.0:
                 moved = float(np.linalg.norm(x - self.previous[0]))
@@ -848,14 +794,6 @@ class _Tests(Callback):
             return self._stop(1, "Warning: " + _MAXITER)
         self.previous = (np.copy(info.x), info.value)
         return None
-
-
-def _vecnorm(x: Array, order: float) -> float:
-    if order == np.inf:
-        return float(np.max(np.abs(x), initial=0.0))
-    if order == -np.inf:
-        return float(np.min(np.abs(x)))
-    return float(np.sum(np.abs(x) ** order) ** (1.0 / order))
 
 
 def _check_wolfe(c1: float, c2: float) -> None:
@@ -1468,8 +1406,9 @@ def _rule(name: str, options: Mapping[str, Any]) -> StepRule[Any]:
     condition = None
     if name == "cg":
         gtol = float(options.get("gtol", 1e-5))
-        condition = _DescentCondition(gtol, float(options.get("norm", np.inf)))
-    search = _Wolfe12(first, strong_wolfe, condition)
+        condition = DescentCondition(gtol, float(options.get("norm", np.inf)))
+    fallback = Wolfe2(c1, c2, None if name == "newton-cg" else 1e100)
+    search = Wolfe12(first, fallback, condition)
     if name == "newton-cg":
         return NewtonCG(search=search, scipy_like=True)
     if name == "bfgs":
@@ -1519,7 +1458,8 @@ def _to_result(
         jac=np.array(result.gradient),
         nfev=objective.nfev,
         njev=objective.njev,
-        nit=result.steps - (1 if name == "newton-cg" and status in (2, 3) else 0),
+        nit=result.steps
+        - (1 if name == "newton-cg" and status in (2, 3) else tests.uncounted),
         status=status,
         message=message,
         x=np.array(result.x),

@@ -176,7 +176,7 @@ def test_quadratic_first_step_by_hand():
     assert quadratic_first_step(1.0, 1.5, -2.0) == pytest.approx(0.505, rel=1e-15)
     assert quadratic_first_step(1.0, 10.0, -2.0) == 1.0  # capped at 1
     assert quadratic_first_step(1.0, 0.5, -2.0) == 1.0  # a rise: 1
-    assert quadratic_first_step(1.0, 1.0, -2.0) == 1.0  # no decrease: 1
+    assert quadratic_first_step(1.0, 1.0, -2.0) == 0.0  # no change: scipy fails
     assert quadratic_first_step(1.0, 1.5, 0.0) == 1.0  # no slope: 1
 
 
