@@ -672,7 +672,9 @@ class MoreThuente(Search):
     where `dcsrch` warns: when the interval is narrower than `xtol` relative to
     its upper end, when rounding keeps the trial outside it, at `max_step` or
     `min_step`, after `max_iterations` trials, or at a value or slope that is not
-    finite. It searches straight lines only: under a constraint it raises a
+    finite; at once, without evaluating, when the first trial step is not
+    positive or the direction does not descend. It searches straight lines
+    only: under a constraint it raises a
     `ValueError` (use `StrongWolfe` or `Backtracking` there).
 
     References:
