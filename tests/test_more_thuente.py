@@ -7,7 +7,12 @@ from scipy.optimize._linesearch import line_search_wolfe1
 from optim import AnalyticGradient, Evaluator, FunctionObjective, LineSearchRule, Mode
 from optim.bfgs import BFGSDirection
 from optim.directions import LBFGSDirection
-from optim.line_search import MoreThuente, StrongWolfe, quadratic_first_step
+from optim.line_search import (
+    Backtracking,
+    MoreThuente,
+    StrongWolfe,
+    quadratic_first_step,
+)
 from optim.mgh import by_name
 from optim.problems import Sphere
 from optim.projections import Bounds
@@ -119,6 +124,18 @@ def test_sufficient_decrease_and_curvature_hold_at_the_accepted_step():
 def test_no_descent_direction_fails_without_evaluating():
     result, evaluations = _search(
         MoreThuente(), Sphere(), np.array([1.0]), np.array([1.0]), 1.0
+    )
+    assert (result.success, result.step, evaluations) == (False, 0.0, 0)
+
+
+@pytest.mark.parametrize("search", [MoreThuente(), StrongWolfe(), Backtracking()])
+@pytest.mark.parametrize("initial_step", [0.0, -1.0])
+def test_a_first_step_that_is_not_positive_fails_without_evaluating(
+    search, initial_step
+):
+    """scipy's searches fail on a zero first step (no change in f)."""
+    result, evaluations = _search(
+        search, Sphere(), np.array([1.0]), np.array([-1.0]), initial_step
     )
     assert (result.success, result.step, evaluations) == (False, 0.0, 0)
 
