@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
+from optim._arrays import ratio
 from optim._types import Array, override
 from optim.line_search import MoreThuente, Search, SearchResult
 
@@ -49,7 +50,7 @@ class DescentCondition:
 
     def __call__(self, gradient: Array, direction: Array, new: Array) -> bool:
         g, p, g1 = gradient.ravel(), direction.ravel(), new.ravel()
-        beta = max(0.0, float(np.dot(g1 - g, g1)) / float(np.dot(g, g)))
+        beta = max(0.0, ratio(float(np.dot(g1 - g, g1)), float(np.dot(g, g)), 0.0))
         following = -g1 + beta * p
         if vecnorm(g1, self.norm) <= self.gtol:
             return True
