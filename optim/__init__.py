@@ -23,7 +23,7 @@ from optim.gradients import (
     Richardson,
 )
 from optim.history import History
-from optim.line_search import Backtracking, StrongWolfe
+from optim.line_search import Backtracking, MoreThuente, StrongWolfe
 from optim.line_search_rules import (
     LBFGS,
     BarzilaiBorwein,
@@ -110,6 +110,7 @@ __all__ = [
     "LogProgress",
     "Mode",
     "Momentum",
+    "MoreThuente",
     "NAdam",
     "Nesterov",
     "Objective",

@@ -69,8 +69,8 @@ class BFGSDirection(Direction[BFGSDirectionState]):
 
     (Nocedal & Wright, eq. 6.17), with scipy's rule $\rho = 1000$ when
     $y^\top s = 0$. The first step of a run is the steepest-descent direction
-    $-H_0 g$ shortened to length at most 1, the step scipy's first line search
-    tries ("dx ~ 1").
+    $-H_0 g$ shortened to length at most 1 (unless `scale_first` is false), about
+    the step scipy's first line search tries ("dx ~ 1").
 
     References:
         Nocedal & Wright, *Numerical Optimization*, 2nd ed., 2006, §6.1.
@@ -99,6 +99,11 @@ class BFGSDirection(Direction[BFGSDirectionState]):
     """The starting inverse Hessian (symmetric positive definite), or `None` for
     the identity."""
 
+    scale_first: bool = attrs.field(default=True, kw_only=True)
+    """Whether the first direction of a run is shortened to length at most 1
+    (leave it to the search's first trial with `False`, as scipy's BFGS does
+    through [`quadratic_first_step`][optim.line_search.quadratic_first_step])."""
+
     @property
     @override
     def scaled(self) -> bool:
@@ -126,9 +131,11 @@ class BFGSDirection(Direction[BFGSDirectionState]):
         curvature = float(y @ s)
         rho = dtype.type(1000.0 if curvature == 0.0 else 1.0 / curvature)
         identity = np.eye(s.size, dtype=dtype)
-        a1 = identity - rho * np.outer(s, y)
-        a2 = identity - rho * np.outer(y, s)
-        updated = a1 @ state.hess_inv @ a2 + rho * np.outer(s, s)
+        # In scipy's order of operations, so that the same steps give the same
+        # matrix to the last bit.
+        a1 = identity - s[:, np.newaxis] * y[np.newaxis, :] * rho
+        a2 = identity - y[:, np.newaxis] * s[np.newaxis, :] * rho
+        updated = a1 @ (state.hess_inv @ a2) + rho * s[:, np.newaxis] * s[np.newaxis, :]
         return BFGSDirectionState(updated.astype(dtype, copy=False), state.updates + 1)
 
     @override
@@ -138,7 +145,7 @@ class BFGSDirection(Direction[BFGSDirectionState]):
         g = np.asarray(gradient)
         p = -(state.hess_inv @ g.ravel()).reshape(g.shape).astype(g.dtype, copy=False)
         norm = float(np.linalg.norm(p))
-        if state.updates == 0 and norm > 1.0:
+        if self.scale_first and state.updates == 0 and norm > 1.0:
             p = p * (1.0 / norm)
         return p, state
 

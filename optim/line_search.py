@@ -27,7 +27,7 @@ import attrs
 import numpy as np
 
 from optim import _validators
-from optim._arrays import displacement, moved, run_dtype
+from optim._arrays import displacement, moved, ratio, run_dtype
 from optim._types import Array, override
 from optim.evaluation import TrialEvaluator, constraint_of
 
@@ -37,9 +37,11 @@ if TYPE_CHECKING:
 __all__ = [
     "AcceptStep",
     "Backtracking",
+    "MoreThuente",
     "Search",
     "SearchResult",
     "StrongWolfe",
+    "quadratic_first_step",
 ]
 
 _logger = logging.getLogger("optim")
@@ -122,7 +124,10 @@ class Search(abc.ABC):
             value: The minimized function's value at `x`.
             gradient: Its gradient at `x`.
             direction: A descent direction (`gradient @ direction < 0`).
-            initial_step: The first step length to try, positive.
+            initial_step: The first step length to try, positive. The built-in
+                searches fail at once, evaluating nothing, when it is not
+                (scipy's searches fail on a zero first step: see
+                [`quadratic_first_step`][optim.line_search.quadratic_first_step]).
 
         Returns:
             The step found, with `success=False` if none was acceptable.
@@ -241,6 +246,8 @@ class Backtracking(Search):
         slope = _dot(gradient, direction)
         constraint = constraint_of(evaluator)
         step = initial_step
+        if not step > 0.0:
+            return SearchResult(step=0.0, delta=_zero(x), success=False)
         for _ in range(self.max_iterations):
             delta = displacement(x, step, direction)
             point = moved(x, delta, constraint)
@@ -386,6 +393,8 @@ class StrongWolfe(Search):
                 and x.dtype == direction.dtype == np.float64
             ),
         )
+        if not initial_step > 0.0:
+            return SearchResult(step=0.0, delta=_zero(x), success=False)
         found = self._bracket(line, min(initial_step, self.max_step))
         if isinstance(found, SearchResult):
             return found
@@ -599,3 +608,437 @@ def _steady_rise(previous: tuple[float, float], rise: float, step: float) -> boo
     """Whether two rises, at steps at least 2 times apart, agree within 25%."""
     before, at = previous
     return step <= 0.5 * at and 0.8 <= rise / before <= 1.25
+
+
+def quadratic_first_step(value: float, previous_value: float, slope: float) -> float:
+    r"""Scipy's first trial step: the last decrease, interpolated, at most 1.
+
+    $$\alpha_0 = \min\Bigl(1, \frac{1.01 \cdot 2 (f_k - f_{k-1})}
+    {\nabla f_k^\top p_k}\Bigr),$$
+
+    the minimizer of the quadratic with $f$'s value and slope at $x_k$ whose
+    decrease equals the last one (Nocedal & Wright eq. 3.61), enlarged by 1%
+    and capped at the unit step; 1 after a rise or at a zero slope, and 0 where
+    the value did not change at all (scipy's searches then fail at once: the
+    run is at the limit of precision). This is how scipy's BFGS, CG and
+    Newton-CG start each line search (`scalar_search_wolfe1`), with
+    $f_{-1} = f_0 + \|g_0\| / 2$ at BFGS's and CG's first step (a first
+    displacement of length about 1).
+
+    Args:
+        value: $f_k$, the value at the current point.
+        previous_value: $f_{k-1}$, the value at the previous point.
+        slope: $\nabla f_k^\top p_k$ along the new direction.
+
+    Returns:
+        The first step length to try, in $[0, 1]$.
+
+    Examples:
+        >>> quadratic_first_step(1.0, 1.5, -2.0)
+        0.505
+        >>> quadratic_first_step(1.0, 0.5, -2.0), quadratic_first_step(1.0, 9.0, -2.0)
+        (1.0, 1.0)
+        >>> quadratic_first_step(1.0, 1.0, -2.0)
+        0.0
+    """
+    step = ratio(1.01 * 2.0 * (value - previous_value), slope, 1.0)
+    if step == 0.0:
+        return 0.0
+    return min(1.0, step) if step > 0.0 else 1.0
+
+
+@attrs.frozen
+class MoreThuente(Search):
+    r"""Moré and Thuente's line search for the strong Wolfe conditions (MINPACK-2).
+
+    Accepts $\alpha$ with
+
+    $$f(x + \alpha p) \le f(x) + c_1 \alpha \nabla f(x)^\top p, \qquad
+    |\nabla f(x + \alpha p)^\top p| \le c_2 |\nabla f(x)^\top p|,$$
+
+    the conditions of [`StrongWolfe`][optim.line_search.StrongWolfe], by another
+    sequence of trials: MINPACK-2's `dcsrch` and `dcstep`, the search behind
+    scipy's BFGS, CG and Newton-CG (`scipy.optimize.line_search_wolfe1`). Each
+    trial costs one value and one gradient. Until a trial lowers
+    $\psi(\alpha) = f(x + \alpha p) - f(x) - c_1 \alpha \nabla f(x)^\top p$
+    with a nonnegative slope, the steps come from a safeguarded cubic or
+    quadratic model of $\psi$, after it from one of $f$; an interval known to
+    hold an acceptable step shrinks, by bisection when the models shrink it too
+    slowly, and before one is found the step grows by 1.1 to 4 times its
+    distance from the best step. Run with the same first trial, it tries the
+    same steps as scipy's and accepts the same one.
+
+    The search fails (returning the best step with a decrease seen, if any)
+    where `dcsrch` warns: when the interval is narrower than `xtol` relative to
+    its upper end, when rounding keeps the trial outside it, at `max_step` or
+    `min_step`, after `max_iterations` trials, or at a value or slope that is not
+    finite; at once, without evaluating, when the first trial step is not
+    positive or the direction does not descend. It searches straight lines
+    only: under a constraint it raises a
+    `ValueError` (use `StrongWolfe` or `Backtracking` there).
+
+    References:
+        Moré & Thuente, "Line search algorithms with guaranteed sufficient
+        decrease", ACM Trans. Math. Software 20(3), 1994.
+
+    Examples:
+        On $f(x) = x^2$ from $x = 1$ along $p = -1$ the unit step lands on the
+        minimizer; from a first trial of 0.1 the search extrapolates to 0.5 and
+        then interpolates to the minimizer:
+
+        >>> import numpy as np
+        >>> from optim import AnalyticGradient, Evaluator, Mode
+        >>> from optim.problems import Sphere
+        >>> def search(initial_step):
+        ...     evaluator = Evaluator(Sphere(), AnalyticGradient(), Mode.DESCENT)
+        ...     result = MoreThuente(c2=0.1).search(
+        ...         evaluator,
+        ...         x=np.array([1.0]),
+        ...         value=1.0,
+        ...         gradient=np.array([2.0]),
+        ...         direction=np.array([-1.0]),
+        ...         initial_step=initial_step,
+        ...     )
+        ...     return result.success, result.step, evaluator.evaluations
+        >>> search(1.0)
+        (True, 1.0, 1)
+        >>> search(0.1)
+        (True, 1.0, 3)
+    """
+
+    c1: float = attrs.field(default=1e-4, validator=_validators.open_unit_interval)
+    """Sufficient-decrease constant $c_1 \\in (0, 1)$ (MINPACK's `ftol`)."""
+
+    c2: float = attrs.field(default=0.9, validator=_validators.open_unit_interval)
+    """Curvature constant $c_2 \\in (c_1, 1)$ (MINPACK's `gtol`)."""
+
+    xtol: float = attrs.field(
+        default=1e-14, kw_only=True, validator=_validators.non_negative
+    )
+    """Relative width below which the interval of acceptable steps is given up."""
+
+    min_step: float = attrs.field(
+        default=0.0, kw_only=True, validator=_validators.non_negative
+    )
+    """Smallest step length tried."""
+
+    max_step: float = attrs.field(
+        default=1e10, kw_only=True, validator=_validators.positive
+    )
+    """Largest step length tried."""
+
+    max_iterations: int = attrs.field(
+        default=100, kw_only=True, validator=_validators.positive_count
+    )
+    """Most trial points per search."""
+
+    @c2.validator
+    def _check_c2(self, attribute: attrs.Attribute[float], value: float) -> None:
+        if value <= self.c1:
+            raise ValueError(f"c2 must be > c1 ({self.c1!r}), got {value!r}")
+
+    @max_step.validator
+    def _check_max_step(self, attribute: attrs.Attribute[float], value: float) -> None:
+        if value < self.min_step:
+            raise ValueError(
+                f"max_step must be >= min_step ({self.min_step!r}), got {value!r}"
+            )
+
+    @override
+    def search(
+        self,
+        evaluator: TrialEvaluator,
+        *,
+        x: Array,
+        value: float,
+        gradient: Array,
+        direction: Array,
+        initial_step: float,
+    ) -> SearchResult:
+        if constraint_of(evaluator) is not None:
+            raise ValueError(
+                "MoreThuente searches straight lines and cannot follow a "
+                "constraint's projected path: use StrongWolfe or Backtracking"
+            )
+        slope0 = _dot(gradient, direction)
+        if not (slope0 < 0.0 and initial_step > 0.0):
+            _logger.debug("More-Thuente search: no descent or no first step")
+            return SearchResult(step=0.0, delta=_zero(x), success=False)
+        plain = x.ndim > 0 and x.dtype == direction.dtype == np.float64
+        lowest, highest = self.min_step, self.max_step
+        step = min(max(float(initial_step), lowest), highest)
+        search = _Dcsrch(value, slope0, self.c1, self.xtol, step, lowest, highest)
+        best: tuple[float, Array, float, Array] | None = None
+        for _ in range(self.max_iterations):
+            if plain:
+                delta = step * direction
+                point = x + delta
+            else:
+                delta = displacement(x, step, direction)
+                point = moved(x, delta)
+            trial_value, trial_gradient = evaluator.value_and_gradient(point)
+            trial_slope = _dot(trial_gradient, direction)
+            if not (math.isfinite(trial_value) and math.isfinite(trial_slope)):
+                break
+            test = value + step * search.gtest
+            if trial_value <= test and abs(trial_slope) <= -self.c2 * slope0:
+                return SearchResult(
+                    step=step,
+                    delta=delta,
+                    success=True,
+                    value=trial_value,
+                    gradient=trial_gradient,
+                )
+            if search.warns(step, trial_value, trial_slope):
+                break
+            step = search.next(step, trial_value, trial_slope)
+            if search.stx == search.last and trial_value < value:
+                best = (search.stx, delta, trial_value, trial_gradient)
+            if not math.isfinite(step):
+                break
+        _logger.debug("More-Thuente search failed; best step %s", best and best[0])
+        if best is not None:
+            step, delta, trial_value, trial_gradient = best
+            return SearchResult(
+                step=step,
+                delta=delta,
+                success=False,
+                value=trial_value,
+                gradient=trial_gradient,
+            )
+        return SearchResult(step=0.0, delta=_zero(x), success=False)
+
+
+@attrs.define
+class _Dcsrch:
+    """The state of one `dcsrch` search (MINPACK-2), between two trials.
+
+    `stx` is the step with the least value of the modified function so far and
+    `sty` the other end of the interval; `fx`, `gx`, `fy`, `gy` their values and
+    slopes.
+    """
+
+    finit: float
+    ginit: float
+    ftol: float
+    xtol: float
+    first: float
+    lowest: float
+    highest: float
+    gtest: float = attrs.field(init=False)
+    stx: float = 0.0
+    fx: float = attrs.field(init=False)
+    gx: float = attrs.field(init=False)
+    sty: float = 0.0
+    fy: float = attrs.field(init=False)
+    gy: float = attrs.field(init=False)
+    stmin: float = 0.0
+    stmax: float = attrs.field(init=False)
+    width: float = attrs.field(init=False)
+    width1: float = attrs.field(init=False)
+    bracketed: bool = False
+    stage: int = 1
+    last: float = math.nan
+    """The step of the last trial."""
+
+    def __attrs_post_init__(self) -> None:
+        self.gtest = self.ftol * self.ginit
+        self.fx = self.fy = self.finit
+        self.gx = self.gy = self.ginit
+        self.stmax = self.first + 4.0 * self.first
+        self.width = self.highest - self.lowest
+        self.width1 = self.width / 0.5
+
+    def warns(self, step: float, value: float, slope: float) -> bool:
+        """Whether `dcsrch` gives up at this trial (it did not converge)."""
+        test = self.finit + step * self.gtest
+        if self.stage == 1 and value <= test and slope >= 0.0:
+            self.stage = 2
+        return bool(
+            (self.bracketed and (step <= self.stmin or step >= self.stmax))
+            or (self.bracketed and self.stmax - self.stmin <= self.xtol * self.stmax)
+            or (step == self.highest and value <= test and slope <= self.gtest)
+            or (step == self.lowest and (value > test or slope >= self.gtest))
+        )
+
+    def next(self, step: float, value: float, slope: float) -> float:
+        """The next trial step (`dcsrch` after an `FG` return)."""
+        self.last = step
+        test = self.finit + step * self.gtest
+        with np.errstate(all="ignore"):
+            if self.stage == 1 and self.fx >= value > test:
+                # The modified function psi, to find a step with a decrease.
+                gtest = self.gtest
+                (stx, fxm, gxm, sty, fym, gym, step, self.bracketed) = _dcstep(
+                    self.stx,
+                    self.fx - self.stx * gtest,
+                    self.gx - gtest,
+                    self.sty,
+                    self.fy - self.sty * gtest,
+                    self.gy - gtest,
+                    step,
+                    value - step * gtest,
+                    slope - gtest,
+                    self.bracketed,
+                    self.stmin,
+                    self.stmax,
+                )
+                self.stx, self.sty = stx, sty
+                self.fx, self.fy = fxm + stx * gtest, fym + sty * gtest
+                self.gx, self.gy = gxm + gtest, gym + gtest
+            else:
+                (
+                    self.stx,
+                    self.fx,
+                    self.gx,
+                    self.sty,
+                    self.fy,
+                    self.gy,
+                    step,
+                    self.bracketed,
+                ) = _dcstep(
+                    self.stx,
+                    self.fx,
+                    self.gx,
+                    self.sty,
+                    self.fy,
+                    self.gy,
+                    step,
+                    value,
+                    slope,
+                    self.bracketed,
+                    self.stmin,
+                    self.stmax,
+                )
+        if self.bracketed:
+            if abs(self.sty - self.stx) >= 0.66 * self.width1:
+                step = self.stx + 0.5 * (self.sty - self.stx)
+            self.width1 = self.width
+            self.width = abs(self.sty - self.stx)
+            self.stmin = min(self.stx, self.sty)
+            self.stmax = max(self.stx, self.sty)
+        else:
+            self.stmin = step + 1.1 * (step - self.stx)
+            self.stmax = step + 4.0 * (step - self.stx)
+        step = min(max(step, self.lowest), self.highest)
+        if self.bracketed and (
+            step <= self.stmin
+            or step >= self.stmax
+            or self.stmax - self.stmin <= self.xtol * self.stmax
+        ):
+            step = self.stx  # no further progress: the best step so far
+        return step
+
+
+def _gamma(
+    theta: np.float64,
+    d1: np.float64,
+    d2: np.float64,
+    *,
+    negate: bool | np.bool_,
+    clamp: bool = False,
+) -> np.float64:
+    """`dcstep`'s root term of the cubic interpolant, scaled against overflow."""
+    s = max(abs(theta), abs(d1), abs(d2))
+    radicand = (theta / s) ** 2 - (d1 / s) * (d2 / s)
+    gamma: np.float64 = s * np.sqrt(max(0.0, radicand) if clamp else radicand)
+    return -gamma if negate else gamma
+
+
+def _dcstep(
+    stx: float,
+    fx: float,
+    dx: float,
+    sty: float,
+    fy: float,
+    dy: float,
+    stp: float,
+    fp: float,
+    dp: float,
+    bracketed: bool,
+    stpmin: float,
+    stpmax: float,
+) -> tuple[float, float, float, float, float, float, float, bool]:
+    """MINPACK-2's `dcstep`: the next step and the updated interval.
+
+    In numpy float64 arithmetic (infinities and NaNs rather than exceptions),
+    as scipy's port computes it.
+    """
+    stx, fx, dx = np.float64(stx), np.float64(fx), np.float64(dx)
+    sty, fy, dy = np.float64(sty), np.float64(fy), np.float64(dy)
+    stp, fp, dp = np.float64(stp), np.float64(fp), np.float64(dp)
+    sgnd = np.sign(dp) * np.sign(dx)
+    if fp > fx:
+        # A higher value: the minimum is bracketed. The cubic step if it is
+        # closer to stx than the quadratic one, else their average.
+        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
+        gamma = _gamma(theta, dx, dp, negate=stp < stx)
+        p = (gamma - dx) + theta
+        q = ((gamma - dx) + gamma) + dp
+        stpc = stx + (p / q) * (stp - stx)
+        stpq = stx + ((dx / ((fx - fp) / (stp - stx) + dx)) / 2.0) * (stp - stx)
+        if abs(stpc - stx) <= abs(stpq - stx):
+            stpf = stpc
+        else:
+            stpf = stpc + (stpq - stpc) / 2.0
+        bracketed = True
+    elif sgnd < 0.0:
+        # A lower value, slopes of opposite signs: bracketed. The cubic step if
+        # it is farther from stp than the secant step, else the secant step.
+        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
+        gamma = _gamma(theta, dx, dp, negate=stp > stx)
+        p = (gamma - dp) + theta
+        q = ((gamma - dp) + gamma) + dx
+        stpc = stp + (p / q) * (stx - stp)
+        stpq = stp + (dp / (dp - dx)) * (stx - stp)
+        stpf = stpc if abs(stpc - stp) > abs(stpq - stp) else stpq
+        bracketed = True
+    elif abs(dp) < abs(dx):
+        # A lower value, slopes of one sign, the slope's magnitude decreasing.
+        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
+        gamma = _gamma(theta, dx, dp, negate=stp > stx, clamp=True)
+        p = (gamma - dp) + theta
+        q = (gamma + (dx - dp)) + gamma
+        r = p / q
+        if r < 0 and gamma != 0:
+            stpc = stp + r * (stx - stp)
+        elif stp > stx:
+            stpc = np.float64(stpmax)
+        else:
+            stpc = np.float64(stpmin)
+        stpq = stp + (dp / (dp - dx)) * (stx - stp)
+        if bracketed:
+            stpf = stpc if abs(stpc - stp) < abs(stpq - stp) else stpq
+            if stp > stx:
+                stpf = min(stp + 0.66 * (sty - stp), stpf)
+            else:
+                stpf = max(stp + 0.66 * (sty - stp), stpf)
+        else:
+            stpf = stpc if abs(stpc - stp) > abs(stpq - stp) else stpq
+            stpf = np.clip(stpf, stpmin, stpmax)
+    elif bracketed:
+        # A lower value, slopes of one sign, not decreasing: the cubic step
+        # within the interval.
+        theta = 3.0 * (fp - fy) / (sty - stp) + dy + dp
+        gamma = _gamma(theta, dy, dp, negate=stp > sty)
+        p = (gamma - dp) + theta
+        q = ((gamma - dp) + gamma) + dy
+        stpf = stp + (p / q) * (sty - stp)
+    else:
+        stpf = np.float64(stpmax if stp > stx else stpmin)
+    if fp > fx:
+        sty, fy, dy = stp, fp, dp
+    else:
+        if sgnd < 0:
+            sty, fy, dy = stx, fx, dx
+        stx, fx, dx = stp, fp, dp
+    return (
+        float(stx),
+        float(fx),
+        float(dx),
+        float(sty),
+        float(fy),
+        float(dy),
+        float(stpf),
+        bracketed,
+    )

@@ -62,6 +62,7 @@ from optim.line_search import (
     Search,
     SearchResult,
     StrongWolfe,
+    quadratic_first_step,
 )
 from optim.projections import Bounds, Projection
 from optim.step_rules import StepRule
@@ -112,6 +113,10 @@ class LineSearchRuleState:
     previous_value: float | None = None
     """The minimized function's value at `previous_x`."""
 
+    previous_delta: Array | None = attrs.field(default=None, eq=_array_eq)
+    """The displacement the previous search returned (kept with `scipy_like`
+    only)."""
+
     stalled: bool = False
     """Whether the last search failed completely (the rule then stays put until
     the gradient at that point changes)."""
@@ -141,13 +146,20 @@ def _is_search(instance: object, attribute: attrs.Attribute[Any], value: Any) ->
 
 
 def _first_trial(
+    scipy_like: bool,
     scaled: bool,
     value: float,
+    gradient: Array,
     direction: Array,
     slope: float,
     state: LineSearchRuleState,
 ) -> float:
     """The first step length to try (Nocedal & Wright §3.5, "initial step")."""
+    if scipy_like:
+        previous = state.previous_value
+        if previous is None:  # scipy's BFGS and CG: a first displacement of ~1
+            previous = value + float(np.linalg.norm(gradient)) / 2.0
+        return quadratic_first_step(value, previous, slope)
     if scaled:
         return 1.0
     if state.previous_step > 0.0 and state.previous_slope < 0.0:
@@ -198,6 +210,15 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
 
     search: Search = attrs.field(factory=Backtracking, validator=_is_search)
     """How far to go."""
+
+    scipy_like: bool = attrs.field(default=False, kw_only=True)
+    """Whether to reproduce the step arithmetic of scipy's BFGS and CG: each
+    search's first trial is
+    [`quadratic_first_step`][optim.line_search.quadratic_first_step] of the last
+    two values (from $f_0 + \\|g_0\\| / 2$ at the start) instead of the rule
+    above, and the direction learns from the displacement $\\alpha p$ the search
+    returned rather than from the difference of the two points (they differ by
+    the rounding of $x + \\alpha p$). The scipy face sets it."""
 
     @property
     @override
@@ -306,9 +327,11 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             _logger.debug("a fresh gradient after a failed search; restarting")
             direction_state = self.direction.init(x)
         elif previous_x is not None and previous_gradient is not None:
+            step = state.previous_delta  # scipy_like: scipy's s = alpha p
+            step = x - previous_x if step is None else step
             direction_state = self.direction.observe(
                 direction_state,
-                step=x - previous_x,
+                step=step,
                 gradient_change=gradient - previous_gradient,
             )
         if constraint is not None and isinstance(
@@ -382,8 +405,12 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             direction_state = self.direction.init(x)
             direction, slope, steepest = -free, -_dot(free, free), True
             scaled = False
-        initial = _first_trial(scaled, value, direction, slope, state)
-        if not (math.isfinite(initial) and initial > 0.0):
+        initial = _first_trial(
+            self.scipy_like, scaled, value, free, direction, slope, state
+        )
+        if not (math.isfinite(initial) and initial > 0.0) and not (
+            self.scipy_like and initial == 0.0  # scipy: no change, no search
+        ):
             initial = ratio(1.0, math.sqrt(max(-slope, 0.0)), 1.0)
         search = self._path_search(constraint, x, direction, fresh=again)
         result = self._search(search, evaluator, x, value, gradient, direction, initial)
@@ -417,6 +444,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             previous_value=value,
             stalled=stalled,
             exhausted=failed and not stalled,
+            previous_delta=result.delta if self.scipy_like and not stalled else None,
         )
         return (np.zeros_like(x) if stalled else result.delta), new_state
 

@@ -26,7 +26,7 @@ import numpy as np
 from optim import _validators
 from optim._types import Array, override
 from optim.evaluation import constraint_of, hessian_vector_product_of
-from optim.line_search import Search, StrongWolfe
+from optim.line_search import Search, StrongWolfe, quadratic_first_step
 from optim.step_rules import StepRule
 
 if TYPE_CHECKING:
@@ -47,8 +47,9 @@ class NewtonCGState:
     """State of [`NewtonCG`][optim.newton.NewtonCG].
 
     Examples:
-        >>> NewtonCG().init(np.zeros(2))
-        NewtonCGState(products=0, search_failed=False, indefinite=False)
+        >>> state = NewtonCG().init(np.zeros(2))
+        >>> state.products, state.search_failed, state.previous_value
+        (0, False, None)
     """
 
     products: int = 0
@@ -58,6 +59,9 @@ class NewtonCGState:
     indefinite: bool = False
     """Whether the last inner CG ran out of iterations with growing curvature
     (scipy's "the Hessian is not positive definite")."""
+    previous_value: float | None = None
+    """The minimized function's value at the previous point (`None` at the
+    start), for `scipy_like`."""
 
 
 @attrs.frozen
@@ -95,7 +99,11 @@ class NewtonCG(StepRule[NewtonCGState]):
     )
     """Most inner iterations; `None` for $20 n$."""
     search: Search = attrs.field(default=StrongWolfe(), validator=_is_search)
-    """The line search along the Newton-CG direction (unit step first)."""
+    """The line search along the Newton-CG direction."""
+    scipy_like: bool = attrs.field(default=False, kw_only=True)
+    """Whether each search after the first starts from
+    [`quadratic_first_step`][optim.line_search.quadratic_first_step] of the last
+    two values, as scipy's Newton-CG does, rather than from the unit step."""
 
     @property
     @override
@@ -138,17 +146,21 @@ class NewtonCG(StepRule[NewtonCGState]):
         )
         if indefinite:
             return np.zeros_like(x), NewtonCGState(products, indefinite=True)
+        initial = 1.0
+        if self.scipy_like and state.previous_value is not None:
+            slope = float(g @ direction)
+            initial = quadratic_first_step(value, state.previous_value, slope)
         result = self.search.search(
             evaluator,
             x=x,
             value=value,
             gradient=gradient,
             direction=direction.reshape(shape).astype(np.result_type(x), copy=False),
-            initial_step=1.0,
+            initial_step=initial,
         )
         if not result.success:
             return np.zeros_like(x), NewtonCGState(products, search_failed=True)
-        return result.delta, NewtonCGState(products)
+        return result.delta, NewtonCGState(products, previous_value=value)
 
 
 def _products(

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -48,14 +49,16 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
+from optim._scipy_search import DescentCondition, Wolfe2, Wolfe12, vecnorm
 from optim._types import Array, override
 from optim.backend import refuse_foreign
-from optim.bfgs import BFGS
+from optim.bfgs import BFGSDirection
 from optim.callbacks import Callback, CallbackLike, StopOnZeroGradient
+from optim.directions import Direction, PolakRibiere
 from optim.errors import OptimizationError
 from optim.gradients import GradientEstimator
-from optim.line_search import Search, SearchResult, StrongWolfe
-from optim.line_search_rules import LBFGS, ConjugateGradient
+from optim.line_search import MoreThuente, StrongWolfe
+from optim.line_search_rules import LBFGS, LineSearchRule
 from optim.mode import Mode
 from optim.newton import NewtonCG, TrustNCG
 from optim.objective import Objective
@@ -65,7 +68,7 @@ from optim.result import Result, Status, StepInfo, Stop
 from optim.step_rules import FixedStep, StepRule
 
 if TYPE_CHECKING:
-    from optim.evaluation import TrialEvaluator
+    pass
 
 __all__ = [
     "Bounds",
@@ -484,6 +487,10 @@ class _Counted(Objective):
     nonfinite: bool = False
     """Whether a value or gradient computed so far was not finite."""
     memo: tuple[Array, float, Array] | None = None
+    last_value: tuple[Array, float] | None = None
+    """The point and value of the last evaluation of `fun` (not `jac=True`)."""
+    last_gradient: tuple[Array, Array] | None = None
+    """The point and gradient of the last gradient evaluation (a copy)."""
 
     @property
     def has_gradient(self) -> bool:
@@ -510,9 +517,22 @@ class _Counted(Objective):
         if self.jac is True:
             self.nfev += 1
             return self._pair(x)[0]
-        return self._check(_scalar(self._call(x)), None)[0]
+        last = self.last_value
+        if last is not None and np.array_equal(last[0], x):
+            return last[1]  # scipy's ScalarFunction keeps the last value
+        value = self._check(_scalar(self._call(x)), None)[0]
+        self.last_value = (np.copy(x), value)
+        return value
 
     def gradient(self, x: Array) -> Array:
+        last = self.last_gradient
+        if self.estimator is None and last is not None and np.array_equal(last[0], x):
+            return last[1].copy()  # scipy's ScalarFunction keeps the last gradient
+        gradient = self._gradient(x)
+        self.last_gradient = (np.copy(x), gradient.copy())
+        return gradient
+
+    def _gradient(self, x: Array) -> Array:
         self.njev += 1
         if self.jac is True:
             if self.memo is not None and np.array_equal(self.memo[0], x):
@@ -535,15 +555,21 @@ class _Counted(Objective):
         return np.atleast_1d(np.asarray(gradient, dtype=np.float64))
 
     def value_and_gradient(self, x: Array) -> tuple[float, Array]:
+        if callable(self.jac) or self.estimator is not None:
+            return self.value(x), self.gradient(x)
         if self.jac is True:
             self.nfev += 1
             self.njev += 1
-            return self._pair(x)
-        if callable(self.jac) or self.estimator is not None:
-            return self.value(x), self.gradient(x)
-        value = self.value(x)
-        self.njev += 1
-        return value, self._check(0.0, self._differences(x, value))[1]
+            value, gradient = self._pair(x)
+        else:
+            value = self.value(x)
+            last = self.last_gradient
+            if last is not None and np.array_equal(last[0], x):
+                return value, last[1].copy()
+            self.njev += 1
+            gradient = self._check(0.0, self._differences(x, value))[1]
+        self.last_gradient = (np.copy(x), gradient.copy())
+        return value, gradient
 
     @property
     def has_hessian_vector_product(self) -> bool:
@@ -564,8 +590,13 @@ class _Counted(Objective):
                 self.hessian = (np.copy(x), self.hess(np.copy(x), *self.args))
             return np.asarray(self.hessian[1] @ v, dtype=np.float64).ravel()
         step = self.abs_step if self.abs_step is not None else _EPSILON
+        x = np.asarray(x, dtype=np.float64)
+        last = self.last_gradient
+        if last is not None and np.array_equal(last[0], x):
+            here = last[1]  # scipy's ScalarFunction keeps the last gradient
+        else:
+            here = self.gradient(x)
         moved = self.gradient(np.asarray(x + step * v, dtype=np.float64))
-        here = self.gradient(np.asarray(x, dtype=np.float64))
         difference: Array = (moved - here) / step
         return difference
 
@@ -654,37 +685,6 @@ def _step(x: Array, scheme: str, abs_step: Any, rel_step: Any) -> Array:
     return np.where((x + h) - x == 0, relative, h)
 
 
-@attrs.define
-class _Watched(Search):
-    """A search that counts its failures: scipy's BFGS and CG stop at the first."""
-
-    inner: Search
-    failures: int = 0
-
-    @override
-    def search(
-        self,
-        evaluator: TrialEvaluator,
-        *,
-        x: Array,
-        value: float,
-        gradient: Array,
-        direction: Array,
-        initial_step: float,
-    ) -> SearchResult:
-        result = self.inner.search(
-            evaluator,
-            x=x,
-            value=value,
-            gradient=gradient,
-            direction=direction,
-            initial_step=initial_step,
-        )
-        if not result.success:
-            self.failures += 1
-        return result
-
-
 def _accepts_intermediate_result(callback: Callable[..., Any]) -> bool:
     try:
         parameters = inspect.signature(callback).parameters
@@ -707,8 +707,10 @@ class _Tests(Callback):
     ftol: float | None = None
     maxfun: float | None = None
     allvecs: list[Array] | None = None
-    search: _Watched | None = None
+    search: Wolfe12 | None = None
     ending: tuple[int, str] | None = None
+    uncounted: int = 0
+    """Steps that scipy does not count as iterations (a last, failed search)."""
     previous: tuple[Array, float] | None = None
     sign: float = 1.0
     """`1` for `minimize`, `-1` for `maximize` (the function minimized is `sign f`)."""
@@ -770,8 +772,10 @@ class _Tests(Callback):
                     return self._stop(0, message)
         else:
             if self.search is not None and self.search.failures:
-                return self._stop(2, _PR_LOSS)  # scipy: a failed line search ends
-            if _vecnorm(info.gradient, self.norm) <= self.gtol:
+                # scipy: a failed line search ends, and is not an iteration
+                self.uncounted = 1
+                return self._stop(2, _PR_LOSS)
+            if vecnorm(info.gradient, self.norm) <= self.gtol:
                 return self._stop(0, _SUCCESS)
             if self.previous is not None and self.xrtol > 0.0:
                 moved = float(np.linalg.norm(x - self.previous[0]))
@@ -790,14 +794,6 @@ class _Tests(Callback):
             return self._stop(1, "Warning: " + _MAXITER)
         self.previous = (np.copy(info.x), info.value)
         return None
-
-
-def _vecnorm(x: Array, order: float) -> float:
-    if order == np.inf:
-        return float(np.max(np.abs(x), initial=0.0))
-    if order == -np.inf:
-        return float(np.min(np.abs(x)))
-    return float(np.sum(np.abs(x) ** order) ** (1.0 / order))
 
 
 def _check_wolfe(c1: float, c2: float) -> None:
@@ -1398,16 +1394,30 @@ def _rule(name: str, options: Mapping[str, Any]) -> StepRule[Any]:
     maxls = int(options.get("maxls", 20))
     if not maxls > 0:
         raise ValueError("maxls must be positive.")
-    search: Search = StrongWolfe(c1=c1, c2=c2, max_iterations=maxls)
-    if name == "newton-cg":
-        return NewtonCG(search=search)
-    if name != "l-bfgs-b":
-        search = _Watched(search)
-    if name == "bfgs":
-        return BFGS(options.get("hess_inv0"), search=search)
+    strong_wolfe = StrongWolfe(c1=c1, c2=c2, max_iterations=maxls)
+    if name == "l-bfgs-b":
+        return LBFGS(int(options.get("maxcor", 10)), search=strong_wolfe)
+    # scipy's line_search_wolfe12: dcsrch (at most 99 trials), steps in
+    # [1e-100, 1e100] for BFGS and CG and in [1e-8, 50] for Newton-CG.
+    limits = {"min_step": 1e-8, "max_step": 50.0}
+    if name != "newton-cg":
+        limits = {"min_step": 1e-100, "max_step": 1e100}
+    first = MoreThuente(c1, c2, max_iterations=99, **limits)
+    condition = None
     if name == "cg":
-        return ConjugateGradient(search=search)
-    return LBFGS(int(options.get("maxcor", 10)), search=search)
+        gtol = float(options.get("gtol", 1e-5))
+        condition = DescentCondition(gtol, float(options.get("norm", np.inf)))
+    fallback = Wolfe2(c1, c2, None if name == "newton-cg" else 1e100)
+    search = Wolfe12(first, fallback, condition)
+    if name == "newton-cg":
+        return NewtonCG(search=search, scipy_like=True)
+    if name == "bfgs":
+        direction: Direction[Any] = BFGSDirection(
+            options.get("hess_inv0"), scale_first=False
+        )
+    else:  # scipy's CG never restarts: its step test keeps the directions descending
+        direction = PolakRibiere(restart=sys.maxsize)
+    return LineSearchRule(direction, search, scipy_like=True)
 
 
 def _objective(
@@ -1448,7 +1458,8 @@ def _to_result(
         jac=np.array(result.gradient),
         nfev=objective.nfev,
         njev=objective.njev,
-        nit=result.steps - (1 if name == "newton-cg" and status in (2, 3) else 0),
+        nit=result.steps
+        - (1 if name == "newton-cg" and status in (2, 3) else tests.uncounted),
         status=status,
         message=message,
         x=np.array(result.x),
@@ -1470,7 +1481,7 @@ def _to_result(
     res["outcome"], res["diagnosis"] = result.outcome, result.diagnosis
     res["result"] = result
     if options.get("disp") and name != "l-bfgs-b":
-        _display(res)
+        _display(name, res)
     return res
 
 
@@ -1520,20 +1531,27 @@ def _nan_at_start(
     if options.get("return_all", False) and name != "l-bfgs-b":
         res["allvecs"] = [x0.copy()]
     if options.get("disp") and name != "l-bfgs-b":
-        _display(res)
+        _display(name, res)
     return res
 
 
-def _display(res: OptimizeResult) -> None:
-    """Scipy's `disp=True` summary: the only place optim prints."""
+def _display(name: str, res: OptimizeResult) -> None:
+    """Scipy's `disp=True` summary: the only place optim prints.
+
+    Newton-CG and trust-ncg add the Hessian evaluations; trust-ncg's failures
+    warn with a `RuntimeWarning`, the others' with an `OptimizeWarning`.
+    """
     if res.status == 0:
         print(res.message)
     else:
-        warnings.warn(res.message, OptimizeWarning, stacklevel=4)
+        category = RuntimeWarning if name == "trust-ncg" else OptimizeWarning
+        warnings.warn(res.message, category, stacklevel=4)
     print(f"         Current function value: {res.fun:f}")
     print(f"         Iterations: {res.nit:d}")
     print(f"         Function evaluations: {res.nfev:d}")
     print(f"         Gradient evaluations: {res.njev:d}")
+    if "nhev" in res:
+        print(f"         Hessian evaluations: {res.nhev:d}")
 
 
 def _legacy_status(res: OptimizeResult) -> OptimizeResult:

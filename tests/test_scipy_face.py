@@ -919,7 +919,8 @@ def test_newton_cg_maxiter_and_callback_statuses():
 
 
 def test_newton_cg_on_an_unbounded_function_fails():
-    """scipy runs on to NaN (status 3); optim stops at the failed search (2)."""
+    """Both run on to values that overflow and end with scipy's NaN status (3):
+    the searches extrapolate as scipy's do."""
 
     def concave(x):
         return -float(x @ x)
@@ -930,11 +931,8 @@ def test_newton_cg_on_an_unbounded_function_fails():
     theirs, ours = both(None, concave, [1.0, 2.0], method="Newton-CG", jac=concave_der)
     assert not ours.success
     assert not theirs.success
-    assert theirs.status == 3
-    assert ours.status == 2
-    assert ours.message == (
-        "Warning: Desired error not necessarily achieved due to precision loss."
-    )
+    assert ours.status == theirs.status == 3
+    assert ours.message == theirs.message
 
 
 def test_fmin_ncg_return_conventions():
