@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optim import _validators, backend
-from optim._arrays import as_float_array, checked_values, run_dtype
+from optim._arrays import as_float_array, checked_values, float_dtype, run_dtype
 from optim._types import Array, ArrayLike, override
 from optim.objective import Objective
 
@@ -48,22 +48,11 @@ def _xp(x: Any) -> Any:
     return backend.namespace(x) if backend.is_foreign(x) else np
 
 
-def _as_float(x: ArrayLike) -> Array:
-    """`x` as a float32 or float64 array of its own library (numpy: as before)."""
-    if not backend.is_foreign(x):
-        return as_float_array(x)
-    xp, array = backend.namespace(x), x
-    if array.dtype in (xp.float32, xp.float64):  # type: ignore[union-attr]
-        return array  # type: ignore[return-value]  # another library's array
-    return backend.astype(array, xp.float64)  # type: ignore[no-any-return]
+_as_float = as_float_array
+"""`x` as a float32 or float64 array of its own library (numpy: as before)."""
 
-
-def _run_dtype(x: Array) -> Any:
-    """The dtype of `x`'s gradient: float32 stays float32, everything else float64."""
-    xp = _xp(x)
-    if xp is np:
-        return run_dtype(x.dtype)
-    return xp.float32 if x.dtype == xp.float32 else xp.float64
+_run_dtype = float_dtype
+"""The dtype of `x`'s gradient: float32 stays float32, everything else float64."""
 
 
 def _eps(x: Array) -> float:
