@@ -46,6 +46,69 @@ def float_dtype(x: Any) -> Any:
     return xp.float32 if x.dtype == xp.float32 else xp.float64
 
 
+def machine_eps(x: Any) -> float:
+    """The machine epsilon of the run's dtype for `x` (float32's for float32).
+
+    Examples:
+        >>> import array_api_strict as xps
+        >>> machine_eps(np.zeros(1)) == float(np.finfo(np.float64).eps)
+        True
+        >>> machine_eps(xps.zeros(1, dtype=xps.float32)) == float(
+        ...     np.finfo(np.float32).eps
+        ... )
+        True
+    """
+    xp = backend.namespace_of(x)
+    if xp is np:
+        return float(np.finfo(run_dtype(np.result_type(x))).eps)
+    return float(xp.finfo(float_dtype(x)).eps)
+
+
+def host_dtype(x: Any) -> np.dtype[Any]:
+    """The numpy dtype of the run's dtype for `x`: what its host copies hold.
+
+    Examples:
+        >>> import array_api_strict as xps
+        >>> host_dtype(xps.ones(1, dtype=xps.float32)), host_dtype(np.arange(2))
+        (dtype('float32'), dtype('float64'))
+    """
+    dtype = float_dtype(x)
+    if isinstance(dtype, np.dtype):
+        return dtype
+    return RUN_DTYPES[1] if dtype == backend.namespace(x).float32 else RUN_DTYPES[0]
+
+
+def full_for(x0: Any, fill: float = 0.0) -> Any:
+    """An array shaped like `x0` filled with `fill`, in the run's dtype for `x0`.
+
+    In `x0`'s library and on its device: how a rule makes its initial state.
+
+    Examples:
+        >>> import array_api_strict as xps
+        >>> full_for(np.arange(2)), full_for(xps.ones(1, dtype=xps.float32), 0.5)
+        (array([0., 0.]), Array([0.5], dtype=array_api_strict.float32))
+    """
+    xp = backend.namespace_of(x0)
+    if xp is np:
+        return np.full(np.shape(x0), fill, dtype=run_dtype(np.result_type(x0)))
+    return xp.full(x0.shape, fill, dtype=float_dtype(x0), device=backend.device(x0))
+
+
+def cast_like(x: Any, like: Any, *, copy: bool = False) -> Any:
+    """`x` in the dtype of the array `like` (of the same library), copied if asked.
+
+    Examples:
+        >>> cast_like([1, 2], np.zeros(1, dtype=np.float32))
+        array([1., 2.], dtype=float32)
+    """
+    xp = backend.namespace_of(like)
+    if xp is np:
+        if copy:
+            return np.array(x, dtype=np.result_type(like))
+        return np.asarray(x, dtype=np.result_type(like))
+    return backend.astype(x, like.dtype, copy=copy)
+
+
 def _is_real(x: Any, xp: Any) -> bool:
     """Whether another library's array `x` holds real numbers (or booleans)."""
     return bool(xp.isdtype(x.dtype, ("bool", "integral", "real floating")))

@@ -26,6 +26,8 @@ _NO_EXTRA = (
 """`str(MissingExtraError("arrays", ...))`; this module sits below `optim.errors`."""
 
 __all__ = [
+    "any_true",
+    "array_equal",
     "astype",
     "copy",
     "device",
@@ -35,6 +37,7 @@ __all__ = [
     "namespace",
     "namespace_of",
     "norm",
+    "numpy_only",
     "refuse_foreign",
     "scalar",
     "size",
@@ -326,6 +329,39 @@ def norm(x: Any) -> float:
     return float(xp.linalg.vector_norm(x))
 
 
+def any_true(x: Any) -> bool:
+    """Whether any entry of `x` is nonzero (one boolean crosses to the host).
+
+    Examples:
+        >>> import array_api_strict as xps
+        >>> any_true(xps.asarray([0.0, 2.0])), any_true(xps.zeros(2))
+        (True, False)
+    """
+    if isinstance(x, np.ndarray):
+        return bool(x.any())
+    return bool(namespace_of(x).any(x))
+
+
+def array_equal(a: Any, b: Any) -> bool:
+    """Whether two arrays have one shape and equal entries: `numpy.array_equal`.
+
+    Arrays of another library are compared in their namespace (one boolean
+    crosses to the host); arrays of two different libraries are not equal.
+
+    Examples:
+        >>> import numpy as np
+        >>> import array_api_strict as xps
+        >>> array_equal(xps.ones(2), xps.ones(2)), array_equal(xps.ones(2), np.ones(2))
+        (True, False)
+    """
+    xp = namespace_of(a)
+    if xp is np and namespace_of(b) is np:
+        return bool(np.array_equal(a, b))
+    if namespace_of(b) is not xp or tuple(a.shape) != tuple(b.shape):
+        return False
+    return bool(xp.all(a == b))
+
+
 def scalar(value: Any) -> float:
     """A 0-d array or number of any library as a Python float (one host crossing).
 
@@ -368,6 +404,32 @@ def refuse_foreign(x: object, *, name: str = "x0") -> None:
         f"computes in numpy: pass numpy.asarray({name}) (for a GPU tensor, "
         f"{name}.cpu().numpy()) to run on the host"
     )
+
+
+def numpy_only(x: object, name: str, *, instead: str) -> None:
+    """Refuse another library's array in a part of `optim` that computes in numpy.
+
+    Args:
+        x: The array handed over.
+        name: What refuses it (a class name).
+        instead: What to use instead, for the message.
+
+    Raises:
+        TypeError: One line naming `name`, the library of `x` and `instead`.
+
+    Examples:
+        >>> import array_api_strict as xps
+        >>> numpy_only([1.0], "Richardson", instead="CentralDifference")
+        >>> numpy_only(xps.ones(1), "Richardson", instead="CentralDifference")
+        Traceback (most recent call last):
+        ...
+        TypeError: Richardson computes in numpy only, got an array of ...
+    """
+    if type(x) is not np.ndarray and is_foreign(x):
+        raise TypeError(
+            f"{name} computes in numpy only, got an array of {library(x)}; pass "
+            f"numpy.asarray(x), or use {instead}"
+        )
 
 
 def _device_name(where: Any) -> str:

@@ -84,12 +84,11 @@ def _shaped(array: Array, shape: tuple[int, ...]) -> Array:
 
 def _numpy_only(x: Array, estimator: object) -> None:
     """Refuse another library's `x` in an estimator that computes in numpy only."""
-    if type(x) is not np.ndarray and backend.is_foreign(x):
-        raise TypeError(
-            f"{type(estimator).__name__} computes in numpy only, got an array of "
-            f"{backend.library(x)}; pass numpy.asarray(x), or use "
-            "ForwardDifference, CentralDifference or AnalyticGradient"
-        )
+    backend.numpy_only(
+        x,
+        type(estimator).__name__,
+        instead="ForwardDifference, CentralDifference or AnalyticGradient",
+    )
 
 
 def _at_least_one(array: Array) -> Array:

@@ -43,6 +43,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from optim import backend
 from optim._arrays import displacement, ratio
 from optim._types import Array, override
 from optim.constrained import box_direction, max_step, spectral_search
@@ -76,11 +77,11 @@ __all__ = [
 
 _logger = logging.getLogger("optim")
 
-_array_eq = attrs.cmp_using(eq=np.array_equal)
+_array_eq = attrs.cmp_using(eq=backend.array_equal)
 
 
 def _dot(a: Array, b: Array) -> float:
-    return float(np.vdot(a, b))
+    return backend.vdot(a, b)
 
 
 @attrs.frozen(kw_only=True)
@@ -157,7 +158,7 @@ def _first_trial(
             return ratio(1.01 * 2.0 * (value - state.previous_value), slope, 0.0)
         # Nocedal & Wright eq. 3.60: same first-order change as last time.
         return ratio(state.previous_step * state.previous_slope, slope, 0.0)
-    return ratio(1.0, float(np.linalg.norm(direction)), 1.0)
+    return ratio(1.0, backend.norm(direction), 1.0)
 
 
 @attrs.frozen
@@ -273,31 +274,33 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
     ) -> tuple[Array, LineSearchRuleState]:
         constraint = constraint_of(evaluator)
         if constraint is None:
-            stationary = not gradient.any()
+            stationary = not backend.any_true(gradient)
         else:
-            stationary = not np.any(constraint.projected_gradient(x, gradient))
+            stationary = not backend.any_true(
+                constraint.projected_gradient(x, gradient)
+            )
         previous_x, previous_gradient = state.previous_x, state.previous_gradient
         again = (
             state.stalled
             and previous_x is not None
             and previous_gradient is not None
-            and np.array_equal(x, previous_x)
+            and backend.array_equal(x, previous_x)
         )
         repeated = (
             again
             and previous_gradient is not None
-            and np.array_equal(gradient, previous_gradient)
+            and backend.array_equal(gradient, previous_gradient)
         )
         if state.exhausted and getattr(evaluator, "rng", None) is None:
             # The last step took what failed searches found: with a deterministic
             # estimator, searching again from so close would fail again.
             _logger.debug("the searches failed at the last step; staying put")
-            return np.zeros_like(x), state
+            return backend.zeros(x), state
         if stationary or repeated:
             # Stalled at this very point with the same gradient (a deterministic
             # estimator: every search would fail again), or at a stationary
             # point: stay put.
-            return np.zeros_like(x), state
+            return backend.zeros(x), state
         direction_state = state.direction_state
         if again:
             # Stalled here, but the gradient is new (a random estimator's fresh
@@ -402,7 +405,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         stalled = not result.success and not (
             result.value is not None and result.value < value and result.step > 0.0
         )
-        if not stalled and np.array_equal(x + result.delta, x):
+        if not stalled and backend.array_equal(x + result.delta, x):
             # A step too short to move x fails too: a random estimator's next
             # estimate may point somewhere useful (a deterministic one stays put).
             stalled = True
@@ -418,7 +421,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             stalled=stalled,
             exhausted=failed and not stalled,
         )
-        return (np.zeros_like(x) if stalled else result.delta), new_state
+        return (backend.zeros(x) if stalled else result.delta), new_state
 
     def _retry(
         self,
@@ -559,7 +562,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             previous_value=value,
             stalled=stalled,
         )
-        return (np.zeros_like(x) if result is None else result.delta), new_state
+        return (backend.zeros(x) if result is None else result.delta), new_state
 
 
 def _to_bound(
@@ -652,7 +655,7 @@ def _spectral(
         stalled=stalled,
         recent_values=recent,
     )
-    delta = np.zeros_like(x) if found is None else displacement(x, found[0], step)
+    delta = backend.zeros(x) if found is None else displacement(x, found[0], step)
     return delta, new_state
 
 
