@@ -495,7 +495,11 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         every search failed, it backtracks instead.
         """
         lower, upper = (np.ravel(bound) for bound in box.broadcast(x))
-        flat_x, flat_g = x.reshape(-1), gradient.reshape(-1)
+        # L-BFGS-B's direction (breakpoints, Cauchy point, subspace step) is
+        # computed in numpy: another library's x, gradient and pairs cross to
+        # the host once per attempt, the direction comes back once.
+        on_host = backend.namespace_of(x) is np
+        flat_x, flat_g = _host_flat(x), _host_flat(gradient)
         result, slope = None, 0.0
         redraws = _REDRAWS if getattr(evaluator, "rng", None) is not None else 0
         # The second attempt drops the pairs (a restart); the later ones, with a
@@ -510,8 +514,9 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 _logger.debug("box-constrained search failed; a fresh estimate")
                 direction_state, fresh = self.direction.init(x), True
                 gradient = evaluator.value_and_gradient(x)[1]
-                flat_g = gradient.reshape(-1)
-            flat_d = box_direction(flat_x, flat_g, lower, upper, direction_state)
+                flat_g = _host_flat(gradient)
+            pairs = direction_state if on_host else _host_pairs(direction_state)
+            flat_d = box_direction(flat_x, flat_g, lower, upper, pairs)
             slope = float(flat_g @ flat_d)
             if not slope < 0.0:
                 continue
@@ -534,7 +539,11 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 x=x,
                 value=value,
                 gradient=gradient,
-                direction=flat_d.reshape(x.shape),
+                direction=(
+                    flat_d.reshape(x.shape)
+                    if on_host
+                    else backend.from_host(flat_d.reshape(tuple(x.shape)), like=x)
+                ),
                 initial_step=initial,
             )
             if result.value is not None and result.value < value and result.step > 0:
@@ -563,6 +572,22 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             stalled=stalled,
         )
         return (backend.zeros(x) if result is None else result.delta), new_state
+
+
+def _host_flat(array: Array) -> Array:
+    """`array` as a flat numpy vector (a view of a numpy array; a host copy else)."""
+    flat: Array = backend.to_host(array).reshape(-1)
+    return flat
+
+
+def _host_pairs(state: LBFGSDirectionState) -> LBFGSDirectionState:
+    """An L-BFGS state with host copies of another library's pairs."""
+    return attrs.evolve(
+        state,
+        steps=backend.to_host(state.steps),
+        gradient_changes=backend.to_host(state.gradient_changes),
+        inverse=backend.to_host(state.inverse),
+    )
 
 
 def _to_bound(
