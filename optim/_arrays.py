@@ -151,20 +151,34 @@ def as_float_array(x: ArrayLike, *, name: str = "x") -> Array:
     return array.astype(run_dtype(array.dtype))
 
 
-def as_start_point(x0: ArrayLike, *, name: str = "x0") -> Array:
+def as_start_point(
+    x0: ArrayLike, *, name: str = "x0", keep_library: bool = False
+) -> Array:
     """Return a private float64 (or float32) copy of a starting point, after checks.
 
     A float32 `x0` gives a float32 copy: the run computes in float32. Anything else
     real (integers, booleans, float16) gives float64.
 
     An array of another library (PyTorch, CuPy, JAX, array-api-strict, ...) is
-    refused before any work: this version of `optim` computes in numpy.
+    refused before any work, unless `keep_library`: then the copy is an array of
+    that library, on the device of `x0` (for a caller that computes in it).
 
     Raises:
         TypeError: If `x0` is not real and numeric, or is an array of another
-            library than numpy (naming the library and the device).
+            library than numpy (naming the library and the device) and
+            `keep_library` is false.
         ValueError: If `x0` is empty or contains NaN or infinity.
+
+    Examples:
+        >>> import array_api_strict as xps
+        >>> as_start_point([1, 2])
+        array([1., 2.])
+        >>> as_start_point(xps.asarray([1, 2]), keep_library=True)
+        Array([1., 2.], dtype=array_api_strict.float64)
     """
+    if keep_library and type(x0) is not np.ndarray and is_foreign(x0):
+        foreign: Array = _foreign_start(x0, name)
+        return foreign
     refuse_foreign(x0, name=name)
     array = as_float_array(x0, name=name)
     x = np.array(array, dtype=array.dtype, copy=True)
@@ -173,6 +187,17 @@ def as_start_point(x0: ArrayLike, *, name: str = "x0") -> Array:
     if not np.isfinite(x).all():
         raise ValueError(f"{name} must be finite, got {x!r}")
     return x
+
+
+def _foreign_start(x0: Any, name: str) -> Any:
+    """`as_start_point` for another library's array: a checked copy in it."""
+    xp = backend.namespace(x0)
+    start = backend.copy(as_float_array(x0, name=name))
+    if backend.size(start) == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(start.shape)}")
+    if not bool(xp.all(xp.isfinite(start))):
+        raise ValueError(f"{name} must be finite, got {start!r}")
+    return start
 
 
 def as_scalar(value: object, *, name: str = "objective value") -> float:

@@ -13,7 +13,12 @@ from optim import (
     Mode,
     Objective,
 )
-from optim._arrays import as_scalar, check_gradient_shape, check_like_x
+from optim._arrays import (
+    as_scalar,
+    as_start_point,
+    check_gradient_shape,
+    check_like_x,
+)
 from optim.backend import device, library, namespace, to_host
 
 POINT = np.array([0.3, -1.2, 2.0])
@@ -162,3 +167,20 @@ def test_evaluator_on_jax_points_keeps_jax_arrays():
     expected = Evaluator(objective, CentralDifference(), Mode.DESCENT).evaluate(POINT)
     assert value == pytest.approx(expected[0], rel=1e-15)
     np.testing.assert_allclose(np.asarray(gradient), expected[1], rtol=1e-9)
+
+
+def test_a_start_point_may_keep_its_library():
+    x0 = xps.asarray([1, 2], dtype=xps.int32)
+    start = as_start_point(x0, keep_library=True)
+    assert library(start) == "array_api_strict"
+    assert start.dtype == xps.float64
+    float32 = xps.asarray([1.0], dtype=xps.float32)
+    copied = as_start_point(float32, keep_library=True)
+    assert copied.dtype == xps.float32
+    assert copied is not float32
+    with pytest.raises(ValueError, match="x0 must be finite"):
+        as_start_point(xps.asarray([1.0, float("nan")]), keep_library=True)
+    with pytest.raises(ValueError, match="x0 must not be empty"):
+        as_start_point(xps.zeros(0), keep_library=True)
+    with pytest.raises(TypeError, match="x0 is an array of array_api_strict"):
+        as_start_point(x0)
