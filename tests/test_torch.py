@@ -105,3 +105,14 @@ def test_a_host_run_with_a_torch_objective_converges():
     assert result.status.name == "CONVERGED"
     _, gradient = TorchObjective(loss).value_and_gradient(result.x)
     assert np.max(np.abs(gradient)) <= 1e-8
+
+
+def test_the_example_of_the_gpu_page_runs():
+    """docs/gpus.md's torch example is plain Python (the page's doctest needs no
+    torch): it runs here, where torch is installed."""
+    from pathlib import Path
+
+    page = (Path(__file__).parents[1] / "docs" / "gpus.md").read_text()
+    block = page.split("<!-- torch-example -->")[1].split("<!-- /torch-example -->")[0]
+    code = block.strip().removeprefix("```python").removesuffix("```")
+    exec(compile(code, "docs/gpus.md", "exec"), {})
