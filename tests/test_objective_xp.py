@@ -184,3 +184,23 @@ def test_a_start_point_may_keep_its_library():
         as_start_point(xps.zeros(0), keep_library=True)
     with pytest.raises(TypeError, match="x0 is an array of array_api_strict"):
         as_start_point(x0)
+
+
+@pytest.mark.parametrize("every", [1, 2])
+def test_history_keeps_host_copies_of_another_library_points(every):
+    from types import SimpleNamespace
+
+    from optim import History
+
+    points = [POINT, 2.0 * POINT, POINT - 1.0]
+    on_device, on_host = History(keep_x_every=every), History(keep_x_every=every)
+    for history, convert in ((on_device, xps.asarray), (on_host, np.asarray)):
+        history.on_start(None, convert(points[0]))
+        for step, point in enumerate(points):
+            info = SimpleNamespace(
+                x=convert(point), step=step, value=1.0, gradient_norm=2.0
+            )
+            history.on_step(info)
+    assert type(on_device.x) is np.ndarray
+    np.testing.assert_array_equal(on_device.x, on_host.x)
+    np.testing.assert_array_equal(on_device.step_sizes, on_host.step_sizes)
