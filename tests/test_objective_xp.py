@@ -204,3 +204,30 @@ def test_history_keeps_host_copies_of_another_library_points(every):
     assert type(on_device.x) is np.ndarray
     np.testing.assert_array_equal(on_device.x, on_host.x)
     np.testing.assert_array_equal(on_device.step_sizes, on_host.step_sizes)
+
+
+def test_a_checkpoint_keeps_host_copies_of_another_library_state(tmp_path):
+    import attrs
+
+    from optim import Adam, Optimizer
+    from optim.checkpoint import load_checkpoint, save_checkpoint
+
+    optimizer = Optimizer(OBJECTIVES["per point"], step_rule=Adam(0.1), max_steps=3)
+    *_, last = optimizer.iterate(POINT)
+    state = last.run_state
+    on_device = attrs.evolve(
+        state,
+        x=xps.asarray(state.x),
+        gradient=xps.asarray(state.gradient),
+        rule_state=Adam(0.1).init(xps.asarray(state.x)),
+    )
+    save_checkpoint(tmp_path / "device.npz", on_device, optimizer)
+    save_checkpoint(
+        tmp_path / "host.npz",
+        attrs.evolve(state, rule_state=Adam(0.1).init(state.x)),
+        optimizer,
+    )
+    loaded = load_checkpoint(tmp_path / "device.npz", optimizer)
+    expected = load_checkpoint(tmp_path / "host.npz", optimizer)
+    assert type(loaded.x) is np.ndarray
+    assert loaded == expected
