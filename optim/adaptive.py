@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from optim import _validators
-from optim._arrays import run_dtype
+from optim import _validators, backend
+from optim._arrays import cast_like, float_dtype, full_for
 from optim._types import Array, override
 from optim.schedules import LearningRate, learning_rate_at, validate_learning_rate
 from optim.step_rules import AdamState, LearningRateRule, StepRule
@@ -44,7 +44,8 @@ _array_eq = attrs.cmp_using(eq=np.array_equal)
 
 
 def _zeros_like(x0: Array) -> Array:
-    return np.zeros(np.shape(x0), dtype=run_dtype(np.result_type(x0)))
+    zeros: Array = full_for(x0)
+    return zeros
 
 
 def _moments(
@@ -132,9 +133,12 @@ class Lion(LearningRateRule[LionState]):
     def direction(
         self, gradient: Array, state: LionState, *, x: Array
     ) -> tuple[Array, LionState]:
-        direction = np.sign(
-            self.beta1 * state.momentum + (1.0 - self.beta1) * gradient
-        ).astype(np.result_type(gradient))
+        direction = cast_like(
+            backend.namespace_of(gradient).sign(
+                self.beta1 * state.momentum + (1.0 - self.beta1) * gradient
+            ),
+            gradient,
+        )
         if self.weight_decay:
             direction = direction + self.weight_decay * x
         momentum = self.beta2 * state.momentum + (1.0 - self.beta2) * gradient
@@ -206,7 +210,8 @@ class NAdam(LearningRateRule[AdamState]):
             1.0 - self.beta1
         ) * gradient / (1.0 - self.beta1**t)
         corrected_second = second / (1.0 - self.beta2**t)
-        direction = corrected_first / (np.sqrt(corrected_second) + self.eps)
+        sqrt = backend.namespace_of(corrected_second).sqrt
+        direction = corrected_first / (sqrt(corrected_second) + self.eps)
         return direction, AdamState(first, second, state.max_second_moment, t)
 
 
@@ -295,7 +300,8 @@ class RAdam(LearningRateRule[AdamState]):
             / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho)
         )
         corrected_second = second / (1.0 - beta2_t)
-        direction = rectifier * corrected_first / (np.sqrt(corrected_second) + self.eps)
+        sqrt = backend.namespace_of(corrected_second).sqrt
+        direction = rectifier * corrected_first / (sqrt(corrected_second) + self.eps)
         return direction, new_state
 
 
@@ -378,7 +384,8 @@ class Adamax(LearningRateRule[AdamaxState]):
     ) -> tuple[Array, AdamaxState]:
         t = state.t + 1
         first = self.beta1 * state.first_moment + (1.0 - self.beta1) * gradient
-        norm = np.maximum(self.beta2 * state.infinity_norm, np.abs(gradient) + self.eps)
+        xp = backend.namespace_of(gradient)
+        norm = xp.maximum(self.beta2 * state.infinity_norm, xp.abs(gradient) + self.eps)
         direction = first / (1.0 - self.beta1**t) / norm
         return direction, AdamaxState(first, norm, t)
 
@@ -460,9 +467,10 @@ class Adadelta(LearningRateRule[AdadeltaState]):
         mean_square_gradient = rho * state.mean_square_gradient + (1.0 - rho) * (
             gradient**2
         )
+        sqrt = backend.namespace_of(mean_square_gradient).sqrt
         delta = (
-            np.sqrt(state.mean_square_delta + self.eps)
-            / np.sqrt(mean_square_gradient + self.eps)
+            sqrt(state.mean_square_delta + self.eps)
+            / sqrt(mean_square_gradient + self.eps)
             * gradient
         )
         mean_square_delta = rho * state.mean_square_delta + (1.0 - rho) * delta**2
@@ -536,11 +544,12 @@ class LAMB(LearningRateRule[AdamState]):
         first, second, t = _moments(gradient, state, self.beta1, self.beta2)
         corrected_first = first / (1.0 - self.beta1**t)
         corrected_second = second / (1.0 - self.beta2**t)
-        update = corrected_first / (np.sqrt(corrected_second) + self.eps)
+        xp = backend.namespace_of(corrected_second)
+        update = corrected_first / (xp.sqrt(corrected_second) + self.eps)
         if self.weight_decay:
             update = update + self.weight_decay * x
-        x_norm = math.sqrt(float(np.sum(np.square(x))))
-        update_norm = math.sqrt(float(np.sum(np.square(update))))
+        x_norm = math.sqrt(float(xp.sum(xp.square(x))))
+        update_norm = math.sqrt(float(xp.sum(xp.square(update))))
         if x_norm > 0.0 and update_norm > 0.0:
             update = update * (x_norm / update_norm)
         return update, AdamState(first, second, state.max_second_moment, t)
@@ -559,7 +568,8 @@ def _factored_axes(
 
 
 def _rms(array: Array) -> float:
-    return math.sqrt(float(np.mean(np.square(array))))
+    xp = backend.namespace_of(array)
+    return math.sqrt(float(xp.mean(xp.square(array))))
 
 
 @attrs.frozen
@@ -702,13 +712,15 @@ class Adafactor(StepRule[AdafactorState]):
     @override
     def init(self, x0: Array) -> AdafactorState:
         zeros = _zeros_like(x0)
-        axes = _factored_axes(np.shape(x0), self.factored, self.min_dim_size_to_factor)
+        shape = tuple(np.shape(x0) if backend.namespace_of(x0) is np else x0.shape)
+        axes = _factored_axes(shape, self.factored, self.min_dim_size_to_factor)
         momentum = None if self.momentum is None else zeros
         if axes is None:
             return AdafactorState(0, None, None, zeros, momentum)
         second_largest, largest = axes
-        row = np.mean(zeros, axis=largest)
-        column = np.mean(zeros, axis=second_largest)
+        xp = backend.namespace_of(zeros)
+        row = xp.mean(zeros, axis=largest)
+        column = xp.mean(zeros, axis=second_largest)
         return AdafactorState(0, row, column, None, momentum)
 
     @override
@@ -721,32 +733,36 @@ class Adafactor(StepRule[AdafactorState]):
         value: float,
         evaluator: TrialEvaluator,
     ) -> tuple[Array, AdafactorState]:
-        dtype = run_dtype(np.result_type(gradient))
-        g = np.asarray(gradient, dtype=dtype)
-        point = np.asarray(x, dtype=dtype)
+        xp = backend.namespace_of(gradient)
+        dtype = float_dtype(gradient)
+        g = backend.astype(gradient, dtype, copy=False)
+        point = backend.astype(x, dtype, copy=False)
         # optax computes the decay in float32.
         t = np.float32(state.count - self.decay_offset + 1)
         decay = np.float32(1.0) - t ** np.float32(-self.decay_rate)
-        squared = np.square(g) + dtype.type(self.eps)
+        keep, eps = 1.0 - decay, dtype.type(self.eps) if xp is np else self.eps
+        if xp is not np:  # the same numbers, as Python floats
+            decay, keep = float(decay), float(keep)  # type: ignore[assignment]
+        squared = xp.square(g) + eps
         row = column = second = None
-        axes = _factored_axes(np.shape(g), self.factored, self.min_dim_size_to_factor)
+        axes = _factored_axes(
+            tuple(g.shape), self.factored, self.min_dim_size_to_factor
+        )
         if axes is None or state.row is None or state.column is None:
-            previous = np.zeros_like(squared) if state.second is None else state.second
-            second = (decay * previous + (1.0 - decay) * squared).astype(dtype)
+            previous = xp.zeros_like(squared) if state.second is None else state.second
+            second = backend.astype(decay * previous + keep * squared, dtype)
             update = g * second**-0.5
         else:
             second_largest, largest = axes
-            row = decay * state.row + (1.0 - decay) * np.mean(squared, axis=largest)
-            column = decay * state.column + (1.0 - decay) * np.mean(
-                squared, axis=second_largest
-            )
-            row, column = row.astype(dtype), column.astype(dtype)
+            row = decay * state.row + keep * xp.mean(squared, axis=largest)
+            column = decay * state.column + keep * xp.mean(squared, axis=second_largest)
+            row, column = backend.astype(row, dtype), backend.astype(column, dtype)
             reduced = second_largest - 1 if second_largest > largest else second_largest
-            row_factor = (row / np.mean(row, axis=reduced, keepdims=True)) ** -0.5
+            row_factor = (row / xp.mean(row, axis=reduced, keepdims=True)) ** -0.5
             update = (
                 g
-                * np.expand_dims(row_factor, axis=largest)
-                * np.expand_dims(column**-0.5, axis=second_largest)
+                * xp.expand_dims(row_factor, axis=largest)
+                * xp.expand_dims(column**-0.5, axis=second_largest)
             )
         if self.clipping_threshold is not None:
             update = update / max(1.0, _rms(update) / self.clipping_threshold)
@@ -757,11 +773,11 @@ class Adafactor(StepRule[AdafactorState]):
         momentum = None
         if self.momentum is not None:
             average = (
-                np.zeros_like(update) if state.momentum is None else state.momentum
+                xp.zeros_like(update) if state.momentum is None else state.momentum
             )
             momentum = self.momentum * average + (1.0 - self.momentum) * update
             update = momentum
         if self.weight_decay:
             update = update + self.weight_decay * point
         new_state = AdafactorState(state.count + 1, row, column, second, momentum)
-        return np.asarray(-update, dtype=dtype), new_state
+        return backend.astype(-update, dtype, copy=False), new_state

@@ -14,6 +14,7 @@ starting point away with one clear line.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -25,15 +26,24 @@ _NO_EXTRA = (
 """`str(MissingExtraError("arrays", ...))`; this module sits below `optim.errors`."""
 
 __all__ = [
+    "any_true",
+    "array_equal",
     "astype",
+    "copy",
     "device",
     "from_host",
     "is_foreign",
     "library",
     "namespace",
+    "namespace_of",
+    "norm",
+    "numpy_only",
     "refuse_foreign",
     "scalar",
+    "size",
     "to_host",
+    "vdot",
+    "zeros",
 ]
 
 _KNOWN_LIBRARIES = frozenset({"torch", "cupy", "jax", "jaxlib", "array_api_strict"})
@@ -84,6 +94,26 @@ def namespace(x: Any) -> Any:
     if isinstance(x, np.ndarray | np.generic):
         return np
     return _compat().array_namespace(x)
+
+
+def namespace_of(x: Any) -> Any:
+    """The namespace `x` computes in: numpy for numpy arrays, numbers and lists.
+
+    Unlike [`namespace`][optim.backend.namespace], anything that is not another
+    library's array (a Python number, a list, a numpy scalar) is numpy's; a numpy
+    array costs one type test.
+
+    Examples:
+        >>> import numpy as np
+        >>> import array_api_strict as xps
+        >>> namespace_of([1.0, 2.0]) is np, namespace_of(np.ones(2)) is np
+        (True, True)
+        >>> namespace_of(xps.ones(2)).__name__
+        'array_api_strict'
+    """
+    if type(x) is np.ndarray:  # the hot path: one identity test
+        return np
+    return namespace(x) if is_foreign(x) else np
 
 
 def is_foreign(x: object) -> bool:
@@ -209,6 +239,129 @@ def astype(x: Any, dtype: Any, *, copy: bool = True) -> Any:
     return xp.astype(x, dtype, copy=copy)
 
 
+def copy(x: Any) -> Any:
+    """A copy of `x` in its own library, on its device, with its dtype.
+
+    numpy's `x.copy()`; the standard's `asarray(x, copy=True)` elsewhere (PyTorch
+    tensors have no `copy` method, array-api-strict arrays none at all).
+
+    Examples:
+        >>> import numpy as np
+        >>> import array_api_strict as xps
+        >>> a = np.ones(2)
+        >>> copy(a) is a, np.array_equal(copy(a), a)
+        (False, True)
+        >>> copy(xps.ones(2))
+        Array([1., 1.], dtype=array_api_strict.float64)
+    """
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    return namespace(x).asarray(x, copy=True)
+
+
+def zeros(x: Any, dtype: Any = None) -> Any:
+    """Zeros shaped like `x`, in its library and on its device (`dtype`: `x`'s).
+
+    Examples:
+        >>> import array_api_strict as xps
+        >>> zeros(xps.ones((2,), dtype=xps.float32))
+        Array([0., 0.], dtype=array_api_strict.float32)
+    """
+    xp = namespace_of(x)
+    if xp is np:
+        return np.zeros(
+            np.shape(x), dtype=np.result_type(x) if dtype is None else dtype
+        )
+    return xp.zeros(
+        x.shape, dtype=x.dtype if dtype is None else dtype, device=device(x)
+    )
+
+
+def size(x: Any) -> int:
+    """The number of entries of `x` (PyTorch's `size` is a method, not a number).
+
+    Examples:
+        >>> import array_api_strict as xps
+        >>> size(xps.ones((2, 3))), size([1.0, 2.0])
+        (6, 2)
+    """
+    if isinstance(x, np.ndarray):
+        return x.size
+    if not is_foreign(x):
+        return int(np.size(x))
+    return math.prod(x.shape)
+
+
+def vdot(a: Any, b: Any) -> float:
+    """The dot product of two arrays of one shape, flattened, as a Python float.
+
+    numpy's `numpy.vdot` (its bits unchanged); the standard's `vecdot` of the
+    flattened arrays elsewhere. One scalar crosses to the host.
+
+    Examples:
+        >>> import numpy as np
+        >>> import array_api_strict as xps
+        >>> vdot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+        11.0
+        >>> vdot(xps.asarray([[1.0], [2.0]]), xps.asarray([[3.0], [4.0]]))
+        11.0
+    """
+    xp = namespace_of(a)
+    if xp is np:
+        return float(np.vdot(a, b))
+    return float(xp.vecdot(xp.reshape(a, (-1,)), xp.reshape(b, (-1,))))
+
+
+def norm(x: Any) -> float:
+    """The Euclidean norm of `x`, flattened, as a Python float (one host crossing).
+
+    numpy's `numpy.linalg.norm` (its bits unchanged); the standard's
+    `linalg.vector_norm` elsewhere.
+
+    Examples:
+        >>> import array_api_strict as xps
+        >>> norm(xps.asarray([3.0, 4.0]))
+        5.0
+    """
+    xp = namespace_of(x)
+    if xp is np:
+        return float(np.linalg.norm(x))
+    return float(xp.linalg.vector_norm(x))
+
+
+def any_true(x: Any) -> bool:
+    """Whether any entry of `x` is nonzero (one boolean crosses to the host).
+
+    Examples:
+        >>> import array_api_strict as xps
+        >>> any_true(xps.asarray([0.0, 2.0])), any_true(xps.zeros(2))
+        (True, False)
+    """
+    if isinstance(x, np.ndarray):
+        return bool(x.any())
+    return bool(namespace_of(x).any(x))
+
+
+def array_equal(a: Any, b: Any) -> bool:
+    """Whether two arrays have one shape and equal entries: `numpy.array_equal`.
+
+    Arrays of another library are compared in their namespace (one boolean
+    crosses to the host); arrays of two different libraries are not equal.
+
+    Examples:
+        >>> import numpy as np
+        >>> import array_api_strict as xps
+        >>> array_equal(xps.ones(2), xps.ones(2)), array_equal(xps.ones(2), np.ones(2))
+        (True, False)
+    """
+    xp = namespace_of(a)
+    if xp is np and namespace_of(b) is np:
+        return bool(np.array_equal(a, b))
+    if namespace_of(b) is not xp or tuple(a.shape) != tuple(b.shape):
+        return False
+    return bool(xp.all(a == b))
+
+
 def scalar(value: Any) -> float:
     """A 0-d array or number of any library as a Python float (one host crossing).
 
@@ -251,6 +404,32 @@ def refuse_foreign(x: object, *, name: str = "x0") -> None:
         f"computes in numpy: pass numpy.asarray({name}) (for a GPU tensor, "
         f"{name}.cpu().numpy()) to run on the host"
     )
+
+
+def numpy_only(x: object, name: str, *, instead: str) -> None:
+    """Refuse another library's array in a part of `optim` that computes in numpy.
+
+    Args:
+        x: The array handed over.
+        name: What refuses it (a class name).
+        instead: What to use instead, for the message.
+
+    Raises:
+        TypeError: One line naming `name`, the library of `x` and `instead`.
+
+    Examples:
+        >>> import array_api_strict as xps
+        >>> numpy_only([1.0], "Richardson", instead="CentralDifference")
+        >>> numpy_only(xps.ones(1), "Richardson", instead="CentralDifference")
+        Traceback (most recent call last):
+        ...
+        TypeError: Richardson computes in numpy only, got an array of ...
+    """
+    if type(x) is not np.ndarray and is_foreign(x):
+        raise TypeError(
+            f"{name} computes in numpy only, got an array of {library(x)}; pass "
+            f"numpy.asarray(x), or use {instead}"
+        )
 
 
 def _device_name(where: Any) -> str:

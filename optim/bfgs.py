@@ -13,7 +13,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from optim._arrays import run_dtype
+from optim import backend
+from optim._arrays import float_dtype, host_dtype, run_dtype
 from optim._types import Array, override
 from optim.directions import Direction
 from optim.line_search import Search, StrongWolfe
@@ -21,7 +22,7 @@ from optim.line_search_rules import LineSearchRule
 
 __all__ = ["BFGS", "BFGSDirection", "BFGSDirectionState"]
 
-_array_eq = attrs.cmp_using(eq=np.array_equal)
+_array_eq = attrs.cmp_using(eq=backend.array_equal)
 
 
 def _to_matrix(value: Any) -> Array | None:
@@ -111,21 +112,46 @@ class BFGSDirection(Direction[BFGSDirectionState]):
 
     @override
     def init(self, x0: Array) -> BFGSDirectionState:
+        xp = backend.namespace_of(x0)
+        if xp is not np:  # another library's point: the matrix on its device
+            n, dtype = backend.size(x0), float_dtype(x0)
+            if self.hess_inv0 is None:
+                eye = xp.eye(n, dtype=dtype, device=backend.device(x0))
+                return BFGSDirectionState(eye)
+            self._check_shape(n)
+            start = self.hess_inv0.astype(host_dtype(x0))
+            return BFGSDirectionState(backend.from_host(start, like=x0))
         n = np.size(x0)
         dtype = run_dtype(np.result_type(x0))  # the run's: float32 stays float32
         if self.hess_inv0 is None:
             return BFGSDirectionState(np.eye(n, dtype=dtype))
+        self._check_shape(n)
+        return BFGSDirectionState(self.hess_inv0.astype(dtype, copy=True))
+
+    def _check_shape(self, n: int) -> None:
+        """Refuse a `hess_inv0` that is not `n` by `n`."""
+        assert self.hess_inv0 is not None
         if self.hess_inv0.shape != (n, n):
             raise ValueError(
                 f"hess_inv0 has shape {self.hess_inv0.shape}, expected {(n, n)}"
             )
-        return BFGSDirectionState(self.hess_inv0.astype(dtype, copy=True))
 
     @override
     def observe(
         self, state: BFGSDirectionState, *, step: Array, gradient_change: Array
     ) -> BFGSDirectionState:
         dtype = state.hess_inv.dtype
+        xp = backend.namespace_of(state.hess_inv)
+        if xp is not np:  # the same algebra in the point's library
+            s = xp.reshape(backend.astype(step, dtype, copy=False), (-1,))
+            y = xp.reshape(backend.astype(gradient_change, dtype, copy=False), (-1,))
+            curvature = backend.vdot(y, s)
+            factor = 1000.0 if curvature == 0.0 else 1.0 / curvature
+            eye = xp.eye(s.shape[0], dtype=dtype, device=backend.device(s))
+            a1 = eye - factor * (s[:, None] * y[None, :])
+            a2 = eye - factor * (y[:, None] * s[None, :])
+            product = a1 @ state.hess_inv @ a2 + factor * (s[:, None] * s[None, :])
+            return BFGSDirectionState(product, state.updates + 1)
         s = np.asarray(step, dtype=dtype).ravel()
         y = np.asarray(gradient_change, dtype=dtype).ravel()
         curvature = float(y @ s)
@@ -142,9 +168,18 @@ class BFGSDirection(Direction[BFGSDirectionState]):
     def direction(
         self, gradient: Array, state: BFGSDirectionState
     ) -> tuple[Array, BFGSDirectionState]:
-        g = np.asarray(gradient)
-        p = -(state.hess_inv @ g.ravel()).reshape(g.shape).astype(g.dtype, copy=False)
-        norm = float(np.linalg.norm(p))
+        xp = backend.namespace_of(gradient)
+        if xp is np:
+            g = np.asarray(gradient)
+            p = (
+                -(state.hess_inv @ g.ravel())
+                .reshape(g.shape)
+                .astype(g.dtype, copy=False)
+            )
+        else:
+            flat = state.hess_inv @ xp.reshape(gradient, (-1,))
+            p = -backend.astype(xp.reshape(flat, gradient.shape), gradient.dtype)
+        norm = backend.norm(p)
         if self.scale_first and state.updates == 0 and norm > 1.0:
             p = p * (1.0 / norm)
         return p, state

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 import attrs
 import numpy as np
 
-from optim import _validators
+from optim import _validators, backend
 from optim._arrays import RUN_DTYPES
 from optim._types import Array, override
 from optim.callbacks import Callback
@@ -172,6 +172,8 @@ def _encode(value: Any, arrays: dict[str, Array]) -> Any:
         return {"kind": "plain", "value": value}
     if isinstance(value, int | float) and not isinstance(value, np.generic):
         return {"kind": "plain", "value": value}
+    if backend.is_foreign(value):  # another library's array: a host copy
+        value = backend.to_host(value)
     if isinstance(value, np.ndarray | np.generic):
         if np.asarray(value).dtype.kind not in _ARRAY_KINDS:
             raise TypeError(f"cannot checkpoint an array of dtype {value.dtype}")

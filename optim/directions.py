@@ -20,8 +20,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from optim import _validators
-from optim._arrays import ratio, run_dtype
+from optim import _validators, backend
+from optim._arrays import float_dtype, ratio, run_dtype
 from optim._types import Array, override
 
 __all__ = [
@@ -37,13 +37,12 @@ __all__ = [
 
 D = TypeVar("D")
 
-_array_eq = attrs.cmp_using(eq=np.array_equal)
+_array_eq = attrs.cmp_using(eq=backend.array_equal)
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _dot(a: Array, b: Array) -> float:
-    return float(np.vdot(a, b))
+_dot = backend.vdot
 
 
 class Direction(abc.ABC, Generic[D]):
@@ -161,15 +160,17 @@ class LBFGSDirectionState:
 
     @count.validator
     def _check_count(self, attribute: attrs.Attribute[int], value: int) -> None:
-        if not 0 <= value <= len(self.inverse):
-            raise ValueError(
-                f"count must be in [0, {len(self.inverse)}], got {value!r}"
-            )
+        memory = self.inverse.shape[0]
+        if not 0 <= value <= memory:
+            raise ValueError(f"count must be in [0, {memory}], got {value!r}")
 
     @property
     def rhos(self) -> Array:
         r"""The $\rho_i = 1 / s_i^\top y_i$ of the stored pairs, oldest first."""
-        rhos: Array = self.inverse.diagonal()[len(self.inverse) - self.count :]
+        inverse = self.inverse
+        xp = backend.namespace_of(inverse)
+        diagonal = inverse.diagonal() if xp is np else xp.linalg.diagonal(inverse)
+        rhos: Array = diagonal[inverse.shape[0] - self.count :]
         return rhos
 
 
@@ -233,10 +234,18 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
     def init(self, x0: Array | None) -> LBFGSDirectionState:
         if x0 is None:
             return LBFGSDirectionState()
-        return self._empty(np.size(x0), run_dtype(np.result_type(x0)))
+        return self._empty(backend.size(x0), float_dtype(x0), like=x0)
 
-    def _empty(self, size: int, dtype: np.dtype[Any]) -> LBFGSDirectionState:
+    def _empty(self, size: int, dtype: Any, *, like: Any) -> LBFGSDirectionState:
         memory = self.memory
+        xp = backend.namespace_of(like)
+        if xp is not np:  # another library's arrays, on the point's device
+            where = backend.device(like)
+            return LBFGSDirectionState(
+                steps=xp.zeros((memory, size), dtype=dtype, device=where),
+                gradient_changes=xp.zeros((memory, size), dtype=dtype, device=where),
+                inverse=xp.eye(memory, dtype=dtype, device=where),
+            )
         return LBFGSDirectionState(
             steps=np.zeros((memory, size), dtype=dtype),
             gradient_changes=np.zeros((memory, size), dtype=dtype),
@@ -247,6 +256,9 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
     def observe(
         self, state: LBFGSDirectionState, *, step: Array, gradient_change: Array
     ) -> LBFGSDirectionState:
+        xp = backend.namespace_of(step)
+        if xp is not np:
+            return self._observe(state, xp.reshape(step, (-1,)), gradient_change)
         s, y = step.reshape(-1), gradient_change.reshape(-1)
         curvature, squared = _dot(s, y), float(y.dot(y))
         # np.linalg.norm's product (the same in float64), without its overhead.
@@ -258,7 +270,7 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
             return state  # rho is stored in the points' dtype
         old, memory = state, self.memory
         if old.steps.shape != (memory, s.size) or old.steps.dtype != s.dtype:
-            old = self._empty(s.size, run_dtype(s.dtype))
+            old = self._empty(s.size, run_dtype(s.dtype), like=s)
         # New arrays, the rows shifted up by one and the new pair last: the old
         # state's arrays are never written to.
         shift = _shift(memory)
@@ -283,10 +295,55 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
             count=min(old.count + 1, memory),
         )
 
+    def _observe(
+        self, state: LBFGSDirectionState, s: Any, gradient_change: Any
+    ) -> LBFGSDirectionState:
+        """`observe` on another library's arrays: the same algebra, no writes.
+
+        The numpy path writes into new arrays; arrays that take no writes (JAX)
+        are built from slices and concatenations instead, on the point's device.
+        """
+        xp = backend.namespace(s)
+        y = xp.reshape(gradient_change, (-1,))
+        curvature, squared = _dot(s, y), _dot(y, y)
+        size = math.sqrt(_dot(s, s)) * math.sqrt(squared)
+        rho = ratio(1.0, curvature, 0.0)
+        if not (curvature > 1e-10 * size and rho > 0.0):
+            return state
+        if rho > _FLOAT32_MAX and s.dtype != xp.float64:
+            return state
+        old, memory, n = state, self.memory, s.shape[0]
+        if tuple(old.steps.shape) != (memory, n) or old.steps.dtype != s.dtype:
+            old = self._empty(n, s.dtype, like=s)
+        steps = xp.concat([old.steps[1:, :], s[None, :]], axis=0)
+        changes = xp.concat([old.gradient_changes[1:, :], y[None, :]], axis=0)
+        column = (old.inverse @ (old.steps @ y))[1:] * -rho
+        where = backend.device(s)
+        last = xp.concat(
+            [
+                xp.zeros((1, memory - 1), dtype=s.dtype, device=where),
+                xp.full((1, 1), rho, dtype=s.dtype, device=where),
+            ],
+            axis=1,
+        )
+        inverse = xp.concat(
+            [xp.concat([old.inverse[1:, 1:], column[:, None]], axis=1), last], axis=0
+        )
+        return LBFGSDirectionState(
+            steps=steps,
+            gradient_changes=changes,
+            inverse=inverse,
+            scale=ratio(curvature, squared, 1.0),
+            count=min(old.count + 1, memory),
+        )
+
     @override
     def direction(
         self, gradient: Array, state: LBFGSDirectionState
     ) -> tuple[Array, LBFGSDirectionState]:
+        xp = backend.namespace_of(gradient)
+        if xp is not np:
+            return self._direction(gradient, state, xp), state
         dtype = run_dtype(np.result_type(gradient))
         q = -np.asarray(gradient, dtype=dtype)
         count = state.count
@@ -308,6 +365,25 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
         differences = (alphas / inverse.diagonal() - changes.dot(r)).dot(inverse)
         r += differences.dot(steps)
         return r.reshape(np.shape(q)), state
+
+    @staticmethod
+    def _direction(gradient: Any, state: LBFGSDirectionState, xp: Any) -> Any:
+        """`direction` on another library's arrays: the two loops, no writes."""
+        q = -backend.astype(gradient, float_dtype(gradient), copy=False)
+        count = state.count
+        if not count:
+            norm = backend.norm(q)
+            return q * (1.0 / norm) if norm > 1.0 else q
+        first = state.inverse.shape[0] - count
+        steps = state.steps[first:, :]
+        changes = state.gradient_changes[first:, :]
+        inverse = state.inverse[first:, first:]
+        r = xp.reshape(q, (-1,))
+        alphas = inverse @ (steps @ r)
+        r = (r - alphas @ changes) * state.scale
+        diagonal = xp.linalg.diagonal(inverse)
+        differences = (alphas / diagonal - changes @ r) @ inverse
+        return xp.reshape(r + differences @ steps, tuple(q.shape))
 
 
 @functools.cache
@@ -375,7 +451,7 @@ class PolakRibiere(Direction[PolakRibiereState]):
     def direction(
         self, gradient: Array, state: PolakRibiereState
     ) -> tuple[Array, PolakRibiereState]:
-        period = gradient.size if self.restart is None else self.restart
+        period = backend.size(gradient) if self.restart is None else self.restart
         direction = -gradient
         count = 0
         if (
@@ -504,7 +580,7 @@ class BarzilaiBorweinDirection(Direction[BarzilaiBorweinDirectionState]):
             if self.initial_step is not None:
                 length = self._clip(self.initial_step)
             else:
-                norm = float(np.linalg.norm(gradient))
+                norm = backend.norm(gradient)
                 length = self._clip(ratio(1.0, norm, 1.0))
             state = BarzilaiBorweinDirectionState(length)
         return length * -gradient, state

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from optim import backend
 from optim._arrays import (
     as_float_array,
     as_scalar,
@@ -23,8 +24,15 @@ from optim.projections import Bounds, Projection
 
 
 def _same_point(a: Array, b: Array) -> bool:
-    """`numpy.array_equal(a, b)` for two arrays, without its overhead."""
-    return bool(a.shape == b.shape and (a == b).all())
+    """`numpy.array_equal(a, b)` for two arrays, without its overhead.
+
+    Points of another array library are compared in their namespace (one
+    boolean crosses to the host).
+    """
+    if type(a) is np.ndarray:
+        return bool(a.shape == b.shape and (a == b).all())
+    xp = backend.namespace_of(a)
+    return tuple(a.shape) == tuple(b.shape) and bool(xp.all(a == b))
 
 
 class _Counted(Objective):
@@ -60,7 +68,7 @@ class _Counted(Objective):
         checked = check_gradient_shape(gradient, x, name=name, copy=self.copies)
         if not self.copies and checked is self.last:
             self.copies = True
-            checked = checked.copy()
+            checked = backend.copy(checked)
         self.last = checked if not self.copies else None
         return checked
 
@@ -76,7 +84,7 @@ class _Counted(Objective):
 
     @override
     def values(self, xs: Array) -> Array:
-        self.evaluations += len(xs)
+        self.evaluations += xs.shape[0]
         values: Array = checked_values(
             self.objective.values(xs), xs, name=f"{self.name}.values"
         )
@@ -90,7 +98,7 @@ class _Counted(Objective):
     ) -> list[npt.NDArray[Any]]:
         # Count here, in the optimizer's process, then let the wrapped objective
         # dispatch: a pickled copy of this wrapper would count on the workers.
-        self.evaluations += sum(len(batch) for batch in batches)
+        self.evaluations += sum(batch.shape[0] for batch in batches)
         results = self.objective.map_values(batches, executor)
         if len(results) != len(batches):
             raise ValueError(
@@ -499,7 +507,7 @@ class Evaluator:
         """
         checked = check_like_x(gradient, x, name=name, what="a gradient")
         if self._copies or checked is self._last_gradient:
-            checked = checked.copy()
+            checked = backend.copy(checked)
         self._last_gradient = checked
         if error is None:
             return checked, None

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optim import _validators, backend
-from optim._arrays import as_float_array, checked_values, run_dtype
+from optim._arrays import as_float_array, checked_values, float_dtype, run_dtype
 from optim._types import Array, ArrayLike, override
 from optim.objective import Objective
 
@@ -48,22 +48,11 @@ def _xp(x: Any) -> Any:
     return backend.namespace(x) if backend.is_foreign(x) else np
 
 
-def _as_float(x: ArrayLike) -> Array:
-    """`x` as a float32 or float64 array of its own library (numpy: as before)."""
-    if not backend.is_foreign(x):
-        return as_float_array(x)
-    xp, array = backend.namespace(x), x
-    if array.dtype in (xp.float32, xp.float64):  # type: ignore[union-attr]
-        return array  # type: ignore[return-value]  # another library's array
-    return backend.astype(array, xp.float64)  # type: ignore[no-any-return]
+_as_float = as_float_array
+"""`x` as a float32 or float64 array of its own library (numpy: as before)."""
 
-
-def _run_dtype(x: Array) -> Any:
-    """The dtype of `x`'s gradient: float32 stays float32, everything else float64."""
-    xp = _xp(x)
-    if xp is np:
-        return run_dtype(x.dtype)
-    return xp.float32 if x.dtype == xp.float32 else xp.float64
+_run_dtype = float_dtype
+"""The dtype of `x`'s gradient: float32 stays float32, everything else float64."""
 
 
 def _eps(x: Array) -> float:
@@ -95,12 +84,11 @@ def _shaped(array: Array, shape: tuple[int, ...]) -> Array:
 
 def _numpy_only(x: Array, estimator: object) -> None:
     """Refuse another library's `x` in an estimator that computes in numpy only."""
-    if type(x) is not np.ndarray and backend.is_foreign(x):
-        raise TypeError(
-            f"{type(estimator).__name__} computes in numpy only, got an array of "
-            f"{backend.library(x)}; pass numpy.asarray(x), or use "
-            "ForwardDifference, CentralDifference or AnalyticGradient"
-        )
+    backend.numpy_only(
+        x,
+        type(estimator).__name__,
+        instead="ForwardDifference, CentralDifference or AnalyticGradient",
+    )
 
 
 def _at_least_one(array: Array) -> Array:
@@ -1475,6 +1463,13 @@ class SPSA(_WithError, _KeywordHints):
     Called outside a run, each call draws from a new stream seeded with
     `rng`, so it returns the same estimate every time.
 
+    For a point of another array library (PyTorch, CuPy, JAX, array-api-strict,
+    without a box), the signs are still drawn from the run's numpy stream on the
+    host, in the same order (so a seed gives the same draws, and the same
+    estimate to rounding, on every library, and checkpoints keep one stream);
+    each chunk of draws is moved to the point's device in one transfer, and
+    everything else is computed there.
+
     Step choice: `step=None` (default) uses the central-difference rule
     $h_i = \epsilon^{1/3} \max(1, |x_i|)$; a float or an array shaped like `x`
     is used as given.
@@ -1522,11 +1517,13 @@ class SPSA(_WithError, _KeywordHints):
         rng: np.random.Generator | None = None,
         bounds: Box | None = None,
     ) -> tuple[Array, Array | None]:
-        _numpy_only(x, self)
         x = as_float_array(x)
+        rng = self.random_stream() if rng is None else rng
+        if _xp(x) is not np:
+            _box(x, bounds)  # refuses a box for another library's point
+            return self._estimate_xp(objective, x, rng)
         flat = x.reshape(-1)
         n, k = flat.size, self.samples
-        rng = self.random_stream() if rng is None else rng
         h = _coordinate_steps(flat, self.step, _eps(x) ** (1.0 / 3.0), x.shape)
         box = _box(x, bounds)
         center, h = _spsa_box(flat, h, box)
@@ -1578,6 +1575,57 @@ class SPSA(_WithError, _KeywordHints):
             ) / np.maximum(1.0, np.abs(flat))
         error = np.where(dead, 0.0, error)
         return _in_dtype(x, 0.0, gradient.reshape(x.shape), error.reshape(x.shape))[1:]
+
+    def _estimate_xp(
+        self, objective: Objective, x: Array, rng: np.random.Generator
+    ) -> tuple[Array, Array | None]:
+        """`estimate_with_error` for another library's point, on its device.
+
+        The signs are drawn from the run's numpy stream on the host, exactly as
+        for a numpy point (the same stream, the same draws, one checkpointable
+        state), and each chunk of them is moved to the device in one transfer;
+        the standard error's second pass moves one sign vector per sample.
+        """
+        xp, flat = _xp(x), _flat(x)
+        n, k = flat.shape[0], self.samples
+        h = _coordinate_steps(flat, self.step, _eps(x) ** (1.0 / 3.0), x.shape)
+        host = np.float32 if flat.dtype == xp.float32 else np.float64
+        chunk = max(1, self.max_batch_bytes // (4 * 8 * n))
+        saved = copy.deepcopy(rng.bit_generator.state)
+        total = xp.zeros_like(flat)
+        differences = []
+        for start in range(0, k, chunk):
+            count = min(chunk, k - start)
+            signs: Any = rng.integers(0, 2, size=(count, n)).astype(host)
+            signs = signs * 2.0 - 1.0
+            perturbations = backend.from_host(signs, like=flat) * h
+
+            def build(begin: int, end: int, p: Any = perturbations) -> Any:
+                rows = [
+                    p[j // 2, :] * (1.0 if j % 2 == 0 else -1.0) + flat
+                    for j in range(begin, end)
+                ]
+                return xp.reshape(xp.stack(rows), (end - begin, *x.shape))
+
+            f = self._evaluate(objective, x, 2 * count, build, np.float64)
+            d = f[0::2] - f[1::2]
+            differences.append(d)
+            for j in range(count):
+                total = total + d[j] / 2.0 / perturbations[j, :]
+        gradient = total / k
+        if k < 2:
+            return _in_dtype(x, 0.0, _shaped(gradient, x.shape), None)[1:]
+        replay = np.random.Generator(type(rng.bit_generator)())
+        replay.bit_generator.state = saved
+        d = _concat(differences)
+        squares = xp.zeros_like(flat)
+        for j in range(k):
+            drawn: Any = replay.integers(0, 2, size=n).astype(np.float64)
+            deviation = d[j] / 2.0 / (backend.from_host(drawn * 2.0 - 1.0, like=h) * h)
+            squares = squares + (deviation - gradient) ** 2
+        error = xp.sqrt(squares / (k - 1)) / math.sqrt(k)
+        shaped = _shaped(gradient, x.shape), _shaped(error, x.shape)
+        return _in_dtype(x, 0.0, *shaped)[1:]
 
 
 def _spsa_points(

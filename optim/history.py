@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from optim import _validators
+from optim import _validators, backend
 from optim._arrays import run_dtype
 from optim._types import Array, override
 from optim.callbacks import Callback
@@ -29,7 +29,8 @@ class History(Callback):
     """Record the point, value, gradient norm and step size at every step.
 
     Each run starts a fresh record. Only what is recorded is kept: a private
-    copy of the point (never a reference to an array someone could modify), the
+    copy of the point (never a reference to an array someone could modify; a
+    numpy copy on the host for a point of another array library), the
     value, the gradient norm and the step size, as Python lists that grow in
     amortized constant time; the points are copied into one block, made for
     the whole run when its length is known (else doubled as it fills) and
@@ -91,6 +92,7 @@ class History(Callback):
     @override
     def on_start(self, context: RunContext, x0: Array) -> None:
         self._steps, self._values, self._norms, self._sizes = [], [], [], []
+        x0 = _host(x0)
         shape, dtype = np.shape(x0), run_dtype(np.result_type(x0))  # the run's dtype
         block = self._block
         if block is not None and (block.shape[1:] != shape or block.dtype != dtype):
@@ -156,7 +158,7 @@ class History(Callback):
             if block is not None:
                 grown[:rows] = block
             self._block = block = grown
-        np.copyto(block[rows, ...], x)  # a view, also for a 0-d point
+        np.copyto(block[rows, ...], _host(x))  # a view, also for a 0-d point
         self._rows = rows + 1
         self._point_steps.append(step)
 
@@ -169,7 +171,7 @@ class History(Callback):
 
     def _step_size(self, x: Array) -> float:
         """Distance from the previous step's point, kept in a private buffer."""
-        previous = self._previous
+        x, previous = _host(x), self._previous
         if previous is None or previous.shape != np.shape(x):
             self._previous = np.array(x, dtype=self._dtype, copy=True)
             return 0.0
@@ -339,3 +341,12 @@ class History(Callback):
             writer = csv.writer(stream, lineterminator="\n")
             writer.writerow(columns)
             writer.writerows(zip(*columns.values(), strict=True))
+
+
+def _host(x: Any) -> Any:
+    """A point as numpy: another library's point is copied to the host.
+
+    `History` keeps host copies, so that a run on a GPU keeps its history in
+    main memory (one transfer per kept point); a numpy point is used as it is.
+    """
+    return backend.to_host(x) if backend.is_foreign(x) else x

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 import attrs
 import numpy as np
 
-from optim import _validators
-from optim._arrays import displacement, moved, ratio, run_dtype
+from optim import _validators, backend
+from optim._arrays import displacement, full_for, machine_eps, moved, ratio
 from optim._types import Array, override
 from optim.evaluation import TrialEvaluator, constraint_of
 
@@ -46,7 +46,7 @@ __all__ = [
 
 _logger = logging.getLogger("optim")
 
-_array_eq = attrs.cmp_using(eq=np.array_equal)
+_array_eq = attrs.cmp_using(eq=backend.array_equal)
 
 
 @attrs.frozen(kw_only=True)
@@ -134,13 +134,13 @@ class Search(abc.ABC):
         """
 
 
-def _dot(a: Array, b: Array) -> float:
-    return float(np.vdot(a, b))
+_dot = backend.vdot
 
 
 def _zero(x: Array) -> Array:
     """The zero displacement: an array of `x`'s shape and dtype."""
-    return np.zeros(np.shape(x), dtype=run_dtype(x.dtype))
+    zero: Array = full_for(x)
+    return zero
 
 
 @attrs.frozen
@@ -389,6 +389,7 @@ class StrongWolfe(Search):
             exact=getattr(evaluator, "exact_gradient", True),
             plain=(
                 constraint is None
+                and type(x) is np.ndarray
                 and x.ndim > 0
                 and x.dtype == direction.dtype == np.float64
             ),
@@ -486,7 +487,7 @@ class _Line:
 
     @rounding.default
     def _rounding(self) -> float:
-        return 10.0 * float(np.finfo(run_dtype(self.x.dtype)).eps) * abs(self.value)
+        return 10.0 * machine_eps(self.x) * abs(self.value)
 
     def evaluate(self, step: float) -> tuple[Array, float, Array, float]:
         """Spend one trial: the displacement, value, gradient and slope at `step`."""
@@ -539,10 +540,14 @@ def _resolution(x: Array, direction: Array) -> float:
     together than that evaluate the same point, give or take rounding.
     """
     moving = direction != 0
-    if not moving.any():
+    if not backend.any_true(moving):
         return 0.0
-    eps = float(np.finfo(run_dtype(x.dtype)).eps)
-    return eps * float(np.min(np.abs(x[moving]) / np.abs(direction[moving])))
+    eps = machine_eps(x)
+    xp = backend.namespace_of(x)
+    if xp is np:
+        return eps * float(np.min(np.abs(x[moving]) / np.abs(direction[moving])))
+    ratios = xp.abs(x) / xp.abs(xp.where(moving, direction, 1.0))
+    return eps * float(xp.min(xp.where(moving, ratios, math.inf)))
 
 
 def _zoom(line: _Line, low: _Point, high: _Point) -> SearchResult | None:

@@ -43,6 +43,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from optim import backend
 from optim._arrays import displacement, ratio
 from optim._types import Array, override
 from optim.constrained import box_direction, max_step, spectral_search
@@ -77,11 +78,11 @@ __all__ = [
 
 _logger = logging.getLogger("optim")
 
-_array_eq = attrs.cmp_using(eq=np.array_equal)
+_array_eq = attrs.cmp_using(eq=backend.array_equal)
 
 
 def _dot(a: Array, b: Array) -> float:
-    return float(np.vdot(a, b))
+    return backend.vdot(a, b)
 
 
 @attrs.frozen(kw_only=True)
@@ -169,7 +170,7 @@ def _first_trial(
             return ratio(1.01 * 2.0 * (value - state.previous_value), slope, 0.0)
         # Nocedal & Wright eq. 3.60: same first-order change as last time.
         return ratio(state.previous_step * state.previous_slope, slope, 0.0)
-    return ratio(1.0, float(np.linalg.norm(direction)), 1.0)
+    return ratio(1.0, backend.norm(direction), 1.0)
 
 
 @attrs.frozen
@@ -294,31 +295,33 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
     ) -> tuple[Array, LineSearchRuleState]:
         constraint = constraint_of(evaluator)
         if constraint is None:
-            stationary = not gradient.any()
+            stationary = not backend.any_true(gradient)
         else:
-            stationary = not np.any(constraint.projected_gradient(x, gradient))
+            stationary = not backend.any_true(
+                constraint.projected_gradient(x, gradient)
+            )
         previous_x, previous_gradient = state.previous_x, state.previous_gradient
         again = (
             state.stalled
             and previous_x is not None
             and previous_gradient is not None
-            and np.array_equal(x, previous_x)
+            and backend.array_equal(x, previous_x)
         )
         repeated = (
             again
             and previous_gradient is not None
-            and np.array_equal(gradient, previous_gradient)
+            and backend.array_equal(gradient, previous_gradient)
         )
         if state.exhausted and getattr(evaluator, "rng", None) is None:
             # The last step took what failed searches found: with a deterministic
             # estimator, searching again from so close would fail again.
             _logger.debug("the searches failed at the last step; staying put")
-            return np.zeros_like(x), state
+            return backend.zeros(x), state
         if stationary or repeated:
             # Stalled at this very point with the same gradient (a deterministic
             # estimator: every search would fail again), or at a stationary
             # point: stay put.
-            return np.zeros_like(x), state
+            return backend.zeros(x), state
         direction_state = state.direction_state
         if again:
             # Stalled here, but the gradient is new (a random estimator's fresh
@@ -429,7 +432,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         stalled = not result.success and not (
             result.value is not None and result.value < value and result.step > 0.0
         )
-        if not stalled and np.array_equal(x + result.delta, x):
+        if not stalled and backend.array_equal(x + result.delta, x):
             # A step too short to move x fails too: a random estimator's next
             # estimate may point somewhere useful (a deterministic one stays put).
             stalled = True
@@ -446,7 +449,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             exhausted=failed and not stalled,
             previous_delta=result.delta if self.scipy_like and not stalled else None,
         )
-        return (np.zeros_like(x) if stalled else result.delta), new_state
+        return (backend.zeros(x) if stalled else result.delta), new_state
 
     def _retry(
         self,
@@ -520,7 +523,11 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         every search failed, it backtracks instead.
         """
         lower, upper = (np.ravel(bound) for bound in box.broadcast(x))
-        flat_x, flat_g = x.reshape(-1), gradient.reshape(-1)
+        # L-BFGS-B's direction (breakpoints, Cauchy point, subspace step) is
+        # computed in numpy: another library's x, gradient and pairs cross to
+        # the host once per attempt, the direction comes back once.
+        on_host = backend.namespace_of(x) is np
+        flat_x, flat_g = _host_flat(x), _host_flat(gradient)
         result, slope = None, 0.0
         redraws = _REDRAWS if getattr(evaluator, "rng", None) is not None else 0
         # The second attempt drops the pairs (a restart); the later ones, with a
@@ -535,8 +542,9 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 _logger.debug("box-constrained search failed; a fresh estimate")
                 direction_state, fresh = self.direction.init(x), True
                 gradient = evaluator.value_and_gradient(x)[1]
-                flat_g = gradient.reshape(-1)
-            flat_d = box_direction(flat_x, flat_g, lower, upper, direction_state)
+                flat_g = _host_flat(gradient)
+            pairs = direction_state if on_host else _host_pairs(direction_state)
+            flat_d = box_direction(flat_x, flat_g, lower, upper, pairs)
             slope = float(flat_g @ flat_d)
             if not slope < 0.0:
                 continue
@@ -559,7 +567,11 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 x=x,
                 value=value,
                 gradient=gradient,
-                direction=flat_d.reshape(x.shape),
+                direction=(
+                    flat_d.reshape(x.shape)
+                    if on_host
+                    else backend.from_host(flat_d.reshape(tuple(x.shape)), like=x)
+                ),
                 initial_step=initial,
             )
             if result.value is not None and result.value < value and result.step > 0:
@@ -587,7 +599,23 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             previous_value=value,
             stalled=stalled,
         )
-        return (np.zeros_like(x) if result is None else result.delta), new_state
+        return (backend.zeros(x) if result is None else result.delta), new_state
+
+
+def _host_flat(array: Array) -> Array:
+    """`array` as a flat numpy vector (a view of a numpy array; a host copy else)."""
+    flat: Array = backend.to_host(array).reshape(-1)
+    return flat
+
+
+def _host_pairs(state: LBFGSDirectionState) -> LBFGSDirectionState:
+    """An L-BFGS state with host copies of another library's pairs."""
+    return attrs.evolve(
+        state,
+        steps=backend.to_host(state.steps),
+        gradient_changes=backend.to_host(state.gradient_changes),
+        inverse=backend.to_host(state.inverse),
+    )
 
 
 def _to_bound(
@@ -680,7 +708,7 @@ def _spectral(
         stalled=stalled,
         recent_values=recent,
     )
-    delta = np.zeros_like(x) if found is None else displacement(x, found[0], step)
+    delta = backend.zeros(x) if found is None else displacement(x, found[0], step)
     return delta, new_state
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from optim import _validators
+from optim import _validators, backend
 from optim._types import Array, override
 from optim.evaluation import constraint_of, hessian_vector_product_of
 from optim.line_search import Search, StrongWolfe, quadratic_first_step
@@ -130,6 +130,7 @@ class NewtonCG(StepRule[NewtonCGState]):
                 "and steps leave the set): use LBFGS or a projected rule, or no "
                 "constraint"
             )
+        backend.numpy_only(x, "NewtonCG", instead="LBFGS or BFGS")
         g = np.asarray(gradient, dtype=np.float64).ravel()
         shape = np.shape(x)
         products = state.products
@@ -367,6 +368,7 @@ class TrustNCG(StepRule[TrustNCGState]):
                 "ball, not the constraint set): use LBFGS or a projected rule, or "
                 "no constraint"
             )
+        backend.numpy_only(x, "TrustNCG", instead="LBFGS or BFGS")
         g = np.asarray(gradient, dtype=np.float64).ravel()
         if not np.any(g):
             return np.zeros_like(x), state

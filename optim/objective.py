@@ -12,8 +12,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from optim import _validators
-from optim._arrays import as_complex_scalar, as_float_array, as_scalar
+from optim import _validators, backend
+from optim._arrays import as_complex_scalar, as_float_array, as_scalar, in_library_of
 from optim._types import Array, ArrayLike, override
 
 
@@ -251,9 +251,24 @@ class Objective(abc.ABC):  # noqa: B024  # value or the pair: checked in __new__
             xs: Points stacked along the first axis, shape `(k, *x.shape)`.
 
         Returns:
-            The `k` values, shape `(k,)`. Complex points (sent only by
+            The `k` values, shape `(k,)`, in the library and on the device of
+                `xs` (one transfer of `k` numbers for another library's points).
+                Complex points (sent only by
                 [`ComplexStep`][optim.gradients.ComplexStep]) give complex values.
+
+        Examples:
+            >>> import array_api_strict as xps
+            >>> from optim.problems import Sphere
+            >>> class Bowl(Objective):
+            ...     def value(self, x):
+            ...         return float(xps.sum(x**2))
+            >>> Bowl().values(xps.asarray([[1.0, 2.0], [0.0, 3.0]]))
+            Array([5., 9.], dtype=array_api_strict.float64)
         """
+        xp = backend.namespace_of(xs)
+        if xp is not np:
+            stacked: Array = _stacked_values(self, xs, xp)
+            return stacked
         if np.iscomplexobj(xs):
             # No cast: real values for complex points are refused by the caller.
             complex_values: Array = np.array([self.value(x) for x in xs])
@@ -305,6 +320,40 @@ class Objective(abc.ABC):  # noqa: B024  # value or the pair: checked in __new__
             return [self.values(batch) for batch in batches]
         _check_sendable(self, executor)
         return list(executor.map(self.values, batches))
+
+
+def _stacked_values(objective: Objective, xs: Any, xp: Any) -> Any:
+    """`Objective.values` for another library's stack: one value call per point.
+
+    The values are gathered on the host (each is a Python number) and sent to
+    the stack's device in one transfer.
+    """
+    if xp.isdtype(xs.dtype, "complex floating"):
+        dtype = xp.complex128
+        values: list[Any] = [objective.value(xs[i, ...]) for i in range(xs.shape[0])]
+    else:
+        dtype = xp.float64
+        name = f"{type(objective).__name__}.value"
+        values = [
+            as_scalar(objective.value(xs[i, ...]), name=name)
+            for i in range(xs.shape[0])
+        ]
+    return xp.asarray(values, dtype=dtype, device=backend.device(xs))
+
+
+def _as_values(values: Any, xs: Any, xp: Any) -> Any:
+    """A vectorized function's values for another library's stack: `(k,)`, float64.
+
+    In the stack's library (values of another library are moved there once);
+    complex values (for complex points) keep their dtype.
+    """
+    values = in_library_of(values, xs)
+    count = xs.shape[0]
+    if tuple(values.shape) != (count,):
+        values = xp.reshape(values, (count,))
+    if xp.isdtype(values.dtype, "complex floating"):
+        return values
+    return backend.astype(values, xp.float64, copy=False)
 
 
 def _value_of_pair(self: Objective, x: Array, *args: Any, **kwargs: Any) -> float:
@@ -361,6 +410,11 @@ def _defines(cls: type, name: str) -> bool:
 class FunctionObjective(Objective):
     """An [`Objective`][optim.objective.Objective] made from plain functions.
 
+    The functions receive points of the run's array library (numpy, or the
+    library of a PyTorch, CuPy, JAX or array-api-strict point) and should return
+    arrays of it: a gradient of another library is moved to the point's (one
+    transfer), values are real scalars of any library.
+
     Examples:
         >>> import numpy as np
         >>> sphere = FunctionObjective(lambda x: x[0] ** 2 + x[1] ** 2)
@@ -374,6 +428,16 @@ class FunctionObjective(Objective):
         >>> fast = FunctionObjective(lambda xs: np.sum(xs**2, axis=-1), vectorized=True)
         >>> fast.values(np.array([[3.0, 2.0], [1.0, 0.0]]))
         array([13.,  1.])
+
+        A function written with the array API computes in the library of its
+        points (here array-api-strict's):
+
+        >>> import array_api_strict as xps
+        >>> bowl = FunctionObjective(
+        ...     lambda x: xps.sum(x**2), lambda x: 2.0 * x, vectorized=False
+        ... )
+        >>> bowl.value(xps.asarray([3.0, 4.0])), bowl.gradient(xps.asarray([1.0]))
+        (25.0, Array([2.], dtype=array_api_strict.float64))
     """
 
     fun: Callable[[Array], Any] = attrs.field(validator=attrs.validators.is_callable())
@@ -407,12 +471,18 @@ class FunctionObjective(Objective):
         if self.grad is None:
             return super().gradient(x)
         gradient = self.grad(x)
-        if not isinstance(x, np.ndarray):  # a structured point: checked by the run
-            return gradient
-        return as_float_array(gradient, name="gradient")
+        if not (isinstance(x, np.ndarray) or backend.is_foreign(x)):
+            return gradient  # a structured point: checked by the run
+        return as_float_array(in_library_of(gradient, x), name="gradient")
 
     @override
     def values(self, xs: Array) -> Array:
+        xp = backend.namespace_of(xs)
+        if xp is not np:
+            if not self.vectorized:
+                return super().values(xs)
+            vectorized: Array = _as_values(self.fun(xs), xs, xp)
+            return vectorized
         if np.iscomplexobj(xs):
             # The complex-step path: keep complex values, refuse real ones.
             if self.vectorized:

@@ -8,8 +8,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 import attrs
 import numpy as np
 
-from optim import _validators
-from optim._arrays import run_dtype
+from optim import _validators, backend
+from optim._arrays import cast_like, full_for
 from optim._types import Array, override
 from optim.evaluation import TrialEvaluator
 from optim.schedules import LearningRate, learning_rate_at, validate_learning_rate
@@ -453,7 +453,8 @@ def _coupled(gradient: Array, x: Array, weight_decay: float) -> Array:
     r"""Coupled decay: $g + \lambda x$, the gradient of $f + \lambda \|x\|^2 / 2$."""
     if weight_decay == 0.0:
         return gradient
-    return gradient + weight_decay * np.asarray(x, dtype=np.result_type(gradient))
+    coupled: Array = gradient + weight_decay * cast_like(x, gradient)
+    return coupled
 
 
 def _momentum_direction(
@@ -467,7 +468,8 @@ def _momentum_direction(
 
 def _zeros_like(x0: Array) -> Array:
     """Zeros shaped like `x0`, in the run's dtype (float32 or float64)."""
-    return np.zeros(np.shape(x0), dtype=run_dtype(np.result_type(x0)))
+    zeros: Array = full_for(x0)
+    return zeros
 
 
 @attrs.frozen
@@ -592,7 +594,7 @@ class Momentum(_HeavyBall):
         if state.started:
             velocity = self.beta * state.velocity + (1.0 - self.dampening) * gradient
         else:
-            velocity = np.array(gradient, dtype=state.velocity.dtype)
+            velocity = cast_like(gradient, state.velocity, copy=True)
         return velocity, DampenedMomentumState(velocity=velocity, started=True)
 
 
@@ -649,8 +651,17 @@ class AdaGradState:
 
 def _guarded_ratio(numerator: Array, denominator: Array) -> Array:
     """`numerator / denominator`, and 0 where the denominator is 0 (optax's guard)."""
-    out = np.zeros(np.shape(numerator), dtype=np.result_type(numerator, denominator))
-    return np.divide(numerator, denominator, out=out, where=denominator > 0)
+    xp = backend.namespace_of(numerator)
+    if xp is np:
+        out = np.zeros(
+            np.shape(numerator), dtype=np.result_type(numerator, denominator)
+        )
+        return np.divide(numerator, denominator, out=out, where=denominator > 0)
+    positive = denominator > 0
+    ratio: Array = xp.where(
+        positive, numerator / xp.where(positive, denominator, 1.0), 0.0
+    )
+    return ratio
 
 
 @attrs.frozen
@@ -722,13 +733,7 @@ class AdaGrad(LearningRateRule[AdaGradState]):
 
     @override
     def init_direction(self, x0: Array) -> AdaGradState:
-        return AdaGradState(
-            np.full(
-                np.shape(x0),
-                float(self.initial_accumulator),
-                dtype=run_dtype(np.result_type(x0)),
-            )
-        )
+        return AdaGradState(full_for(x0, float(self.initial_accumulator)))
 
     @override
     def direction(
@@ -736,12 +741,13 @@ class AdaGrad(LearningRateRule[AdaGradState]):
     ) -> tuple[Array, AdaGradState]:
         gradient = _coupled(gradient, x, self.weight_decay)
         total = state.sum_of_squares + gradient**2
+        xp = backend.namespace_of(total)
         if self.eps_in_sqrt:
-            denominator = np.sqrt(total + self.eps)
+            denominator = xp.sqrt(total + self.eps)
         else:
-            denominator = np.sqrt(total) + self.eps
+            denominator = xp.sqrt(total) + self.eps
         # where G_t = 0 the gradient is 0 too: a zero step, never 0/0
-        denominator = np.where(total > 0, denominator, 0.0)
+        denominator = xp.where(total > 0, denominator, 0.0)
         return _guarded_ratio(gradient, denominator), AdaGradState(total)
 
     @override
@@ -895,15 +901,16 @@ class RMSProp(LearningRateRule[RMSPropState]):
     ) -> tuple[Array, RMSPropState]:
         gradient = _coupled(gradient, x, self.weight_decay)
         mean_square = self.beta * state.mean_square + (1.0 - self.beta) * gradient**2
+        xp = backend.namespace_of(mean_square)
         if self.centered:
             mean = self.beta * state.mean + (1.0 - self.beta) * gradient
-            variance = np.maximum(mean_square - mean**2, 0.0)
+            variance = xp.maximum(mean_square - mean**2, 0.0)
         else:
             mean, variance = state.mean, mean_square
         if self.eps_in_sqrt:
-            scaled = gradient / np.sqrt(variance + self.eps)
+            scaled = gradient / xp.sqrt(variance + self.eps)
         else:
-            scaled = gradient / (np.sqrt(variance) + self.eps)
+            scaled = gradient / (xp.sqrt(variance) + self.eps)
         if self.momentum == 0.0:
             return scaled, RMSPropState(mean_square, mean, state.velocity)
         velocity = self.momentum * state.velocity + scaled
@@ -1000,16 +1007,17 @@ def _adam_direction(
     first = beta1 * state.first_moment + (1.0 - beta1) * gradient
     second = beta2 * state.second_moment + (1.0 - beta2) * gradient**2
     corrected_first = first / (1.0 - beta1**t)
+    xp = backend.namespace_of(second)
     if not amsgrad:
         maximum = state.max_second_moment
         corrected_second = second / (1.0 - beta2**t)
     elif amsgrad_max == "raw":
-        maximum = np.maximum(state.max_second_moment, second)
+        maximum = xp.maximum(state.max_second_moment, second)
         corrected_second = maximum / (1.0 - beta2**t)
     else:
-        maximum = np.maximum(state.max_second_moment, second / (1.0 - beta2**t))
+        maximum = xp.maximum(state.max_second_moment, second / (1.0 - beta2**t))
         corrected_second = maximum
-    direction = corrected_first / (np.sqrt(corrected_second) + eps)
+    direction = corrected_first / (xp.sqrt(corrected_second) + eps)
     return direction, AdamState(first, second, maximum, t)
 
 

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 import numpy as np
 
-from optim import _validators
+from optim import _validators, backend
+from optim._arrays import machine_eps
 from optim._types import Array, override
 from optim.callbacks import Callback
 from optim.gradients import (
@@ -300,8 +301,10 @@ def second_step(estimator: GradientEstimator, x: Array) -> GradientEstimator | N
         >>> bool(np.allclose(check.step / np.sqrt(np.finfo(float).eps), [4.0, 12.0]))
         True
     """
-    scale = np.maximum(1.0, np.abs(x))
-    eps = float(np.finfo(x.dtype).eps)
+    eps = machine_eps(x)
+    # The steps are the estimator's configuration, a host array: another
+    # library's point crosses once, at this boundary.
+    scale = np.maximum(1.0, np.abs(backend.to_host(x)))
     if isinstance(estimator, SPSA):
         step = estimator.step
         wider = 4.0 * (eps ** (1.0 / 3.0) * scale if step is None else step)
@@ -436,8 +439,9 @@ def at_rounding_level(state: RunRecord) -> bool:
         >>> at_rounding_level(state), state.gradient_norm < 1e-12
         (True, True)
     """
-    scale = max(1.0, math.sqrt(float(np.vdot(state.x, state.x))))
-    eps = _EPS if state.x.dtype == np.float64 else float(np.finfo(state.x.dtype).eps)
+    x = state.x
+    scale = max(1.0, math.sqrt(backend.vdot(x, x)))
+    eps = _EPS if type(x) is np.ndarray and x.dtype == np.float64 else machine_eps(x)
     return state.gradient_norm * scale <= 1e3 * eps * max(1.0, abs(state.value))
 
 
@@ -486,8 +490,15 @@ def gradient_mismatch(
         return ""
     loss, gradient = evaluator.minimized(state.value, state.gradient)
     x = state.x
-    eps = float(np.finfo(x.dtype).eps)  # float32's in a float32 run
+    eps = machine_eps(x)  # float32's in a float32 run
     floor = 1e3 * eps * max(1.0, abs(loss))
+    xp = backend.namespace_of(x)
+    if xp is not np:  # another library's arrays: no buffers, the same steps
+        size = xp.maximum(xp.abs(x), eps**0.5 * max(1.0, float(xp.max(xp.abs(x)))))
+        reach = float(xp.max(xp.abs(gradient) / size))
+        if not (math.isfinite(reach) and reach > 0.0):
+            return ""
+        return _mismatch(x, gradient, loss, reach, floor, evaluator, constraint, None)
     # Two work arrays, reused: the probe adds two n-vectors to a run's memory.
     work = np.abs(x, out=np.empty_like(x))
     other = np.abs(gradient, out=np.empty_like(gradient))
@@ -513,17 +524,25 @@ def _mismatch(
     floor: float,
     evaluator: Evaluator,
     constraint: Projection | None,
-    buffers: tuple[Array, Array],
+    buffers: tuple[Array, Array] | None,
 ) -> str:
-    """The steps of `gradient_mismatch`, computed in two work arrays."""
+    """The steps of `gradient_mismatch`, computed in two work arrays (if given)."""
     ratios: list[float] = []
-    work, difference = buffers
     for k in range(_LEVELS):
         t = 10.0**-k / reach
-        point = np.subtract(x, np.multiply(gradient, t, out=work), out=work)
+        if buffers is None:
+            point = x - gradient * t
+        else:
+            point = np.subtract(
+                x, np.multiply(gradient, t, out=buffers[0]), out=buffers[0]
+            )
         if constraint is not None:
             point = constraint.project(point)
-        predicted = float(np.vdot(gradient, np.subtract(x, point, out=difference)))
+        if buffers is None:
+            predicted = backend.vdot(gradient, x - point)
+        else:
+            change = np.subtract(x, point, out=buffers[1])
+            predicted = float(np.vdot(gradient, change))
         if not predicted > floor:
             break
         try:
@@ -556,4 +575,4 @@ def _steady(ratios: list[float]) -> bool:
 
 
 def _norm(array: Array) -> float:
-    return math.sqrt(float(np.vdot(array, array)))
+    return math.sqrt(backend.vdot(array, array))

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
 import numpy as np
 
+from optim import backend
 from optim._compare import same
-from optim._types import Array, override
+from optim._types import Array, ArrayLike, override
 from optim.callbacks import StopOnZeroGradient
 from optim.evaluator import Evaluator
 from optim.gradients import (
@@ -442,6 +443,101 @@ def check_step_rule(
             check_convergence(rule, problem, max_steps=max_steps, tol=tol, mode=mode)
     if attrs.has(type(rule)):
         check_invalid_hyperparameters(rule, invalid)
+
+
+def _array_api_value(x: Any) -> Any:
+    """`|u|^2 / 2 + sum(u^4) / 4 + (sum u)^2`, `u = x - 1`, in the array API of `x`.
+
+    The minimizer is all ones: iterates near it compare relative to one.
+    """
+    xp, u = backend.namespace_of(x), x - 1.0
+    return xp.sum(u**2) / 2.0 + xp.sum(u**4) / 4.0 + xp.sum(u) ** 2
+
+
+def _array_api_gradient(x: Any) -> Any:
+    """The gradient of `_array_api_value`: `u + u^3 + 2 sum(u)`."""
+    u = x - 1.0
+    return u + u**3 + 2.0 * backend.namespace_of(x).sum(u)
+
+
+ARRAY_API_PROBLEM = FunctionObjective(_array_api_value, _array_api_gradient)
+"""A smooth, coupled, non-quadratic objective written in the array API, with its
+gradient: it computes in the library of whatever point it is given, for
+[`check_array_library`][optim.testing.check_array_library]."""
+
+
+def check_array_library(
+    rule: StepRule[Any],
+    convert: Callable[[Array], Any],
+    *,
+    problem: Objective = ARRAY_API_PROBLEM,
+    x0: ArrayLike = (1.0, -2.0, 0.5, 1.5),
+    steps: int = 12,
+    rtol: float = 1e-12,
+) -> None:
+    """Check that a rule gives numpy's iterates on another array library.
+
+    Runs `init` and `update` directly (with a run's
+    [`Evaluator`][optim.evaluator.Evaluator], so line searches evaluate trial
+    points) from `x0` as a numpy array and from `convert(x0)`, for `steps`
+    updates, and checks that every displacement is an array of `convert`'s
+    library, shaped like `x`, and that every iterate matches numpy's to `rtol`
+    (relative to the largest entry). Use float64 points: float32 arithmetic
+    rounds differently in each library.
+
+    Args:
+        rule: The rule to check.
+        convert: Turns a float64 numpy array into the other library's
+            (`array_api_strict.asarray`, `jax.numpy.asarray`, `torch.asarray`).
+        problem: An objective written in the array API, with a gradient.
+        x0: The start.
+        steps: Updates to compare.
+        rtol: Relative tolerance on the iterates.
+
+    Raises:
+        AssertionError: Naming the first step whose displacement is not of the
+            library or whose iterate differs.
+
+    Examples:
+        >>> import array_api_strict as xps
+        >>> from optim import Adam, LBFGS
+        >>> check_array_library(Adam(0.1), xps.asarray)
+        >>> check_array_library(LBFGS(), xps.asarray)
+    """
+    start = np.asarray(x0, dtype=np.float64)
+    other = convert(start)
+    name = backend.library(other)
+    runs = []
+    for x, foreign in ((start, False), (other, True)):
+        evaluator = Evaluator(problem, AnalyticGradient(), Mode.DESCENT)
+        state, iterates = rule.init(x), []
+        for k in range(steps):
+            value, gradient, _ = evaluator.evaluate(x)
+            delta, state = rule.update(
+                gradient, state, x=x, value=value, evaluator=evaluator
+            )
+            if foreign and backend.namespace_of(delta) is np:
+                raise AssertionError(
+                    f"{rule!r}.update returned a numpy displacement at step {k} for "
+                    f"a point of {name}"
+                )
+            assert tuple(delta.shape) == tuple(x.shape), (
+                f"{rule!r}.update returned a displacement of shape "
+                f"{tuple(delta.shape)} at step {k} on {name}"
+            )
+            x = x + delta
+            iterates.append(backend.to_host(x))
+        runs.append(iterates)
+    for k, (expected, got) in enumerate(zip(*runs, strict=True)):
+        scale = max(float(np.max(np.abs(expected))), 1e-300)
+        gap = float(np.max(np.abs(got - expected)))
+        assert gap <= rtol * scale, (
+            f"{rule!r} on {name}: iterate {k + 1} differs from numpy's by "
+            f"{gap:.3g} (relative {gap / scale:.3g} > {rtol:g})"
+        )
+
+
+__all__ += ["ARRAY_API_PROBLEM", "check_array_library"]
 
 
 def check_projection(

@@ -38,8 +38,8 @@ from typing import Any, Generic, TypeVar
 import attrs
 import numpy as np
 
-from optim import _validators
-from optim._arrays import run_dtype
+from optim import _validators, backend
+from optim._arrays import cast_like, host_dtype
 from optim._types import Array, override
 from optim.evaluation import TrialEvaluator
 from optim.step_rules import StepRule
@@ -232,7 +232,10 @@ class ClipByValue(GradientTransform[None]):
         value: float,
         evaluator: TrialEvaluator,
     ) -> tuple[Array, None]:
-        return np.clip(gradient, -self.max_value, self.max_value), None
+        xp = backend.namespace_of(gradient)
+        if xp is np:
+            return np.clip(gradient, -self.max_value, self.max_value), None
+        return xp.clip(gradient, min=-self.max_value, max=self.max_value), None
 
 
 @attrs.frozen
@@ -277,7 +280,7 @@ class ClipByNorm(GradientTransform[None]):
         value: float,
         evaluator: TrialEvaluator,
     ) -> tuple[Array, None]:
-        norm = math.sqrt(float(np.vdot(gradient, gradient))) + self.eps
+        norm = math.sqrt(backend.vdot(gradient, gradient)) + self.eps
         if norm <= self.max_norm:
             return gradient, None
         return gradient * (self.max_norm / norm), None
@@ -338,13 +341,15 @@ class AddDecayedWeights(GradientTransform[None]):
     ) -> tuple[Array, None]:
         if self.weight_decay == 0.0:
             return gradient, None
-        x = np.asarray(x, dtype=np.result_type(gradient))
+        x = cast_like(x, gradient)
         if self.mask is None:
             return gradient + self.weight_decay * x, None
         decay = np.repeat(
             [self.weight_decay if on else 0.0 for on, _ in self.mask],
             [size for _, size in self.mask],
-        ).astype(np.result_type(gradient))
+        ).astype(host_dtype(gradient))
+        if backend.namespace_of(gradient) is not np:  # one transfer per update
+            decay = backend.from_host(decay, like=gradient)
         return gradient + decay * x, None
 
 
@@ -602,7 +607,7 @@ class ReduceOnPlateau(GradientTransform[ReduceOnPlateauState]):
 
     @override
     def init(self, x0: Array) -> ReduceOnPlateauState:
-        dtype = run_dtype(np.result_type(x0))
+        dtype = host_dtype(x0)  # the state is numbers, kept on the host
         return ReduceOnPlateauState(
             best_value=np.array(np.inf, dtype=dtype), average=np.array(0.0, dtype)
         )
@@ -648,6 +653,8 @@ class ReduceOnPlateau(GradientTransform[ReduceOnPlateauState]):
             state = self._tested(state)
         if state.scale == 1.0:
             return gradient, state
+        if backend.namespace_of(gradient) is not np:
+            return gradient * state.scale, state
         return gradient * np.asarray(state.scale, dtype=np.result_type(gradient)), state
 
 

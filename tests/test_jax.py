@@ -121,3 +121,34 @@ def test_missing_extra_is_one_clear_line(monkeypatch):
 
     with pytest.raises(MissingExtraError, match=r'pip install "optim-gradient\[jax\]"'):
         JaxObjective(_sphere)
+
+
+def test_jax_points_stay_jax_arrays():
+    objective = JaxObjective(_rosenbrock)
+    x = jnp.asarray([-1.2, 1.0, 0.5])
+    value, gradient = objective.value_and_gradient(x)
+    host_value, host_gradient = objective.value_and_gradient(np.asarray(x))
+    assert isinstance(gradient, jax.Array)
+    assert type(host_gradient) is np.ndarray
+    assert value == host_value
+    np.testing.assert_array_equal(np.asarray(gradient), host_gradient)
+    assert objective.value(x) == host_value
+
+
+def test_a_stack_of_jax_points_is_one_vectorized_call():
+    objective = JaxObjective(_rosenbrock)
+    stack = np.array([[-1.2, 1.0, 0.5], [1.0, 1.0, 1.0], [0.0, 2.0, -1.0]])
+    values = objective.values(jnp.asarray(stack))
+    assert isinstance(values, jax.Array)
+    np.testing.assert_allclose(
+        np.asarray(values), objective.values(stack), rtol=1e-15, atol=0
+    )
+
+
+@pytest.mark.parametrize("rule", [Adam(0.05), LBFGS()], ids=["adam", "lbfgs"])
+def test_rules_on_jax_points_with_a_jax_objective(rule):
+    from optim.testing import check_array_library
+
+    check_array_library(
+        rule, jnp.asarray, problem=JaxObjective(_rosenbrock), x0=(-1.2, 1.0, 0.5)
+    )
