@@ -6,6 +6,8 @@ from typing import Any
 import attrs
 import numpy as np
 
+from optim.backend import is_foreign, to_host
+
 
 def same(a: Any, b: Any) -> bool:
     """Whether two states (arrays, attrs records, tuples, numbers) are identical.
@@ -24,6 +26,13 @@ def same(a: Any, b: Any) -> bool:
             and isinstance(b, np.ndarray)
             and a.shape == b.shape
             and bool(np.array_equal(a, b, equal_nan=True))
+        )
+    if is_foreign(a) or is_foreign(b):  # another array library's arrays
+        return (
+            is_foreign(a)
+            and is_foreign(b)
+            and tuple(a.shape) == tuple(b.shape)
+            and bool(np.array_equal(to_host(a), to_host(b), equal_nan=True))
         )
     if attrs.has(type(a)):
         return type(a) is type(b) and all(

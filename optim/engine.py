@@ -22,7 +22,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from optim._arrays import as_start_point, check_like_x
+from optim import backend
+from optim._arrays import as_start_point, check_like_x, host_dtype, machine_eps
 from optim._compare import same
 from optim._types import Array
 from optim.errors import OptimizationError
@@ -87,6 +88,7 @@ class Engine:
         "_fixed_rate",
         "_kwargs",
         "_margin",
+        "_numpy",
         "_patience",
         "_patience_floor",
         "_pending",
@@ -98,6 +100,7 @@ class Engine:
         "_size_bound",
         "_spare",
         "_spec",
+        "_vdot",
         "_x0",
         "context",
         "evaluator",
@@ -131,10 +134,11 @@ class Engine:
             rng = _restored_stream(context, start.random_state)
         else:
             self.state, self._resumed = None, False
-            self._x0, self.note = _feasible(context, as_start_point(start))
+            start = as_start_point(start, keep_library=True)
+            self._x0, self.note = _feasible(context, start)
             rng = context.gradient_estimator.random_stream()
         x = self.x
-        dtype: Any = x.dtype  # attrs' evolve is typed too narrowly for a dtype
+        dtype: Any = host_dtype(x)  # attrs' evolve is typed too narrowly for a dtype
         self.context = attrs.evolve(context, dtype=dtype)
         # What every step reads, looked up once.
         self._sign = context.mode.sign
@@ -148,7 +152,11 @@ class Engine:
         self._spare: Array | None = None  # an old point's buffer, see _moved
         self._size_bound = math.inf  # an upper bound on |x|^2, kept by _stuck
         # Built-in rules step in the run's buffers (see _update_into).
-        self._buffered = type(context.step_rule) in BUFFERED
+        # numpy points only: another array library computes the pure `update`
+        # in its namespace (one per run; no per-library path in the rules).
+        self._numpy = type(x) is np.ndarray
+        self._buffered = type(context.step_rule) in BUFFERED and self._numpy
+        self._vdot: Any = np.vdot if self._numpy else backend.vdot
         rate = getattr(context.step_rule, "learning_rate", None)
         fixed = (
             type(context.step_rule) is FixedStep
@@ -334,7 +342,7 @@ class Engine:
             value, gradient, error = self.evaluator.evaluate(x)
         except Exception as failure:  # the run's result must survive it
             return _failed(state, failure)
-        gradient_norm = math.sqrt(np.vdot(gradient, gradient))
+        gradient_norm = math.sqrt(self._vdot(gradient, gradient))
         if not (math.isfinite(value) and math.isfinite(gradient_norm)):
             return End(
                 Stop(
@@ -398,12 +406,15 @@ class Engine:
                     ),
                     state.x,
                 )
-                size = float(np.vdot(delta, delta))
-                x = np.add(state.x, delta, out=self._spare_like(state.x))
+                size = float(self._vdot(delta, delta))
+                if self._numpy:
+                    x = np.add(state.x, delta, out=self._spare_like(state.x))
+                else:
+                    x = state.x + delta
             if self._constraint is not None:
                 x = _projected(self._constraint, x, state.x)
                 delta = x - state.x  # what the step did, for the test below
-                size = float(np.vdot(delta, delta))
+                size = float(self._vdot(delta, delta))
             # `_stuck` in O(1) for the common case, a finite step that moves x:
             # told by the step's squared size and a cached bound on |x|^2 (kept
             # by the triangle inequality); the exact norm of x only when in doubt.
@@ -411,7 +422,7 @@ class Engine:
             if size < math.inf:  # False for inf and nan too
                 bound = self._size_bound
                 if not size > 1e-30 * bound:  # in doubt: the exact norm of x
-                    bound = float(np.vdot(state.x, state.x))
+                    bound = float(self._vdot(state.x, state.x))
                 if size > 1e-30 * bound:
                     self._size_bound = (math.sqrt(bound) + math.sqrt(size)) ** 2
                 else:
@@ -574,15 +585,19 @@ class Engine:
         )
         constraint, sign = self.context.constraint, self.context.mode.sign
         same_scheme = type(check) is type(self.context.gradient_estimator)
+        to_host = backend.to_host  # the norms on the host (numpy: as it is)
+        if error is not None:
+            error = to_host(error)
         if same_scheme and check.random_stream() is None:
             # The two estimates' difference bounds the run's own error, and so
             # does the second estimate's own error estimate: the larger.
-            difference = np.abs(gradient - state.gradient)
+            difference = np.abs(to_host(gradient) - to_host(state.gradient))
             error = difference if error is None else np.maximum(difference, error)
             gradient = state.gradient
         projected = gradient
         if constraint is not None:
             projected = constraint.projected_gradient(state.x, sign * gradient)
+        projected, gradient = to_host(projected), to_host(gradient)
         if error is not None and constraint is not None:
             error = np.where((projected == 0) & (gradient != 0), 0.0, error)
         norm = float(np.linalg.norm(np.ravel(projected), ord=order))
@@ -636,7 +651,7 @@ class Engine:
         # A copy: the objective may write the probe's gradient into the same buffer.
         loss, gradient = evaluator.minimized(state.value, state.gradient.copy())
         norm = _norm(gradient)
-        eps = float(np.finfo(state.x.dtype).eps)
+        eps = machine_eps(state.x)
         if not norm > 0.0:
             return None
         t = eps**0.5 * max(1.0, _norm(state.x))
@@ -673,7 +688,7 @@ class Engine:
         """
         state, evaluator, constraint = self.state, self.evaluator, self._constraint
         assert state is not None
-        eps = float(np.finfo(state.x.dtype).eps)
+        eps = machine_eps(state.x)
         values = []
         try:
             for k in range(-4, 5):
@@ -932,7 +947,7 @@ def steps(engine: Engine) -> Generator[StepInfo, None, Result]:
 
 
 def _norm(array: Array) -> float:
-    return math.sqrt(np.vdot(array, array))
+    return math.sqrt(backend.vdot(array, array))
 
 
 def _feasible(context: RunContext, x: Array) -> tuple[Array, str]:
@@ -941,19 +956,27 @@ def _feasible(context: RunContext, x: Array) -> tuple[Array, str]:
     if constraint is None:
         return x, ""
     constraint.check(x)
-    projected = np.asarray(constraint.project(x), dtype=x.dtype)
-    if projected.shape != x.shape or not np.isfinite(projected).all():
+    projected = backend.astype(constraint.project(x), x.dtype, copy=False)
+    if tuple(projected.shape) != tuple(x.shape) or not _finite(projected):
         raise ValueError(
             f"{type(constraint).__name__}.project returned a "
             f"{projected.shape} array with non-finite entries or the wrong shape "
             f"for x0 of shape {x.shape}"
         )
-    if np.array_equal(projected, x):
+    if backend.array_equal(projected, x):
         return x, ""
     return projected, (
         "x0 was outside the constraint and was projected onto it (moved by "
         f"{_norm(projected - x):.3g})"
     )
+
+
+def _finite(x: Array) -> bool:
+    """Whether every entry of `x` is finite, in its array library."""
+    if type(x) is np.ndarray:
+        return bool(np.isfinite(x).all())
+    xp = backend.namespace_of(x)
+    return bool(xp.all(xp.isfinite(x)))
 
 
 def _restored_stream(
@@ -1104,14 +1127,14 @@ def _stuck(
     state (a schedule warming up from 0) goes on.
     """
     step = state.step + 1
-    if not np.isfinite(x).all():
+    if not _finite(x):
         return Stop(
             Status.DIVERGED,
             f"step {step} produced a non-finite point (the step rule's step, or the "
             "projection, was not finite); the result is the last finite iterate "
             f"(step {state.step})",
         )
-    if not np.array_equal(x, state.x):
+    if not backend.array_equal(x, state.x):
         return None
     if size == 0.0 and (
         evaluator.rng is not None or not same(rule_state, state.rule_state)

@@ -126,6 +126,7 @@ class _Counted(Objective):
             if (
                 type(value) is float
                 and type(gradient) is np.ndarray
+                and type(x) is np.ndarray
                 and gradient.shape == x.shape
                 and (gradient.dtype is x.dtype or gradient.dtype == run_dtype(x.dtype))
             ):  # `_private` inlined: its checks are passed
