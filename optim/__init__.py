@@ -32,6 +32,7 @@ from optim.line_search_rules import (
 )
 from optim.lr_finder import LearningRateFinderResult, find_learning_rate
 from optim.mode import Mode
+from optim.more_thuente import MoreThuente
 from optim.multistart import multistart
 from optim.objective import FunctionObjective, Objective
 from optim.optimizer import Optimizer, Run
@@ -110,6 +111,7 @@ __all__ = [
     "LogProgress",
     "Mode",
     "Momentum",
+    "MoreThuente",
     "NAdam",
     "Nesterov",
     "Objective",

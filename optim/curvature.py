@@ -86,8 +86,8 @@ def newton_decrease(
 
     Returns:
         The bound and the Newton step; `None` when the model has no minimum to
-        bound (the measured Hessian is not positive definite by more than its
-        error, or is not finite), or `x` has more than `MAX_SIZE` coordinates.
+            bound (the measured Hessian is not positive definite by more than its
+            error, or is not finite), or `x` has more than `MAX_SIZE` coordinates.
 
     Examples:
         >>> import numpy as np

@@ -57,6 +57,7 @@ from optim.gradients import GradientEstimator
 from optim.line_search import Search, SearchResult, StrongWolfe
 from optim.line_search_rules import LBFGS, ConjugateGradient
 from optim.mode import Mode
+from optim.more_thuente import MoreThuente
 from optim.newton import NewtonCG, TrustNCG
 from optim.objective import Objective
 from optim.optimizer import Optimizer
@@ -1287,7 +1288,7 @@ def _minimize(
             DeprecationWarning,
             stacklevel=3,
         )
-    rule = extras["step_rule"] if name == "rule" else _rule(name, options)
+    rule = extras["step_rule"] if name == "rule" else _rule(name, options, bounds)
     maxiter = options.get("maxiter")
     if maxiter is None:
         maxiter = extras.get("max_steps")
@@ -1377,7 +1378,7 @@ def _check_bounds(bounds: Any, n: int) -> None:
         raise ValueError("An upper bound is less than the corresponding lower bound.")
 
 
-def _rule(name: str, options: Mapping[str, Any]) -> StepRule[Any]:
+def _rule(name: str, options: Mapping[str, Any], bounds: Any = None) -> StepRule[Any]:
     if name == "trust-ncg":
         return TrustNCG(
             max_trust_radius=options.get("max_trust_radius", 1000.0),
@@ -1399,6 +1400,10 @@ def _rule(name: str, options: Mapping[str, Any]) -> StepRule[Any]:
     if not maxls > 0:
         raise ValueError("maxls must be positive.")
     search: Search = StrongWolfe(c1=c1, c2=c2, max_iterations=maxls)
+    if name == "l-bfgs-b" and bounds is None:
+        # scipy's search (lnsrlb in lbfgsb.c: dcsrch, c1 = 1e-3, c2 = 0.9); in a
+        # box the rule's search along the path up to the first bound.
+        search = MoreThuente(max_iterations=maxls)
     if name == "newton-cg":
         return NewtonCG(search=search)
     if name != "l-bfgs-b":
