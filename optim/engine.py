@@ -678,9 +678,10 @@ class Engine:
             rounding = max(rounding, self._value_noise(loss))
         asked = self.context.ftol * max(1.0, abs(loss))
         gained = loss - trial  # what the Newton step did gain
+        probes = "gradient evaluations" if product is None else "Hessian products"
         how = (
-            f"a Newton step (Hessian measured by {found.evaluations} gradient "
-            f"evaluations) would lower f by at most {found.bound:.3g}"
+            f"a Newton step (Hessian measured by {found.evaluations} {probes}) "
+            f"would lower f by at most {found.bound:.3g}"
         )
         norm = state.gradient_norm
         tol = self.hooks.gradient_tol
