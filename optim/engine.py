@@ -26,6 +26,7 @@ from optim import backend
 from optim._arrays import as_start_point, check_like_x, host_dtype, machine_eps
 from optim._compare import same
 from optim._types import Array
+from optim.curvature import newton_decrease
 from optim.errors import OptimizationError
 from optim.evaluator import Evaluator
 from optim.gradients import AnalyticGradient
@@ -622,6 +623,10 @@ class Engine:
                 f"{end.stop.message}; the gradient is at the level of floating-point "
                 "rounding: a stationary point"
             )
+        if exact:
+            verdict = self._newton_floor(end)
+            if verdict is not None:
+                return verdict
         floor = self._precision_floor() if exact else None
         # A search that found no lower point is direct evidence: the floor, an
         # estimate, is then given a factor 2 (a decrease of 4x the rounding noise).
@@ -635,6 +640,100 @@ class Engine:
                 f"({asked}reached {state.gradient_norm:.3g})"
             )
         return end
+
+    def _newton_floor(self, end: End) -> End | None:
+        r"""Judge a stalled run by what a Newton step could still gain.
+
+        The Hessian is measured at `x` (see
+        [`newton_decrease`][optim.curvature.newton_decrease]: $2n$ gradient
+        evaluations, or $n$ of the objective's Hessian-vector products) and
+        bounds the decrease $\Delta$ any step can bring where the quadratic
+        model holds; one more evaluation, at the Newton point, checks that the
+        model holds. The run is `CONVERGED` when $\Delta$ is within the rounding
+        error of $f$ (as good as can be had: no step can lower $f$ measurably) or
+        within $\text{ftol} \cdot \max(1, |f|)$ (as good as asked: scipy
+        L-BFGS-B's measure of a converged value). Its message states the
+        gradient norm reached and the floor these put on it, $\|g\|
+        \sqrt{\text{threshold} / \Delta}$. Otherwise the stall stands and its
+        message says what a Newton step would still gain.
+
+        Returns:
+            The verdict, or `None` when the Hessian cannot tell (not measured
+            under a constraint, beyond `MAX_SIZE` coordinates or in float32; not
+            positive definite by more than its error): then the
+            steepest-descent floor of `_precision_floor` decides.
+        """
+        state, evaluator = self.state, self.evaluator
+        assert state is not None
+        if self._constraint is not None or state.x.dtype != _F64:
+            return None
+        loss, gradient = evaluator.minimized(state.value, state.gradient.copy())
+        product = (
+            evaluator.hessian_vector_product
+            if evaluator.has_hessian_vector_product
+            else None
+        )
+        try:
+            found = newton_decrease(
+                lambda point: evaluator.value_and_gradient(point)[1],
+                state.x,
+                gradient,
+                hessian_vector_product=product,
+            )
+            trial = None if found is None else evaluator.value(state.x + found.step)
+        except Exception:
+            return None
+        finally:
+            self._recount()
+        if found is None or trial is None:
+            return None
+        eps = float(np.finfo(state.x.dtype).eps)
+        reach = 4.0 if end.stop.status is Status.PRECISION_LIMIT else 1.0
+        rounding = 10.0 * eps * abs(loss)
+        if found.bound > reach * rounding:
+            rounding = max(rounding, self._value_noise(loss))
+        asked = self.context.ftol * max(1.0, abs(loss))
+        gained = loss - trial  # what the Newton step did gain
+        probes = "gradient evaluations" if product is None else "Hessian products"
+        how = (
+            f"a Newton step (Hessian measured by {found.evaluations} {probes}) "
+            f"would lower f by at most {found.bound:.3g}"
+        )
+        norm = state.gradient_norm
+        tol = self.hooks.gradient_tol
+        below = "" if tol is None else f"tol {tol:.3g} is below it; "
+        if found.bound <= reach * rounding and gained <= reach * rounding:
+            floor = _scaled_floor(norm, found.bound, reach * rounding)
+            return _converged(
+                f"{end.stop.message}; no step can lower f measurably here: {how}, "
+                f"within its rounding error {rounding:.3g}; the precision floor of "
+                f"the gradient norm at this point is {floor:.3g} ({below}reached "
+                f"{norm:.3g})"
+            )
+        if found.bound <= asked and gained <= asked:
+            floor = _scaled_floor(norm, found.bound, asked)
+            return _converged(
+                f"{end.stop.message}; f is converged to ftol here: {how}, within "
+                f"ftol * max(1, |f|) = {asked:.3g} (scipy L-BFGS-B's test of a "
+                f"converged value); the floor this puts on the gradient norm at "
+                f"this point is {floor:.3g} ({below}reached {norm:.3g})"
+            )
+        message = (
+            f"{end.stop.message}; not a minimum to precision: {how} (it gained "
+            f"{gained:.3g}), more than the rounding error {rounding:.3g} of f"
+            + (f" and ftol * max(1, |f|) = {asked:.3g}" if asked > 0.0 else "")
+        )
+        return attrs.evolve(end, stop=attrs.evolve(end.stop, message=message))
+
+    def _recount(self) -> None:
+        """Bring the state's evaluation counts up to date after end-of-run probes."""
+        state, evaluator = self.state, self.evaluator
+        assert state is not None
+        self.state = attrs.evolve(
+            state,
+            evaluations=evaluator.evaluations,
+            gradient_evaluations=evaluator.gradient_evaluations,
+        )
 
     def _precision_floor(self) -> float | None:
         r"""The smallest gradient norm that floating point lets a step act on here.
@@ -664,11 +763,7 @@ class Engine:
         except Exception:
             return None
         finally:
-            self.state = attrs.evolve(
-                state,
-                evaluations=evaluator.evaluations,
-                gradient_evaluations=evaluator.gradient_evaluations,
-            )
+            self._recount()
         if not moved > 0.0:
             return None
         curvature = _norm(other - gradient) / moved
@@ -702,11 +797,7 @@ class Engine:
         except Exception:
             return 0.0
         finally:
-            self.state = attrs.evolve(
-                state,
-                evaluations=evaluator.evaluations,
-                gradient_evaluations=evaluator.gradient_evaluations,
-            )
+            self._recount()
         third = np.diff(np.asarray(values, dtype=np.float64), 3)
         noise = math.sqrt(float(np.mean(third**2)) / 20.0)
         return noise if math.isfinite(noise) else 0.0
@@ -1034,6 +1125,16 @@ def _keeps_gradients(rule: Any) -> bool:
     inner = getattr(rule, "rule", rule)  # a Chain's own rule
     built_in = type(inner).__module__ == "optim.step_rules"
     return not built_in or bool(getattr(rule, "evaluates_trial_points", True))
+
+
+def _scaled_floor(norm: float, decrease: float, threshold: float) -> float:
+    """The gradient norm at which a predicted `decrease` would reach `threshold`.
+
+    The model's decrease grows with the square of the gradient's scale.
+    """
+    if not decrease > 0.0:
+        return math.inf
+    return norm * math.sqrt(threshold / decrease)
 
 
 def _converged(message: str) -> End:

@@ -57,7 +57,7 @@ from optim.callbacks import Callback, CallbackLike, StopOnZeroGradient
 from optim.directions import Direction, PolakRibiere
 from optim.errors import OptimizationError
 from optim.gradients import GradientEstimator
-from optim.line_search import MoreThuente, StrongWolfe
+from optim.line_search import MoreThuente, Search, StrongWolfe
 from optim.line_search_rules import LBFGS, LineSearchRule
 from optim.mode import Mode
 from optim.newton import NewtonCG, TrustNCG
@@ -1283,7 +1283,7 @@ def _minimize(
             DeprecationWarning,
             stacklevel=3,
         )
-    rule = extras["step_rule"] if name == "rule" else _rule(name, options)
+    rule = extras["step_rule"] if name == "rule" else _rule(name, options, bounds)
     maxiter = options.get("maxiter")
     if maxiter is None:
         maxiter = extras.get("max_steps")
@@ -1373,7 +1373,7 @@ def _check_bounds(bounds: Any, n: int) -> None:
         raise ValueError("An upper bound is less than the corresponding lower bound.")
 
 
-def _rule(name: str, options: Mapping[str, Any]) -> StepRule[Any]:
+def _rule(name: str, options: Mapping[str, Any], bounds: Any = None) -> StepRule[Any]:
     if name == "trust-ncg":
         return TrustNCG(
             max_trust_radius=options.get("max_trust_radius", 1000.0),
@@ -1394,9 +1394,14 @@ def _rule(name: str, options: Mapping[str, Any]) -> StepRule[Any]:
     maxls = int(options.get("maxls", 20))
     if not maxls > 0:
         raise ValueError("maxls must be positive.")
-    strong_wolfe = StrongWolfe(c1=c1, c2=c2, max_iterations=maxls)
     if name == "l-bfgs-b":
-        return LBFGS(int(options.get("maxcor", 10)), search=strong_wolfe)
+        search: Search = StrongWolfe(c1=c1, c2=c2, max_iterations=maxls)
+        if bounds is None:
+            # scipy's search (lnsrlb in lbfgsb.c: dcsrch with c1 = 1e-3, c2 = 0.9,
+            # xtol = 0.1); in a box the rule's search along the path up to the
+            # first bound.
+            search = MoreThuente(1e-3, 0.9, xtol=0.1, max_iterations=maxls)
+        return LBFGS(int(options.get("maxcor", 10)), search=search)
     # scipy's line_search_wolfe12: dcsrch (at most 99 trials), steps in
     # [1e-100, 1e100] for BFGS and CG and in [1e-8, 50] for Newton-CG.
     limits = {"min_step": 1e-8, "max_step": 50.0}

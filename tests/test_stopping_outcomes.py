@@ -5,6 +5,8 @@ kernels and CPUs the suite cannot run on, so the assertions are what the algorit
 guarantees, not what one kernel happens to produce.
 """
 
+import re
+
 import numpy as np
 import pytest
 import scipy.optimize
@@ -14,6 +16,7 @@ from optim import (
     Adam,
     Bounds,
     CentralDifference,
+    ConjugateGradient,
     FixedStep,
     ForwardDifference,
     Optimizer,
@@ -182,8 +185,8 @@ def test_forward_differences_stop_at_most_3x_scipy(ulps):
 def test_exact_gradients_stalled_at_the_minimum_are_a_success(name, tol, ulps):
     """MGH problems whose computed f is noisier than eps |f| (small differences of
     large terms): L-BFGS stalls at the minimum with a gradient above tol but below
-    the precision floor that f's measured rounding noise sets; that is a success,
-    and the message says the floor was measured."""
+    the floor that f's measured rounding noise (or ftol) sets; that is a success,
+    and the message gives the floor and the norm reached."""
     from optim.mgh import PROBLEMS
 
     problem = next(p for p in PROBLEMS if p.name == name)
@@ -202,19 +205,98 @@ def test_exact_gradients_stalled_at_the_minimum_are_a_success(name, tol, ulps):
     assert result.success, result.message
     assert result.value <= scipy_value + 1e-6 * max(1.0, abs(scipy_value))
     if result.gradient_norm > tol:
-        assert "precision floor" in result.message
+        assert "floor" in result.message
+        assert f"reached {result.gradient_norm:.3g})" in result.message
 
 
-def test_a_stalled_run_far_from_stationary_is_no_success():
-    """Penalty II with L-BFGS at tol 1e-10: the value stops improving while the
-    gradient (about 2e-7) is 30x the precision floor: NO_PROGRESS, success=False."""
+def _mgh_run(name, rule, tol, ulps, **config):
     from optim.mgh import PROBLEMS
 
-    problem = next(p for p in PROBLEMS if p.name == "Penalty II")
-    result = Optimizer(
-        problem, step_rule=LBFGS(), callbacks=[StopOnZeroGradient(1e-10)]
-    ).run(problem.x0)
+    problem = next(p for p in PROBLEMS if p.name == name)
+    with np.errstate(all="ignore"):
+        return problem, Optimizer(
+            problem, step_rule=rule(), callbacks=[StopOnZeroGradient(tol)], **config
+        ).run(_nudged(problem.x0, ulps))
+
+
+@pytest.mark.parametrize("ulps", [0, 1, 3, 6])
+@pytest.mark.parametrize(
+    ("name", "rule"), [("Osborne 2", ConjugateGradient), ("Penalty II", LBFGS)]
+)
+def test_a_value_converged_to_ftol_is_a_success(name, rule, ulps):
+    """The run stops improving with the gradient above tol 1e-10, where a Newton
+    step (Hessian measured at the end) would lower f by less than ftol max(1, |f|),
+    scipy L-BFGS-B's test of a converged value: a success, at scipy's value, and the
+    message gives the floor that puts on the gradient and the norm reached."""
+    problem, result = _mgh_run(name, rule, 1e-10, ulps)
+    with np.errstate(all="ignore"):
+        reference = scipy.optimize.minimize(
+            problem.value,
+            problem.x0,
+            jac=problem.gradient,
+            method="L-BFGS-B",
+            options={"gtol": 1e-10, "ftol": 0.0, "maxiter": 10_000},
+        ).fun
+
+    assert result.success, result.message
+    assert abs(result.value - reference) <= 1e-8 * max(1.0, abs(reference))
+    if result.gradient_norm > 1e-10:
+        assert "Newton step" in result.message
+        assert f"reached {result.gradient_norm:.3g})" in result.message
+        found = re.search(r"gradient norm at this point is (\S+) ", result.message)
+        assert found is not None, result.message
+        floor = float(found.group(1))
+        assert floor >= result.gradient_norm
+
+
+@pytest.mark.parametrize("ulps", [0, 1, 3, 7])
+def test_a_stall_short_of_the_minimum_is_no_success(ulps):
+    """Powell badly scaled with CG, progress stop off: the line search fails where
+    a Newton step would still lower f by about 1e-6 (against rounding noise of
+    1e-20): PRECISION_LIMIT, success=False, and the message says so."""
+    _, result = _mgh_run(
+        "Powell badly scaled", ConjugateGradient, 1e-10, ulps, ftol=None
+    )
 
     assert not result.success
-    assert result.status is Status.NO_PROGRESS
-    assert result.gradient_norm > 1e-8
+    assert result.status is Status.PRECISION_LIMIT
+    assert "not a minimum to precision" in result.message
+    assert f"gradient norm {result.gradient_norm:.3g} at step {result.steps}" in (
+        result.message
+    )
+
+
+@pytest.mark.parametrize("ulps", [0, 1, 3, 7])
+def test_without_ftol_only_precision_makes_a_stall_a_success(ulps):
+    """Osborne 2 with CG, progress stop off: the search stalls with the gradient
+    near 5e-8, where a Newton step would still gain about 1e-14, 100x the rounding
+    noise of f: not stationary in floating point, so no success."""
+    _, result = _mgh_run("Osborne 2", ConjugateGradient, 1e-10, ulps, ftol=None)
+
+    if result.gradient_norm > 1e-10:
+        assert not result.success, result.message
+        assert "converged to ftol" not in result.message
+
+
+def test_ascent_judges_a_stall_as_descent_does():
+    """Maximizing -f ends as minimizing f does, with the same verdict."""
+    from optim.mgh import PROBLEMS
+    from optim.objective import FunctionObjective
+
+    problem = next(p for p in PROBLEMS if p.name == "Penalty II")
+    negated = FunctionObjective(
+        lambda x: -problem.value(x), gradient=lambda x: -problem.gradient(x)
+    )
+    _, descent = _mgh_run("Penalty II", LBFGS, 1e-10, 0)
+    with np.errstate(all="ignore"):
+        ascent = Optimizer(
+            negated,
+            step_rule=LBFGS(),
+            callbacks=[StopOnZeroGradient(1e-10)],
+            mode="ascent",
+        ).run(problem.x0)
+
+    assert ascent.success == descent.success
+    assert ascent.value == -descent.value
+    verdict = descent.message.index("; f is converged to ftol")
+    assert ascent.message.endswith(descent.message[verdict:])
