@@ -301,17 +301,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 constraint.projected_gradient(x, gradient)
             )
         previous_x, previous_gradient = state.previous_x, state.previous_gradient
-        again = (
-            state.stalled
-            and previous_x is not None
-            and previous_gradient is not None
-            and backend.array_equal(x, previous_x)
-        )
-        repeated = (
-            again
-            and previous_gradient is not None
-            and backend.array_equal(gradient, previous_gradient)
-        )
+        again, repeated = _stalled_here(state, x, gradient)
         if state.exhausted and getattr(evaluator, "rng", None) is None:
             # The last step took what failed searches found: with a deterministic
             # estimator, searching again from so close would fail again.
@@ -616,6 +606,24 @@ def _host_pairs(state: LBFGSDirectionState) -> LBFGSDirectionState:
         gradient_changes=backend.to_host(state.gradient_changes),
         inverse=backend.to_host(state.inverse),
     )
+
+
+def _stalled_here(
+    state: LineSearchRuleState, x: Array, gradient: Array
+) -> tuple[bool, bool]:
+    """Whether the last search failed at this very point, and with this gradient."""
+    again = (
+        state.stalled
+        and state.previous_x is not None
+        and state.previous_gradient is not None
+        and backend.array_equal(x, state.previous_x)
+    )
+    repeated = (
+        again
+        and state.previous_gradient is not None
+        and backend.array_equal(gradient, state.previous_gradient)
+    )
+    return again, repeated
 
 
 def _to_bound(

@@ -75,7 +75,9 @@ CASES = {
     "x0-complex": lambda: run(Sphere(), [1 + 2j]),
     "x0-nan": lambda: run(Sphere(), [1.0, math.nan]),
     "x0-inf": lambda: run(Sphere(), [math.inf]),
-    "x0-other-library": lambda: run(Sphere(), xps.zeros(2)),
+    "x0-mixed-libraries": lambda: run(
+        FunctionObjective(lambda params: 0.0), {"w": xps.zeros(2), "b": np.zeros(1)}
+    ),
     "x0-shape": lambda: run(lambda x: x[0] * x[1], [1.0]),
     "value-array": lambda: run(lambda x: x, [1.0, 2.0]),
     "value-none": lambda: run(lambda x: None, [1.0]),
