@@ -14,6 +14,7 @@ from optim import (
     Adam,
     Bounds,
     CentralDifference,
+    Checkpoint,
     FixedStep,
     ForwardDifference,
     FunctionObjective,
@@ -23,6 +24,7 @@ from optim import (
     StopOnZeroGradient,
 )
 from optim.backend import library, to_host
+from optim.checkpoint import load_checkpoint
 from optim.testing import ARRAY_API_PROBLEM
 from tests.test_step_rules import ALL_RULES
 
@@ -62,7 +64,8 @@ def _rule_id(request):
 
 
 def _constraint(request):
-    return Bounds(-0.5, 1.2) if _rule_id(request) == "lbfgs-bounds" else None
+    bounded = request.node.callspec.id.startswith("lbfgs-bounds")
+    return Bounds(-0.5, 1.2) if bounded else None
 
 
 @pytest.mark.parametrize("mode", ["descent", "ascent"])
@@ -133,3 +136,110 @@ def test_the_callers_start_is_never_modified():
     start = xps.asarray(START)
     Optimizer(ARRAY_API_PROBLEM, step_rule=FixedStep(0.1), max_steps=5).run(start)
     np.testing.assert_array_equal(to_host(start), np.asarray(START))
+
+
+# --- a resumed run returns to the library and device of its x0 ----------------
+
+RESUMED_AT = 15
+
+
+def _optimizer(rule, constraint, steps, callbacks=()):
+    extra = {} if constraint is None else {"constraint": constraint}
+    return Optimizer(
+        ARRAY_API_PROBLEM,
+        step_rule=rule,
+        max_steps=steps,
+        callbacks=[StopOnZeroGradient(1e-9), *callbacks],
+        **extra,
+    )
+
+
+def _resumed_like_uninterrupted(rule, constraint, x0, tmp_path, *, rtol):
+    """Checkpoint a run at step 15, resume it with `like=x0`: the same iterates."""
+    whole = _optimizer(rule, constraint, 40)
+    uninterrupted = [to_host(info.x) for info in whole.iterate(x0)]
+    path = tmp_path / "run.npz"
+    _optimizer(rule, constraint, RESUMED_AT, [Checkpoint(path)]).run(x0)
+    state = load_checkpoint(path, whole, like=x0)
+    assert library(state.x) == library(x0)
+    resumed = list(whole.resume_from(state))
+    assert [info.step for info in resumed] == list(
+        range(RESUMED_AT + 1, len(uninterrupted))
+    )
+    for info in resumed:
+        assert library(info.x) == library(info.gradient) == library(x0)
+        np.testing.assert_allclose(
+            to_host(info.x), uninterrupted[info.step], rtol=rtol, atol=rtol
+        )
+    return resumed
+
+
+@pytest.mark.parametrize("rule", CASES)
+def test_a_resumed_array_api_strict_run_is_the_uninterrupted_run(
+    rule, request, tmp_path
+):
+    constraint = (
+        Bounds(-0.5, 1.2) if request.node.callspec.id == "lbfgs-bounds" else None
+    )
+    _resumed_like_uninterrupted(
+        rule, constraint, xps.asarray(START), tmp_path, rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [p for p in CASES if p.id in {"adam", "lbfgs", "lbfgs-bounds", "bfgs-dense"}],
+)
+def test_a_resumed_jax_run_is_the_uninterrupted_run(rule, request, tmp_path):
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    constraint = (
+        Bounds(-0.5, 1.2) if request.node.callspec.id == "lbfgs-bounds" else None
+    )
+    x0 = jax.numpy.asarray(START, dtype=jax.numpy.float64)
+    _resumed_like_uninterrupted(rule, constraint, x0, tmp_path, rtol=1e-12)
+
+
+def _returned(generator):
+    """The value a generator of steps returns: the run's result."""
+    while True:
+        try:
+            next(generator)
+        except StopIteration as stop:
+            return stop.value
+
+
+def test_every_resume_path_takes_like(tmp_path):
+    """`resume`, `start` and `resume_from` of a host state move it to `like`."""
+    x0 = xps.asarray(START)
+    path = tmp_path / "run.npz"
+    _optimizer(Adam(0.05), None, 10, [Checkpoint(path)]).run(x0)
+    optimizer = _optimizer(Adam(0.05), None, 30)
+    expected = optimizer.run(x0)
+    on_host = load_checkpoint(path, optimizer)
+    assert type(on_host.x) is np.ndarray  # without like: the file's host copies
+    results = [
+        optimizer.resume(path, like=x0),
+        _returned(optimizer.resume_from(on_host, like=x0)),
+    ]
+    run = optimizer.start(path, like=x0)
+    while not run.done:
+        run.step()
+    results.append(run.result())
+    for result in results:
+        assert library(result.x) == library(result.best_x) == "array_api_strict"
+        assert result.steps == expected.steps
+        np.testing.assert_allclose(
+            to_host(result.x), to_host(expected.x), rtol=1e-12, atol=1e-12
+        )
+
+
+def test_a_state_resumed_without_like_stays_where_its_arrays_are(tmp_path):
+    """No `like`: a file's state runs on the host, numpy's run bit for bit."""
+    path = tmp_path / "run.npz"
+    _optimizer(Adam(0.05), None, 10, [Checkpoint(path)]).run(xps.asarray(START))
+    optimizer = _optimizer(Adam(0.05), None, 30)
+    on_host = optimizer.resume(path)
+    again = optimizer.resume(path, like=np.asarray(START))
+    assert type(on_host.x) is type(again.x) is np.ndarray
+    np.testing.assert_array_equal(on_host.x, again.x)
