@@ -225,6 +225,19 @@ class RunRecord:
 _FIELDS = tuple(field.name for field in attrs.fields(RunRecord))
 
 
+def _an_array(like: Any) -> Any:
+    """`like` if it is an array, else the first array in its dicts, lists, tuples."""
+    if isinstance(like, np.ndarray) or backend.is_foreign(like):
+        return like
+    items = like.values() if isinstance(like, dict) else like
+    if isinstance(like, dict | list | tuple):
+        for item in items:
+            found = _an_array(item)
+            if found is not None:
+                return found
+    return None
+
+
 @attrs.frozen(kw_only=True)
 class RunState(RunRecord):
     """Everything needed to continue a run from one step, and nothing else.
@@ -264,9 +277,10 @@ class RunState(RunRecord):
         [`load_checkpoint`][optim.checkpoint.load_checkpoint] do with `like=x0`.
 
         Args:
-            like: An array (of numpy or another array library); for anything
-                else (`None`, a structure of arrays, a list of numbers) the
-                state is returned as it is.
+            like: An array (of numpy or another array library), or a structure
+                of arrays (a dict of tensors: its first array leaf); for
+                anything else (`None`, a list of numbers) the state is
+                returned as it is.
             step_rule: The run's step rule.
 
         Returns:
@@ -285,7 +299,8 @@ class RunState(RunRecord):
             >>> state.moved_to(None, optimizer.step_rule) is state
             True
         """
-        if not isinstance(like, np.ndarray) and not backend.is_foreign(like):
+        like = _an_array(like)
+        if like is None:
             return self
         x = backend.moved(self.x, like=like)
         changes = {

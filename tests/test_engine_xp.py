@@ -243,3 +243,80 @@ def test_a_state_resumed_without_like_stays_where_its_arrays_are(tmp_path):
     again = optimizer.resume(path, like=np.asarray(START))
     assert type(on_host.x) is type(again.x) is np.ndarray
     np.testing.assert_array_equal(on_host.x, again.x)
+
+
+# --- structured parameters of one library ---------------------------------------
+
+
+def _structured_objective(xp):
+    def loss(p):
+        return float(
+            xp.sum((p["w"] - 1.0) ** 2) + (p["b"] - 2.0) ** 2 + xp.sum(p["v"][0] ** 4)
+        )
+
+    def grad(p):
+        return {
+            "w": 2.0 * (p["w"] - 1.0),
+            "b": 2.0 * (p["b"] - 2.0),
+            "v": [4.0 * p["v"][0] ** 3],
+        }
+
+    return FunctionObjective(loss, grad)
+
+
+def _structured_start(asarray):
+    return {
+        "w": asarray(np.array([[0.0, 0.5], [2.0, -1.0]])),
+        "b": 0.5,
+        "v": [asarray(np.array([1.0, -0.5, 0.25]))],
+    }
+
+
+@pytest.mark.parametrize("rule", [Adam(0.05), LBFGS()], ids=["adam", "lbfgs"])
+def test_a_structure_of_one_library_runs_in_that_library(rule):
+    def run(xp, asarray):
+        return Optimizer(_structured_objective(xp), step_rule=rule, max_steps=40).run(
+            _structured_start(asarray)
+        )
+
+    theirs, ours = run(xps, xps.asarray), run(np, np.asarray)
+    assert (theirs.status, theirs.steps) == (ours.status, ours.steps)
+    assert library(theirs.x) == "array_api_strict"
+    for key in ("w", "b"):
+        assert library(theirs.params[key]) == "array_api_strict"
+        np.testing.assert_allclose(
+            to_host(theirs.params[key]), ours.params[key], rtol=1e-12, atol=1e-12
+        )
+    np.testing.assert_allclose(
+        to_host(theirs.params["v"][0]), ours.params["v"][0], rtol=1e-12, atol=1e-12
+    )
+
+
+def test_a_structured_run_by_differences_stays_in_its_library():
+    objective = FunctionObjective(_structured_objective(xps).fun)
+    result = Optimizer(
+        objective, step_rule=LBFGS(), estimator=CentralDifference(), max_steps=30
+    ).run(_structured_start(xps.asarray))
+    assert library(result.params["w"]) == "array_api_strict"
+    np.testing.assert_allclose(to_host(result.params["w"]), np.ones((2, 2)), atol=1e-6)
+
+
+def test_a_resumed_structured_run_returns_to_its_library(tmp_path):
+    start = _structured_start(xps.asarray)
+    path = tmp_path / "run.npz"
+
+    def optimizer(steps, callbacks=()):
+        return Optimizer(
+            _structured_objective(xps),
+            step_rule=Adam(0.05),
+            max_steps=steps,
+            callbacks=list(callbacks),
+        )
+
+    optimizer(10, [Checkpoint(path)]).run(start)
+    resumed = optimizer(30).resume(path, like=start)
+    whole = optimizer(30).run(start)
+    assert library(resumed.params["w"]) == "array_api_strict"
+    np.testing.assert_allclose(
+        to_host(resumed.x), to_host(whole.x), rtol=1e-12, atol=1e-12
+    )
