@@ -89,6 +89,10 @@ class TreeSpec:
     """The dtype of the flat vector: numpy's promotion of the leaves' dtypes
     (float64 for integer leaves)."""
 
+    on_numpy: bool = attrs.field(default=True, repr=False)
+    """Whether the leaves are numpy's (or numbers): numpy's path, nothing else
+    looked up; else they are one other library's, and so is the flat vector."""
+
     @property
     def size(self) -> int:
         """The length of the flat vector."""
@@ -116,7 +120,7 @@ class TreeSpec:
         """
         parts = []
         start = 0
-        xp = backend.namespace_of(vector)
+        xp = np if self.on_numpy else backend.namespace_of(vector)
         for leaf in self.leaves:
             stop = start + int(np.prod(leaf.shape))
             if xp is np:
@@ -158,10 +162,14 @@ class TreeSpec:
             raise ValueError(
                 f"{name} has {len(found)} leaves, expected {len(self.leaves)}"
             )
-        like = _library_of(found)
+        like = None if self.on_numpy else _library_of(found)
         parts = []
         for (path, value), leaf in zip(found, self.leaves, strict=True):
-            array, dtype = _leaf_array(value, like)
+            if like is None:
+                array = np.asarray(value)
+                dtype = array.dtype
+            else:
+                array, dtype = _leaf_array(value, like)
             if dtype.kind not in "biuf":
                 raise TypeError(f"{path} has dtype {dtype}, expected numbers")
             if tuple(array.shape) != leaf.shape:
@@ -219,7 +227,8 @@ def flatten(params: Any) -> tuple[Array, TreeSpec]:
     else:
         xp = backend.namespace(like)
         vector = backend.astype(xp.concat(parts), getattr(xp, dtype.name))
-    return vector, TreeSpec(skeleton, tuple(leaves), np.dtype(dtype))
+    spec = TreeSpec(skeleton, tuple(leaves), np.dtype(dtype), on_numpy=like is None)
+    return vector, spec
 
 
 def _library_of(found: list[tuple[str, Any]]) -> Any:
