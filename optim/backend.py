@@ -236,9 +236,9 @@ def moved(value: Any, *, like: Any, start: Any = None) -> Any:
         like: An array of the library and on the device to move to.
         start: A structure like `value` as built in the library of `like` (a
             step rule's `init` state there): where it holds a numpy array, the
-            array of `value` stays on the host (a rule that keeps a running
-            average in numpy on every library, say). Where it has no entry,
-            arrays move.
+            array of `value` stays on (or comes to) the host, a numpy array (a
+            rule that keeps a running average in numpy on every library, say).
+            Where it has no entry, arrays move.
 
     Returns:
         `value`, its arrays moved.
@@ -259,10 +259,10 @@ def moved(value: Any, *, like: Any, start: Any = None) -> Any:
     if isinstance(value, np.ndarray) or (
         not isinstance(value, _NOT_FOREIGN) and is_foreign(value)
     ):
-        if isinstance(start, np.ndarray) or (
-            namespace(value) is namespace(like) and device(value) == device(like)
-        ):
+        if namespace(value) is namespace(like) and device(value) == device(like):
             return value
+        if isinstance(start, np.ndarray):  # kept on the host in every library
+            return to_host(value)
         return from_host(to_host(value), like=like)
     if isinstance(value, tuple | list):
         firsts = start if isinstance(start, tuple | list) else ()

@@ -320,3 +320,17 @@ def test_a_resumed_structured_run_returns_to_its_library(tmp_path):
     np.testing.assert_allclose(
         to_host(resumed.x), to_host(whole.x), rtol=1e-12, atol=1e-12
     )
+
+
+def test_a_device_state_moves_to_the_host_with_a_numpy_like():
+    """`like` a numpy array: an in-memory array-api-strict state runs in numpy."""
+    rule = next(p for p in ALL_RULES if p.id == "momentum-plateau").values[0]
+    optimizer = _optimizer(rule, None, 30)
+    stopped = _optimizer(rule, None, 10).run(xps.asarray(START)).run_state
+    on_host = optimizer.resume_from(stopped, like=np.asarray(START))
+    infos = list(on_host)
+    assert infos
+    assert all(type(info.x) is np.ndarray for info in infos)
+    whole = [to_host(info.x) for info in optimizer.iterate(xps.asarray(START))]
+    for info in infos:
+        np.testing.assert_allclose(info.x, whole[info.step], rtol=1e-12, atol=1e-12)
