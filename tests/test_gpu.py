@@ -93,7 +93,7 @@ def test_a_float32_gpu_run_keeps_its_dtype(on_gpu):
     assert result.x.dtype == x0.dtype
     assert device(result.x) == device(x0)
     ours = _optimizer(Adam(0.05), None).run(np.asarray(START, dtype=np.float32))
-    np.testing.assert_allclose(to_host(result.x), ours.x, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(to_host(result.x), ours.x, rtol=1e-3, atol=1e-3)
 
 
 @pytest.mark.parametrize(("rule", "constraint"), RULES)
