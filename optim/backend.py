@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import attrs
 import numpy as np
 
 _NO_EXTRA = (
@@ -34,6 +35,7 @@ __all__ = [
     "from_host",
     "is_foreign",
     "library",
+    "moved",
     "namespace",
     "namespace_of",
     "norm",
@@ -217,6 +219,83 @@ def from_host(a: Any, *, like: Any) -> Any:
     if xp is np:
         return np.asarray(a)
     return xp.asarray(np.asarray(a), device=device(like))
+
+
+def moved(value: Any, *, like: Any, start: Any = None) -> Any:
+    """`value` with every array in it in the library and on the device of `like`.
+
+    Arrays are found in nested tuples, lists, dicts and attrs instances (a step
+    rule's state, say), which are rebuilt around the moved arrays. An array
+    already in the library and on the device of `like` is kept as it is (no
+    copy); any other crosses through the host, keeping its dtype. Numbers, numpy
+    scalars and anything else are kept, and so is a container holding no array
+    to move: a numpy `value` with a numpy `like` comes back unchanged.
+
+    Args:
+        value: An array, or a structure holding arrays.
+        like: An array of the library and on the device to move to.
+        start: A structure like `value` as built in the library of `like` (a
+            step rule's `init` state there): where it holds a numpy array, the
+            array of `value` stays on (or comes to) the host, a numpy array (a
+            rule that keeps a running average in numpy on every library, say).
+            Where it has no entry, arrays move.
+
+    Returns:
+        `value`, its arrays moved.
+
+    Examples:
+        >>> import numpy as np
+        >>> import array_api_strict as xps
+        >>> state = {"moment": np.array([0.5, 1.5]), "count": 3}
+        >>> there = moved(state, like=xps.zeros(1))
+        >>> there["moment"], there["count"]
+        (Array([0.5, 1.5], dtype=array_api_strict.float64), 3)
+        >>> moved(state, like=np.zeros(1)) is state
+        True
+        >>> kept = moved(state, like=xps.zeros(1), start={"moment": np.zeros(2)})
+        >>> kept is state
+        True
+    """
+    if isinstance(value, np.ndarray) or (
+        not isinstance(value, _NOT_FOREIGN) and is_foreign(value)
+    ):
+        if namespace(value) is namespace(like) and device(value) == device(like):
+            return value
+        if isinstance(start, np.ndarray):  # kept on the host in every library
+            return to_host(value)
+        return from_host(to_host(value), like=like)
+    if isinstance(value, tuple | list):
+        firsts = start if isinstance(start, tuple | list) else ()
+        items = [
+            moved(item, like=like, start=firsts[i] if i < len(firsts) else None)
+            for i, item in enumerate(value)
+        ]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        if hasattr(value, "_fields"):  # a named tuple
+            return type(value)(*items)
+        return type(value)(items)
+    if isinstance(value, dict):
+        named = start if isinstance(start, dict) else {}
+        entries = {
+            key: moved(item, like=like, start=named.get(key))
+            for key, item in value.items()
+        }
+        if all(entries[key] is item for key, item in value.items()):
+            return value
+        return entries
+    if attrs.has(type(value)):
+        same = type(start) is type(value)
+        changes = {}
+        for field in attrs.fields(type(value)):
+            old = getattr(value, field.name)
+            new = moved(
+                old, like=like, start=getattr(start, field.name) if same else None
+            )
+            if field.init and new is not old:
+                changes[field.alias] = new
+        return attrs.evolve(value, **changes) if changes else value
+    return value
 
 
 def astype(x: Any, dtype: Any, *, copy: bool = True) -> Any:

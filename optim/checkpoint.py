@@ -239,9 +239,14 @@ def load_checkpoint(
         path: The checkpoint file (a regular file of at most `max_bytes` bytes).
         optimizer: The optimizer that will continue the run; its configuration
             must match the one recorded in the file.
-        like: For a run started from a structure of arrays (a dict of arrays,
-            say), that structure or one of the same layout: the file holds the
-            flat vector of a run that saw its objective through that layout.
+        like: The run's `x0`, or an array of its library on its device (a CUDA
+            tensor, a JAX array): the file holds host copies, and the state's
+            arrays are moved there (see
+            [`RunState.moved_to`][optim.run.RunState.moved_to]); without it
+            they stay numpy's. For a run started from a structure of arrays (a
+            dict of arrays, say), that structure or one of the same layout: the
+            file holds the flat vector of a run that saw its objective through
+            that layout.
         max_bytes: The largest file accepted; nothing larger is read, and no
             array larger than the file is allocated.
 
@@ -268,9 +273,10 @@ def load_checkpoint(
         arrays = _read_arrays(_read_file(name, max_bytes))
         meta = _read_meta(arrays)
         _check_configuration(meta, optimizer)
-        return _decode_run_state(meta["state"], arrays, optimizer)
+        state = _decode_run_state(meta["state"], arrays, optimizer)
     except CheckpointError as error:
         raise CheckpointError(f"cannot read checkpoint {name!r}: {error}") from None
+    return state.moved_to(like, optimizer.step_rule)
 
 
 def _with_layout(optimizer: Configuration, like: Any) -> Configuration:

@@ -418,8 +418,11 @@ class Optimizer(_KeywordHints):
             args: Arguments passed to the objective at every step, before those
                 given to `step`.
             kwargs: Keyword arguments passed the same way.
-            like: When continuing a structured run from a state or a file, the
-                structure of its `x0` (the state holds the flat vector).
+            like: When continuing from a state or a file, the run's `x0` (or an
+                array of its library, on its device): the state's arrays move
+                there, see [`RunState.moved_to`][optim.run.RunState.moved_to].
+                For a structured run, the structure of its `x0` (the state
+                holds the flat vector).
 
         Returns:
             The [`Run`][optim.optimizer.Run].
@@ -456,7 +459,12 @@ class Optimizer(_KeywordHints):
         Args:
             state: The [`RunState`][optim.run.RunState] to continue from (a
                 [`StepInfo`][optim.result.StepInfo] stands for its `run_state`).
-            like: For a run started from a structure of arrays, that structure.
+            like: The run's `x0` (or an array of its library, on its device):
+                the state's arrays move there, and the run computes there (see
+                [`RunState.moved_to`][optim.run.RunState.moved_to]); without it,
+                the run computes where the state's arrays are (a state read
+                from a file holds numpy arrays). For a run started from a
+                structure of arrays, that structure.
 
         Returns:
             A generator of one record per step after `state.step`, that returns
@@ -489,9 +497,13 @@ class Optimizer(_KeywordHints):
         Args:
             path: A file written by [`Checkpoint`][optim.checkpoint.Checkpoint] or
                 [`save_checkpoint`][optim.checkpoint.save_checkpoint].
-            like: For a run started from a structure of arrays, that structure
-                (or one of the same layout): the file holds the flat vector, and
-                the result's `params` get the structure back.
+            like: The run's `x0`, or an array of its library on its device (a
+                CUDA tensor, a JAX array): the file holds host copies, and the
+                continued run computes there again, as the uninterrupted one did;
+                without it, on the host in numpy. For a run started from a
+                structure of arrays, that structure (or one of the same layout):
+                the file holds the flat vector, and the result's `params` get the
+                structure back.
 
         Returns:
             The result, as if the run had never stopped.
@@ -531,6 +543,8 @@ class Optimizer(_KeywordHints):
             start = load_checkpoint(start, self, like=like)
         if isinstance(start, StepInfo):
             start = start.run_state
+        if isinstance(start, RunState):
+            start = start.moved_to(like, self.step_rule)
         layout = like if isinstance(start, RunState) else start
         objective = self.objective
         if layout is not None and is_structured(layout):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 import numpy as np
 
+from optim import backend
 from optim._types import Array
 from optim.mode import Mode
 
@@ -224,6 +225,19 @@ class RunRecord:
 _FIELDS = tuple(field.name for field in attrs.fields(RunRecord))
 
 
+def _an_array(like: Any) -> Any:
+    """`like` if it is an array, else the first array in its dicts, lists, tuples."""
+    if isinstance(like, np.ndarray) or backend.is_foreign(like):
+        return like
+    items = like.values() if isinstance(like, dict) else like
+    if isinstance(like, dict | list | tuple):
+        for item in items:
+            found = _an_array(item)
+            if found is not None:
+                return found
+    return None
+
+
 @attrs.frozen(kw_only=True)
 class RunState(RunRecord):
     """Everything needed to continue a run from one step, and nothing else.
@@ -245,3 +259,58 @@ class RunState(RunRecord):
         >>> state.step, state.x, state.rule_state.step, state.best_step
         (2, array([2.]), 2, 2)
     """
+
+    def moved_to(self, like: Any, step_rule: StepRule[Any]) -> RunState:
+        """This state with its arrays in the library and on the device of `like`.
+
+        A checkpoint holds host copies, so a state read from a file is numpy's;
+        the run continued from it computes where its arrays are. Moving them to
+        the library and device of the run's `x0` (a CUDA tensor, a JAX array)
+        makes the continued run compute there, as the uninterrupted one did:
+        `x`, `gradient`, `best_x` and every array of `rule_state` move (keeping
+        their dtypes); arrays already there are kept, and so is the random
+        stream's state, which lives on the host, and any array the step rule
+        keeps in numpy on every library (its `init` at the moved point says
+        which: a plateau schedule's running average, say). What
+        [`Optimizer.resume_from`][optim.optimizer.Optimizer.resume_from],
+        [`Optimizer.resume`][optim.optimizer.Optimizer.resume] and
+        [`load_checkpoint`][optim.checkpoint.load_checkpoint] do with `like=x0`.
+
+        Args:
+            like: An array (of numpy or another array library), or a structure
+                of arrays (a dict of tensors: its first array leaf); for
+                anything else (`None`, a list of numbers) the state is
+                returned as it is.
+            step_rule: The run's step rule.
+
+        Returns:
+            The state, moved (itself when nothing moves).
+
+        Examples:
+            >>> import array_api_strict as xps
+            >>> from optim import Adam, Optimizer
+            >>> from optim.problems import Sphere
+            >>> optimizer = Optimizer(Sphere(), step_rule=Adam(0.1), max_steps=2)
+            >>> state = optimizer.run([8.0]).run_state
+            >>> there = state.moved_to(xps.asarray([8.0]), optimizer.step_rule)
+            >>> moment = there.rule_state.direction_state.first_moment
+            >>> backend.library(there.x), backend.library(moment)
+            ('array_api_strict', 'array_api_strict')
+            >>> state.moved_to(None, optimizer.step_rule) is state
+            True
+        """
+        like = _an_array(like)
+        if like is None:
+            return self
+        x = backend.moved(self.x, like=like)
+        changes = {
+            "x": x,
+            "gradient": backend.moved(self.gradient, like=like),
+            "best_x": backend.moved(self.best_x, like=like),
+            "rule_state": backend.moved(
+                self.rule_state, like=like, start=step_rule.init(x)
+            ),
+        }
+        if all(new is getattr(self, name) for name, new in changes.items()):
+            return self
+        return attrs.evolve(self, **changes)

@@ -7,8 +7,10 @@ order, the shapes and dtypes of its leaves) so that the run can flatten it at th
 boundary and hand the same structure back.
 
 What counts as a structure: a `dict` always; a `list` or `tuple` when one of its
-items is a numpy array or a container (a list of plain numbers, or nested lists of
-numbers, is an array, as numpy reads it). Leaves are numpy arrays or numbers.
+items is an array or a container (a list of plain numbers, or nested lists of
+numbers, is an array, as numpy reads it). Leaves are numbers and arrays of one
+array library, on one device: numpy's, or another's that follows the array API
+(PyTorch, JAX, CuPy, array-api-strict), whose run then computes in that library.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from typing import Any
 import attrs
 import numpy as np
 
+from optim import backend
 from optim._types import Array, override
-from optim.backend import refuse_foreign
 from optim.fingerprint import describe
 from optim.objective import Objective, bind_arguments
 
@@ -49,6 +51,7 @@ def is_structured(params: object) -> bool:
         return any(
             isinstance(item, np.ndarray | Mapping)
             or (isinstance(item, list | tuple) and is_structured(item))
+            or backend.is_foreign(item)
             for item in params
         )
     return False
@@ -86,6 +89,10 @@ class TreeSpec:
     """The dtype of the flat vector: numpy's promotion of the leaves' dtypes
     (float64 for integer leaves)."""
 
+    on_numpy: bool = attrs.field(default=True, repr=False)
+    """Whether the leaves are numpy's (or numbers): numpy's path, nothing else
+    looked up; else they are one other library's, and so is the flat vector."""
+
     @property
     def size(self) -> int:
         """The length of the flat vector."""
@@ -95,7 +102,8 @@ class TreeSpec:
         """Return the structure holding the values of `vector` (new arrays).
 
         Each leaf gets its own shape and dtype back; scalar leaves come back as
-        numpy scalars.
+        numpy scalars. A vector of another array library gives arrays of that
+        library, on its device (scalar leaves as 0-d arrays).
 
         Args:
             vector: A flat vector of length [`size`][optim.tree.TreeSpec.size].
@@ -112,10 +120,16 @@ class TreeSpec:
         """
         parts = []
         start = 0
+        xp = np if self.on_numpy else backend.namespace_of(vector)
         for leaf in self.leaves:
             stop = start + int(np.prod(leaf.shape))
-            part = np.array(vector[start:stop], dtype=leaf.dtype).reshape(leaf.shape)
-            parts.append(part[()] if leaf.number else part)
+            if xp is np:
+                part = np.array(vector[start:stop], dtype=leaf.dtype)
+                part = part.reshape(leaf.shape)
+                parts.append(part[()] if leaf.number else part)
+            else:  # new arrays in the vector's library; numbers as 0-d arrays
+                part = xp.reshape(vector[start:stop], leaf.shape)
+                parts.append(backend.astype(part, getattr(xp, leaf.dtype.name)))
             start = stop
         return _fill(self.skeleton, parts)
 
@@ -148,33 +162,43 @@ class TreeSpec:
             raise ValueError(
                 f"{name} has {len(found)} leaves, expected {len(self.leaves)}"
             )
+        like = None if self.on_numpy else _library_of(found)
         parts = []
         for (path, value), leaf in zip(found, self.leaves, strict=True):
-            array = np.asarray(value)
-            if array.dtype.kind not in "biuf":
-                raise TypeError(f"{path} has dtype {array.dtype}, expected numbers")
-            if array.shape != leaf.shape:
+            if like is None:
+                array = np.asarray(value)
+                dtype = array.dtype
+            else:
+                array, dtype = _leaf_array(value, like)
+            if dtype.kind not in "biuf":
+                raise TypeError(f"{path} has dtype {dtype}, expected numbers")
+            if tuple(array.shape) != leaf.shape:
                 raise ValueError(
-                    f"{path} has shape {array.shape}, expected {leaf.shape}"
+                    f"{path} has shape {tuple(array.shape)}, expected {leaf.shape}"
                 )
-            parts.append(array.reshape(-1))
-        return np.concatenate(parts).astype(self.dtype, copy=False)
+            parts.append(array.reshape(-1) if like is None else _flat(array))
+        if like is None:
+            return np.concatenate(parts).astype(self.dtype, copy=False)
+        xp = backend.namespace(like)
+        flat: Array = backend.astype(xp.concat(parts), getattr(xp, self.dtype.name))
+        return flat
 
 
 def flatten(params: Any) -> tuple[Array, TreeSpec]:
     """Flatten a structure of arrays into one vector and its layout.
 
     Args:
-        params: A dict, list or tuple (nested as deep as you like) of numpy arrays
-            or numbers.
+        params: A dict, list or tuple (nested as deep as you like) of arrays of
+            one library on one device (numpy, PyTorch, JAX, ...) or numbers.
 
     Returns:
-        The flat vector (a new array, of the leaves' promoted dtype; float64 for
-            integers) and the [`TreeSpec`][optim.tree.TreeSpec] to rebuild it.
+        The flat vector (a new array of the leaves' library and device, of
+            their promoted dtype; float64 for integers) and the
+            [`TreeSpec`][optim.tree.TreeSpec] to rebuild it.
 
     Raises:
-        TypeError: If a leaf is not numeric, or is an array of another library
-            than numpy (PyTorch, JAX, ...), naming its path.
+        TypeError: If a leaf is not numeric, or its array library or device
+            differs from another leaf's, naming its path.
         ValueError: If the structure has no leaves.
 
     Examples:
@@ -187,19 +211,73 @@ def flatten(params: Any) -> tuple[Array, TreeSpec]:
     skeleton = _walk(params, "x0", found, None)
     if not found:
         raise ValueError("x0 has no leaves: give at least one array or number")
+    like = _library_of(found)
     leaves, parts = [], []
     for path, value in found:
-        refuse_foreign(value, name=path)
-        array = np.asarray(value)
-        if array.dtype.kind not in "biuf" or array.dtype.kind == "b":
-            raise TypeError(f"{path} must be a real numeric array, got {array.dtype}")
-        dtype = array.dtype if array.dtype.kind == "f" else np.dtype(np.float64)
-        number = not isinstance(value, np.ndarray)
-        leaves.append(_Leaf(path, array.shape, dtype, number))
-        parts.append(array.reshape(-1))
+        array, kind = _leaf_array(value, like)
+        if kind.kind not in "biuf" or kind.kind == "b":
+            raise TypeError(f"{path} must be a real numeric array, got {kind}")
+        dtype = kind if kind.kind == "f" else np.dtype(np.float64)
+        number = not isinstance(value, np.ndarray) and not backend.is_foreign(value)
+        leaves.append(_Leaf(path, tuple(array.shape), dtype, number))
+        parts.append(array.reshape(-1) if like is None else _flat(array))
     dtype = np.result_type(*(leaf.dtype for leaf in leaves))
-    vector = np.concatenate(parts).astype(dtype)
-    return vector, TreeSpec(skeleton, tuple(leaves), np.dtype(dtype))
+    if like is None:
+        vector = np.concatenate(parts).astype(dtype)
+    else:
+        xp = backend.namespace(like)
+        vector = backend.astype(xp.concat(parts), getattr(xp, dtype.name))
+    spec = TreeSpec(skeleton, tuple(leaves), np.dtype(dtype), on_numpy=like is None)
+    return vector, spec
+
+
+def _library_of(found: list[tuple[str, Any]]) -> Any:
+    """The first leaf of another array library than numpy, or `None` (numpy's).
+
+    Every array leaf must then be of its library and on its device (numbers
+    may join any): else one error naming the leaf's path.
+    """
+    first: tuple[str, Any] | None = None
+    for path, value in found:
+        if backend.is_foreign(value):
+            first = first or (path, value)
+    if first is None:
+        return None
+    where = backend.library(first[1]), backend.device(first[1])
+    for path, value in found:
+        foreign = backend.is_foreign(value)
+        if isinstance(value, np.ndarray) or (
+            foreign and (backend.library(value), backend.device(value)) != where
+        ):
+            raise TypeError(
+                f"{path} is an array of {backend.library(value)}, but {first[0]} "
+                f"is of {where[0]} on device {where[1]}: the leaves must be "
+                "arrays of one library, on one device (or numbers)"
+            )
+    return first[1]
+
+
+def _leaf_array(value: Any, like: Any) -> tuple[Any, np.dtype[Any]]:
+    """A leaf as an array of the library of `like` (numpy's if `None`), its dtype.
+
+    The dtype is numpy's spelling of the leaf's (`float32`, `int64`). A number
+    joins another library's leaves as numpy reads it (1.0 is float64).
+    """
+    if like is None:
+        array = np.asarray(value)
+        return array, array.dtype
+    if not backend.is_foreign(value):
+        value = backend.from_host(np.asarray(value), like=like)
+    name = str(value.dtype).rsplit(".", 1)[-1]
+    try:
+        return value, np.dtype(name)
+    except TypeError:
+        return value, np.dtype(object)  # refused by the caller as not numeric
+
+
+def _flat(array: Any) -> Any:
+    """An array of another library as one vector."""
+    return backend.namespace(array).reshape(array, (-1,))
 
 
 def _walk(node: Any, path: str, found: list[tuple[str, Any]], like: Any) -> Any:
@@ -304,7 +382,11 @@ class StructuredObjective(Objective):
 
     @override
     def values(self, xs: Array, *args: Any, **kwargs: Any) -> Array:
-        return np.array([self.value(x, *args, **kwargs) for x in xs])
+        if backend.namespace_of(xs) is np:
+            return np.array([self.value(x, *args, **kwargs) for x in xs])
+        found = [self.value(xs[i, ...], *args, **kwargs) for i in range(xs.shape[0])]
+        values: Array = backend.from_host(np.array(found, self.spec.dtype), like=xs)
+        return values
 
     def fingerprint(self) -> Any:
         """Identify the run by its objective, as a flat run would, and the layout.

@@ -116,3 +116,28 @@ def test_the_example_of_the_gpu_page_runs():
     block = page.split("<!-- torch-example -->")[1].split("<!-- /torch-example -->")[0]
     code = block.strip().removeprefix("```python").removesuffix("```")
     exec(compile(code, "docs/gpus.md", "exec"), {})
+
+
+def test_a_structure_of_tensors_runs_in_torch():
+    """A list of tensors (a model's weights and bias) stays a list of tensors."""
+    from optim import FunctionObjective, Optimizer
+
+    def fun(p):
+        return float(((p[0] - 1.0) ** 2).sum() + 0.1 * (p[0] ** 4).sum() + p[1] ** 2)
+
+    def grad(p):
+        return [2.0 * (p[0] - 1.0) + 0.4 * p[0] ** 3, 2.0 * p[1]]
+
+    def run(start):
+        return Optimizer(
+            FunctionObjective(fun, grad), step_rule=LBFGS(), max_steps=30
+        ).run(start)
+
+    theirs = run([torch.tensor([[0.5, -1.5], [2.0, 0.0]]), torch.tensor(3.0)])
+    ours = run([np.array([[0.5, -1.5], [2.0, 0.0]], np.float32), np.float32(3.0)])
+    weights, bias = theirs.params
+    assert isinstance(weights, torch.Tensor)
+    assert isinstance(bias, torch.Tensor)
+    assert weights.dtype == torch.float32
+    assert theirs.steps == ours.steps
+    np.testing.assert_allclose(weights.numpy(), ours.params[0], rtol=1e-5, atol=1e-6)
