@@ -102,7 +102,11 @@ def test_a_run_from_jax_is_the_numpy_run(rule, mode, request):
     )
     assert library(theirs.x) == "jax"
     assert (theirs.status, theirs.steps) == (ours.status, ours.steps)
-    rtol = 1e-5 if _rule_id(request) in NEAR_TIES else 1e-11
+    # JAX's sums round differently from numpy's (and differently across JAX and
+    # numpy versions): slopes and norms an ulp apart move line-search steps by
+    # as much, and 40 steps of steepest descent amplify that to about 4e-11
+    # (numpy 1.26 with its JAX); 1e-9 leaves room for other kernels.
+    rtol = 1e-5 if _rule_id(request) in NEAR_TIES else 1e-9
     np.testing.assert_allclose(to_host(theirs.x), ours.x, rtol=rtol, atol=rtol)
 
 
