@@ -178,7 +178,10 @@ def to_host(x: Any) -> np.ndarray[Any, Any]:
     """`x` as a numpy array on the host: an explicit crossing, at a boundary.
 
     A numpy array is returned as it is; any other array is copied to the host
-    (through DLPack or the library's own conversion), with its dtype.
+    (through DLPack or the library's own conversion), with its dtype: a new,
+    writeable numpy array that shares no memory with `x` (a CPU tensor's or
+    DLPack's zero-copy view would, and numpy before 2.1 makes DLPack views
+    read-only).
 
     Examples:
         >>> import array_api_strict as xps
@@ -192,13 +195,13 @@ def to_host(x: Any) -> np.ndarray[Any, Any]:
     xp = namespace(x)
     if xp.__name__ == "array_api_strict":
         # array-api-strict refuses __array__; its CPU device speaks DLPack.
-        return np.from_dlpack(x)
+        return np.array(np.from_dlpack(x))
     compat = _compat()
     if compat.is_torch_array(x):
-        return np.asarray(x.detach().cpu())
+        return x.detach().cpu().numpy().copy()  # type: ignore[no-any-return]
     if compat.is_cupy_array(x):
-        return np.asarray(x.get())
-    return np.asarray(x)
+        return np.asarray(x.get())  # a copy already
+    return np.array(x)
 
 
 def from_host(a: Any, *, like: Any) -> Any:

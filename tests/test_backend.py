@@ -152,3 +152,17 @@ def test_numpy_host_copy_runs_like_the_numpy_start():
     from_host = optimizer.run(backend.to_host(x0))
     direct = optimizer.run(np.array([1.0, -2.0]))
     np.testing.assert_array_equal(from_host.x, direct.x)
+
+
+def test_host_copies_share_no_memory_and_are_writeable():
+    """What crosses to the host is a copy the engine may reuse as a buffer."""
+    x = xps.asarray([1.0, 2.0])
+    host = backend.to_host(x)
+    assert host.flags.writeable
+    host[0] = 5.0
+    np.testing.assert_array_equal(backend.to_host(x), [1.0, 2.0])
+    torch = pytest.importorskip("torch")
+    tensor = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    on_host = backend.to_host(tensor)
+    on_host[0] = 5.0
+    assert tensor[0].item() == 1.0
