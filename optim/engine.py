@@ -419,15 +419,11 @@ class Engine:
             # `_stuck` in O(1) for the common case, a finite step that moves x:
             # told by the step's squared size and a cached bound on |x|^2 (kept
             # by the triangle inequality); the exact norm of x only when in doubt.
-            stuck = None
-            if size < math.inf:  # False for inf and nan too
-                bound = self._size_bound
-                if not size > 1e-30 * bound:  # in doubt: the exact norm of x
-                    bound = float(self._vdot(state.x, state.x))
-                if size > 1e-30 * bound:
-                    self._size_bound = (math.sqrt(bound) + math.sqrt(size)) ** 2
-                else:
-                    stuck = _stuck(state, x, size, rule_state, evaluator)
+            finite, bound, stuck = size < math.inf, self._size_bound, None
+            if finite and not size > 1e-30 * bound:  # in doubt: the exact |x|^2
+                bound = float(self._vdot(state.x, state.x))
+            if finite and size > 1e-30 * bound:  # (`finite` is False for nan too)
+                self._size_bound = (math.sqrt(bound) + math.sqrt(size)) ** 2
             else:
                 stuck = _stuck(state, x, size, rule_state, evaluator)
         except Exception as error:  # the run's result must survive it
@@ -454,15 +450,7 @@ class Engine:
         it.
         """
         x = state.x
-        out = self._spare
-        self._spare = None
-        if (
-            out is None
-            or sys.getrefcount(out) != _UNSHARED
-            or out.shape != x.shape
-            or out.dtype != x.dtype
-        ):
-            out = np.empty_like(x)
+        out = self._spare_like(x)
         retired, self._retired = self._retired, None
         if retired is not None and sys.getrefcount(retired) != _UNSHARED:
             retired = None  # a callback or a result kept it: leave it intact

@@ -727,8 +727,12 @@ class _Tests(Callback):
                 return self._stop(3, _INDEFINITE)
             if getattr(state, "search_failed", False):
                 return self._stop(2, "Warning: " + _PR_LOSS)
-        failed = getattr(info.run_state.rule_state, "failed", False)
-        if self.method == "trust-ncg" and step > 0 and failed:
+        # (short-circuit: the frozen RunState is made only for trust-ncg)
+        if (
+            self.method == "trust-ncg"
+            and step > 0
+            and getattr(info.run_state.rule_state, "failed", False)
+        ):
             return self._stop(2, _BAD_MODEL)
         if step > 0:
             if self.allvecs is not None:

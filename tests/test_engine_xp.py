@@ -31,6 +31,11 @@ from tests.test_step_rules import ALL_RULES
 xps = pytest.importorskip("array_api_strict")
 
 START = (1.0, -2.0, 0.5, 1.5)
+# Armijo backtracking accepts or halves on a strict comparison of two values; a
+# library that sums in another order than numpy (an ulp apart: JAX here) may
+# decide a near tie on these two rules the other way within 40 steps: both runs
+# are runs of the rule, from there on along slightly different paths.
+NEAR_TIES = {"steepest-backtracking", "cg-armijo"}
 ON_NUMPY_ONLY = {"newton-cg", "trust-ncg"}  # refuse other libraries in one line
 CASES = [p for p in ALL_RULES if p.id not in ON_NUMPY_ONLY] + [
     pytest.param(LBFGS(), id="lbfgs-bounds")
@@ -77,16 +82,14 @@ def test_a_run_from_array_api_strict_is_the_numpy_run(rule, mode, request):
     assert library(theirs.x) == "array_api_strict"
     assert library(theirs.best_x) == "array_api_strict"
     assert (theirs.status, theirs.steps) == (ours.status, ours.steps)
+    if _rule_id(request) in NEAR_TIES:
+        # Equal here; on another CPU numpy's `vdot` (BLAS) and the standard's
+        # `vecdot` may sum an ulp apart, and these rules may then part (below).
+        np.testing.assert_allclose(to_host(theirs.x), ours.x, rtol=1e-5, atol=1e-5)
+        return
     assert theirs.evaluations == ours.evaluations
     np.testing.assert_allclose(to_host(theirs.x), ours.x, rtol=1e-12, atol=1e-12)
     assert theirs.value == pytest.approx(ours.value, rel=1e-12, abs=1e-14)
-
-
-# Armijo backtracking accepts or halves on a strict comparison of two values; JAX
-# sums in another order than numpy (an ulp apart), and on these two rules a near
-# tie is decided the other way within 40 steps: both runs are runs of the rule,
-# from there on along slightly different paths.
-NEAR_TIES = {"steepest-backtracking", "cg-armijo"}
 
 
 @pytest.mark.parametrize("mode", ["descent", "ascent"])

@@ -3,30 +3,15 @@
 import numpy as np
 import pytest
 
-from optim import AnalyticGradient, Evaluator, Mode
+from optim import Mode
 from optim.line_search import MoreThuente as _MoreThuente
 from optim.problems import Beale, Quadratic, Rosenbrock
-from optim.testing import Negated
+from tests.test_line_search import _search
 
 
 def MoreThuente(c1=1e-3, c2=0.9, *, max_iterations=20):
     """The Moré-Thuente search as scipy's L-BFGS-B calls it (lnsrlb in lbfgsb.c)."""
     return _MoreThuente(c1, c2, xtol=0.1, max_iterations=max_iterations)
-
-
-def _search(search, problem, x, direction, initial_step, mode=Mode.DESCENT):
-    objective = problem if mode is Mode.DESCENT else Negated(problem)
-    evaluator = Evaluator(objective, AnalyticGradient(), mode)
-    value, gradient = evaluator.value_and_gradient(x)
-    result = search.search(
-        evaluator,
-        x=x,
-        value=value,
-        gradient=gradient,
-        direction=direction,
-        initial_step=initial_step,
-    )
-    return result, evaluator, value, gradient
 
 
 def _scipy_step(problem, x, direction, initial_step):
