@@ -56,6 +56,7 @@ def _references_of_a_local() -> int:
 
 _UNSHARED = _references_of_a_local()
 _F64 = np.dtype(np.float64)
+_NUMPY_VDOT = getattr(np.vdot, "_implementation", np.vdot)
 
 
 class Engine:
@@ -87,6 +88,7 @@ class Engine:
         "_buffered",
         "_constraint",
         "_fixed_rate",
+        "_growth_sign",
         "_kwargs",
         "_margin",
         "_numpy",
@@ -97,10 +99,12 @@ class Engine:
         "_resumed",
         "_retired",
         "_scratch",
+        "_shown",
         "_sign",
         "_size_bound",
         "_spare",
         "_spec",
+        "_value_bound",
         "_vdot",
         "_x0",
         "context",
@@ -150,6 +154,12 @@ class Engine:
         # Fewer steps than this since the last progress: still progressing.
         self._patience_floor = min(3, context.patience or 0)
         self._spec = getattr(context.objective, "spec", None)
+        # Where the hooks are silent (see _test): MaxGrowth's bound on the
+        # minimized value, set once the start's value is known.
+        growth = None if hooks.quiet is None else hooks.quiet.growth
+        self._growth_sign = 1.0 if growth is None else growth[0]
+        self._value_bound = math.inf
+        self._shown: StepInfo | None = None  # the record the hooks saw last
         self._spare: Array | None = None  # an old point's buffer, see _moved
         self._size_bound = math.inf  # an upper bound on |x|^2, kept by _stuck
         # Built-in rules step in the run's buffers (see _update_into).
@@ -157,17 +167,21 @@ class Engine:
         # in its namespace (one per run; no per-library path in the rules).
         self._numpy = type(x) is np.ndarray
         self._buffered = type(context.step_rule) in BUFFERED and self._numpy
-        self._vdot: Any = np.vdot if self._numpy else backend.vdot
+        # numpy's vdot without its __array_function__ dispatch (a third of its
+        # cost at small n): the arrays are the run's own numpy arrays.
+        self._vdot: Any = _NUMPY_VDOT if self._numpy else backend.vdot
         rate = getattr(context.step_rule, "learning_rate", None)
         fixed = (
             type(context.step_rule) is FixedStep
+            and self._numpy
+            and x.dtype == _F64
             and type(rate) is float
             and not context.step_rule.weight_decay  # the step is then rate * |g|
             and context.constraint is None
         )
         self._fixed_rate: float | None = rate if fixed else None
         self._retired: Any = None  # the rule state before last, see _update_into
-        self._scratch: dict[str, Array] = {}
+        self._scratch: dict[str, Any] = {}  # the rule's buffers and constants
         self.evaluator = Evaluator(
             context.objective,
             context.gradient_estimator,
@@ -183,6 +197,13 @@ class Engine:
         # A rule that evaluates no trial points uses each gradient once: the
         # objective's gradients need no private copy (see keeps_gradients).
         self.evaluator.keeps_gradients = _keeps_gradients(context.step_rule)
+        if self.state is not None:
+            self._bound_growth(self.state)
+
+    def _bound_growth(self, state: RunRecord) -> None:
+        """Set the bound `MaxGrowth` puts on the minimized value (see `_test`)."""
+        if self.hooks.quiet is not None:
+            self._value_bound = self.hooks.quiet.growth_bound(state.start_value)
 
     @property
     def done(self) -> bool:
@@ -224,6 +245,25 @@ class Engine:
             OptimizationError: If the run ended `FAILED` (with `errors="raise"`);
                 it holds the result, and the run is done.
         """
+        if not self.advance():
+            return None
+        info = self._shown
+        return info if info is not None else self.info()
+
+    def advance(self) -> bool:
+        """[`step`][optim.engine.Engine.step] without handing out its record.
+
+        The record is made only when a hook asks about the step (see
+        [`Hooks.quiet`][optim.hooks.Hooks.quiet]): the drivers that return only
+        the result step by this.
+
+        Returns:
+            Whether a point was evaluated.
+
+        Raises:
+            RuntimeError: If the run has ended.
+            OptimizationError: If the run ended `FAILED` (with `errors="raise"`).
+        """
         if self.result is not None:
             raise RuntimeError(
                 f"the run has ended ({self.result.status.value}): it takes no more "
@@ -237,16 +277,13 @@ class Engine:
                 end = self._evaluate()
             if end is not None:
                 self._finish(end)
-                return None
-        info = StepInfo(
-            self.state, constraint=self._constraint, sign=self._sign, spec=self._spec
-        )
-        end = self._test(info)
+                return False
+        end = self._test()
         if end is None:
             end = self._update()
         if end is not None:
             self._finish(end)
-        return info
+        return True
 
     def info(self) -> StepInfo:
         """What the callbacks see of the current state.
@@ -322,14 +359,16 @@ class Engine:
             )
         self._x0 = None
         rule_state = self.context.step_rule.init(x)
-        return self._state(None, x, value, gradient, gradient_norm, error, rule_state)
+        state = self._state(None, x, value, gradient, gradient_norm, error, rule_state)
+        self._bound_growth(state)
+        return state
 
     def _restart(self) -> End | None:
         """A resumed state: announce the run, test the state again, then update."""
         assert self.state is not None
         self._resumed = False
         self.hooks.start(self.context, self.state.x)
-        end = self._test(self.info(), tests_only=True)
+        end = self._test(tests_only=True)
         return self._update() if end is None else end
 
     def _evaluate(self) -> End | None:
@@ -362,19 +401,36 @@ class Engine:
         self._spare = state.x  # reusable once nothing else refers to it
         return None
 
-    def _test(self, info: StepInfo, *, tests_only: bool = False) -> End | None:
+    def _test(self, *, tests_only: bool = False) -> End | None:
         """Ask the callbacks (or only the stop tests) about a step; confirm a claim.
+
+        When every hook is a built-in test and the record lies where all of
+        them are silent ([`Hooks.quiet`][optim.hooks.Hooks.quiet]), none is
+        asked and no record is made for them: they would all say "go on".
 
         Then the progress stop: a run with fixed arguments whose best value has
         not improved by more than `ftol` relative per step for `patience` steps ends.
         """
-        end = self.hooks.step(info, tests_only=tests_only)
-        if end is not None:
-            end = self._confirmed(end)
+        state, quiet = self.state, self.hooks.quiet
+        assert state is not None
+        if (
+            quiet is not None
+            and state.gradient_norm > quiet.gradient_norm
+            and state.step < quiet.max_steps
+            and state.evaluations < quiet.max_evaluations
+            and self._growth_sign * state.value <= self._value_bound
+        ):
+            self._shown, end = None, None
+        else:
+            info = self._shown = StepInfo(
+                state, constraint=self._constraint, sign=self._sign, spec=self._spec
+            )
+            end = self.hooks.step(info, tests_only=tests_only)
+            if end is not None:
+                end = self._confirmed(end)
         if end is not None or self.varying:
             return end
-        state, patience = self.state, self._patience
-        assert state is not None
+        patience = self._patience
         if (
             patience is None
             or state.step - state.progress_step < self._patience_floor  # progressing
@@ -391,27 +447,39 @@ class Engine:
             loss, descent_gradient = state.value, state.gradient
         else:
             loss, descent_gradient = evaluator.minimized(state.value, state.gradient)
-        rule = context.step_rule
+        rule, x0, out = context.step_rule, state.x, None
+        if self._numpy:
+            # The buffer of the point before last, if nothing else refers to it:
+            # the reference count says whether a callback, `History` or your
+            # code kept that point (it then stays intact, and a new one is made).
+            out, self._spare = self._spare, None
+            if (
+                out is None
+                or sys.getrefcount(out) != _UNSHARED
+                or out.shape != x0.shape
+                or out.dtype != x0.dtype
+            ):
+                out = np.empty_like(x0)
         try:
             if self._buffered:
-                x, rule_state, size = self._update_into(rule, state, descent_gradient)
+                assert out is not None  # buffered runs are numpy's
+                x, rule_state, size = self._update_into(
+                    rule, state, descent_gradient, out
+                )
             else:
                 delta, rule_state = _checked_update(
                     rule,
                     rule.update(
                         descent_gradient,
                         state.rule_state,
-                        x=state.x,
+                        x=x0,
                         value=loss,
                         evaluator=evaluator,
                     ),
-                    state.x,
+                    x0,
                 )
                 size = float(self._vdot(delta, delta))
-                if self._numpy:
-                    x = np.add(state.x, delta, out=self._spare_like(state.x))
-                else:
-                    x = state.x + delta
+                x = x0 + delta if out is None else np.add(x0, delta, out)
             if self._constraint is not None:
                 x = _projected(self._constraint, x, state.x)
                 delta = x - state.x  # what the step did, for the test below
@@ -434,14 +502,14 @@ class Engine:
         return None
 
     def _update_into(
-        self, rule: Any, state: RunRecord, gradient: Array
+        self, rule: Any, state: RunRecord, gradient: Array, out: Array
     ) -> tuple[Array, Any, float]:
         """A built-in rule's step in the run's buffers: the point, state, |step|^2.
 
-        The step is written into the buffer of the point before last (see
-        `_spare_like`), the new point over it; the rule's new state into the
-        arrays of the state before last, where nothing else refers to them. The
-        same arithmetic as `update`, so the same bits.
+        The step is written into `out` (the buffer of the point before last, see
+        `_update`), the new point over it; the rule's new state into the arrays
+        of the state before last, where nothing else refers to them. The same
+        arithmetic as `update`, so the same bits.
 
         `|step|^2` needs no pass over the step where that decides nothing: a
         `FixedStep` of constant rate (and no decay) in float64 steps by
@@ -450,41 +518,24 @@ class Engine:
         it.
         """
         x = state.x
-        out = self._spare_like(x)
         retired, self._retired = self._retired, None
         if retired is not None and sys.getrefcount(retired) != _UNSHARED:
             retired = None  # a callback or a result kept it: leave it intact
         rule_state = rule._update_into(
-            out, gradient, state.rule_state, retired, x=x, scratch=self._scratch
+            out, gradient, state.rule_state, retired, x, self._scratch
         )
         size = -1.0
         rate = self._fixed_rate
-        if rate is not None and x.dtype == _F64:
+        if rate is not None:
             length = rate * state.gradient_norm
             estimate = length * length  # inf on overflow (`**` would raise)
             if 1e-280 < estimate < math.inf and estimate > 4e-30 * self._size_bound:
                 size = estimate * (1.0 + 1e-12)  # the bound stays an upper bound
         if size < 0.0:
-            size = float(np.vdot(out, out))
-        moved: Array = np.add(x, out, out=out)
+            size = float(self._vdot(out, out))
+        moved: Array = np.add(x, out, out)
         self._retired = state.rule_state
         return moved, rule_state, size
-
-    def _spare_like(self, x: Array) -> Array:
-        """The buffer of the point before last if nothing else refers to it, or new.
-
-        The reference count says whether a callback, `History` or your code
-        kept that point: if so it stays intact, and a new array is made.
-        """
-        spare, self._spare = self._spare, None
-        if (
-            spare is not None
-            and sys.getrefcount(spare) == _UNSHARED
-            and spare.shape == x.shape
-            and spare.dtype == x.dtype
-        ):
-            return spare
-        return np.empty_like(x)
 
     def _confirmed(self, end: End) -> End | None:
         """Check what an ending claims about the gradient; `None`: go on.
@@ -904,8 +955,8 @@ class Engine:
         rule_state: Any,
     ) -> RunRecord:
         """The state at a new iterate: the start (`previous=None`) or the next step."""
-        evaluator, sign = self.evaluator, self._sign
-        evaluations = evaluator.evaluations
+        evaluator, sign, counts = self.evaluator, self._sign, self.evaluator.counts
+        evaluations = counts.evaluations
         if self._constraint is not None:
             gradient_norm = self._stationarity(x, gradient, gradient_norm)
         error_norm = None if error is None else _norm(error)
@@ -953,7 +1004,7 @@ class Engine:
             gradient_norm,
             error_norm,
             evaluations,
-            evaluator.gradient_evaluations,
+            counts.gradient_evaluations,
             rule_state,
             None if evaluator.rng is None else evaluator.random_state,
             x if best is None else best.best_x,
@@ -988,7 +1039,7 @@ def run_to_end(engine: Engine) -> Result:
     with np.errstate(over="ignore", invalid="ignore"):
         try:
             while engine.result is None:
-                engine.step()
+                engine.advance()
         except KeyboardInterrupt:
             engine.interrupt()
     assert engine.result is not None

@@ -200,6 +200,7 @@ class Evaluator:
         "_pairs",
         "_value_memo",
         "constraint",
+        "counts",
         "rng",
         "sign",
     )
@@ -219,6 +220,10 @@ class Evaluator:
         self._counted = _Counted(objective)
         self._counted.evaluations = evaluations
         self._counted.gradient_evaluations = gradient_evaluations
+        self.counts: Any = self._counted
+        """The counters themselves: `counts.evaluations` and
+        `counts.gradient_evaluations` (what the properties of the same names
+        return, read without a property call by the engine at each step)."""
         self._estimator = estimator
         self.sign = mode.sign
         """`+1.0` in descent, `-1.0` in ascent: the function minimized is `sign * f`."""

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from optim.callbacks import Callback, CallbackLike
+from optim.callbacks import Callback, CallbackLike, StopOnZeroGradient
 from optim.errors import OptimizationError
 from optim.result import Result, Status, StepInfo, Stop
+from optim.stopping import MaxEvaluations, MaxGrowth, MaxSteps, ZeroGradient
 
 if TYPE_CHECKING:
     from optim._types import Array
     from optim.run import RunContext
 
-__all__ = ["End", "Hooks"]
+__all__ = ["End", "Hooks", "Quiet"]
 
 
 @attrs.frozen
@@ -39,6 +41,93 @@ class End:
     fallback: End | None = None
     """The next stop of the same step, if this one is a gradient claim that the
     confirmation may refute (a budget must still end the run)."""
+
+
+@attrs.frozen
+class Quiet:
+    """Where a run's step hooks all answer "go on": the engine then need not ask.
+
+    Made when every step hook is one of the built-in tests whose answer is a
+    comparison of the record's numbers ([`MaxSteps`][optim.stopping.MaxSteps],
+    [`MaxEvaluations`][optim.stopping.MaxEvaluations],
+    [`ZeroGradient`][optim.stopping.ZeroGradient],
+    [`MaxGrowth`][optim.stopping.MaxGrowth] and a 2-norm
+    [`StopOnZeroGradient`][optim.callbacks.StopOnZeroGradient], exactly those
+    classes): they keep no state and have no effect, so a record inside the
+    region is one they would all let pass. Outside it every hook is asked, in
+    order, as always.
+
+    Examples:
+        >>> from optim.stopping import MaxSteps, ZeroGradient
+        >>> Quiet.of([ZeroGradient(), MaxSteps(10)])
+        Quiet(max_steps=10, max_evaluations=inf, gradient_norm=0.0, growth=None)
+        >>> Quiet.of([print]) is None
+        True
+    """
+
+    max_steps: float = math.inf
+    """Silent while the step is below this."""
+
+    max_evaluations: float = math.inf
+    """Silent while the evaluation count is below this."""
+
+    gradient_norm: float = -math.inf
+    """Silent while the gradient norm is above this."""
+
+    growth: tuple[float, float] | None = None
+    """`(sign, max_growth)` of a [`MaxGrowth`][optim.stopping.MaxGrowth]: silent
+    while the minimized value is at most `growth_bound` of the start's."""
+
+    @classmethod
+    def of(cls, callbacks: Iterable[CallbackLike]) -> Quiet | None:
+        """The region where all of `callbacks` are silent, or `None` if unknown.
+
+        Args:
+            callbacks: Every callback and test of a run.
+
+        Returns:
+            The region, or `None` when a callback is not one of the built-in tests.
+        """
+        steps, evaluations, norm = math.inf, math.inf, -math.inf
+        growth: tuple[float, float] | None = None
+        for callback in callbacks:
+            kind = type(callback)  # exactly these classes: a subclass may differ
+            if kind is MaxSteps and isinstance(callback, MaxSteps):
+                steps = min(steps, callback.max_steps)
+            elif kind is MaxEvaluations and isinstance(callback, MaxEvaluations):
+                evaluations = min(evaluations, callback.max_evaluations)
+            elif kind is ZeroGradient:
+                norm = max(norm, 0.0)
+            elif (
+                kind is StopOnZeroGradient
+                and isinstance(callback, StopOnZeroGradient)
+                and callback.norm == 2.0
+            ):
+                norm = max(norm, callback.tol)
+            elif kind is MaxGrowth and isinstance(callback, MaxGrowth) and not growth:
+                growth = (callback.sign, callback.max_growth)
+            else:
+                return None
+        return cls(steps, evaluations, norm, growth)
+
+    def growth_bound(self, start_value: float) -> float:
+        """The largest minimized value `MaxGrowth` lets pass, from the start's.
+
+        Args:
+            start_value: The objective at the start (the user's sign).
+
+        Returns:
+            The bound on `sign * value` (infinite without `MaxGrowth`).
+
+        Examples:
+            >>> Quiet(growth=(1.0, 10.0)).growth_bound(-2.0)
+            28.0
+        """
+        if self.growth is None:
+            return math.inf
+        sign, max_growth = self.growth
+        start = sign * start_value
+        return start + max_growth * (1.0 + abs(start))
 
 
 @attrs.frozen
@@ -73,6 +162,11 @@ class Hooks:
     """The smallest tolerance of the gradient tests among the callbacks (the
     precision limit of a run is confirmed against it), or `None`."""
 
+    quiet: Quiet | None = None
+    """Where every step hook is silent, when every one is a built-in test whose
+    answer is a comparison of the record's numbers, or `None` (see
+    [`Quiet`][optim.hooks.Quiet])."""
+
     @classmethod
     def of(
         cls,
@@ -106,7 +200,12 @@ class Hooks:
             if callback.stop_test:
                 stop_tests.append(callback.on_step)
         return cls(
-            tuple(starts), tuple(steps), tuple(ends), tuple(stop_tests), gradient_tol
+            tuple(starts),
+            tuple(steps),
+            tuple(ends),
+            tuple(stop_tests),
+            gradient_tol,
+            Quiet.of(list(callbacks) + list(tests)),
         )
 
     def start(self, context: RunContext, x0: Array) -> None:

@@ -232,9 +232,8 @@ class LearningRateRule(StepRule[LearningRateRuleState[S]]):
         gradient: Array,
         state: LearningRateRuleState[S] | None,
         retired: LearningRateRuleState[S] | None,
-        *,
         x: Array,
-        scratch: MutableMapping[str, Array],
+        scratch: MutableMapping[str, Any],
     ) -> LearningRateRuleState[S]:
         """`update` for the engine: the step written into `out`, no new n-vectors.
 
@@ -243,7 +242,8 @@ class LearningRateRule(StepRule[LearningRateRuleState[S]]):
         the new state's arrays written into those of `retired`, a state of two
         steps ago that the run no longer needs, wherever nothing else refers to
         them (a callback may keep any state it was shown). `scratch` holds the
-        run's temporary arrays. `state` itself is never modified.
+        run's temporary arrays and constants (see `_scalars`). `state` itself is
+        never modified.
         """
         if state is None:
             state = self.init(x)
@@ -257,8 +257,9 @@ class LearningRateRule(StepRule[LearningRateRuleState[S]]):
             and type(retired.direction_state) is type(state.direction_state)
         ):
             spare = retired.direction_state
+        (minus_rate,) = _scalars(scratch, "rate", out, (-rate,))
         direction_state = self._step_into(
-            out, gradient, state.direction_state, spare, x=x, rate=rate, scratch=scratch
+            out, gradient, state.direction_state, spare, x, minus_rate, scratch
         )
         if type(retired) is LearningRateRuleState:
             # The retired state itself is free too (the engine checked that
@@ -276,14 +277,16 @@ class LearningRateRule(StepRule[LearningRateRuleState[S]]):
         gradient: Array,
         state: S,
         spare: Any,
-        *,
         x: Array,
-        rate: float,
-        scratch: MutableMapping[str, Array],
+        minus_rate: Array,
+        scratch: MutableMapping[str, Any],
     ) -> S:
-        """Write `-rate * direction` into `out`; return the new direction state."""
+        r"""Write `minus_rate * direction` into `out`; return the new direction state.
+
+        `minus_rate` is $-\eta_t$ as a 0-d array of `out`'s dtype (see `_scalars`).
+        """
         direction, direction_state = self.direction(gradient, state, x=x)
-        np.multiply(direction, -rate, out=out)
+        np.multiply(direction, minus_rate, out)
         return direction_state
 
 
@@ -316,7 +319,7 @@ def _take(holder: object, name: str, like: Array) -> Array:
     return np.empty_like(like)
 
 
-def _scratch(scratch: MutableMapping[str, Array], key: str, like: Array) -> Array:
+def _scratch(scratch: MutableMapping[str, Any], key: str, like: Array) -> Array:
     """The run's temporary array `key`, shaped like `like` (made once per run)."""
     array = scratch.get(key)
     if array is None or array.shape != like.shape or array.dtype != like.dtype:
@@ -324,14 +327,40 @@ def _scratch(scratch: MutableMapping[str, Array], key: str, like: Array) -> Arra
     return array
 
 
+def _scalars(
+    scratch: MutableMapping[str, Any], key: str, like: Array, values: tuple[float, ...]
+) -> tuple[Array, ...]:
+    """`values` as 0-d arrays of `like`'s dtype, kept in the run's scratch as `key`.
+
+    A ufunc takes a 0-d array operand in about two thirds of the time it takes a
+    Python float (no conversion per call: at small n that is a third of each
+    operation), with the same bits: a Python float operand is cast to the
+    array's dtype too (NEP 50; value-based casting before numpy 2). Made once
+    per run, refilled in place when the values change (a schedule's rate, a
+    bias correction).
+    """
+    entry = scratch.get(key)
+    if entry is not None and entry[0] == values and entry[2] is like.dtype:
+        arrays: tuple[Array, ...] = entry[1]
+        return arrays
+    if entry is not None and entry[2] is like.dtype and len(entry[0]) == len(values):
+        arrays = entry[1]
+        for array, value in zip(arrays, values, strict=True):
+            array[()] = value
+    else:
+        arrays = tuple(np.array(value, dtype=like.dtype) for value in values)
+    scratch[key] = (values, arrays, like.dtype)
+    return arrays
+
+
 def _coupled_into(
-    gradient: Array, x: Array, weight_decay: float, scratch: MutableMapping[str, Array]
+    gradient: Array, x: Array, weight_decay: float, scratch: MutableMapping[str, Any]
 ) -> Array:
     """[`_coupled`][optim.step_rules._coupled] in a scratch array."""
     if weight_decay == 0.0:
         return gradient
     coupled = _scratch(scratch, "coupled", gradient)
-    np.multiply(np.asarray(x, dtype=coupled.dtype), weight_decay, out=coupled)
+    np.multiply(np.asarray(x, dtype=coupled.dtype), weight_decay, coupled)
     return np.add(gradient, coupled, out=coupled)
 
 
@@ -409,13 +438,13 @@ class FixedStep(LearningRateRule[None]):
         gradient: Array,
         state: None,
         spare: Any,
-        *,
         x: Array,
-        rate: float,
-        scratch: MutableMapping[str, Array],
+        minus_rate: Array,
+        scratch: MutableMapping[str, Any],
     ) -> None:
-        coupled = _coupled_into(gradient, x, self.weight_decay, scratch)
-        np.multiply(coupled, -rate, out=out)
+        if self.weight_decay:
+            gradient = _coupled_into(gradient, x, self.weight_decay, scratch)
+        np.multiply(gradient, minus_rate, out)
 
 
 @attrs.frozen
@@ -513,25 +542,25 @@ class _HeavyBall(LearningRateRule[Any]):
         gradient: Array,
         state: Any,
         spare: Any,
-        *,
         x: Array,
-        rate: float,
-        scratch: MutableMapping[str, Array],
+        minus_rate: Array,
+        scratch: MutableMapping[str, Any],
     ) -> Any:
         if not isinstance(state, MomentumState):  # dampened: no buffers
             return super()._step_into(
-                out, gradient, state, spare, x=x, rate=rate, scratch=scratch
+                out, gradient, state, spare, x, minus_rate, scratch
             )
         gradient = _coupled_into(gradient, x, self.weight_decay, scratch)
+        (beta,) = _scalars(scratch, "beta", out, (self.beta,))
         velocity = _take(spare, "velocity", state.velocity)
-        np.multiply(state.velocity, self.beta, out=velocity)
-        np.add(velocity, gradient, out=velocity)
+        np.multiply(state.velocity, beta, velocity)
+        np.add(velocity, gradient, velocity)
         if self._nesterov:  # g + beta * v
-            np.multiply(velocity, self.beta, out=out)
-            np.add(gradient, out, out=out)
-            np.multiply(out, -rate, out=out)
+            np.multiply(velocity, beta, out)
+            np.add(gradient, out, out)
+            np.multiply(out, minus_rate, out)
         else:
-            np.multiply(velocity, -rate, out=out)
+            np.multiply(velocity, minus_rate, out)
         return MomentumState(velocity)
 
 
@@ -757,31 +786,30 @@ class AdaGrad(LearningRateRule[AdaGradState]):
         gradient: Array,
         state: AdaGradState,
         spare: Any,
-        *,
         x: Array,
-        rate: float,
-        scratch: MutableMapping[str, Array],
+        minus_rate: Array,
+        scratch: MutableMapping[str, Any],
     ) -> AdaGradState:
         gradient = _coupled_into(gradient, x, self.weight_decay, scratch)
         total = _take(spare, "sum_of_squares", state.sum_of_squares)
-        np.square(gradient, out=total)  # gradient**2
-        np.add(state.sum_of_squares, total, out=total)
+        np.square(gradient, total)  # gradient**2
+        np.add(state.sum_of_squares, total, total)
         if self.eps_in_sqrt:
-            np.add(total, self.eps, out=out)
-            np.sqrt(out, out=out)
+            np.add(total, self.eps, out)
+            np.sqrt(out, out)
         else:
-            np.sqrt(total, out=out)
-            np.add(out, self.eps, out=out)
+            np.sqrt(total, out)
+            np.add(out, self.eps, out)
         # The ratio where G_t > 0 and the denominator > 0, else 0 (as `direction`).
         positive = _scratch(scratch, "positive", np.empty(out.shape, dtype=bool))
         other = _scratch(scratch, "other", positive)
-        np.greater(total, 0.0, out=positive)
-        np.greater(out, 0.0, out=other)
-        np.logical_and(positive, other, out=positive)
+        np.greater(total, 0.0, positive)
+        np.greater(out, 0.0, other)
+        np.logical_and(positive, other, positive)
         np.divide(gradient, out, out=out, where=positive)  # type: ignore[arg-type]
-        np.logical_not(positive, out=positive)
+        np.logical_not(positive, positive)
         np.copyto(out, 0.0, where=positive)
-        np.multiply(out, -rate, out=out)
+        np.multiply(out, minus_rate, out)
         return AdaGradState(total)
 
 
@@ -923,43 +951,47 @@ class RMSProp(LearningRateRule[RMSPropState]):
         gradient: Array,
         state: RMSPropState,
         spare: Any,
-        *,
         x: Array,
-        rate: float,
-        scratch: MutableMapping[str, Array],
+        minus_rate: Array,
+        scratch: MutableMapping[str, Any],
     ) -> RMSPropState:
-        beta = self.beta
+        beta, complement, eps, momentum = _scalars(
+            scratch,
+            "rmsprop",
+            out,
+            (self.beta, 1.0 - self.beta, self.eps, self.momentum),
+        )
         gradient = _coupled_into(gradient, x, self.weight_decay, scratch)
         mean_square = _take(spare, "mean_square", state.mean_square)
-        np.square(gradient, out=out)  # gradient**2
-        np.multiply(out, 1.0 - beta, out=out)
-        np.multiply(state.mean_square, beta, out=mean_square)
-        np.add(mean_square, out, out=mean_square)
+        np.square(gradient, out)  # gradient**2
+        np.multiply(out, complement, out)
+        np.multiply(state.mean_square, beta, mean_square)
+        np.add(mean_square, out, mean_square)
         if self.centered:
             mean = _take(spare, "mean", state.mean)
-            np.multiply(gradient, 1.0 - beta, out=out)
-            np.multiply(state.mean, beta, out=mean)
-            np.add(mean, out, out=mean)
+            np.multiply(gradient, complement, out)
+            np.multiply(state.mean, beta, mean)
+            np.add(mean, out, mean)
             variance = _scratch(scratch, "variance", out)
-            np.square(mean, out=variance)
-            np.subtract(mean_square, variance, out=variance)
+            np.square(mean, variance)
+            np.subtract(mean_square, variance, variance)
             np.maximum(variance, 0.0, out=variance)
         else:
             mean, variance = state.mean, mean_square
         if self.eps_in_sqrt:
-            np.add(variance, self.eps, out=out)
-            np.sqrt(out, out=out)
+            np.add(variance, eps, out)
+            np.sqrt(out, out)
         else:
-            np.sqrt(variance, out=out)
-            np.add(out, self.eps, out=out)
-        np.divide(gradient, out, out=out)
+            np.sqrt(variance, out)
+            np.add(out, eps, out)
+        np.divide(gradient, out, out)
         if self.momentum == 0.0:
-            np.multiply(out, -rate, out=out)
+            np.multiply(out, minus_rate, out)
             return RMSPropState(mean_square, mean, state.velocity)
         velocity = _take(spare, "velocity", state.velocity)
-        np.multiply(state.velocity, self.momentum, out=velocity)
-        np.add(velocity, out, out=velocity)
-        np.multiply(velocity, -rate, out=out)
+        np.multiply(state.velocity, momentum, velocity)
+        np.add(velocity, out, velocity)
+        np.multiply(velocity, minus_rate, out)
         return RMSPropState(mean_square, mean, velocity)
 
 
@@ -1064,37 +1096,47 @@ class _AdamMoments(LearningRateRule[AdamState]):
         gradient: Array,
         state: AdamState,
         spare: Any,
-        scratch: MutableMapping[str, Array],
+        scratch: MutableMapping[str, Any],
     ) -> AdamState:
         """`_adam_direction` with the direction written into `out`."""
         beta1, beta2 = self.beta1, self.beta2
         t = state.t + 1
+        b1, c1, b2, c2, eps = _scalars(
+            scratch, "adam", out, (beta1, 1.0 - beta1, beta2, 1.0 - beta2, self.eps)
+        )
+        d1, d2 = _scalars(scratch, "adam-t", out, (1.0 - beta1**t, 1.0 - beta2**t))
         first = _take(spare, "first_moment", state.first_moment)
         second = _take(spare, "second_moment", state.second_moment)
-        np.multiply(gradient, 1.0 - beta1, out=out)
-        np.multiply(state.first_moment, beta1, out=first)
-        np.add(first, out, out=first)
-        np.square(gradient, out=out)  # gradient**2
-        np.multiply(out, 1.0 - beta2, out=out)
-        np.multiply(state.second_moment, beta2, out=second)
-        np.add(second, out, out=second)
+        np.multiply(gradient, c1, out)
+        np.multiply(state.first_moment, b1, first)
+        np.add(first, out, first)
+        np.square(gradient, out)  # gradient**2
+        np.multiply(out, c2, out)
+        np.multiply(state.second_moment, b2, second)
+        np.add(second, out, second)
         if not self.amsgrad:
             maximum = state.max_second_moment
-            np.divide(second, 1.0 - beta2**t, out=out)
+            np.divide(second, d2, out)
         elif self.amsgrad_max == "raw":
             maximum = _take(spare, "max_second_moment", state.max_second_moment)
             np.maximum(state.max_second_moment, second, out=maximum)
-            np.divide(maximum, 1.0 - beta2**t, out=out)
+            np.divide(maximum, d2, out)
         else:
             maximum = _take(spare, "max_second_moment", state.max_second_moment)
-            np.divide(second, 1.0 - beta2**t, out=out)
+            np.divide(second, d2, out)
             np.maximum(state.max_second_moment, out, out=maximum)
             np.copyto(out, maximum)
-        np.sqrt(out, out=out)
-        np.add(out, self.eps, out=out)
+        np.sqrt(out, out)
+        np.add(out, eps, out)
         corrected_first = _scratch(scratch, "corrected_first", out)
-        np.divide(first, 1.0 - beta1**t, out=corrected_first)
-        np.divide(corrected_first, out, out=out)
+        np.divide(first, d1, corrected_first)
+        np.divide(corrected_first, out, out)
+        if type(spare) is AdamState:  # nothing else refers to it: reused
+            _set(spare, "first_moment", first)
+            _set(spare, "second_moment", second)
+            _set(spare, "max_second_moment", maximum)
+            _set(spare, "t", t)
+            return spare
         return AdamState(first, second, maximum, t)
 
     @override
@@ -1177,14 +1219,13 @@ class Adam(_AdamMoments):
         gradient: Array,
         state: AdamState,
         spare: Any,
-        *,
         x: Array,
-        rate: float,
-        scratch: MutableMapping[str, Array],
+        minus_rate: Array,
+        scratch: MutableMapping[str, Any],
     ) -> AdamState:
         gradient = _coupled_into(gradient, x, self.weight_decay, scratch)
         new_state = self._adam_into(out, gradient, state, spare, scratch)
-        np.multiply(out, -rate, out=out)
+        np.multiply(out, minus_rate, out)
         return new_state
 
 
@@ -1246,16 +1287,15 @@ class AdamW(_AdamMoments):
         gradient: Array,
         state: AdamState,
         spare: Any,
-        *,
         x: Array,
-        rate: float,
-        scratch: MutableMapping[str, Array],
+        minus_rate: Array,
+        scratch: MutableMapping[str, Any],
     ) -> AdamState:
         new_state = self._adam_into(out, gradient, state, spare, scratch)
         decay = _scratch(scratch, "decay", out)
-        np.multiply(x, self.weight_decay, out=decay)
-        np.add(out, decay, out=out)
-        np.multiply(out, -rate, out=out)
+        np.multiply(x, self.weight_decay, decay)
+        np.add(out, decay, out)
+        np.multiply(out, minus_rate, out)
         return new_state
 
 
