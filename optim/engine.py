@@ -57,6 +57,7 @@ def _references_of_a_local() -> int:
 _UNSHARED = _references_of_a_local()
 _F64 = np.dtype(np.float64)
 _NUMPY_VDOT = getattr(np.vdot, "_implementation", np.vdot)
+_new_record = object.__new__  # a RunRecord whose every field `_state` then sets
 
 
 class Engine:
@@ -101,7 +102,7 @@ class Engine:
         "_scratch",
         "_shown",
         "_sign",
-        "_size_bound",
+        "_size_root",
         "_spare",
         "_spec",
         "_value_bound",
@@ -156,13 +157,13 @@ class Engine:
         self._spec = getattr(context.objective, "spec", None)
         # Where the hooks are silent (see _test): MaxGrowth's bound on the
         # minimized value, set once the start's value is known.
-        growth = None if hooks.quiet is None else hooks.quiet.growth
+        growth = hooks.quiet.growth
         self._growth_sign = 1.0 if growth is None else growth[0]
         self._value_bound = math.inf
         self._shown: StepInfo | None = None  # the record the hooks saw last
         self._spare: Array | None = None  # an old point's buffer, see _moved
-        self._size_bound = math.inf  # an upper bound on |x|^2, kept by _stuck
-        # Built-in rules step in the run's buffers (see _update_into).
+        self._size_root = math.inf  # an upper bound on |x|, kept by _update
+        # Built-in rules step in the run's buffers (see _update).
         # numpy points only: another array library computes the pure `update`
         # in its namespace (one per run; no per-library path in the rules).
         self._numpy = type(x) is np.ndarray
@@ -180,7 +181,7 @@ class Engine:
             and context.constraint is None
         )
         self._fixed_rate: float | None = rate if fixed else None
-        self._retired: Any = None  # the rule state before last, see _update_into
+        self._retired: Any = None  # the rule state before last, see _update
         self._scratch: dict[str, Any] = {}  # the rule's buffers and constants
         self.evaluator = Evaluator(
             context.objective,
@@ -202,8 +203,7 @@ class Engine:
 
     def _bound_growth(self, state: RunRecord) -> None:
         """Set the bound `MaxGrowth` puts on the minimized value (see `_test`)."""
-        if self.hooks.quiet is not None:
-            self._value_bound = self.hooks.quiet.growth_bound(state.start_value)
+        self._value_bound = self.hooks.quiet.growth_bound(state.start_value)
 
     @property
     def done(self) -> bool:
@@ -392,40 +392,48 @@ class Engine:
                     f"{advice(self.context.step_rule, 'too large')}",
                 )
             )
+        # The record of the last step is rewritten in place when nothing but
+        # the engine refers to it (no hook, result or caller was shown it):
+        # what a step costs at small n is mostly bookkeeping.
+        reuse = type(state) is RunRecord and sys.getrefcount(state) == _UNSHARED + 1
+        old_x = state.x  # reusable once nothing else refers to it
         try:
             self.state = self._state(
-                state, x, value, gradient, gradient_norm, error, rule_state
+                state, x, value, gradient, gradient_norm, error, rule_state, reuse
             )
         except Exception as failure:  # a constraint's projection failed
             return _failed(state, failure)
-        self._spare = state.x  # reusable once nothing else refers to it
+        self._spare = old_x
         return None
 
     def _test(self, *, tests_only: bool = False) -> End | None:
         """Ask the callbacks (or only the stop tests) about a step; confirm a claim.
 
-        When every hook is a built-in test and the record lies where all of
-        them are silent ([`Hooks.quiet`][optim.hooks.Hooks.quiet]), none is
-        asked and no record is made for them: they would all say "go on".
+        Where the built-in tests are all silent
+        ([`Hooks.quiet`][optim.hooks.Hooks.quiet]) only the other hooks are
+        asked (those would all say "go on"), and with no other hook no record
+        is made.
 
         Then the progress stop: a run with fixed arguments whose best value has
         not improved by more than `ftol` relative per step for `patience` steps ends.
         """
-        state, quiet = self.state, self.hooks.quiet
+        state, hooks = self.state, self.hooks
         assert state is not None
-        if (
-            quiet is not None
+        quiet = hooks.quiet
+        silent = (
+            not tests_only
             and state.gradient_norm > quiet.gradient_norm
             and state.step < quiet.max_steps
             and state.evaluations < quiet.max_evaluations
             and self._growth_sign * state.value <= self._value_bound
-        ):
+        )
+        if silent and not hooks.loud:
             self._shown, end = None, None
         else:
             info = self._shown = StepInfo(
                 state, constraint=self._constraint, sign=self._sign, spec=self._spec
             )
-            end = self.hooks.step(info, tests_only=tests_only)
+            end = hooks.step(info, tests_only=tests_only, quiet=silent)
             if end is not None:
                 end = self._confirmed(end)
         if end is not None or self.varying:
@@ -447,7 +455,8 @@ class Engine:
             loss, descent_gradient = state.value, state.gradient
         else:
             loss, descent_gradient = evaluator.minimized(state.value, state.gradient)
-        rule, x0, out = context.step_rule, state.x, None
+        rule: Any = context.step_rule  # a built-in rule's `_update_into` below
+        x0, out = state.x, None
         if self._numpy:
             # The buffer of the point before last, if nothing else refers to it:
             # the reference count says whether a callback, `History` or your
@@ -462,10 +471,33 @@ class Engine:
                 out = np.empty_like(x0)
         try:
             if self._buffered:
+                # A built-in rule's step in the run's buffers: the step into
+                # `out`, the new point over it; the rule's new state into the
+                # arrays of the state before last where nothing else refers to
+                # them. The same arithmetic as `update`, so the same bits.
                 assert out is not None  # buffered runs are numpy's
-                x, rule_state, size = self._update_into(
-                    rule, state, descent_gradient, out
+                retired, self._retired = self._retired, None
+                if retired is not None and sys.getrefcount(retired) != _UNSHARED:
+                    retired = None  # a callback or a result kept it: left intact
+                rule_state = rule._update_into(
+                    out, descent_gradient, state.rule_state, retired, x0, self._scratch
                 )
+                self._retired = state.rule_state
+                # |step|^2 without a pass over the step where that decides
+                # nothing: a FixedStep of constant rate (no decay, float64)
+                # steps by rate * |g|; where that clearly moves x (below) the
+                # exact size would say the same, and the bound on |x| grows by
+                # a hair more than with it.
+                size, rate = -1.0, self._fixed_rate
+                if rate is not None:
+                    length = rate * state.gradient_norm
+                    estimate = length * length  # inf on overflow (`**` raises)
+                    root = self._size_root
+                    if 1e-280 < estimate < math.inf and estimate > 4e-30 * root * root:
+                        size = estimate * (1.0 + 1e-12)  # still an upper bound
+                if size < 0.0:
+                    size = float(self._vdot(out, out))
+                x = np.add(x0, out, out)
             else:
                 delta, rule_state = _checked_update(
                     rule,
@@ -485,13 +517,13 @@ class Engine:
                 delta = x - state.x  # what the step did, for the test below
                 size = float(self._vdot(delta, delta))
             # `_stuck` in O(1) for the common case, a finite step that moves x:
-            # told by the step's squared size and a cached bound on |x|^2 (kept
-            # by the triangle inequality); the exact norm of x only when in doubt.
-            finite, bound, stuck = size < math.inf, self._size_bound, None
-            if finite and not size > 1e-30 * bound:  # in doubt: the exact |x|^2
-                bound = float(self._vdot(state.x, state.x))
-            if finite and size > 1e-30 * bound:  # (`finite` is False for nan too)
-                self._size_bound = (math.sqrt(bound) + math.sqrt(size)) ** 2
+            # told by the step's squared size and a cached bound on |x| (kept by
+            # the triangle inequality); the exact norm of x only when in doubt.
+            finite, root, stuck = size < math.inf, self._size_root, None
+            if finite and not size > 1e-30 * root * root:  # in doubt: exact |x|
+                root = math.sqrt(self._vdot(state.x, state.x))
+            if finite and size > 1e-30 * root * root:  # (False for nan too)
+                self._size_root = root + math.sqrt(size)
             else:
                 stuck = _stuck(state, x, size, rule_state, evaluator)
         except Exception as error:  # the run's result must survive it
@@ -500,42 +532,6 @@ class Engine:
             return self._confirmed(End(stuck))
         self._pending = (x, rule_state)
         return None
-
-    def _update_into(
-        self, rule: Any, state: RunRecord, gradient: Array, out: Array
-    ) -> tuple[Array, Any, float]:
-        """A built-in rule's step in the run's buffers: the point, state, |step|^2.
-
-        The step is written into `out` (the buffer of the point before last, see
-        `_update`), the new point over it; the rule's new state into the arrays
-        of the state before last, where nothing else refers to them. The same
-        arithmetic as `update`, so the same bits.
-
-        `|step|^2` needs no pass over the step where that decides nothing: a
-        `FixedStep` of constant rate (and no decay) in float64 steps by
-        `rate * |g|`; where that clearly moves `x` (see `_update`) the exact size
-        would say the same, and the bound on `|x|` grows by a hair more than with
-        it.
-        """
-        x = state.x
-        retired, self._retired = self._retired, None
-        if retired is not None and sys.getrefcount(retired) != _UNSHARED:
-            retired = None  # a callback or a result kept it: leave it intact
-        rule_state = rule._update_into(
-            out, gradient, state.rule_state, retired, x, self._scratch
-        )
-        size = -1.0
-        rate = self._fixed_rate
-        if rate is not None:
-            length = rate * state.gradient_norm
-            estimate = length * length  # inf on overflow (`**` would raise)
-            if 1e-280 < estimate < math.inf and estimate > 4e-30 * self._size_bound:
-                size = estimate * (1.0 + 1e-12)  # the bound stays an upper bound
-        if size < 0.0:
-            size = float(self._vdot(out, out))
-        moved: Array = np.add(x, out, out)
-        self._retired = state.rule_state
-        return moved, rule_state, size
 
     def _confirmed(self, end: End) -> End | None:
         """Check what an ending claims about the gradient; `None`: go on.
@@ -953,8 +949,12 @@ class Engine:
         gradient_norm: float,
         error: Array | None,
         rule_state: Any,
+        reuse: bool = False,
     ) -> RunRecord:
-        """The state at a new iterate: the start (`previous=None`) or the next step."""
+        """The state at a new iterate: the start (`previous=None`) or the next step.
+
+        With `reuse`, the previous record becomes the new one (see `_evaluate`).
+        """
         evaluator, sign, counts = self.evaluator, self._sign, self.evaluator.counts
         evaluations = counts.evaluations
         if self._constraint is not None:
@@ -987,34 +987,42 @@ class Engine:
         reference = sign * previous.progress_value
         lower = loss < reference - self._margin * abs(reference)
         if lower or gradient_norm < 0.5 * previous.progress_gradient_norm:
-            progress = (step, evaluations, gradient_norm)
+            progress_step, progress_evaluations = step, evaluations
+            progress_norm = gradient_norm
         else:
-            progress = (
-                previous.progress_step,
-                previous.progress_evaluations,
-                previous.progress_gradient_norm,
-            )
+            progress_step = previous.progress_step
+            progress_evaluations = previous.progress_evaluations
+            progress_norm = previous.progress_gradient_norm
         best = previous if not improved and self._rank_best else None
-        # Positional, in the field order: keywords cost more than the rest here.
-        return RunRecord(
-            step,
-            x,
-            value,
-            gradient,
-            gradient_norm,
-            error_norm,
-            evaluations,
-            counts.gradient_evaluations,
-            rule_state,
-            None if evaluator.rng is None else evaluator.random_state,
-            x if best is None else best.best_x,
-            value if best is None else best.best_value,
-            step if best is None else best.best_step,
-            previous.non_improving_steps + (not improved),
-            previous.start_value,
-            value if lower else previous.progress_value,
-            *progress,
-        )
+        if best is None:
+            best_x, best_value, best_step = x, value, step
+        else:
+            best_x, best_value, best_step = best.best_x, best.best_value, best.best_step
+        progress_value = value if lower else previous.progress_value
+        non_improving = previous.non_improving_steps + (not improved)
+        # All is computed: now the fields, of the previous record (`reuse`) or
+        # of a new one (all of them set: no constructor call, no keywords).
+        record = previous if reuse else _new_record(RunRecord)
+        record.step = step
+        record.x = x
+        record.value = value
+        record.gradient = gradient
+        record.gradient_norm = gradient_norm
+        record.gradient_error = error_norm
+        record.evaluations = evaluations
+        record.gradient_evaluations = counts.gradient_evaluations
+        record.rule_state = rule_state
+        record.random_state = None if evaluator.rng is None else evaluator.random_state
+        record.best_x = best_x
+        record.best_value = best_value
+        record.best_step = best_step
+        record.non_improving_steps = non_improving
+        record.start_value = previous.start_value
+        record.progress_value = progress_value
+        record.progress_step = progress_step
+        record.progress_evaluations = progress_evaluations
+        record.progress_gradient_norm = progress_norm
+        return record
 
 
 def run_to_end(engine: Engine) -> Result:

@@ -79,7 +79,6 @@ class History(Callback):
     _norms: list[float] = attrs.field(factory=list, init=False, repr=False)
     _sizes: list[float] = attrs.field(factory=list, init=False, repr=False)
     _block: Array | None = attrs.field(default=None, init=False, repr=False)
-    _rows: int = attrs.field(default=0, init=False, repr=False)
     _point_steps: list[int] = attrs.field(factory=list, init=False, repr=False)
     _shape: tuple[int, ...] = attrs.field(default=(), init=False, repr=False)
     _dtype: np.dtype[Any] = attrs.field(
@@ -104,22 +103,21 @@ class History(Callback):
         rows = self._rows_for(getattr(context, "max_steps", None))
         if rows and (block is None or len(block) < rows):
             block = np.empty((rows, *shape), dtype=dtype)
-        self._block, self._rows, self._point_steps = block, 0, []
+        self._block, self._point_steps = block, []  # a row per kept point
         self._previous = None
         self._spec = getattr(getattr(context, "objective", None), "spec", None)
 
     @override
     def on_step(self, info: StepInfo) -> None:
-        x = info.x
-        every = self.keep_x_every
+        x, step, every = info.x, info.step, self.keep_x_every
         if every == 1:
             # Every point is kept: the step sizes come from them when asked for.
-            self._keep(x, info.step)
+            self._keep(x, step)
         else:
             self._sizes.append(self._step_size(x))
-            if every and info.step % every == 0:
-                self._keep(x, info.step)
-        self._steps.append(info.step)
+            if every and step % every == 0:
+                self._keep(x, step)
+        self._steps.append(step)
         self._values.append(float(info.value))
         self._norms.append(float(info.gradient_norm))
 
@@ -129,13 +127,15 @@ class History(Callback):
             field.name: getattr(self, field.name) for field in attrs.fields(History)
         }
         if self._block is not None:
-            state["_block"] = self._block[: self._rows].copy()
+            state["_block"] = self._block[: len(self._point_steps)].copy()
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """Restore what `__getstate__` kept."""
+        """Restore what `__getstate__` kept (a field since removed is ignored)."""
+        names = {field.name for field in attrs.fields(History)}
         for name, value in state.items():
-            object.__setattr__(self, name, value)
+            if name in names:
+                object.__setattr__(self, name, value)
 
     def _rows_for(self, max_steps: int | None) -> int:
         """How many points a run of `max_steps` keeps, if known and at most 64 MB."""
@@ -152,14 +152,14 @@ class History(Callback):
         One copy per kept point and no allocation per step (amortized): a long
         run's history costs about what copying its points costs.
         """
-        block, rows = self._block, self._rows
+        block, rows = self._block, len(self._point_steps)
         if block is None or rows == len(block):
             grown = np.empty((max(16, 2 * rows), *self._shape), dtype=self._dtype)
             if block is not None:
                 grown[:rows] = block
             self._block = block = grown
-        np.copyto(block[rows, ...], _host(x))  # a view, also for a 0-d point
-        self._rows = rows + 1
+        # a view of the row, also for a 0-d point
+        np.copyto(block[rows, ...], x if type(x) is np.ndarray else _host(x))
         self._point_steps.append(step)
 
     @property
@@ -167,7 +167,7 @@ class History(Callback):
         """The kept points (a view of the block's filled rows)."""
         if self._block is None:
             return np.empty((0, *self._shape), dtype=self._dtype)
-        return self._block[: self._rows]
+        return self._block[: len(self._point_steps)]
 
     def _step_size(self, x: Array) -> float:
         """Distance from the previous step's point, kept in a private buffer."""
@@ -286,7 +286,7 @@ class History(Callback):
             "gradient_norm": self.gradient_norms,
             "step_size": self.step_sizes,
         }
-        if points and self._rows:
+        if points and self._point_steps:
             kept = self.x.reshape(len(self._points), -1)
             if len(self._points) == len(self._steps):
                 flat = kept

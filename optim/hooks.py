@@ -47,22 +47,20 @@ class End:
 class Quiet:
     """Where a run's step hooks all answer "go on": the engine then need not ask.
 
-    Made when every step hook is one of the built-in tests whose answer is a
-    comparison of the record's numbers ([`MaxSteps`][optim.stopping.MaxSteps],
+    Made of the built-in tests whose answer is a comparison of the record's
+    numbers ([`MaxSteps`][optim.stopping.MaxSteps],
     [`MaxEvaluations`][optim.stopping.MaxEvaluations],
     [`ZeroGradient`][optim.stopping.ZeroGradient],
     [`MaxGrowth`][optim.stopping.MaxGrowth] and a 2-norm
     [`StopOnZeroGradient`][optim.callbacks.StopOnZeroGradient], exactly those
     classes): they keep no state and have no effect, so a record inside the
-    region is one they would all let pass. Outside it every hook is asked, in
+    region is one they would all let pass, and only the other hooks are asked
+    ([`Hooks.loud`][optim.hooks.Hooks.loud]). Outside it every hook is asked, in
     order, as always.
 
     Examples:
-        >>> from optim.stopping import MaxSteps, ZeroGradient
-        >>> Quiet.of([ZeroGradient(), MaxSteps(10)])
-        Quiet(max_steps=10, max_evaluations=inf, gradient_norm=0.0, growth=None)
-        >>> Quiet.of([print]) is None
-        True
+        >>> Quiet(max_steps=10).max_evaluations
+        inf
     """
 
     max_steps: float = math.inf
@@ -79,17 +77,26 @@ class Quiet:
     while the minimized value is at most `growth_bound` of the start's."""
 
     @classmethod
-    def of(cls, callbacks: Iterable[CallbackLike]) -> Quiet | None:
-        """The region where all of `callbacks` are silent, or `None` if unknown.
+    def split(
+        cls, callbacks: Iterable[CallbackLike]
+    ) -> tuple[Quiet, tuple[CallbackLike, ...]]:
+        """The region where the built-in tests among `callbacks` are silent.
 
         Args:
             callbacks: Every callback and test of a run.
 
         Returns:
-            The region, or `None` when a callback is not one of the built-in tests.
+            The region, and the callbacks it does not account for, in order.
+
+        Examples:
+            >>> from optim.stopping import MaxSteps, ZeroGradient
+            >>> quiet, loud = Quiet.split([ZeroGradient(), print, MaxSteps(10)])
+            >>> quiet.max_steps, quiet.gradient_norm, loud
+            (10, 0.0, (<built-in function print>,))
         """
         steps, evaluations, norm = math.inf, math.inf, -math.inf
         growth: tuple[float, float] | None = None
+        loud: list[CallbackLike] = []
         for callback in callbacks:
             kind = type(callback)  # exactly these classes: a subclass may differ
             if kind is MaxSteps and isinstance(callback, MaxSteps):
@@ -107,8 +114,8 @@ class Quiet:
             elif kind is MaxGrowth and isinstance(callback, MaxGrowth) and not growth:
                 growth = (callback.sign, callback.max_growth)
             else:
-                return None
-        return cls(steps, evaluations, norm, growth)
+                loud.append(callback)
+        return cls(steps, evaluations, norm, growth), tuple(loud)
 
     def growth_bound(self, start_value: float) -> float:
         """The largest minimized value `MaxGrowth` lets pass, from the start's.
@@ -162,10 +169,13 @@ class Hooks:
     """The smallest tolerance of the gradient tests among the callbacks (the
     precision limit of a run is confirmed against it), or `None`."""
 
-    quiet: Quiet | None = None
-    """Where every step hook is silent, when every one is a built-in test whose
-    answer is a comparison of the record's numbers, or `None` (see
+    quiet: Quiet = Quiet()
+    """Where the built-in tests among the step hooks are silent (see
     [`Quiet`][optim.hooks.Quiet])."""
+
+    loud: tuple[Callable[[StepInfo], bool | Stop | None], ...] = ()
+    """The step hooks `quiet` does not account for, in order: the only ones
+    asked about a record inside it."""
 
     @classmethod
     def of(
@@ -186,11 +196,13 @@ class Hooks:
         Returns:
             The hooks, in order.
         """
+        everything = (*callbacks, *tests)
+        quiet, loud = Quiet.split(everything)
         starts: list[Callable[[RunContext, Array], None]] = []
         steps: list[Callable[[StepInfo], bool | Stop | None]] = []
         ends: list[Callable[[Result], str | None]] = []
         stop_tests: list[Callable[[StepInfo], bool | Stop | None]] = []
-        for callback in (*callbacks, *tests):
+        for callback in everything:
             if not isinstance(callback, Callback):
                 steps.append(callback)
                 continue
@@ -205,7 +217,8 @@ class Hooks:
             tuple(ends),
             tuple(stop_tests),
             gradient_tol,
-            Quiet.of(list(callbacks) + list(tests)),
+            quiet,
+            tuple(c.on_step if isinstance(c, Callback) else c for c in loud),
         )
 
     def start(self, context: RunContext, x0: Array) -> None:
@@ -213,18 +226,24 @@ class Hooks:
         for hook in self.starts:
             hook(context, x0)
 
-    def step(self, info: StepInfo, *, tests_only: bool = False) -> End | None:
+    def step(
+        self, info: StepInfo, *, tests_only: bool = False, quiet: bool = False
+    ) -> End | None:
         """Call every step hook (all of them, even after a stop) and say why to end.
 
         Args:
             info: The step's record.
             tests_only: Call only the stop tests (a resumed run's first state).
+            quiet: The record lies in [`quiet`][optim.hooks.Hooks.quiet]: call
+                only the [`loud`][optim.hooks.Hooks.loud] hooks (the others
+                would all say "go on").
 
         Returns:
             Why the run ends, or `None` to go on.
         """
         end = None
-        for hook in self.tests if tests_only else self.steps:
+        hooks = self.loud if quiet else self.tests if tests_only else self.steps
+        for hook in hooks:
             try:
                 answer = hook(info)
             except Exception as error:

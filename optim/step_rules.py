@@ -257,7 +257,10 @@ class LearningRateRule(StepRule[LearningRateRuleState[S]]):
             and type(retired.direction_state) is type(state.direction_state)
         ):
             spare = retired.direction_state
-        (minus_rate,) = _scalars(scratch, "rate", out, (-rate,))
+        held = scratch.get("rate")  # (rate, -rate as a 0-d array): see `_scalars`
+        if held is None or held[0] != rate:
+            held = scratch["rate"] = (rate, *_scalars(scratch, "-rate", out, (-rate,)))
+        minus_rate = held[1]
         direction_state = self._step_into(
             out, gradient, state.direction_state, spare, x, minus_rate, scratch
         )
@@ -336,20 +339,20 @@ def _scalars(
     Python float (no conversion per call: at small n that is a third of each
     operation), with the same bits: a Python float operand is cast to the
     array's dtype too (NEP 50; value-based casting before numpy 2). Made once
-    per run, refilled in place when the values change (a schedule's rate, a
-    bias correction).
+    per run (a run's scratch serves one rule, one shape and one dtype), refilled
+    in place when the values change (a schedule's rate).
     """
     entry = scratch.get(key)
-    if entry is not None and entry[0] == values and entry[2] is like.dtype:
+    if entry is not None and entry[0] == values:
         arrays: tuple[Array, ...] = entry[1]
         return arrays
-    if entry is not None and entry[2] is like.dtype and len(entry[0]) == len(values):
+    if entry is not None and len(entry[0]) == len(values):
         arrays = entry[1]
         for array, value in zip(arrays, values, strict=True):
             array[()] = value
     else:
         arrays = tuple(np.array(value, dtype=like.dtype) for value in values)
-    scratch[key] = (values, arrays, like.dtype)
+    scratch[key] = (values, arrays)
     return arrays
 
 
@@ -1101,10 +1104,20 @@ class _AdamMoments(LearningRateRule[AdamState]):
         """`_adam_direction` with the direction written into `out`."""
         beta1, beta2 = self.beta1, self.beta2
         t = state.t + 1
-        b1, c1, b2, c2, eps = _scalars(
-            scratch, "adam", out, (beta1, 1.0 - beta1, beta2, 1.0 - beta2, self.eps)
-        )
-        d1, d2 = _scalars(scratch, "adam-t", out, (1.0 - beta1**t, 1.0 - beta2**t))
+        kit = scratch.get("adam")
+        if kit is None:  # the run's constants and buffer (see `_scalars`)
+            kit = scratch["adam"] = (
+                *_scalars(
+                    scratch,
+                    "adam-constants",
+                    out,
+                    (beta1, 1.0 - beta1, beta2, 1.0 - beta2, self.eps, 1.0, 1.0),
+                ),
+                np.empty_like(out),
+            )
+        b1, c1, b2, c2, eps, d1, d2, corrected_first = kit
+        d1[()] = 1.0 - beta1**t  # the bias corrections
+        d2[()] = 1.0 - beta2**t
         first = _take(spare, "first_moment", state.first_moment)
         second = _take(spare, "second_moment", state.second_moment)
         np.multiply(gradient, c1, out)
@@ -1128,7 +1141,6 @@ class _AdamMoments(LearningRateRule[AdamState]):
             np.copyto(out, maximum)
         np.sqrt(out, out)
         np.add(out, eps, out)
-        corrected_first = _scratch(scratch, "corrected_first", out)
         np.divide(first, d1, corrected_first)
         np.divide(corrected_first, out, out)
         if type(spare) is AdamState:  # nothing else refers to it: reused
