@@ -466,7 +466,7 @@ class Engine:
                 out is None
                 or sys.getrefcount(out) != _UNSHARED
                 or out.shape != x0.shape
-                or out.dtype != x0.dtype
+                or (out.dtype is not x0.dtype and out.dtype != x0.dtype)
             ):
                 out = np.empty_like(x0)
         try:
@@ -519,10 +519,12 @@ class Engine:
             # `_stuck` in O(1) for the common case, a finite step that moves x:
             # told by the step's squared size and a cached bound on |x| (kept by
             # the triangle inequality); the exact norm of x only when in doubt.
-            finite, root, stuck = size < math.inf, self._size_root, None
-            if finite and not size > 1e-30 * root * root:  # in doubt: exact |x|
+            root, stuck = self._size_root, None
+            moves = 1e-30 * root * root < size < math.inf  # (False for nan)
+            if not moves:  # in doubt: the exact |x|
                 root = math.sqrt(self._vdot(state.x, state.x))
-            if finite and size > 1e-30 * root * root:  # (False for nan too)
+                moves = 1e-30 * root * root < size < math.inf
+            if moves:
                 self._size_root = root + math.sqrt(size)
             else:
                 stuck = _stuck(state, x, size, rule_state, evaluator)

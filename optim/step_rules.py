@@ -253,6 +253,7 @@ class LearningRateRule(StepRule[LearningRateRuleState[S]]):
         spare = None
         if (
             retired is not None
+            and retired.direction_state is not None  # (FixedStep keeps none)
             and sys.getrefcount(retired.direction_state) == _SLOT
             and type(retired.direction_state) is type(state.direction_state)
         ):
