@@ -977,3 +977,45 @@ def test_lbfgsb_with_differences_reaches_scipys_value(name, jac, ulps):
 
     assert ours.success
     assert ours.fun - theirs.fun <= 1e-8 * max(1.0, abs(theirs.fun))
+
+
+def _skewed(x):
+    return float(np.sum(np.exp(0.3 * x) + x**3 / 3.0) + x[0] * x[-1])
+
+
+@pytest.mark.parametrize("jac", ["2-point", "3-point"])
+@pytest.mark.parametrize(
+    ("x", "lower", "upper"),
+    [
+        ([0.0, -2.0, 3.5], None, None),
+        ([0.0, -2.0, 3.5], [-1.0, -3.0, 0.0], [1.0, 0.0, 9.0]),
+        ([1.0, -2.0, 3.5], [0.0, -2.0, 0.0], [1.0, 0.0, 3.5]),  # on bounds
+        ([0.5, -2.0, 3.5], [0.5, -2.0 - 1e-9, 3.5 - 2e-9], [0.5 + 3e-9, -2.0, 3.5]),
+        ([0.25, -2.0, 3.5], [0.25 - 1e-6, -2.0, 3.5], [0.25, -2.0 + 4e-6, 3.5]),
+    ],
+    ids=["free", "inside", "on-bounds", "narrower-than-h", "one-sided-shrunk"],
+)
+def test_differences_are_scipys_bit_for_bit(jac, x, lower, upper):
+    """The face's finite differences are scipy's `approx_derivative`: the same
+    steps (fitted into bounds as `_adjust_scheme_to_bounds` fits them: turned
+    back, shortened, or one-sided three-point), the same points in the same
+    order, the same bits."""
+    from scipy.optimize._numdiff import approx_derivative
+
+    x = np.array(x)
+    box = (-np.inf, np.inf) if lower is None else (np.array(lower), np.array(upper))
+    theirs_f, ours_f = Counted(_skewed), Counted(_skewed)
+    f0 = _skewed(x)
+    with np.errstate(all="ignore"):
+        theirs = approx_derivative(theirs_f, x, method=jac, f0=f0, bounds=box)
+        counted = oo._Counted(
+            ours_f,
+            (),
+            jac,
+            lower=None if lower is None else box[0],
+            upper=None if upper is None else box[1],
+        )
+        ours = counted._differences(x, f0)
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(np.array(ours_f.points), np.array(theirs_f.points))
+    assert all(np.all(p >= box[0]) and np.all(p <= box[1]) for p in ours_f.points)
