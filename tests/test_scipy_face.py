@@ -1054,9 +1054,10 @@ def test_powell_badly_scaled_forward_differences_follow_scipys_rule(ulps):
         runs[module] = res, f.points
     (ours, our_points), (theirs, their_points) = runs[oo], runs[so]
     np.testing.assert_array_equal(our_points[:3], their_points[:3])
-    for res in (ours, theirs):
-        assert res.success
-        assert res.message == "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH"
+    assert ours.success
+    assert theirs.success
+    assert ours.message == "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH"
+    assert "REDUCTION" in str(theirs.message)  # scipy < 1.15: REL_REDUCTION_OF_F...
     with np.errstate(all="ignore"):
         at_end = approx_derivative(problem.value, ours.x, method="2-point", f0=ours.fun)
         central = approx_derivative(problem.value, ours.x, method="3-point")
