@@ -64,6 +64,18 @@ def test_minimize_finite_differences_vs_scipy(benchmark, jac):
     assert len(measure.rows) == len(stopping.small_mgh())
 
 
+@pytest.mark.parametrize("jac", ["2-point", "3-point"])
+def test_minimize_finite_differences_from_ulp_starts(benchmark, jac):
+    """Measure 2 from the starts 1-4 ulps above the standard ones (not a target:
+    how often runs that part from scipy's path end above it)."""
+    measure = _once(benchmark, stopping.minimize_ulp_measure, jac)
+    info = benchmark.extra_info
+    info["median_evaluation_ratio_to_scipy"] = measure.median_ratio
+    info["worse_than_scipy"] = measure.worse_runs
+    info["same_evaluations"] = f"{measure.same_evaluations}/{len(measure.rows)}"
+    assert len(measure.rows) == stopping.ULP_STARTS * len(stopping.small_mgh())
+
+
 def test_honest_success_with_exact_gradients(benchmark):
     """Measure 3: failures at the best known value, successes worse than scipy."""
     measure = _once(benchmark, stopping.honest_measure)

@@ -134,6 +134,7 @@ def stopping_tables(details: bool) -> None:
     pairs = {jac: stopping.minimize_measure(jac) for jac in ("2-point", "3-point")}
     for jac, pair in pairs.items():
         count = len(pair.rows)
+        perturbed = stopping.minimize_ulp_measure(jac)
         lines += [
             _line(
                 f'2. `minimize(f, x0, method="L-BFGS-B", jac="{jac}")`, {count} MGH '
@@ -154,6 +155,21 @@ def stopping_tables(details: bool) -> None:
                 "—",
                 f"{pair.successes} / {pair.scipy_successes} of {count} "
                 f"(optim: {pair.statuses})",
+            ),
+            _line(
+                f"2. the same ({jac}) from the starts 1 to {stopping.ULP_STARTS} ulps "
+                f"above each ({len(perturbed.rows)} runs): worse than scipy's by "
+                "> 1e-8 (problem (ulps))",
+                "—",
+                perturbed.worse_runs,
+            ),
+            _line(
+                f"2. the same ({jac}): runs ending with scipy's evaluation count, "
+                "standard start; ulp starts",
+                "—",
+                f"{pair.same_evaluations} of {count}; "
+                f"{perturbed.same_evaluations} of {len(perturbed.rows)} "
+                f"(median ratio {perturbed.median_ratio:.2f}x)",
             ),
         ]
     _flush(lines)

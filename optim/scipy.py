@@ -56,7 +56,7 @@ from optim.bfgs import BFGSDirection
 from optim.callbacks import Callback, CallbackLike, StopOnZeroGradient
 from optim.directions import Direction, PolakRibiere
 from optim.errors import OptimizationError
-from optim.gradients import GradientEstimator
+from optim.gradients import GradientEstimator, _one_sided_fit
 from optim.line_search import MoreThuente, Search, StrongWolfe
 from optim.line_search_rules import LBFGS, LineSearchRule
 from optim.mode import Mode
@@ -601,36 +601,54 @@ class _Counted(Objective):
         return difference
 
     def _differences(self, x: Array, f0: float | None) -> Array:
-        """Scipy's `approx_derivative` (the caller counts one in `njev`)."""
+        """Scipy's `approx_derivative` (the caller counts one in `njev`).
+
+        The same steps, fitted into the bounds as `_adjust_scheme_to_bounds`
+        fits them, the same points in the same order and the same quotients, so
+        the same bits.
+        """
         scheme = "2-point" if self.jac is None else str(self.jac)
         x = np.asarray(x, dtype=np.float64)
         h = _step(x, scheme, self.abs_step, self.rel_step)
-        points: list[Array] = []
+        box = (
+            None
+            if self.lower is None or self.upper is None
+            else (self.lower, self.upper)
+        )
         if scheme == "2-point":
-            if self.upper is not None and self.lower is not None:
-                flip = ((x + h) > self.upper) & ((x - h) >= self.lower)
-                h = np.where(flip, -h, h)
-            for i in range(x.size):
-                point = x.copy()
-                point[i] += h[i]
-                points.append(point)
-            values = self._values(points)
+            if box is not None:
+                h = _fit_forward(x, h, box)
             if f0 is None:
                 f0 = _scalar(self._call(x))
-            steps = np.array([points[i][i] - x[i] for i in range(x.size)])
-            forward: Array = (values - f0) / steps
+            values = self._values([_moved(x, i, h[i]) for i in range(x.size)])
+            forward: Array = (values - f0) / ((x + h) - x)
             return forward
         if scheme == "3-point":
+            h, one_sided = np.abs(h), np.zeros(x.size, dtype=bool)
+            if box is not None:
+                # scipy's '2-sided' fit: central where x +- h fits, else one-sided
+                # three-point differences (x + h, x + 2h) on the roomier side.
+                h, far = _one_sided_fit(x, h, box)
+                one_sided = far != -h
+            if f0 is None and bool(np.any(one_sided)):
+                f0 = _scalar(self._call(x))
+            points: list[Array] = []
             for i in range(x.size):
-                for sign in (1.0, -1.0):
-                    point = x.copy()
-                    point[i] += sign * h[i]
-                    points.append(point)
+                if one_sided[i]:
+                    points += [_moved(x, i, h[i]), _moved(x, i, 2 * h[i])]
+                else:
+                    points += [_moved(x, i, -h[i]), _moved(x, i, h[i])]
             values = self._values(points)
-            steps = np.array(
-                [points[2 * i][i] - points[2 * i + 1][i] for i in range(x.size)]
-            )
-            central: Array = (values[0::2] - values[1::2]) / steps
+            near = np.array([points[2 * i][i] for i in range(x.size)])
+            far = np.array([points[2 * i + 1][i] for i in range(x.size)])
+            f1, f2 = values[0::2], values[1::2]
+            base = 0.0 if f0 is None else f0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                central: Array = np.where(
+                    one_sided,
+                    (-3.0 * base + 4 * f1 - f2) / (far - x),
+                    (f2 - f1) / (far - near),
+                )
             return central
         gradient = np.empty(x.size)
         for i in range(x.size):
@@ -668,6 +686,28 @@ class _Bound:
 
     def __call__(self, x: Array) -> Any:
         return self.fun(np.copy(x), *self.args)
+
+
+def _moved(x: Array, i: int, step: float) -> Array:
+    """A copy of `x` with coordinate `i` moved by `step` (scipy's `x0[i] + h[i]`)."""
+    point = x.copy()
+    point[i] = x[i] + step
+    return point
+
+
+def _fit_forward(x: Array, h: Array, box: tuple[Array, Array]) -> Array:
+    """Scipy's '1-sided' fit of steps `h` into the box (`_adjust_scheme_to_bounds`).
+
+    A step that leaves the box turns back where it fits on the other side;
+    one that fits on neither side goes to the bound with more room.
+    """
+    lower_dist, upper_dist = x - box[0], box[1] - x
+    violated = ((x + h) < box[0]) | ((x + h) > box[1])
+    fitting = np.abs(h) <= np.maximum(lower_dist, upper_dist)
+    fitted: Array = np.where(violated & fitting, -h, h)
+    fitted = np.where(~fitting & (upper_dist >= lower_dist), upper_dist, fitted)
+    fitted = np.where(~fitting & (upper_dist < lower_dist), -lower_dist, fitted)
+    return fitted
 
 
 def _step(x: Array, scheme: str, abs_step: Any, rel_step: Any) -> Array:

@@ -977,3 +977,114 @@ def test_lbfgsb_with_differences_reaches_scipys_value(name, jac, ulps):
 
     assert ours.success
     assert ours.fun - theirs.fun <= 1e-8 * max(1.0, abs(theirs.fun))
+
+
+def _skewed(x):
+    return float(np.sum(np.exp(0.3 * x) + x**3 / 3.0) + x[0] * x[-1])
+
+
+@pytest.mark.parametrize("jac", ["2-point", "3-point"])
+@pytest.mark.parametrize(
+    ("x", "lower", "upper"),
+    [
+        ([0.0, -2.0, 3.5], None, None),
+        ([0.0, -2.0, 3.5], [-1.0, -3.0, 0.0], [1.0, 0.0, 9.0]),
+        ([1.0, -2.0, 3.5], [0.0, -2.0, 0.0], [1.0, 0.0, 3.5]),  # on bounds
+        ([0.5, -2.0, 3.5], [0.5, -2.0 - 1e-9, 3.5 - 2e-9], [0.5 + 3e-9, -2.0, 3.5]),
+        ([0.25, -2.0, 3.5], [0.25 - 1e-6, -2.0, 3.5], [0.25, -2.0 + 4e-6, 3.5]),
+    ],
+    ids=["free", "inside", "on-bounds", "narrower-than-h", "one-sided-shrunk"],
+)
+def test_differences_are_scipys_bit_for_bit(jac, x, lower, upper):
+    """The face's finite differences are scipy's `approx_derivative`: the same
+    steps (fitted into bounds as `_adjust_scheme_to_bounds` fits them: turned
+    back, shortened, or one-sided three-point), the same points in the same
+    order, the same bits."""
+    from scipy.optimize._numdiff import approx_derivative
+
+    x = np.array(x)
+    box = (-np.inf, np.inf) if lower is None else (np.array(lower), np.array(upper))
+    theirs_f, ours_f = Counted(_skewed), Counted(_skewed)
+    f0 = _skewed(x)
+    with np.errstate(all="ignore"):
+        theirs = approx_derivative(theirs_f, x, method=jac, f0=f0, bounds=box)
+        counted = oo._Counted(
+            ours_f,
+            (),
+            jac,
+            lower=None if lower is None else box[0],
+            upper=None if upper is None else box[1],
+        )
+        ours = counted._differences(x, f0)
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(np.array(ours_f.points), np.array(theirs_f.points))
+    assert all(np.all(p >= box[0]) and np.all(p <= box[1]) for p in ours_f.points)
+
+
+def _ulps_above(x0, ulps):
+    x0 = np.array(x0, dtype=np.float64)
+    for _ in range(ulps):
+        x0 = np.nextafter(x0, np.inf)
+    return x0
+
+
+@pytest.mark.parametrize("ulps", [0, 1, 3, 5, 7])
+def test_powell_badly_scaled_forward_differences_follow_scipys_rule(ulps):
+    """What L-BFGS-B with `jac="2-point"` shares with scipy's on MGH Powell badly
+    scaled, from the standard start and starts 1-7 ulps above it: the first
+    gradient (its points and values), the stop (the relative-reduction test, a
+    success), and the gradient at the end (scipy's `approx_derivative` there,
+    bit for bit). Not the final value: both runs stall where the forward
+    differences' truncation error (about 50 in the first coordinate) cancels
+    the gradient, and stop where a step first gains less than `ftol`; paths
+    that part in a last bit end anywhere in that band (scipy's own values from
+    these starts range over 1.2e-6 to 7.6e-6), so which side ends lower is not
+    something either algorithm decides (docs/performance.md)."""
+    from scipy.optimize._numdiff import approx_derivative
+
+    from optim.mgh import PROBLEMS
+
+    problem = next(p for p in PROBLEMS if p.name == "Powell badly scaled")
+    x0 = _ulps_above(problem.x0, ulps)
+    runs = {}
+    for module in (so, oo):
+        f = Counted(problem.value)
+        with np.errstate(all="ignore"):
+            res = module.minimize(f, x0, method="L-BFGS-B", jac="2-point")
+        runs[module] = res, f.points
+    (ours, our_points), (theirs, their_points) = runs[oo], runs[so]
+    np.testing.assert_array_equal(our_points[:3], their_points[:3])
+    assert ours.success
+    assert theirs.success
+    assert ours.message == "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH"
+    assert "REDUCTION" in str(theirs.message)  # scipy < 1.15: REL_REDUCTION_OF_F...
+    with np.errstate(all="ignore"):
+        at_end = approx_derivative(problem.value, ours.x, method="2-point", f0=ours.fun)
+        central = approx_derivative(problem.value, ours.x, method="3-point")
+    np.testing.assert_array_equal(ours.jac, at_end)
+    # the stall is the forward differences': the gradient is far from 0 there
+    assert abs(central[0] - ours.jac[0]) > 10.0
+    assert np.max(np.abs(ours.jac)) > 1e-5  # and the estimate is above gtol
+
+
+@pytest.mark.parametrize("jac", ["2-point", "3-point"])
+@pytest.mark.parametrize("ulps", [1, 4, 7])
+def test_lbfgsb_differences_cost_what_scipys_cost(jac, ulps):
+    """Issue 19's measure 2 from ulp-perturbed starts: on the 33 MGH problems
+    with n <= 10, `minimize(method="L-BFGS-B")` with differences takes a median
+    of at most 1.3x scipy's evaluations, and succeeds wherever scipy does."""
+    import statistics
+
+    from optim.mgh import PROBLEMS
+
+    ratios = []
+    for problem in (p for p in PROBLEMS if p.x0.size <= 10):
+        x0 = _ulps_above(problem.x0, ulps)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ours = oo.minimize(problem.value, x0, method="L-BFGS-B", jac=jac)
+            theirs = so.minimize(problem.value, x0, method="L-BFGS-B", jac=jac)
+        assert ours.success or not theirs.success, problem.name
+        ratios.append(ours.nfev / theirs.nfev)
+    assert len(ratios) == 33
+    assert statistics.median(ratios) <= 1.3
