@@ -33,7 +33,7 @@ from optim.gradients import AnalyticGradient
 from optim.hooks import End, Hooks
 from optim.result import Result, Status, StepInfo, Stop
 from optim.run import RunContext, RunRecord, RunState
-from optim.step_rules import BUFFERED, FixedStep
+from optim.step_rules import BUFFERED, FixedStep, StepRule
 from optim.stopping import (
     advice,
     at_rounding_level,
@@ -263,6 +263,15 @@ class Engine:
         Raises:
             RuntimeError: If the run has ended.
             OptimizationError: If the run ended `FAILED` (with `errors="raise"`).
+
+        Examples:
+            >>> from optim import FixedStep, Optimizer
+            >>> from optim.problems import Sphere
+            >>> engine = Optimizer(Sphere(), step_rule=FixedStep(0.25))._engine(
+            ...     [8.0], max_steps=1
+            ... )
+            >>> engine.advance(), engine.advance(), engine.result.x
+            (True, True, array([4.]))
         """
         if self.result is not None:
             raise RuntimeError(
@@ -499,19 +508,9 @@ class Engine:
                     size = float(self._vdot(out, out))
                 x = np.add(x0, out, out)
             else:
-                delta, rule_state = _checked_update(
-                    rule,
-                    rule.update(
-                        descent_gradient,
-                        state.rule_state,
-                        x=x0,
-                        value=loss,
-                        evaluator=evaluator,
-                    ),
-                    x0,
+                x, rule_state, size = self._pure_update(
+                    rule, state, loss, descent_gradient, out
                 )
-                size = float(self._vdot(delta, delta))
-                x = x0 + delta if out is None else np.add(x0, delta, out)
             if self._constraint is not None:
                 x = _projected(self._constraint, x, state.x)
                 delta = x - state.x  # what the step did, for the test below
@@ -534,6 +533,31 @@ class Engine:
             return self._confirmed(End(stuck))
         self._pending = (x, rule_state)
         return None
+
+    def _pure_update(
+        self,
+        rule: StepRule[Any],
+        state: RunRecord,
+        loss: float,
+        gradient: Array,
+        out: Array | None,
+    ) -> tuple[Array, Any, float]:
+        """The next point by the rule's public `update`: the point, state, |step|^2.
+
+        The point is written into `out` (numpy; see `_update`), or is `x + delta`
+        in another array library.
+        """
+        x0 = state.x
+        delta, rule_state = _checked_update(
+            rule,
+            rule.update(
+                gradient, state.rule_state, x=x0, value=loss, evaluator=self.evaluator
+            ),
+            x0,
+        )
+        size = float(self._vdot(delta, delta))
+        x = x0 + delta if out is None else np.add(x0, delta, out)
+        return x, rule_state, size
 
     def _confirmed(self, end: End) -> End | None:
         """Check what an ending claims about the gradient; `None`: go on.
