@@ -388,6 +388,8 @@ def vdot(a: Any, b: Any) -> float:
         >>> vdot(xps.asarray([[1.0], [2.0]]), xps.asarray([[3.0], [4.0]]))
         11.0
     """
+    if type(a) is np.ndarray:  # the hot path: no namespace lookup
+        return float(np.vdot(a, b))
     xp = namespace_of(a)
     if xp is np:
         return float(np.vdot(a, b))
@@ -436,6 +438,9 @@ def array_equal(a: Any, b: Any) -> bool:
         >>> array_equal(xps.ones(2), xps.ones(2)), array_equal(xps.ones(2), np.ones(2))
         (True, False)
     """
+    if type(a) is np.ndarray and type(b) is np.ndarray:
+        # What numpy.array_equal does for two arrays, without its conversions.
+        return a.shape == b.shape and bool((a == b).all())
     xp = namespace_of(a)
     if xp is np and namespace_of(b) is np:
         return bool(np.array_equal(a, b))
