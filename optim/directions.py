@@ -360,10 +360,11 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
         # alpha_i = rho_i s_i.(q - sum_{j>i} alpha_j y_j) is R alpha = S q, and
         # beta_i = rho_i y_i.(r + sum_{j<i} (alpha_j - beta_j) s_j) is
         # R^T (alpha - beta) = D alpha - Y r with D = diag(R) = 1 / rho.
-        first = len(state.inverse) - count
-        steps = state.steps[first:]
-        changes = state.gradient_changes[first:]
-        inverse = state.inverse[first:, first:]
+        steps, changes, inverse = state.steps, state.gradient_changes, state.inverse
+        first = len(inverse) - count
+        if first:  # not yet full: the stored pairs only
+            steps, changes = steps[first:], changes[first:]
+            inverse = inverse[first:, first:]
         r = q.reshape(-1)  # q is new (a 0-d one too): updated in place
         alphas = inverse.dot(steps.dot(r))
         r -= alphas.dot(changes)

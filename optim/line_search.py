@@ -805,10 +805,12 @@ class MoreThuente(Search):
         if not (slope0 < 0.0 and initial_step > 0.0):
             _logger.debug("More-Thuente search: no descent or no first step")
             return SearchResult(step=0.0, delta=_zero(x), success=False)
-        plain = x.ndim > 0 and x.dtype == direction.dtype == np.float64
+        plain = x.ndim > 0 and x.dtype is _F64 and direction.dtype is _F64
         lowest, highest = self.min_step, self.max_step
         step = min(max(float(initial_step), lowest), highest)
-        search = _Dcsrch(value, slope0, self.c1, self.xtol, step, lowest, highest)
+        first = step
+        gtest = self.c1 * slope0  # `_Dcsrch.gtest`, the same product
+        search: _Dcsrch | None = None  # made once the first trial is refused
         best: tuple[float, Array, float, Array] | None = None
         for _ in range(self.max_iterations):
             if plain:
@@ -821,7 +823,7 @@ class MoreThuente(Search):
             trial_slope = _dot(trial_gradient, direction)
             if not (math.isfinite(trial_value) and math.isfinite(trial_slope)):
                 break
-            test = value + step * search.gtest
+            test = value + step * gtest
             if trial_value <= test and abs(trial_slope) <= -self.c2 * slope0:
                 return SearchResult(
                     step=step,
@@ -829,6 +831,10 @@ class MoreThuente(Search):
                     success=True,
                     value=trial_value,
                     gradient=trial_gradient,
+                )
+            if search is None:
+                search = _Dcsrch(
+                    value, slope0, self.c1, self.xtol, first, lowest, highest
                 )
             if search.warns(step, trial_value, trial_slope):
                 break
