@@ -139,7 +139,7 @@ class StopOnZeroGradient(Callback):
             gradient = info.projected_gradient
             if self.norm == np.inf and type(gradient) is np.ndarray and gradient.size:
                 # What numpy.linalg.norm computes for ord=inf, without its checks.
-                size = float(np.abs(gradient).max())
+                size = float(np.maximum.reduce(np.abs(gradient), axis=None))
             else:
                 size = float(np.linalg.norm(gradient.reshape(-1), ord=self.norm))
         if size > self.tol:

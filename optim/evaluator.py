@@ -31,7 +31,7 @@ def _same_point(a: Array, b: Array) -> bool:
     boolean crosses to the host).
     """
     if type(a) is np.ndarray:
-        return bool(a.shape == b.shape and (a == b).all())
+        return a.shape == b.shape and not np.count_nonzero(a != b)
     xp = backend.namespace_of(a)
     return tuple(a.shape) == tuple(b.shape) and bool(xp.all(a == b))
 
