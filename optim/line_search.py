@@ -581,7 +581,8 @@ def _resolution(x: Array, direction: Array) -> float:
     eps = machine_eps(x)
     xp = backend.namespace_of(x)
     if xp is np:
-        return eps * float(np.min(np.abs(x[moving]) / np.abs(direction[moving])))
+        ratios = np.abs(x[moving]) / np.abs(direction[moving])
+        return eps * float(np.minimum.reduce(ratios, axis=None))
     ratios = xp.abs(x) / xp.abs(xp.where(moving, direction, 1.0))
     return eps * float(xp.min(xp.where(moving, ratios, math.inf)))
 
