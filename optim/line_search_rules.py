@@ -382,7 +382,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
     ) -> tuple[Array, LineSearchRuleState]:
         """One step along the direction (of the free variables, in a box)."""
         held = None if constraint is None else _held(constraint, x, gradient)
-        free = _free(held, gradient)
+        free = gradient if held is None else _free(held, gradient)
         # In a box the direction sees only the variables free to move, and
         # restarts whenever that set changes.
         if held is not None and state.previous_x is not None:
@@ -407,7 +407,9 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             self.scipy_like and initial == 0.0  # scipy: no change, no search
         ):
             initial = ratio(1.0, math.sqrt(max(-slope, 0.0)), 1.0)
-        search = self._path_search(constraint, x, direction, fresh=again)
+        search = self.search
+        if constraint is not None or again:
+            search = self._path_search(constraint, x, direction, fresh=again)
         result = self._search(search, evaluator, x, value, gradient, direction, initial)
         failed = not (result.success or _to_bound(search, self.search, result, value))
         if failed:
