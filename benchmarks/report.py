@@ -104,7 +104,8 @@ def per_step_tables() -> None:
                 else "evaluations ≤ scipy's",
                 f"{row.ratio}; evaluations {row.evaluations} (f) / "
                 f"{row.gradient_evaluations} (g) vs scipy {row.scipy_evaluations} "
-                f"(f+g); {row.status}",
+                f"(f+g); {row.status}; default `LBFGS()`: "
+                f"{row.default_evaluations} evaluations",
             )
         )
     _flush(lines)

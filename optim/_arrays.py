@@ -58,10 +58,20 @@ def machine_eps(x: Any) -> float:
         ... )
         True
     """
+    if type(x) is np.ndarray:  # the hot path (line searches): no finfo
+        dtype = x.dtype
+        if dtype is RUN_DTYPES[0]:
+            return _EPS[0]
+        if dtype is RUN_DTYPES[1]:
+            return _EPS[1]
     xp = backend.namespace_of(x)
     if xp is np:
         return float(np.finfo(run_dtype(np.result_type(x))).eps)
     return float(xp.finfo(float_dtype(x)).eps)
+
+
+_EPS = tuple(float(np.finfo(dtype).eps) for dtype in RUN_DTYPES)
+"""The machine epsilons of `RUN_DTYPES`, in their order."""
 
 
 def host_dtype(x: Any) -> np.dtype[Any]:

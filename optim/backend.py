@@ -388,6 +388,8 @@ def vdot(a: Any, b: Any) -> float:
         >>> vdot(xps.asarray([[1.0], [2.0]]), xps.asarray([[3.0], [4.0]]))
         11.0
     """
+    if type(a) is np.ndarray:  # the hot path: no namespace lookup
+        return float(np.vdot(a, b))
     xp = namespace_of(a)
     if xp is np:
         return float(np.vdot(a, b))
@@ -420,7 +422,9 @@ def any_true(x: Any) -> bool:
         (True, False)
     """
     if isinstance(x, np.ndarray):
-        return bool(x.any())
+        # count_nonzero: what any() tells (NaN is nonzero), without a ufunc
+        # reduction's overhead (a quarter of the time on small arrays).
+        return bool(np.count_nonzero(x))
     return bool(namespace_of(x).any(x))
 
 
@@ -436,6 +440,10 @@ def array_equal(a: Any, b: Any) -> bool:
         >>> array_equal(xps.ones(2), xps.ones(2)), array_equal(xps.ones(2), np.ones(2))
         (True, False)
     """
+    if type(a) is np.ndarray and type(b) is np.ndarray:
+        # What numpy.array_equal does for two arrays (NaN equals nothing),
+        # without its conversions and with a count for the reduction.
+        return a.shape == b.shape and not np.count_nonzero(a != b)
     xp = namespace_of(a)
     if xp is np and namespace_of(b) is np:
         return bool(np.array_equal(a, b))

@@ -136,9 +136,12 @@ class StopOnZeroGradient(Callback):
         if self.norm == 2.0:
             size = info.gradient_norm
         else:
-            size = float(
-                np.linalg.norm(info.projected_gradient.reshape(-1), ord=self.norm)
-            )
+            gradient = info.projected_gradient
+            if self.norm == np.inf and type(gradient) is np.ndarray and gradient.size:
+                # What numpy.linalg.norm computes for ord=inf, without its checks.
+                size = float(np.maximum.reduce(np.abs(gradient), axis=None))
+            else:
+                size = float(np.linalg.norm(gradient.reshape(-1), ord=self.norm))
         if size > self.tol:
             return None
         return Stop(

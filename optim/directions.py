@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optim import _validators, backend
+from optim._arrays import RUN_DTYPES as _RUN_DTYPES
 from optim._arrays import float_dtype, ratio, run_dtype
 from optim._types import Array, override
 
@@ -256,11 +257,12 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
     def observe(
         self, state: LBFGSDirectionState, *, step: Array, gradient_change: Array
     ) -> LBFGSDirectionState:
-        xp = backend.namespace_of(step)
-        if xp is not np:
-            return self._observe(state, xp.reshape(step, (-1,)), gradient_change)
+        if type(step) is not np.ndarray:
+            xp = backend.namespace_of(step)
+            if xp is not np:
+                return self._observe(state, xp.reshape(step, (-1,)), gradient_change)
         s, y = step.reshape(-1), gradient_change.reshape(-1)
-        curvature, squared = _dot(s, y), float(y.dot(y))
+        curvature, squared = float(np.vdot(s, y)), float(y.dot(y))
         # np.linalg.norm's product (the same in float64), without its overhead.
         size = math.sqrt(s.dot(s)) * math.sqrt(squared)
         rho = ratio(1.0, curvature, 0.0)
@@ -341,11 +343,15 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
     def direction(
         self, gradient: Array, state: LBFGSDirectionState
     ) -> tuple[Array, LBFGSDirectionState]:
-        xp = backend.namespace_of(gradient)
-        if xp is not np:
-            return self._direction(gradient, state, xp), state
-        dtype = run_dtype(np.result_type(gradient))
-        q = -np.asarray(gradient, dtype=dtype)
+        if type(gradient) is np.ndarray and (
+            gradient.dtype is _RUN_DTYPES[0] or gradient.dtype is _RUN_DTYPES[1]
+        ):
+            q = -gradient  # the hot path: the gradient is in the run's dtype
+        else:
+            xp = backend.namespace_of(gradient)
+            if xp is not np:
+                return self._direction(gradient, state, xp), state
+            q = -np.asarray(gradient, dtype=run_dtype(np.result_type(gradient)))
         count = state.count
         if not count:
             norm = float(np.linalg.norm(q))
@@ -354,17 +360,18 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
         # alpha_i = rho_i s_i.(q - sum_{j>i} alpha_j y_j) is R alpha = S q, and
         # beta_i = rho_i y_i.(r + sum_{j<i} (alpha_j - beta_j) s_j) is
         # R^T (alpha - beta) = D alpha - Y r with D = diag(R) = 1 / rho.
-        first = len(state.inverse) - count
-        steps = state.steps[first:]
-        changes = state.gradient_changes[first:]
-        inverse = state.inverse[first:, first:]
-        r = np.atleast_1d(q).reshape(-1)  # q is new: updated in place
+        steps, changes, inverse = state.steps, state.gradient_changes, state.inverse
+        first = len(inverse) - count
+        if first:  # not yet full: the stored pairs only
+            steps, changes = steps[first:], changes[first:]
+            inverse = inverse[first:, first:]
+        r = q.reshape(-1)  # q is new (a 0-d one too): updated in place
         alphas = inverse.dot(steps.dot(r))
         r -= alphas.dot(changes)
         r *= state.scale
         differences = (alphas / inverse.diagonal() - changes.dot(r)).dot(inverse)
         r += differences.dot(steps)
-        return r.reshape(np.shape(q)), state
+        return r.reshape(q.shape), state
 
     @staticmethod
     def _direction(gradient: Any, state: LBFGSDirectionState, xp: Any) -> Any:

@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from optim import backend
 from optim._arrays import (
+    RUN_DTYPES,
     as_float_array,
     as_scalar,
     check_gradient_shape,
@@ -30,7 +31,7 @@ def _same_point(a: Array, b: Array) -> bool:
     boolean crosses to the host).
     """
     if type(a) is np.ndarray:
-        return bool(a.shape == b.shape and (a == b).all())
+        return a.shape == b.shape and not np.count_nonzero(a != b)
     xp = backend.namespace_of(a)
     return tuple(a.shape) == tuple(b.shape) and bool(xp.all(a == b))
 
@@ -356,9 +357,15 @@ class Evaluator:
             The pair `(value, gradient)`, in the minimization convention.
         """
         x = as_float_array(x)
-        value, gradient, error = self._value_and_estimate(x)
-        self._full_memo = (x, value, gradient, error)
-        return self.minimized(value, gradient)
+        if self._exact:  # the common case: `_value_and_estimate` inlined
+            value, gradient = self._counted.value_and_gradient(x)
+            self._full_memo = (x, value, gradient, None)
+        else:
+            value, gradient, error = self._value_and_estimate(x)
+            self._full_memo = (x, value, gradient, error)
+        if self.sign == 1.0:
+            return value, gradient
+        return -value, -gradient
 
     def evaluate(self, x: Array) -> tuple[float, Array, Array | None]:
         """Return value, gradient and error estimate at an iterate, in the user's sign.
@@ -379,8 +386,19 @@ class Evaluator:
             return value, gradient, None
         self._full_memo = self._value_memo = None
         if full is not None and _same_point(full[0], x):
+            gradient = full[2]
+            if (
+                type(gradient) is np.ndarray
+                and type(x) is np.ndarray
+                and gradient.dtype is x.dtype
+                and (x.dtype is RUN_DTYPES[0] or x.dtype is RUN_DTYPES[1])
+                and gradient.shape == x.shape
+            ):  # the common case: what `check_like_x` returns as is
+                error = full[3]
+                if error is None:
+                    return full[1], gradient, None
             name = "Evaluator"  # a trial point of another dtype gave this gradient
-            gradient = check_like_x(full[2], x, name=name, what="a gradient")
+            gradient = check_like_x(gradient, x, name=name, what="a gradient")
             error = full[3]
             if error is not None:
                 error = check_like_x(error, x, name=name, what="an error estimate")

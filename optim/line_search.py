@@ -136,6 +136,8 @@ class Search(abc.ABC):
 
 _dot = backend.vdot
 
+_F64 = np.dtype(np.float64)
+
 
 def _zero(x: Array) -> Array:
     """The zero displacement: an array of `x`'s shape and dtype."""
@@ -374,28 +376,29 @@ class StrongWolfe(Search):
         direction: Array,
         initial_step: float,
     ) -> SearchResult:
-        constraint = constraint_of(evaluator)
-        line = _Line(
-            evaluator=evaluator,
-            x=x,
-            value=value,
-            gradient=gradient,
-            constraint=constraint,
-            direction=direction,
-            slope0=_dot(gradient, direction),
-            c1=self.c1,
-            c2=self.c2,
-            budget=self.max_iterations,
-            exact=getattr(evaluator, "exact_gradient", True),
-            plain=(
-                constraint is None
-                and type(x) is np.ndarray
-                and x.ndim > 0
-                and x.dtype == direction.dtype == np.float64
-            ),
-        )
         if not initial_step > 0.0:
             return SearchResult(step=0.0, delta=_zero(x), success=False)
+        constraint = constraint_of(evaluator)
+        line = _Line(
+            evaluator,
+            x,
+            value,
+            gradient,
+            constraint,
+            direction,
+            _dot(gradient, direction),
+            self.c1,
+            self.c2,
+            self.max_iterations,
+            getattr(evaluator, "exact_gradient", True),
+            # Plain trial points x + alpha p: no constraint, float64 arrays.
+            constraint is None
+            and type(x) is np.ndarray
+            and x.ndim > 0
+            and x.dtype is _F64
+            and type(direction) is np.ndarray
+            and direction.dtype is _F64,
+        )
         found = self._bracket(line, min(initial_step, self.max_step))
         if isinstance(found, SearchResult):
             return found
@@ -455,39 +458,70 @@ _Bracket = tuple[_Point, _Point]
 """The `(low, high)` ends of an interval known to hold an acceptable step."""
 
 
-@attrs.define(kw_only=True)
 class _Line:
     """One strong Wolfe search along `x + alpha * direction`: data and budget."""
 
-    evaluator: TrialEvaluator
-    x: Array
-    value: float
-    gradient: Array
-    constraint: Projection | None
-    direction: Array
-    slope0: float
-    c1: float
-    c2: float
-    budget: int
-    best: tuple[float, Array, float, Array] | None = None
-    exact: bool = True
-    """Whether the gradient is exact (the evaluator's `exact_gradient`; `True`
-    for an evaluator that does not say)."""
-    flat: int = 0
-    """How many trials in a row found a value within the rounding error of
-    `value` (`10 eps |f(x)|`): two mean the function is flat at the resolution of
-    floating point along the line, where no test can tell a decrease."""
-    rounding: float = attrs.field(init=False)
-    """The rounding error of `value`, `10 eps |f(x)|`, once per search."""
-    change: float = 0.0
-    """The first-order change $g^\top (P(x + \alpha p) - x)$ at the last trial."""
-    plain: bool = False
-    """Whether trial points are plain `x + alpha * p`: no constraint, and `x` and
-    the direction are float64 arrays of one dimension or more."""
+    __slots__ = (
+        "best",
+        "budget",
+        "c1",
+        "c2",
+        "change",
+        "constraint",
+        "direction",
+        "evaluator",
+        "exact",
+        "flat",
+        "gradient",
+        "plain",
+        "rounding",
+        "slope0",
+        "value",
+        "x",
+    )
 
-    @rounding.default
-    def _rounding(self) -> float:
-        return 10.0 * machine_eps(self.x) * abs(self.value)
+    def __init__(
+        self,
+        evaluator: TrialEvaluator,
+        x: Array,
+        value: float,
+        gradient: Array,
+        constraint: Projection | None,
+        direction: Array,
+        slope0: float,
+        c1: float,
+        c2: float,
+        budget: int,
+        exact: bool = True,
+        plain: bool = False,
+    ) -> None:
+        self.evaluator = evaluator
+        self.x = x
+        self.value = value
+        self.gradient = gradient
+        self.constraint = constraint
+        self.direction = direction
+        self.slope0 = slope0
+        self.c1 = c1
+        self.c2 = c2
+        self.budget = budget
+        self.best: tuple[float, Array, float, Array] | None = None
+        self.exact = exact
+        """Whether the gradient is exact (the evaluator's `exact_gradient`;
+        `True` for an evaluator that does not say)."""
+        self.flat = 0
+        """How many trials in a row found a value within the rounding error of
+        `value` (`10 eps |f(x)|`): two mean the function is flat at the
+        resolution of floating point along the line, where no test can tell a
+        decrease."""
+        self.rounding = 10.0 * machine_eps(x) * abs(value)
+        """The rounding error of `value`, `10 eps |f(x)|`, once per search."""
+        self.change = 0.0
+        r"""The first-order change $g^\top (P(x + \alpha p) - x)$ at the last
+        trial."""
+        self.plain = plain
+        """Whether trial points are plain `x + alpha * p`: no constraint, and `x`
+        and the direction are float64 arrays of one dimension or more."""
 
     def evaluate(self, step: float) -> tuple[Array, float, Array, float]:
         """Spend one trial: the displacement, value, gradient and slope at `step`."""
@@ -504,8 +538,10 @@ class _Line:
             if self.constraint is not None:
                 self.change = _dot(self.gradient, point - x)
         trial_value, trial_gradient = self.evaluator.value_and_gradient(point)
-        close = abs(trial_value - self.value) <= self.rounding
-        self.flat = self.flat + 1 if close else 0
+        if abs(trial_value - self.value) <= self.rounding:
+            self.flat += 1
+        else:
+            self.flat = 0
         return delta, trial_value, trial_gradient, _dot(trial_gradient, direction)
 
     def armijo(self, step: float, trial_value: float) -> bool:
@@ -545,7 +581,8 @@ def _resolution(x: Array, direction: Array) -> float:
     eps = machine_eps(x)
     xp = backend.namespace_of(x)
     if xp is np:
-        return eps * float(np.min(np.abs(x[moving]) / np.abs(direction[moving])))
+        ratios = np.abs(x[moving]) / np.abs(direction[moving])
+        return eps * float(np.minimum.reduce(ratios, axis=None))
     ratios = xp.abs(x) / xp.abs(xp.where(moving, direction, 1.0))
     return eps * float(xp.min(xp.where(moving, ratios, math.inf)))
 
@@ -769,10 +806,12 @@ class MoreThuente(Search):
         if not (slope0 < 0.0 and initial_step > 0.0):
             _logger.debug("More-Thuente search: no descent or no first step")
             return SearchResult(step=0.0, delta=_zero(x), success=False)
-        plain = x.ndim > 0 and x.dtype == direction.dtype == np.float64
+        plain = x.ndim > 0 and x.dtype is _F64 and direction.dtype is _F64
         lowest, highest = self.min_step, self.max_step
         step = min(max(float(initial_step), lowest), highest)
-        search = _Dcsrch(value, slope0, self.c1, self.xtol, step, lowest, highest)
+        first = step
+        gtest = self.c1 * slope0  # `_Dcsrch.gtest`, the same product
+        search: _Dcsrch | None = None  # made once the first trial is refused
         best: tuple[float, Array, float, Array] | None = None
         for _ in range(self.max_iterations):
             if plain:
@@ -785,7 +824,7 @@ class MoreThuente(Search):
             trial_slope = _dot(trial_gradient, direction)
             if not (math.isfinite(trial_value) and math.isfinite(trial_slope)):
                 break
-            test = value + step * search.gtest
+            test = value + step * gtest
             if trial_value <= test and abs(trial_slope) <= -self.c2 * slope0:
                 return SearchResult(
                     step=step,
@@ -793,6 +832,10 @@ class MoreThuente(Search):
                     success=True,
                     value=trial_value,
                     gradient=trial_gradient,
+                )
+            if search is None:
+                search = _Dcsrch(
+                    value, slope0, self.c1, self.xtol, first, lowest, highest
                 )
             if search.warns(step, trial_value, trial_slope):
                 break

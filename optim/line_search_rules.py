@@ -252,7 +252,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         backtracking needs values only.
         """
         search = self.search
-        if not isinstance(search, StrongWolfe):
+        if (constraint is None and not fresh) or not isinstance(search, StrongWolfe):
             return search
         if fresh:
             return Backtracking(search.c1)
@@ -301,7 +301,9 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 constraint.projected_gradient(x, gradient)
             )
         previous_x, previous_gradient = state.previous_x, state.previous_gradient
-        again, repeated = _stalled_here(state, x, gradient)
+        again = repeated = False
+        if state.stalled:
+            again, repeated = _stalled_here(state, x, gradient)
         if state.exhausted and getattr(evaluator, "rng", None) is None:
             # The last step took what failed searches found: with a deterministic
             # estimator, searching again from so close would fail again.
@@ -379,8 +381,8 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         again: bool,
     ) -> tuple[Array, LineSearchRuleState]:
         """One step along the direction (of the free variables, in a box)."""
-        held = _held(constraint, x, gradient)
-        free = _free(held, gradient)
+        held = None if constraint is None else _held(constraint, x, gradient)
+        free = gradient if held is None else _free(held, gradient)
         # In a box the direction sees only the variables free to move, and
         # restarts whenever that set changes.
         if held is not None and state.previous_x is not None:
@@ -393,7 +395,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             direction = np.where(held, 0.0, direction).astype(direction.dtype)
         slope = _dot(gradient, direction)
         scaled = self.direction.scaled
-        steepest = isinstance(self.direction, SteepestDescent)
+        steepest = False  # whether the direction is -free (asked only on failure)
         if again or not slope < 0.0:
             direction_state = self.direction.init(x)
             direction, slope, steepest = -free, -_dot(free, free), True
@@ -405,7 +407,9 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             self.scipy_like and initial == 0.0  # scipy: no change, no search
         ):
             initial = ratio(1.0, math.sqrt(max(-slope, 0.0)), 1.0)
-        search = self._path_search(constraint, x, direction, fresh=again)
+        search = self.search
+        if constraint is not None or again:
+            search = self._path_search(constraint, x, direction, fresh=again)
         result = self._search(search, evaluator, x, value, gradient, direction, initial)
         failed = not (result.success or _to_bound(search, self.search, result, value))
         if failed:
@@ -415,7 +419,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
                 value=value,
                 gradient=gradient,
                 evaluator=evaluator,
-                steepest=steepest,
+                steepest=steepest or isinstance(self.direction, SteepestDescent),
                 again=again,
             ) or (result, gradient, slope, failed)
             direction_state = self.direction.init(x)

@@ -166,3 +166,41 @@ def test_host_copies_share_no_memory_and_are_writeable():
     on_host = backend.to_host(tensor)
     on_host[0] = 5.0
     assert tensor[0].item() == 1.0
+
+
+_PAIRS = [
+    (np.array([1.0, 2.0]), np.array([1.0, 2.0])),
+    (np.array([1.0, np.nan]), np.array([1.0, np.nan])),
+    (np.array([0.0, -0.0]), np.array([-0.0, 0.0])),
+    (np.array([1.0, 2.0]), np.array([1.0, 2.0 + 2e-16])),
+    (np.array([1.0, 2.0]), np.array([[1.0, 2.0]])),
+    (np.array(3.0), np.array(3.0)),
+    (np.array(3.0), np.array(np.inf)),
+    (np.zeros(0), np.zeros(0)),
+    (np.arange(6.0).reshape(2, 3)[:, ::2], np.array([[0.0, 2.0], [3.0, 5.0]])),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), _PAIRS)
+def test_array_equal_is_numpy_s(a, b):
+    """The numpy fast path answers as numpy.array_equal (NaN equals nothing)."""
+    assert backend.array_equal(a, b) is np.array_equal(a, b)
+    assert backend.array_equal(b, a) is np.array_equal(b, a)
+
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        np.zeros(3),
+        np.array([0.0, -0.0]),
+        np.array([0.0, 5e-324]),
+        np.array([0.0, np.nan]),
+        np.array(0.0),
+        np.array(-1.0),
+        np.zeros(0),
+        np.eye(2)[:, 1],
+    ],
+)
+def test_any_true_is_numpy_s(x):
+    """Whether any entry is nonzero, as `any()` says (NaN is nonzero)."""
+    assert backend.any_true(x) is bool(x.any())

@@ -170,3 +170,26 @@ class TestLogProgress:
 
         assert out.stdout.strip() == "0"
         assert out.stderr == ""
+
+
+@pytest.mark.parametrize("norm", [1.0, 2.0, np.inf])
+@pytest.mark.parametrize("x0", [(3.0, -4.0), (-2.0,), (0.5, -0.25, 0.125)])
+def test_stop_on_zero_gradient_measures_numpy_s_norm(norm, x0):
+    """The stop fires exactly where numpy.linalg.norm of the gradient reaches tol."""
+    gradient = 2.0 * np.asarray(x0)  # the sphere's, at x0
+    size = float(np.linalg.norm(gradient, ord=norm))
+    at = Optimizer(
+        Sphere(),
+        step_rule=FixedStep(0.1),
+        callbacks=[StopOnZeroGradient(size, norm=norm)],
+    ).run(x0)
+    assert at.status.name == "CONVERGED"
+    assert at.steps == 0
+    below = np.nextafter(size, 0.0)
+    above = Optimizer(
+        Sphere(),
+        step_rule=FixedStep(0.1),
+        callbacks=[StopOnZeroGradient(below, norm=norm)],
+        max_steps=0,
+    ).run(x0)
+    assert above.status.name != "CONVERGED"

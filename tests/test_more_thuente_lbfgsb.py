@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from optim import Mode
+from optim import LBFGS, Mode, Optimizer, StopOnZeroGradient
 from optim.line_search import MoreThuente as _MoreThuente
 from optim.problems import Beale, Quadratic, Rosenbrock
 from tests.test_line_search import _search
@@ -96,3 +96,35 @@ def test_constants_are_validated():
         MoreThuente(c1=0.5, c2=0.4)
     with pytest.raises(ValueError, match="max_iterations"):
         MoreThuente(max_iterations=0)
+
+
+@pytest.mark.parametrize("n", [2, 100, 1000])
+@pytest.mark.parametrize("ulps", range(4))
+def test_lbfgs_with_lbfgsb_s_search_and_stop_uses_scipy_s_evaluations(n, ulps):
+    """L-BFGS-B's search and its infinity-norm `gtol` test: scipy's solve, to 1e-12.
+
+    The like-with-like configuration of the L-BFGS row of `benchmarks/per_step.py`
+    (extended Rosenbrock, from starts a few ulps apart).
+    """
+    minimize = pytest.importorskip("scipy.optimize").minimize
+    problem = Rosenbrock(n)
+    x0 = problem.start
+    for _ in range(ulps):
+        x0 = np.nextafter(x0, np.inf)
+    result = Optimizer(
+        problem,
+        step_rule=LBFGS(search=MoreThuente(max_iterations=100)),
+        callbacks=[StopOnZeroGradient(1e-6, norm=np.inf)],
+        max_steps=1000,
+    ).run(x0)
+    reference = minimize(
+        lambda x: (problem.value(x), problem.gradient(x)),
+        x0,
+        method="L-BFGS-B",
+        jac=True,
+        options={"gtol": 1e-6, "ftol": 0.0},
+    )
+    assert result.status.name == "CONVERGED"
+    assert result.evaluations == result.gradient_evaluations == reference.nfev
+    assert result.steps == reference.nit
+    np.testing.assert_allclose(result.x, reference.x, rtol=0.0, atol=1e-12)
