@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from optim._types import Array
 
@@ -58,6 +59,11 @@ class NewtonDecrease:
     """The smallest eigenvalue of the measured Hessian."""
     evaluations: int
     """Gradient (or Hessian-vector product) evaluations spent."""
+    unseen: int = 0
+    """Directions whose curvature is not positive by more than `error` (flat, or
+    negative: a saddle) and along which the gradient has no component that can
+    be told from zero (a symmetry of the problem, typically). The bound and the
+    step leave them out: no gradient step moves along them."""
 
 
 def newton_decrease(
@@ -76,7 +82,11 @@ def newton_decrease(
     lacks, measures its error $e$ (the Frobenius norm of $H_c - H_c^\top$, plus
     $\epsilon \|H\|$). With the eigenpairs $(\lambda_i, v_i)$ of $H$, the bound is
     $\tfrac12 \sum_i (v_i^\top g)^2 / (\lambda_i - e)$: the largest decrease any
-    symmetric matrix within $e$ of $H$ predicts.
+    symmetric matrix within $e$ of $H$ predicts. A direction whose $\lambda_i$
+    is not above $e$ (flat, or negative: a saddle) bounds nothing, unless the
+    gradient has no component along it that can be told from zero (as where a
+    symmetry of the problem keeps every gradient step off it): it is then left
+    out of the bound and the step, and counted in `unseen`.
 
     Args:
         gradient_at: The gradient of the function minimized, at a point.
@@ -87,7 +97,8 @@ def newton_decrease(
     Returns:
         The bound and the Newton step; `None` when the model has no minimum to
             bound (the measured Hessian is not positive definite by more than its
-            error, or is not finite), or `x` has more than `MAX_SIZE` coordinates.
+            error along a direction the gradient has a component in, or is not
+            finite), or `x` has more than `MAX_SIZE` coordinates.
 
     Examples:
         >>> import numpy as np
@@ -96,9 +107,14 @@ def newton_decrease(
         >>> found = newton_decrease(problem.gradient, np.ones(2), np.zeros(2))
         >>> found.bound, found.smallest > 0.3
         (0.0, True)
-        >>> saddle = lambda x: np.array([x[0], -x[1]])
-        >>> newton_decrease(saddle, np.zeros(2), np.zeros(2)) is None
+        >>> saddle = lambda x: np.array([x[0], -x[1]])  # f = (x0^2 - x1^2) / 2
+        >>> newton_decrease(saddle, np.full(2, 0.5), saddle(np.full(2, 0.5))) is None
         True
+        >>> on_axis = newton_decrease(
+        ...     saddle, np.array([0.5, 0.0]), np.array([0.5, 0.0])
+        ... )
+        >>> round(on_axis.bound, 9), on_axis.unseen, on_axis.smallest
+        (0.125, 1, -1.0)
     """
     x = np.asarray(x, dtype=np.float64)
     g = np.asarray(gradient, dtype=np.float64).ravel()
@@ -130,19 +146,43 @@ def newton_decrease(
         return None
     hessian = 0.5 * (columns + columns.T)
     values, vectors = np.linalg.eigh(hessian)
+    smallest = float(values[0])
     scale = float(np.max(np.abs(values))) if n else 0.0
     error = float(np.linalg.norm(columns - columns.T)) + eps * scale
-    if not values[0] > error:
-        return None
     weights = vectors.T @ g
-    bound = 0.5 * float(np.sum(weights**2 / (values - error)))
-    step = -(vectors @ (weights / values)).reshape(x.shape)
+    seen = values > error
+    unseen = int(n - np.count_nonzero(seen))
+    if unseen and not _invisible(values, weights, seen, error + eps * scale):
+        return None
+    values, kept, vectors = values[seen], weights[seen], vectors[:, seen]
+    bound = 0.5 * float(np.sum(kept**2 / (values - error)))
+    step = -(vectors @ (kept / values)).reshape(x.shape)
     if not math.isfinite(bound):
         return None
     return NewtonDecrease(
         bound=bound,
         step=step,
         error=error,
-        smallest=float(values[0]),
+        smallest=smallest,
         evaluations=evaluations,
+        unseen=unseen,
     )
+
+
+def _invisible(
+    values: Array, weights: Array, seen: npt.NDArray[np.bool_], error: float
+) -> bool:
+    """Whether the gradient has no component along the eigenvectors not `seen`.
+
+    An eigenvector is known to within about `error / gap` (Davis-Kahan), `gap` the
+    distance of its eigenvalue to the nearest other, so a component of the
+    gradient below 8 times that share of its norm (and at most `sqrt(eps)` of
+    it) is no component that can be told from zero.
+    """
+    norm = float(np.linalg.norm(weights))
+    others = np.abs(values[:, np.newaxis] - values[np.newaxis, :])
+    np.fill_diagonal(others, np.inf)
+    gaps = others.min(axis=1) if len(values) > 1 else np.full(1, np.inf)
+    with np.errstate(divide="ignore"):
+        share = np.minimum(error / gaps, np.finfo(np.float64).eps ** 0.5)
+    return bool(np.all(np.abs(weights[~seen]) <= 8.0 * share[~seen] * norm))

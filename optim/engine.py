@@ -26,7 +26,7 @@ from optim import backend
 from optim._arrays import as_start_point, check_like_x, host_dtype, machine_eps
 from optim._compare import same
 from optim._types import Array
-from optim.curvature import newton_decrease
+from optim.curvature import NewtonDecrease, newton_decrease
 from optim.errors import OptimizationError
 from optim.evaluator import Evaluator
 from optim.gradients import AnalyticGradient
@@ -88,6 +88,7 @@ class Engine:
         "_args",
         "_buffered",
         "_constraint",
+        "_error",
         "_fixed_rate",
         "_growth_sign",
         "_kwargs",
@@ -105,6 +106,7 @@ class Engine:
         "_size_root",
         "_spare",
         "_spec",
+        "_unmoved",
         "_value_bound",
         "_vdot",
         "_x0",
@@ -132,6 +134,11 @@ class Engine:
         self.varying = False
         """Whether steps were given their own arguments (minibatches)."""
         self._pending: tuple[Array, Any] | None = None
+        # The last evaluation's error estimate, and whether the pending point is
+        # the current one bit for bit (a zero step that changed the rule's state):
+        # a deterministic objective is then not evaluated again there.
+        self._error: Array | None = None
+        self._unmoved = False
         self._args, self._kwargs = tuple(args), dict(kwargs or {})
         if isinstance(start, RunState):
             self.state: RunRecord | None = start
@@ -366,7 +373,7 @@ class Engine:
                 f"the objective's value ({value}) and gradient norm ({gradient_norm}) "
                 "at x0 must be finite"
             )
-        self._x0 = None
+        self._x0, self._error = None, error
         rule_state = self.context.step_rule.init(x)
         state = self._state(None, x, value, gradient, gradient_norm, error, rule_state)
         self._bound_growth(state)
@@ -387,10 +394,15 @@ class Engine:
         assert pending is not None
         self._pending = None
         x, rule_state = pending
-        try:
-            value, gradient, error = self.evaluator.evaluate(x)
-        except Exception as failure:  # the run's result must survive it
-            return _failed(state, failure)
+        if self._unmoved:  # the same point, the same values (see `_update`)
+            self._unmoved = False
+            value, gradient, error = state.value, state.gradient, self._error
+        else:
+            try:
+                value, gradient, error = self.evaluator.evaluate(x)
+            except Exception as failure:  # the run's result must survive it
+                return _failed(state, failure)
+            self._error = error
         gradient_norm = math.sqrt(self._vdot(gradient, gradient))
         if not (math.isfinite(value) and math.isfinite(gradient_norm)):
             return End(
@@ -527,12 +539,28 @@ class Engine:
                 self._size_root = root + math.sqrt(size)
             else:
                 stuck = _stuck(state, x, size, rule_state, evaluator)
+                self._unmoved = stuck is None and size == 0.0 and self._same_values()
         except Exception as error:  # the run's result must survive it
             return _failed(state, error)
         if stuck is not None:
             return self._confirmed(End(stuck))
         self._pending = (x, rule_state)
         return None
+
+    def _same_values(self) -> bool:
+        """Whether x's evaluation would repeat the last one, so is not made again.
+
+        True with a deterministic estimator, the same arguments and the last
+        error estimate at hand: after a zero step that changed the rule's state
+        (a warm-up from rate 0, a rule that stays put after a failed search).
+        """
+        state = self.state
+        assert state is not None
+        return (
+            self.evaluator.rng is None
+            and not self.varying
+            and (self._error is not None or state.gradient_error is None)
+        )
 
     def _pure_update(
         self,
@@ -755,11 +783,7 @@ class Engine:
             rounding = max(rounding, self._value_noise(loss))
         asked = self.context.ftol * max(1.0, abs(loss))
         gained = loss - trial  # what the Newton step did gain
-        probes = "gradient evaluations" if product is None else "Hessian products"
-        how = (
-            f"a Newton step (Hessian measured by {found.evaluations} {probes}) "
-            f"would lower f by at most {found.bound:.3g}"
-        )
+        how, unseen = _newton_how(found, product is None), _unseen_note(found)
         norm = state.gradient_norm
         tol = self.hooks.gradient_tol
         below = "" if tol is None else f"tol {tol:.3g} is below it; "
@@ -769,7 +793,7 @@ class Engine:
                 f"{end.stop.message}; no step can lower f measurably here: {how}, "
                 f"within its rounding error {rounding:.3g}; the precision floor of "
                 f"the gradient norm at this point is {floor:.3g} ({below}reached "
-                f"{norm:.3g})"
+                f"{norm:.3g}){unseen}"
             )
         if found.bound <= asked and gained <= asked:
             floor = _scaled_floor(norm, found.bound, asked)
@@ -777,12 +801,13 @@ class Engine:
                 f"{end.stop.message}; f is converged to ftol here: {how}, within "
                 f"ftol * max(1, |f|) = {asked:.3g} (scipy L-BFGS-B's test of a "
                 f"converged value); the floor this puts on the gradient norm at "
-                f"this point is {floor:.3g} ({below}reached {norm:.3g})"
+                f"this point is {floor:.3g} ({below}reached {norm:.3g}){unseen}"
             )
         message = (
             f"{end.stop.message}; not a minimum to precision: {how} (it gained "
             f"{gained:.3g}), more than the rounding error {rounding:.3g} of f"
             + (f" and ftol * max(1, |f|) = {asked:.3g}" if asked > 0.0 else "")
+            + unseen
         )
         return attrs.evolve(end, stop=attrs.evolve(end.stop, message=message))
 
@@ -1159,6 +1184,34 @@ def _restored_stream(
     if rng is not None and random_state is not None:
         rng.bit_generator.state = random_state
     return rng
+
+
+def _newton_how(found: NewtonDecrease, differences: bool) -> str:
+    """How the Newton bound was found, for a message."""
+    probes = "gradient evaluations" if differences else "Hessian products"
+    where = " along the directions the gradient has a component in"
+    return (
+        f"a Newton step (Hessian measured by {found.evaluations} {probes}) "
+        f"would lower f by at most {found.bound:.3g}" + where * bool(found.unseen)
+    )
+
+
+def _unseen_note(found: NewtonDecrease) -> str:
+    """What the Newton bound leaves out: directions the gradient cannot see."""
+    if not found.unseen:
+        return ""
+    kind = (
+        f"negative curvature (a saddle: the smallest eigenvalue is "
+        f"{found.smallest:.3g})"
+        if found.smallest < -found.error
+        else "no measurable curvature"
+    )
+    return (
+        f"; the Hessian also has {found.unseen} direction(s) of {kind} along "
+        "which the gradient has no component: no gradient step moves along them "
+        "(a symmetry of the problem keeps the run off them; a start off the "
+        "symmetry may go lower)"
+    )
 
 
 def _stopped_progressing(state: RunRecord, patience: int) -> bool:

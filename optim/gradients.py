@@ -1622,7 +1622,10 @@ class SPSA(_WithError, _KeywordHints):
         for j in range(k):
             drawn: Any = replay.integers(0, 2, size=n).astype(np.float64)
             deviation = d[j] / 2.0 / (backend.from_host(drawn * 2.0 - 1.0, like=h) * h)
-            squares = squares + (deviation - gradient) ** 2
+            spread = deviation - gradient
+            # A product, as the numpy path squares: another library's `**` may
+            # call a `pow` that rounds the last bit otherwise.
+            squares = squares + spread * spread
         error = xp.sqrt(squares / (k - 1)) / math.sqrt(k)
         shaped = _shaped(gradient, x.shape), _shaped(error, x.shape)
         return _in_dtype(x, 0.0, *shaped)[1:]

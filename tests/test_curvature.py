@@ -41,13 +41,38 @@ def test_the_bound_grows_with_the_error_the_asymmetry_shows():
     "gradient_at",
     [
         lambda x: np.array([x[0], -x[1]]),  # a saddle
-        lambda x: np.array([x[0], 0.0]),  # a flat direction: no unique minimum
+        lambda x: np.array([x[0], 1.0]),  # flat along x1, with a slope along it
         lambda x: np.array([np.inf, x[1]]),
     ],
 )
 def test_no_bound_without_a_positive_definite_hessian(gradient_at):
+    """Where the gradient has a component along a direction of curvature not
+    above the error, the model bounds nothing."""
     x = np.array([0.5, 0.5])
     assert newton_decrease(gradient_at, x, gradient_at(x)) is None
+
+
+@pytest.mark.parametrize(
+    ("gradient_at", "smallest"),
+    [
+        (lambda x: np.array([x[0], -x[1], 4.0 * x[2]]), -1.0),  # a saddle
+        (lambda x: np.array([x[0], 0.0, 4.0 * x[2]]), 0.0),  # a flat direction
+    ],
+)
+def test_directions_the_gradient_cannot_see_are_left_out(gradient_at, smallest):
+    """On the plane x1 = 0 the gradient has no x1 component (the symmetry x1 -> -x1
+    of f): the bound is the Newton decrease along x0 and x2, and the step stays
+    on the plane."""
+    x = np.array([0.5, 0.0, 0.25])
+    found = newton_decrease(gradient_at, x, gradient_at(x))
+
+    assert found is not None
+    assert found.unseen == 1
+    assert found.smallest == pytest.approx(smallest, abs=1e-9)
+    exact = 0.5 * (0.5**2 / 1.0 + 1.0**2 / 4.0)
+    assert exact <= found.bound <= exact * (1 + 1e-6)
+    np.testing.assert_allclose(found.step, [-0.5, 0.0, -0.25], atol=1e-9)
+    assert found.step[1] == 0.0
 
 
 def test_a_hessian_vector_product_is_used_when_given():

@@ -41,6 +41,7 @@ from optim import (
 from optim.bfgs import BFGS
 from optim.problems import Sphere
 from optim.run import RunState
+from optim.schedules import LinearWarmup
 
 RULES = {
     "fixed": FixedStep(0.05),
@@ -478,3 +479,57 @@ def test_records_you_keep_stay_those_of_their_step(rule):
     # A kept rule state is never rewritten in place by later steps.
     if isinstance(rule, FixedStep | Adam):
         assert [i.run_state.rule_state.step for i in infos] == list(range(len(infos)))
+
+
+@pytest.mark.parametrize(
+    ("estimator", "per_point"), [(AnalyticGradient(), 1), (CentralDifference(), 5)]
+)
+def test_a_zero_step_costs_no_evaluation(estimator, per_point):
+    """A warm-up from rate 0 leaves x where it is at its first step (the rule's
+    state changes, so the run goes on): with a deterministic estimator that point's
+    evaluation is the one already made, and the step reports the same value,
+    gradient and error estimate. x_2 = 0.96 x_0, x_3 = 0.92 x_2 on the sphere."""
+    seen = []
+    result = Optimizer(
+        Sphere(),
+        step_rule=FixedStep(LinearWarmup(0.1, warmup_steps=5)),
+        estimator=estimator,
+        max_steps=3,
+        callbacks=[
+            lambda info: seen.append(
+                (
+                    info.evaluations,
+                    info.value,
+                    info.gradient.copy(),
+                    info.gradient_error,
+                )
+            )
+        ],
+    ).run([3.0, 2.0])
+
+    assert result.evaluations == 3 * per_point
+    assert [evaluations for evaluations, *_ in seen] == [
+        per_point,
+        per_point,
+        2 * per_point,
+        3 * per_point,
+    ]
+    (_, value0, gradient0, error0), (_, value1, gradient1, error1) = seen[:2]
+    assert value1 == value0
+    np.testing.assert_array_equal(gradient1, gradient0)
+    assert error1 == error0
+    np.testing.assert_allclose(result.x, 0.92 * 0.96 * np.array([3.0, 2.0]))
+
+
+def test_a_zero_step_with_a_random_estimator_draws_a_fresh_estimate():
+    """SPSA's next estimate at the same point differs: it is drawn."""
+    counts = []
+    Optimizer(
+        Sphere(),
+        step_rule=FixedStep(LinearWarmup(0.1, warmup_steps=5)),
+        estimator=SPSA(rng=0),
+        max_steps=2,
+        callbacks=[lambda info: counts.append(info.evaluations)],
+    ).run([3.0, 2.0])
+
+    assert counts == [3, 6, 9]

@@ -963,20 +963,41 @@ def test_fmin_ncg_return_conventions():
 )
 def test_lbfgsb_with_differences_reaches_scipys_value(name, jac, ulps):
     """L-BFGS-B searches as scipy's does (Moré-Thuente, c1 = 1e-3): on MGH problems
-    where the strong-Wolfe search's path ended up to 8e-8 above scipy's value (or,
-    on extended Rosenbrock, at 6e-7 against 1e-13), the value is scipy's."""
+    where the strong-Wolfe search's path parted from scipy's at the first search
+    and ended up to 8e-8 above scipy's value (on extended Rosenbrock at 6e-7
+    against 1e-13), the first step is scipy's and the run ends at scipy's minimum.
+
+    Both runs stop by the relative-reduction test (`ftol`), which leaves a band of
+    values open: where in it each ends depends on the last bits of the path, and
+    so on the CPU's rounding, so the final values are compared to 1e-6, not to
+    their last digits."""
     from optim.mgh import PROBLEMS
 
     problem = next(p for p in PROBLEMS if p.name == name)
     x0 = problem.x0.copy()
     for _ in range(ulps):
         x0 = np.nextafter(x0, np.inf)
+    points = {"optim": [], "scipy": []}
     with np.errstate(all="ignore"):
-        ours = oo.minimize(problem.value, x0, method="L-BFGS-B", jac=jac)
-        theirs = so.minimize(problem.value, x0, method="L-BFGS-B", jac=jac)
+        ours = oo.minimize(
+            problem.value,
+            x0,
+            method="L-BFGS-B",
+            jac=jac,
+            callback=lambda xk: points["optim"].append(np.copy(xk)),
+        )
+        theirs = so.minimize(
+            problem.value,
+            x0,
+            method="L-BFGS-B",
+            jac=jac,
+            callback=lambda xk: points["scipy"].append(np.copy(xk)),
+        )
 
     assert ours.success
-    assert ours.fun - theirs.fun <= 1e-8 * max(1.0, abs(theirs.fun))
+    assert theirs.success
+    np.testing.assert_allclose(points["optim"][0], points["scipy"][0], rtol=1e-10)
+    assert ours.fun - theirs.fun <= 1e-6 * max(1.0, abs(theirs.fun))
 
 
 def _skewed(x):

@@ -24,7 +24,7 @@ from optim import (
     StopOnZeroGradient,
     maximize,
 )
-from optim.problems import LogisticRegression, Rosenbrock
+from optim.problems import LogisticRegression, Rosenbrock, Sphere
 
 
 def _nudged(x0, ulps):
@@ -105,15 +105,37 @@ def test_forward_differences_never_burn_their_budget(ulps):
         assert true_norm <= 1e-8 or "below the floor" in result.message
 
 
-def test_an_oscillating_rate_ends_after_patience_steps_with_its_diagnosis():
-    result = Optimizer(
-        lambda x: float(x @ x), step_rule=FixedStep(1.0), estimator=ForwardDifference()
-    ).run([3.0, 2.0])
+def test_an_exact_oscillation_ends_after_patience_steps_with_its_diagnosis():
+    """With the exact gradient, rate 1 maps x to -x bit for bit: no step improves,
+    and the run ends at step 20 (the default patience) on any machine."""
+    result = Optimizer(Sphere(), step_rule=FixedStep(1.0)).run([3.0, 2.0])
 
     assert result.status is Status.NO_PROGRESS
     assert result.steps == 20
     assert result.diagnosis == "oscillating"
     assert f"at step {result.steps}" in result.message
+    np.testing.assert_array_equal(result.x, [3.0, 2.0])
+
+
+@pytest.mark.parametrize("ulps", ULPS)
+def test_an_oscillating_rate_ends_patience_steps_after_its_last_progress(ulps):
+    """With forward differences the 2-cycle drifts by rounding (how far, and which
+    way, depends on the last bits of the start and on the CPU): the run ends 20
+    steps after the last step that made progress, as its message says."""
+    result = Optimizer(
+        lambda x: float(x @ x), step_rule=FixedStep(1.0), estimator=ForwardDifference()
+    ).run(_nudged([3.0, 2.0], ulps))
+
+    assert result.status is Status.NO_PROGRESS
+    assert result.diagnosis == "oscillating"
+    since = re.search(
+        r"no progress in the (\d+) steps since step (\d+)", result.message
+    )
+    assert since is not None, result.message
+    assert int(since[1]) == 20
+    assert int(since[2]) + 20 == result.steps
+    assert f"at step {result.steps}" in result.message
+    assert result.value == pytest.approx(13.0, rel=1e-3)  # oscillating, not converging
 
 
 def test_a_minibatch_loop_is_never_stopped_by_the_progress_stop():
@@ -247,6 +269,45 @@ def test_a_value_converged_to_ftol_is_a_success(name, rule, ulps):
         assert found is not None, result.message
         floor = float(found.group(1))
         assert floor >= result.gradient_norm
+
+
+def test_a_stall_on_a_saddle_the_gradient_cannot_leave_says_so():
+    """f = (x0^2 + x1^2 - x2^2) / 2 + 1 from x2 = 0: the gradient has no x2
+    component, so the run stays on the plane, where it converges (too slowly for
+    the progress stop): the Newton bound along x0, x1 (1e-10) is within ftol, a
+    success, and the message names the saddle direction it leaves out."""
+    from optim.objective import FunctionObjective
+
+    saddle = FunctionObjective(
+        lambda x: 0.5 * float(x[0] ** 2 + x[1] ** 2 - x[2] ** 2) + 1.0,
+        gradient=lambda x: np.array([x[0], x[1], -x[2]]),
+    )
+    result = Optimizer(saddle, step_rule=FixedStep(1e-3)).run([1e-5, 1e-5, 0.0])
+
+    assert result.success, result.message
+    assert result.status is Status.CONVERGED
+    assert result.x[2] == 0.0
+    assert "f is converged to ftol here" in result.message
+    assert "1 direction(s) of negative curvature (a saddle" in result.message
+
+
+@pytest.mark.parametrize("ulps", [0, 1, 3, 6])
+def test_biggs_exp6_ends_at_its_symmetric_saddle_as_a_success(ulps):
+    """Biggs EXP6 from its standard start (x1 = x5, x3 = x6) stays where that
+    symmetry holds and ends at f = 0.00565565, a saddle of f (scipy L-BFGS-B ends
+    there too): with CG at tol 1e-10 the run is a success, at scipy's value."""
+    problem, result = _mgh_run("Biggs EXP6", ConjugateGradient, 1e-10, ulps)
+    with np.errstate(all="ignore"):
+        reference = scipy.optimize.minimize(
+            problem.value,
+            problem.x0,
+            jac=problem.gradient,
+            method="L-BFGS-B",
+            options={"gtol": 1e-10, "ftol": 0.0, "maxiter": 10_000},
+        ).fun
+
+    assert result.success, result.message
+    assert abs(result.value - reference) <= 1e-8 * max(1.0, abs(reference))
 
 
 @pytest.mark.parametrize("ulps", [0, 1, 3, 7])
