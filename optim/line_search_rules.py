@@ -146,6 +146,19 @@ def _is_search(instance: object, attribute: attrs.Attribute[Any], value: Any) ->
         raise TypeError(f"{attribute.name} must be a Search, got {value!r}")
 
 
+_LBFGSB_MAX_STEP = 1e10
+"""The longest first step of scipy's L-BFGS-B without bounds (`big` in lnsrlb)."""
+
+
+def _rounded_norm(vector: Array) -> float:
+    """The 2-norm of `vector`, correctly rounded (as BLAS `dnrm2` nearly always is).
+
+    `sqrt(v.v)` can be an ulp off, and the first trial point with it: scipy's
+    L-BFGS-B first step is `d / ||d||`, so the two paths would part at once.
+    """
+    return math.hypot(*_host_flat(vector).tolist())
+
+
 def _first_trial(
     scipy_like: bool,
     scaled: bool,
@@ -154,8 +167,16 @@ def _first_trial(
     direction: Array,
     slope: float,
     state: LineSearchRuleState,
+    *,
+    lbfgsb: bool = False,
 ) -> float:
     """The first step length to try (Nocedal & Wright §3.5, "initial step")."""
+    if lbfgsb:
+        # scipy's L-BFGS-B (lnsrlb): the first search along d = -g starts at
+        # min(1/||d||, 1e10), ||d|| as BLAS dnrm2 rounds it; later ones at 1.
+        if state.previous_x is not None:
+            return 1.0
+        return min(ratio(1.0, _rounded_norm(gradient), 1.0), _LBFGSB_MAX_STEP)
     if scipy_like:
         previous = state.previous_value
         if previous is None:  # scipy's BFGS and CG: a first displacement of ~1
@@ -213,11 +234,17 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
     """How far to go."""
 
     scipy_like: bool = attrs.field(default=False, kw_only=True)
-    """Whether to reproduce the step arithmetic of scipy's BFGS and CG: each
-    search's first trial is
+    """Whether to reproduce the step arithmetic of scipy's BFGS, CG and L-BFGS-B.
+    For BFGS and CG each search's first trial is
     [`quadratic_first_step`][optim.line_search.quadratic_first_step] of the last
     two values (from $f_0 + \\|g_0\\| / 2$ at the start) instead of the rule
-    above, and the direction learns from the displacement $\\alpha p$ the search
+    above. With an [`LBFGSDirection`][optim.directions.LBFGSDirection] (L-BFGS-B,
+    `lnsrlb` in scipy's `lbfgsb.c`) the first search goes along $-g_0$ itself,
+    not shortened, from $\\min(1/\\|g_0\\|, 10^{10})$ with the norm correctly
+    rounded (as BLAS `dnrm2` rounds it), and later ones from 1: the same points as
+    the unit step along the shortened direction, up to rounding, but the search
+    then interpolates in scipy's units and its trial points are scipy's. In both
+    cases the direction learns from the displacement $\\alpha p$ the search
     returned rather than from the difference of the two points (they differ by
     the rounding of $x + \\alpha p$). The scipy face sets it."""
 
@@ -390,7 +417,11 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             before = _held(constraint, state.previous_x, state.previous_gradient)
             if before is not None and not np.array_equal(before, held):
                 direction_state = self.direction.init(x)
-        direction, direction_state = self.direction.direction(free, direction_state)
+        lbfgsb = self.scipy_like and isinstance(self.direction, LBFGSDirection)
+        if lbfgsb and state.previous_x is None:
+            direction = -free  # L-BFGS-B's first d = z - x = -g, not shortened
+        else:
+            direction, direction_state = self.direction.direction(free, direction_state)
         if held is not None:
             direction = np.where(held, 0.0, direction).astype(direction.dtype)
         slope = _dot(gradient, direction)
@@ -401,7 +432,14 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             direction, slope, steepest = -free, -_dot(free, free), True
             scaled = False
         initial = _first_trial(
-            self.scipy_like, scaled, value, free, direction, slope, state
+            self.scipy_like and not lbfgsb,
+            scaled,
+            value,
+            free,
+            direction,
+            slope,
+            state,
+            lbfgsb=lbfgsb and not steepest,
         )
         if not (math.isfinite(initial) and initial > 0.0) and not (
             self.scipy_like and initial == 0.0  # scipy: no change, no search

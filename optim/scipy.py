@@ -54,11 +54,11 @@ from optim._types import Array, override
 from optim.backend import refuse_foreign
 from optim.bfgs import BFGSDirection
 from optim.callbacks import Callback, CallbackLike, StopOnZeroGradient
-from optim.directions import Direction, PolakRibiere
+from optim.directions import Direction, LBFGSDirection, PolakRibiere
 from optim.errors import OptimizationError
 from optim.gradients import GradientEstimator, _one_sided_fit
 from optim.line_search import MoreThuente, Search, StrongWolfe
-from optim.line_search_rules import LBFGS, LineSearchRule
+from optim.line_search_rules import LineSearchRule
 from optim.mode import Mode
 from optim.newton import NewtonCG, TrustNCG
 from optim.objective import Objective
@@ -1445,7 +1445,9 @@ def _rule(name: str, options: Mapping[str, Any], bounds: Any = None) -> StepRule
             # xtol = 0.1); in a box the rule's search along the path up to the
             # first bound.
             search = MoreThuente(1e-3, 0.9, xtol=0.1, max_iterations=maxls)
-        return LBFGS(int(options.get("maxcor", 10)), search=search)
+        # scipy_like: L-BFGS-B's first step (along -g from 1/||g||) and s = alpha d.
+        memory = LBFGSDirection(int(options.get("maxcor", 10)))
+        return LineSearchRule(memory, search, scipy_like=True)
     # scipy's line_search_wolfe12: dcsrch (at most 99 trials), steps in
     # [1e-100, 1e100] for BFGS and CG and in [1e-8, 50] for Newton-CG.
     limits = {"min_step": 1e-8, "max_step": 50.0}

@@ -1,10 +1,15 @@
 """optim.MoreThuente with the constants of scipy's L-BFGS-B, against scipy's DCSRCH."""
 
+import math
+
 import numpy as np
 import pytest
 
 from optim import LBFGS, Mode, Optimizer, StopOnZeroGradient
+from optim.directions import LBFGSDirection
 from optim.line_search import MoreThuente as _MoreThuente
+from optim.line_search import Search
+from optim.line_search_rules import LineSearchRule
 from optim.problems import Beale, Quadratic, Rosenbrock
 from tests.test_line_search import _search
 
@@ -130,3 +135,47 @@ def test_lbfgs_with_lbfgsb_s_search_and_stop_uses_scipy_s_evaluations(n, ulps):
     assert result.evaluations == result.gradient_evaluations == reference.nfev
     assert result.steps == reference.nit
     np.testing.assert_allclose(result.x, reference.x, rtol=0.0, atol=1e-12)
+
+
+class _Recording(Search):
+    """MoreThuente(), recording each search's direction and first trial step."""
+
+    __slots__ = ("calls",)
+
+    def __init__(self):
+        self.calls = []
+
+    def search(self, evaluator, *, x, value, gradient, direction, initial_step):
+        self.calls.append((gradient.copy(), direction.copy(), initial_step))
+        return MoreThuente().search(
+            evaluator,
+            x=x,
+            value=value,
+            gradient=gradient,
+            direction=direction,
+            initial_step=initial_step,
+        )
+
+
+@pytest.mark.parametrize("x0", [[-1.2, 1.0], [1.0005, 1.0]])
+def test_scipy_like_lbfgs_takes_lbfgsb_s_first_step(x0):
+    """With `scipy_like`, L-BFGS's first search goes along -g itself from
+    min(1/||g||, 1e10), ||g|| correctly rounded (L-BFGS-B's lnsrlb), and later
+    ones from 1; without it, along -g shortened to length at most 1, from 1.
+    The second start has ||g|| < 1 (L-BFGS-B then tries a step longer than 1)."""
+    searches = {}
+    for scipy_like in (True, False):
+        search = _Recording()
+        rule = LineSearchRule(LBFGSDirection(), search, scipy_like=scipy_like)
+        Optimizer(Rosenbrock(), step_rule=rule, max_steps=3).run(x0)
+        searches[scipy_like] = search.calls
+
+    gradient, direction, initial = searches[True][0]
+    np.testing.assert_array_equal(direction, -gradient)
+    assert initial == min(1.0 / math.hypot(*gradient), 1e10)
+    assert [call[2] for call in searches[True][1:]] == [1.0, 1.0]
+    gradient, direction, initial = searches[False][0]
+    norm = np.linalg.norm(gradient)
+    expected = -gradient * (1.0 / norm) if norm > 1.0 else -gradient
+    np.testing.assert_array_equal(direction, expected)
+    assert [call[2] for call in searches[False]] == [1.0, 1.0, 1.0]
