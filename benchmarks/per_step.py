@@ -112,6 +112,22 @@ def optim_fixed_step_history(n: int) -> Run:
     return run
 
 
+def optim_fixed_step_copies(n: int) -> Run:
+    """The same run with the least a callback can do to keep every point: copy
+    `info.x` into the next row of a block made once (as `History` reuses its own).
+
+    `History`'s cost over this is its own bookkeeping; the rest, the callback
+    machinery and the copy's memory traffic, any recording of every point pays.
+    """
+    block = np.empty((steps(n) + 1, n))
+
+    def keep(info):
+        np.copyto(block[info.step], info.x)
+
+    optimizer, x0 = _optimizer(FixedStep(LEARNING_RATE), n, keep), start(n)
+    return lambda: optimizer.run(x0).x
+
+
 def optim_adam(n: int) -> Run:
     """Adam + StopOnZeroGradient(0) + AnalyticGradient on the sphere."""
     optimizer, x0 = _optimizer(Adam(ADAM_LEARNING_RATE), n), start(n)
@@ -278,6 +294,11 @@ ROWS = (
         targets={10_000: 1.3},
     ),
     Row("FixedStep + History ÷ hand loop", optim_fixed_step_history, hand_fixed_step),
+    Row(
+        "FixedStep + History ÷ FixedStep + a copy of each point",
+        optim_fixed_step_history,
+        optim_fixed_step_copies,
+    ),
     Row("Adam ÷ hand Adam", optim_adam, hand_adam, targets={2: 1.6, 100_000: 1.0}),
     Row("FixedStep ÷ torch.optim.SGD", optim_fixed_step, torch_sgd, needs="torch"),
     Row("Adam ÷ torch.optim.Adam", optim_adam, torch_adam, needs="torch"),
