@@ -145,16 +145,11 @@ class _Recording(Search):
     def __init__(self):
         self.calls = []
 
-    def search(self, evaluator, *, x, value, gradient, direction, initial_step):
-        self.calls.append((gradient.copy(), direction.copy(), initial_step))
-        return MoreThuente().search(
-            evaluator,
-            x=x,
-            value=value,
-            gradient=gradient,
-            direction=direction,
-            initial_step=initial_step,
+    def search(self, evaluator, **where):
+        self.calls.append(
+            (where["gradient"].copy(), where["direction"].copy(), where["initial_step"])
         )
+        return MoreThuente().search(evaluator, **where)
 
 
 @pytest.mark.parametrize("x0", [[-1.2, 1.0], [1.0005, 1.0]])

@@ -977,22 +977,18 @@ def test_lbfgsb_with_differences_reaches_scipys_value(name, jac, ulps):
     x0 = problem.x0.copy()
     for _ in range(ulps):
         x0 = np.nextafter(x0, np.inf)
-    points = {"optim": [], "scipy": []}
+    points, results = {}, {}
     with np.errstate(all="ignore"):
-        ours = oo.minimize(
-            problem.value,
-            x0,
-            method="L-BFGS-B",
-            jac=jac,
-            callback=lambda xk: points["optim"].append(np.copy(xk)),
-        )
-        theirs = so.minimize(
-            problem.value,
-            x0,
-            method="L-BFGS-B",
-            jac=jac,
-            callback=lambda xk: points["scipy"].append(np.copy(xk)),
-        )
+        for side, module in (("optim", oo), ("scipy", so)):
+            kept = points[side] = []
+            results[side] = module.minimize(
+                problem.value,
+                x0,
+                method="L-BFGS-B",
+                jac=jac,
+                callback=lambda xk, kept=kept: kept.append(np.copy(xk)),
+            )
+    ours, theirs = results["optim"], results["scipy"]
 
     assert ours.success
     assert theirs.success
