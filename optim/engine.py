@@ -394,8 +394,8 @@ class Engine:
         assert pending is not None
         self._pending = None
         x, rule_state = pending
-        if self._unmoved:  # the same point, the same values (see `_update`)
-            self._unmoved = False
+        unmoved, self._unmoved = self._unmoved and not self.varying, False
+        if unmoved:  # the same point and arguments, the same values (see `_update`)
             value, gradient, error = state.value, state.gradient, self._error
         else:
             try:

@@ -533,3 +533,21 @@ def test_a_zero_step_with_a_random_estimator_draws_a_fresh_estimate():
     ).run([3.0, 2.0])
 
     assert counts == [3, 6, 9]
+
+
+def test_a_zero_step_with_new_arguments_is_evaluated_with_them():
+    """A step given its own arguments after a zero step evaluates the same point
+    with those arguments: the evaluation already made was with others."""
+    objective = FunctionObjective(
+        lambda w, scale=1.0: scale * float(w @ w),
+        gradient=lambda w, scale=1.0: 2.0 * scale * w,
+    )
+    run = Optimizer(
+        objective, step_rule=FixedStep(LinearWarmup(0.1, warmup_steps=5))
+    ).start(np.ones(2))
+    first = run.step()
+    second = run.step(3.0)
+
+    np.testing.assert_array_equal(second.x, first.x)  # the zero step
+    assert (first.value, second.value) == (2.0, 6.0)
+    assert second.evaluations == 2
