@@ -394,8 +394,11 @@ class Engine:
         assert pending is not None
         self._pending = None
         x, rule_state = pending
-        unmoved, self._unmoved = self._unmoved and not self.varying, False
-        if unmoved:  # the same point and arguments, the same values (see `_update`)
+        unmoved = self._unmoved
+        if unmoved:  # a zero step (see `_update`): the same values, unless this
+            self._unmoved = False  # step was given its own arguments
+            unmoved = not self.varying
+        if unmoved:
             value, gradient, error = state.value, state.gradient, self._error
         else:
             try:
@@ -550,16 +553,15 @@ class Engine:
     def _same_values(self) -> bool:
         """Whether x's evaluation would repeat the last one, so is not made again.
 
-        True with a deterministic estimator, the same arguments and the last
-        error estimate at hand: after a zero step that changed the rule's state
-        (a warm-up from rate 0, a rule that stays put after a failed search).
+        True with a deterministic estimator and the last error estimate at hand,
+        after a zero step that changed the rule's state (a warm-up from rate 0, a
+        rule that stays put after a failed search); `_evaluate` evaluates anyway
+        when the step is given its own arguments.
         """
         state = self.state
         assert state is not None
-        return (
-            self.evaluator.rng is None
-            and not self.varying
-            and (self._error is not None or state.gradient_error is None)
+        return self.evaluator.rng is None and (
+            self._error is not None or state.gradient_error is None
         )
 
     def _pure_update(

@@ -168,14 +168,13 @@ def _first_trial(
     slope: float,
     state: LineSearchRuleState,
     *,
-    lbfgsb: bool = False,
+    lbfgsb_first: bool = False,
 ) -> float:
     """The first step length to try (Nocedal & Wright §3.5, "initial step")."""
-    if lbfgsb:
-        # scipy's L-BFGS-B (lnsrlb): the first search along d = -g starts at
-        # min(1/||d||, 1e10), ||d|| as BLAS dnrm2 rounds it; later ones at 1.
-        if state.previous_x is not None:
-            return 1.0
+    if lbfgsb_first:
+        # scipy's L-BFGS-B (lnsrlb): the run's first search along d = -g starts
+        # at min(1/||d||, 1e10), ||d|| as BLAS dnrm2 rounds it (later ones at 1,
+        # as for any scaled direction below).
         return min(ratio(1.0, _rounded_norm(gradient), 1.0), _LBFGSB_MAX_STEP)
     if scipy_like:
         previous = state.previous_value
@@ -418,7 +417,8 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             if before is not None and not np.array_equal(before, held):
                 direction_state = self.direction.init(x)
         lbfgsb = self.scipy_like and isinstance(self.direction, LBFGSDirection)
-        if lbfgsb and state.previous_x is None:
+        first = lbfgsb and state.previous_x is None
+        if first:
             direction = -free  # L-BFGS-B's first d = z - x = -g, not shortened
         else:
             direction, direction_state = self.direction.direction(free, direction_state)
@@ -439,7 +439,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
             direction,
             slope,
             state,
-            lbfgsb=lbfgsb and not steepest,
+            lbfgsb_first=first and not steepest,
         )
         if not (math.isfinite(initial) and initial > 0.0) and not (
             self.scipy_like and initial == 0.0  # scipy: no change, no search
