@@ -12,8 +12,8 @@ search tries $\alpha = 1$ first.
 from __future__ import annotations
 
 import abc
-import functools
 import math
+import sys
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -127,9 +127,12 @@ class LBFGSDirectionState:
     The pairs live in preallocated `(memory, n)` arrays (flattened points), the
     newest in the last row and the `count` stored pairs in the last `count`
     rows; the rows above them are zero. [`observe`][optim.directions.Direction.observe]
-    never writes into these arrays: it returns a state with new ones (one copy
+    never writes into these arrays: it returns a state with other ones (one copy
     of $2 m n$ numbers, cheaper than a Python loop over the pairs), so an older
-    state (a checkpoint's, say) stays valid.
+    state (a checkpoint's, say) stays valid. The other arrays are those of the
+    state before this one when nothing but this state refers to them any more
+    (a run's usual case: it keeps only its current state), else new ones: a long
+    run allocates no $m \times n$ arrays per step.
 
     Examples:
         >>> import numpy as np
@@ -158,6 +161,13 @@ class LBFGSDirectionState:
 
     count: int = attrs.field(default=0)
     """How many pairs are stored (the last `count` rows)."""
+
+    _spare: tuple[Array, Array, Array] | None = attrs.field(
+        default=None, init=False, eq=False, repr=False
+    )
+    """The `steps`, `gradient_changes` and `inverse` of the state this one was
+    made from: the next `observe` writes into them if nothing else refers to
+    them then."""
 
     @count.validator
     def _check_count(self, attribute: attrs.Attribute[int], value: int) -> None:
@@ -261,41 +271,67 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
             xp = backend.namespace_of(step)
             if xp is not np:
                 return self._observe(state, xp.reshape(step, (-1,)), gradient_change)
-        s, y = step.reshape(-1), gradient_change.reshape(-1)
-        curvature, squared = float(np.vdot(s, y)), float(y.dot(y))
-        # np.linalg.norm's product (the same in float64), without its overhead.
+        s = step if step.ndim == 1 else step.reshape(-1)
+        y = gradient_change if gradient_change.ndim == 1 else gradient_change.ravel()
+        # `numpy.vdot`'s products (the same BLAS dot of 1-d arrays), and
+        # numpy.linalg.norm's product for the size (the same in float64),
+        # without their overhead.
+        curvature, squared = float(s.dot(y)), float(y.dot(y))
         size = math.sqrt(s.dot(s)) * math.sqrt(squared)
-        rho = ratio(1.0, curvature, 0.0)
-        if not (curvature > 1e-10 * size and rho > 0.0):
+        rho = 1.0 / curvature if curvature else 0.0  # `ratio(1.0, curvature, 0.0)`
+        if not (curvature > 1e-10 * size and 0.0 < rho < math.inf):
             return state  # no curvature, or so little that 1/curvature overflows
         if rho > _FLOAT32_MAX and s.dtype != np.float64:
             return state  # rho is stored in the points' dtype
         old, memory = state, self.memory
-        if old.steps.shape != (memory, s.size) or old.steps.dtype != s.dtype:
+        steps = old.steps
+        if steps.shape != (memory, s.size) or steps.dtype != s.dtype:
             old = self._empty(s.size, run_dtype(s.dtype), like=s)
-        # New arrays, the rows shifted up by one and the new pair last: the old
-        # state's arrays are never written to.
-        shift = _shift(memory)
-        steps = old.steps.take(shift, axis=0)
-        steps[-1] = s
-        changes = old.gradient_changes.take(shift, axis=0)
+            steps = old.steps
+        # The rows shifted up by one and the new pair last, in other arrays than
+        # the old state's: those of the state before it when nothing else refers
+        # to them (see LBFGSDirectionState), else new ones.
+        gradient_changes, previous = old.gradient_changes, old.inverse
+        spare = old._spare
+        if (
+            spare is not None
+            and sys.getrefcount(spare[0]) == _HELD_ONCE
+            and sys.getrefcount(spare[1]) == _HELD_ONCE
+            and sys.getrefcount(spare[2]) == _HELD_ONCE
+            and spare[0].shape == steps.shape
+            and spare[0].dtype == steps.dtype
+        ):
+            new_steps, changes, inverse = spare  # its last row is zero but for
+            new_steps[:-1] = steps[1:]  # its last entry, as in any inverse
+            changes[:-1] = gradient_changes[1:]
+        else:
+            shift = _SHIFTS.get(memory)
+            if shift is None:
+                shift = _shift(memory)
+            new_steps = steps.take(shift, axis=0)
+            changes = gradient_changes.take(shift, axis=0)
+            inverse = np.zeros((memory, memory), dtype=s.dtype)
+        new_steps[-1] = s
         changes[-1] = y
         # R without its first row and column has the trailing block of R^-1 as
         # its inverse; the new last column b (s_i.y for the older pairs) and
         # diagonal 1/rho give [[R^-1, -rho R^-1 b], [0, rho]].
         # As R^-1 is upper triangular, (R^-1 [s_0, s_1, ...]^T y)[1:] is the
         # trailing block times b, in products of contiguous arrays.
-        inverse = np.zeros((memory, memory), dtype=s.dtype)
-        inverse[:-1, :-1] = old.inverse[1:, 1:]
-        inverse[:-1, -1] = old.inverse.dot(old.steps.dot(y))[1:] * -rho
+        inverse[:-1, :-1] = previous[1:, 1:]
+        np.multiply(previous.dot(steps.dot(y))[1:], -rho, out=inverse[:-1, -1])
         inverse[-1, -1] = rho
-        return LBFGSDirectionState(
-            steps=steps,
+        scale = curvature / squared if squared else 1.0  # `ratio(..., 1.0)`
+        count = old.count
+        new = LBFGSDirectionState(
+            steps=new_steps,
             gradient_changes=changes,
             inverse=inverse,
-            scale=ratio(curvature, squared, 1.0),
-            count=min(old.count + 1, memory),
+            scale=scale if math.isfinite(scale) else 1.0,
+            count=count + 1 if count < memory else memory,
         )
+        _set(new, "_spare", (steps, gradient_changes, previous))
+        return new
 
     def _observe(
         self, state: LBFGSDirectionState, s: Any, gradient_change: Any
@@ -365,13 +401,14 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
         if first:  # not yet full: the stored pairs only
             steps, changes = steps[first:], changes[first:]
             inverse = inverse[first:, first:]
-        r = q.reshape(-1)  # q is new (a 0-d one too): updated in place
+        flat = q.ndim == 1
+        r = q if flat else q.reshape(-1)  # q is new (a 0-d one too): updated in place
         alphas = inverse.dot(steps.dot(r))
         r -= alphas.dot(changes)
         r *= state.scale
         differences = (alphas / inverse.diagonal() - changes.dot(r)).dot(inverse)
         r += differences.dot(steps)
-        return r.reshape(q.shape), state
+        return (r if flat else r.reshape(q.shape)), state
 
     @staticmethod
     def _direction(gradient: Any, state: LBFGSDirectionState, xp: Any) -> Any:
@@ -393,11 +430,24 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
         return xp.reshape(r + differences @ steps, tuple(q.shape))
 
 
-@functools.cache
+_SHIFTS: dict[int, npt.NDArray[np.intp]] = {}
+_set = object.__setattr__  # a new state's spare arrays (a frozen class)
+
+
+def _held_once() -> int:
+    """What `sys.getrefcount` says of an array held by one tuple only."""
+    pair = (np.empty(0), None)
+    return sys.getrefcount(pair[0])
+
+
+_HELD_ONCE = _held_once()
+
+
 def _shift(memory: int) -> npt.NDArray[np.intp]:
     """The row order that moves the first of `memory` rows to the end."""
     order = np.roll(np.arange(memory, dtype=np.intp), -1)
     order.flags.writeable = False
+    _SHIFTS[memory] = order
     return order
 
 

@@ -56,7 +56,6 @@ def _references_of_a_local() -> int:
 
 _UNSHARED = _references_of_a_local()
 _F64 = np.dtype(np.float64)
-_NUMPY_VDOT = getattr(np.vdot, "_implementation", np.vdot)
 _new_record = object.__new__  # a RunRecord whose every field `_state` then sets
 
 
@@ -97,6 +96,7 @@ class Engine:
         "_patience",
         "_patience_floor",
         "_pending",
+        "_quiet_norm",
         "_rank_best",
         "_resumed",
         "_retired",
@@ -167,6 +167,7 @@ class Engine:
         growth = hooks.quiet.growth
         self._growth_sign = 1.0 if growth is None else growth[0]
         self._value_bound = math.inf
+        self._quiet_norm = hooks.quiet.gradient_floor(backend.size(x))  # any norm
         self._shown: StepInfo | None = None  # the record the hooks saw last
         self._spare: Array | None = None  # an old point's buffer, see _moved
         self._size_root = math.inf  # an upper bound on |x|, kept by _update
@@ -177,7 +178,7 @@ class Engine:
         self._buffered = type(context.step_rule) in BUFFERED and self._numpy
         # numpy's vdot without its __array_function__ dispatch (a third of its
         # cost at small n): the arrays are the run's own numpy arrays.
-        self._vdot: Any = _NUMPY_VDOT if self._numpy else backend.vdot
+        self._vdot: Any = backend.NUMPY_VDOT if self._numpy else backend.vdot
         rate = getattr(context.step_rule, "learning_rate", None)
         fixed = (
             type(context.step_rule) is FixedStep
@@ -446,7 +447,7 @@ class Engine:
         quiet = hooks.quiet
         silent = (
             not tests_only
-            and state.gradient_norm > quiet.gradient_norm
+            and state.gradient_norm > self._quiet_norm
             and state.step < quiet.max_steps
             and state.evaluations < quiet.max_evaluations
             and self._growth_sign * state.value <= self._value_bound

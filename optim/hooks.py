@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import numpy as np
 
 from optim.callbacks import Callback, CallbackLike, StopOnZeroGradient
 from optim.errors import OptimizationError
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from optim.run import RunContext
 
 __all__ = ["End", "Hooks", "Quiet"]
+
+_EPSILON = float(np.finfo(np.float64).eps)
 
 
 @attrs.frozen
@@ -45,18 +48,24 @@ class End:
 
 @attrs.frozen
 class Quiet:
-    """Where a run's step hooks all answer "go on": the engine then need not ask.
+    r"""Where a run's step hooks all answer "go on": the engine then need not ask.
 
     Made of the built-in tests whose answer is a comparison of the record's
     numbers ([`MaxSteps`][optim.stopping.MaxSteps],
     [`MaxEvaluations`][optim.stopping.MaxEvaluations],
     [`ZeroGradient`][optim.stopping.ZeroGradient],
-    [`MaxGrowth`][optim.stopping.MaxGrowth] and a 2-norm
-    [`StopOnZeroGradient`][optim.callbacks.StopOnZeroGradient], exactly those
-    classes): they keep no state and have no effect, so a record inside the
-    region is one they would all let pass, and only the other hooks are asked
-    ([`Hooks.loud`][optim.hooks.Hooks.loud]). Outside it every hook is asked, in
-    order, as always.
+    [`MaxGrowth`][optim.stopping.MaxGrowth] and
+    [`StopOnZeroGradient`][optim.callbacks.StopOnZeroGradient] in any of its
+    norms, exactly those classes): they keep no state and have no effect, so a
+    record inside the region is one they would all let pass, and only the other
+    hooks are asked ([`Hooks.loud`][optim.hooks.Hooks.loud]). Outside it every
+    hook is asked, in order, as always.
+
+    A test in the 1- or infinity norm is told by the record's 2-norm too:
+    $\|g\|_\infty \ge \|g\|_2 / \sqrt{n}$ and $\|g\|_1 \ge \|g\|_2$, so
+    it is silent while the 2-norm is above its `tol` times $\sqrt{n}$ (or 1),
+    with a margin for the rounding of both norms (see
+    [`gradient_floor`][optim.hooks.Quiet.gradient_floor]).
 
     Examples:
         >>> Quiet(max_steps=10).max_evaluations
@@ -71,6 +80,14 @@ class Quiet:
 
     gradient_norm: float = -math.inf
     """Silent while the gradient norm is above this."""
+
+    infinity_norm: float = -math.inf
+    """The largest `tol` of an infinity-norm `StopOnZeroGradient`: silent while
+    the largest gradient component is above it."""
+
+    one_norm: float = -math.inf
+    """The largest `tol` of a 1-norm `StopOnZeroGradient`: silent while the sum
+    of the gradient's components' sizes is above it."""
 
     growth: tuple[float, float] | None = None
     """`(sign, max_growth)` of a [`MaxGrowth`][optim.stopping.MaxGrowth]: silent
@@ -95,6 +112,7 @@ class Quiet:
             (10, 0.0, (<built-in function print>,))
         """
         steps, evaluations, norm = math.inf, math.inf, -math.inf
+        norms = {1.0: -math.inf, np.inf: -math.inf}  # the other orders' tol
         growth: tuple[float, float] | None = None
         loud: list[CallbackLike] = []
         for callback in callbacks:
@@ -105,17 +123,45 @@ class Quiet:
                 evaluations = min(evaluations, callback.max_evaluations)
             elif kind is ZeroGradient:
                 norm = max(norm, 0.0)
-            elif (
-                kind is StopOnZeroGradient
-                and isinstance(callback, StopOnZeroGradient)
-                and callback.norm == 2.0
+            elif kind is StopOnZeroGradient and isinstance(
+                callback, StopOnZeroGradient
             ):
-                norm = max(norm, callback.tol)
+                if callback.norm == 2.0:
+                    norm = max(norm, callback.tol)
+                else:
+                    order = callback.norm
+                    norms[order] = max(norms[order], callback.tol)
             elif kind is MaxGrowth and isinstance(callback, MaxGrowth) and not growth:
                 growth = (callback.sign, callback.max_growth)
             else:
                 loud.append(callback)
-        return cls(steps, evaluations, norm, growth), tuple(loud)
+        quiet = cls(steps, evaluations, norm, norms[np.inf], norms[1.0], growth)
+        return quiet, tuple(loud)
+
+    def gradient_floor(self, size: int) -> float:
+        """The 2-norm above which every gradient test is silent, at `size` variables.
+
+        Args:
+            size: The number of variables.
+
+        Returns:
+            The floor. A record whose computed gradient 2-norm is above it
+                has computed 1- and infinity norms above their tests' `tol`.
+
+        Examples:
+            >>> quiet = Quiet(gradient_norm=1e-6, infinity_norm=1e-6)
+            >>> quiet.gradient_floor(1), 1e-5 < quiet.gradient_floor(100) < 1.001e-5
+            (1.0000000000000027e-06, True)
+        """
+        # The computed 2-norm is within (n/2 + 2) ulps of the true one and the
+        # computed 1-norm within n ulps (the infinity norm is exact): a margin
+        # of 4n ulps covers both.
+        margin = 1.0 + 4.0 * (size + 2) * _EPSILON
+        return max(
+            self.gradient_norm,
+            self.infinity_norm * math.sqrt(size) * margin,
+            self.one_norm * margin,
+        )
 
     def growth_bound(self, start_value: float) -> float:
         """The largest minimized value `MaxGrowth` lets pass, from the start's.

@@ -159,6 +159,21 @@ def _rounded_norm(vector: Array) -> float:
     return math.hypot(*_host_flat(vector).tolist())
 
 
+def _moves(evaluator: object, x: Array, value: float, result: SearchResult) -> bool:
+    """Whether a search's step changes `x`.
+
+    With a deterministic estimator a lower value than at `x` says so (the same
+    point has the same value) without a pass over the point.
+    """
+    if (
+        result.value is not None
+        and result.value < value
+        and getattr(evaluator, "rng", None) is None
+    ):
+        return True
+    return not backend.array_equal(x + result.delta, x)
+
+
 def _first_trial(
     scipy_like: bool,
     scaled: bool,
@@ -464,7 +479,7 @@ class LineSearchRule(StepRule[LineSearchRuleState]):
         stalled = not result.success and not (
             result.value is not None and result.value < value and result.step > 0.0
         )
-        if not stalled and backend.array_equal(x + result.delta, x):
+        if not stalled and not _moves(evaluator, x, value, result):
             # A step too short to move x fails too: a random estimator's next
             # estimate may point somewhere useful (a deterministic one stays put).
             stalled = True

@@ -15,6 +15,7 @@ import pytest
 from optim import (
     LBFGS,
     Adam,
+    Bounds,
     CentralDifference,
     FixedStep,
     Mode,
@@ -84,6 +85,41 @@ CASES = {
         ),
         [-1.2, 1.0],
     ),
+    "lbfgs_infinity_norm": (
+        dict(
+            objective=Rosenbrock(),
+            step_rule=LBFGS(),
+            callbacks=[StopOnZeroGradient(1e-8, norm=np.inf)],
+        ),
+        [-1.2, 1.0],
+    ),
+    "one_norm": (
+        dict(
+            objective=Sphere(),
+            step_rule=FixedStep(0.2),
+            callbacks=[StopOnZeroGradient(1e-6, norm=1)],
+        ),
+        [1.0, -2.0, 0.5],
+    ),
+    "box_infinity_norm": (
+        dict(
+            objective=Rosenbrock(),
+            step_rule=LBFGS(),
+            constraint=Bounds([-2.0, 1.5], [2.0, 3.0]),
+            callbacks=[StopOnZeroGradient(1e-8, norm=np.inf)],
+        ),
+        [-1.2, 2.0],
+    ),
+    "ascent_infinity_norm": (
+        dict(
+            objective=_concave,
+            step_rule=Adam(0.05),
+            mode=Mode.ASCENT,
+            callbacks=[StopOnZeroGradient(1e-4, norm=np.inf)],
+            max_steps=2000,
+        ),
+        [0.0, 3.0],
+    ),
     "loud_callback": (
         dict(
             objective=Sphere(),
@@ -134,6 +170,9 @@ def test_the_cases_end_as_named():
     assert statuses["diverged"] == "DIVERGED"
     assert statuses["ascent"] == "CONVERGED"
     assert statuses["lbfgs"] == "CONVERGED"
+    for name in ("lbfgs_infinity_norm", "one_norm", "ascent_infinity_norm"):
+        assert statuses[name] == "CONVERGED"
+    assert statuses["box_infinity_norm"] == "CONVERGED"
 
 
 def test_records_you_keep_never_change():
@@ -162,3 +201,29 @@ def test_a_run_nobody_watches_rewrites_its_record_in_place():
     first = id(engine.state)
     engine.advance()
     assert id(engine.state) == first
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 10, 1000, 100_000])
+def test_a_record_above_the_floor_has_every_norm_above_its_tol(size):
+    """`Quiet.gradient_floor`: above it, the computed 1- and infinity norms are
+    above their tests' `tol`, also for the gradient that is tightest for each (all
+    components equal: its infinity norm is its 2-norm over sqrt(n); one
+    component: its 1-norm is its 2-norm), scaled to just above the floor."""
+    tol = 1e-6
+    quiet = hooks_module.Quiet(infinity_norm=tol, one_norm=tol)
+    floor = quiet.gradient_floor(size)
+    rng = np.random.default_rng(size)
+    single = np.zeros(size)
+    single[0] = 1.0
+    for g in (np.ones(size), single, rng.normal(size=size)):
+        norm = math.sqrt(float(np.vdot(g, g)))
+        g = g * (np.nextafter(floor, np.inf) / norm)
+        for _ in range(4):  # the computed norm just above the floor
+            if math.sqrt(float(np.vdot(g, g))) > floor:
+                break
+            g = g * (1.0 + 1e-15)
+        assert math.sqrt(float(np.vdot(g, g))) > floor
+        assert float(np.max(np.abs(g))) > tol
+        assert float(np.linalg.norm(g, ord=1)) > tol
+    # and it is the floor: the infinity test's sqrt(n) * tol, the 1-norm's tol
+    assert floor == pytest.approx(max(1.0, math.sqrt(size)) * tol, rel=1e-9)

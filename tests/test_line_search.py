@@ -1,3 +1,5 @@
+import weakref
+
 import numpy as np
 import pytest
 
@@ -501,6 +503,53 @@ def test_lbfgs_matrix_form_equals_the_two_loop_recursion(observed, dtype):
     np.testing.assert_allclose(
         p, expected, rtol=rtol, atol=rtol * np.abs(expected).max()
     )
+
+
+def _lbfgs_arrays(state):
+    return state.steps, state.gradient_changes, state.inverse
+
+
+def _step_of_a_dropping_chain(direction, state, s, y):
+    """The next state, checking that it shares no array with `state`."""
+    new = direction.observe(state, step=s, gradient_change=y)
+    pairs = zip(_lbfgs_arrays(state), _lbfgs_arrays(new), strict=True)
+    assert not any(np.shares_memory(old, ours) for old, ours in pairs)
+    return new
+
+
+def test_lbfgs_states_recycle_the_arrays_nothing_else_holds():
+    """A chain whose older states are dropped (a run's) alternates between two
+    sets of arrays, with the same bits as a chain that keeps every state (new
+    arrays each time); a state never shares its arrays with the one it came from."""
+    rng = np.random.default_rng(3)
+    direction = LBFGSDirection(memory=3)
+    g = rng.normal(size=(4, 5))
+    state, seen = direction.init(np.zeros((4, 5))), []
+    kept = [direction.init(np.zeros((4, 5)))]  # every state held: no reuse
+    for _ in range(12):
+        s = rng.normal(size=(4, 5))
+        y = 2.0 * s + 0.1 * rng.normal(size=(4, 5))
+        state = _step_of_a_dropping_chain(direction, state, s, y)
+        # a weak reference does not keep the array alive: the array of two
+        # states ago is this one's only if it was recycled
+        seen.append([weakref.ref(a) for a in _lbfgs_arrays(state)])
+        if len(seen) >= 3:
+            before = [ref() for ref in seen[-3]]
+            assert all(
+                a is b for a, b in zip(before, _lbfgs_arrays(state), strict=True)
+            )
+            del before
+        kept.append(direction.observe(kept[-1], step=s, gradient_change=y))
+        assert [a.tobytes() for a in _lbfgs_arrays(state)] == [
+            a.tobytes() for a in _lbfgs_arrays(kept[-1])
+        ]
+        assert (
+            direction.direction(g, state)[0].tobytes()
+            == direction.direction(g, kept[-1])[0].tobytes()
+        )
+    assert state.count == 3
+    kept_ids = {id(array) for k in kept for array in _lbfgs_arrays(k)}
+    assert len(kept_ids) == 3 * len(kept)  # the kept chain's arrays are its own
 
 
 def test_lbfgs_observe_never_writes_into_an_older_state():
