@@ -12,6 +12,7 @@ search tries $\alpha = 1$ first.
 from __future__ import annotations
 
 import abc
+import functools
 import math
 import sys
 from typing import Any, Generic, TypeVar
@@ -305,9 +306,7 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
             new_steps[:-1] = steps[1:]  # its last entry, as in any inverse
             changes[:-1] = gradient_changes[1:]
         else:
-            shift = _SHIFTS.get(memory)
-            if shift is None:
-                shift = _shift(memory)
+            shift = _shift(memory)
             new_steps = steps.take(shift, axis=0)
             changes = gradient_changes.take(shift, axis=0)
             inverse = np.zeros((memory, memory), dtype=s.dtype)
@@ -430,7 +429,6 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
         return xp.reshape(r + differences @ steps, tuple(q.shape))
 
 
-_SHIFTS: dict[int, npt.NDArray[np.intp]] = {}
 _set = object.__setattr__  # a new state's spare arrays (a frozen class)
 
 
@@ -443,11 +441,11 @@ def _held_once() -> int:
 _HELD_ONCE = _held_once()
 
 
+@functools.cache
 def _shift(memory: int) -> npt.NDArray[np.intp]:
     """The row order that moves the first of `memory` rows to the end."""
     order = np.roll(np.arange(memory, dtype=np.intp), -1)
     order.flags.writeable = False
-    _SHIFTS[memory] = order
     return order
 
 

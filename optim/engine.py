@@ -395,10 +395,9 @@ class Engine:
         assert pending is not None
         self._pending = None
         x, rule_state = pending
-        unmoved = self._unmoved
-        if unmoved:  # a zero step (see `_update`): the same values, unless this
-            self._unmoved = False  # step was given its own arguments
-            unmoved = not self.varying
+        # A zero step (see `_update`): the same values, unless this step was
+        # given its own arguments.
+        unmoved, self._unmoved = self._unmoved and not self.varying, False
         if unmoved:
             value, gradient, error = state.value, state.gradient, self._error
         else:
