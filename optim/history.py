@@ -16,7 +16,7 @@ from optim import _validators, backend
 from optim._arrays import run_dtype
 from optim._types import Array, override
 from optim.callbacks import Callback
-from optim.result import StepInfo
+from optim.result import Result, StepInfo
 
 if TYPE_CHECKING:
     from optim.run import RunContext
@@ -37,7 +37,10 @@ class History(Callback):
     reused by the next run. Gradients, step-rule states and the per-step
     [`StepInfo`][optim.result.StepInfo] records are not kept. The step size is
     the distance from the previous step's point, computed when the step is
-    recorded, so it is right whichever points are kept.
+    recorded, so it is right whichever points are kept: when points are not all
+    kept, the last one is held until the next step (the run's own array, which
+    the engine never writes into while it is held, and which `History` lets go
+    at the run's end; a point shown by any other caller is copied).
 
     For long runs in many variables, keep the point every `keep_x_every`-th
     step only (steps `0, k, 2k, ...`), or never (`0` or `None`): the values,
@@ -86,6 +89,7 @@ class History(Callback):
     )
     _previous: Array | None = attrs.field(default=None, init=False, repr=False)
     _difference: Array | None = attrs.field(default=None, init=False, repr=False)
+    _own: Array | None = attrs.field(default=None, init=False, repr=False)
     _spec: Any = attrs.field(default=None, init=False, repr=False)
 
     @override
@@ -114,12 +118,17 @@ class History(Callback):
             # Every point is kept: the step sizes come from them when asked for.
             self._keep(x, step)
         else:
-            self._sizes.append(self._step_size(x))
+            self._sizes.append(self._step_size(x, type(info) is StepInfo))
             if every and step % every == 0:
                 self._keep(x, step)
         self._steps.append(step)
         self._values.append(float(info.value))
         self._norms.append(float(info.gradient_norm))
+
+    @override
+    def on_end(self, result: Result) -> None:
+        # The last point was held only to measure the next step from it.
+        self._previous = None
 
     def __getstate__(self) -> dict[str, Any]:
         """What pickling keeps: every field, the block cut to its filled rows."""
@@ -169,19 +178,33 @@ class History(Callback):
             return np.empty((0, *self._shape), dtype=self._dtype)
         return self._block[: len(self._point_steps)]
 
-    def _step_size(self, x: Array) -> float:
-        """Distance from the previous step's point, kept in a private buffer."""
+    def _step_size(self, x: Array, engine: bool) -> float:
+        """Distance from the previous step's point.
+
+        The engine's numpy point (`engine`: shown by a
+        [`StepInfo`][optim.result.StepInfo]) is held as it is, not copied: the
+        engine never writes into a point anyone holds, and holding only the
+        last one lets it reuse its buffers as before. A point from elsewhere
+        (a caller may reuse its array in place) is copied into a private buffer.
+        """
         x, previous = _host(x), self._previous
-        if previous is None or previous.shape != np.shape(x):
-            self._previous = np.array(x, dtype=self._dtype, copy=True)
-            return 0.0
-        difference = self._difference
-        if difference is None or difference.shape != previous.shape:
-            difference = self._difference = np.empty_like(previous)
-        np.subtract(x, previous, out=difference)
-        np.copyto(previous, x)  # our own buffers: no allocation per step
-        flat = difference.reshape(-1)
-        return math.sqrt(float(flat @ flat))
+        size = 0.0
+        if previous is not None and previous.shape == np.shape(x):
+            difference = self._difference
+            if difference is None or difference.shape != previous.shape:
+                difference = self._difference = np.empty_like(previous)
+            np.subtract(x, previous, out=difference)
+            flat = difference.reshape(-1)
+            size = math.sqrt(float(flat @ flat))
+        if engine and type(x) is np.ndarray:
+            self._previous = x  # no copy: see above
+        else:
+            own = self._own
+            if own is None or own.shape != np.shape(x):
+                own = self._own = np.empty(np.shape(x), dtype=self._dtype)
+            np.copyto(own, x)  # our own buffer: no allocation per step
+            self._previous = own
+        return size
 
     def __len__(self) -> int:
         return len(self._steps)

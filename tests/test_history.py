@@ -1,6 +1,7 @@
 """History: a cheap record of points, values, gradient norms and step sizes."""
 
 import gc
+import itertools
 import json
 import types
 import weakref
@@ -115,6 +116,53 @@ class TestCopies:
             history.on_step(info(step, x))
 
         np.testing.assert_allclose(history.step_sizes, [0.0] + [3.0] * 6)
+
+    @pytest.mark.parametrize("every", [None, 3])
+    def test_the_runs_points_are_held_not_copied(self, every):
+        """Without every point kept, History measures each step from the run's own
+        previous point: the engine still alternates two buffers (holding the last
+        point makes it allocate none), the distances are exact, and the last point
+        is let go at the end."""
+        history, points, buffers = History(keep_x_every=every), [], set()
+
+        def watch(info):  # keeps copies and addresses only, never the array
+            points.append(info.x.copy())
+            buffers.add(info.x.ctypes.data)
+
+        Optimizer(
+            Sphere(),
+            step_rule=FixedStep(0.1),
+            estimator=AnalyticGradient(),
+            callbacks=[history, watch],
+            max_steps=12,
+        ).run(np.linspace(1.0, 2.0, 50))
+
+        assert len(buffers) <= 3  # the start's buffer, then two alternating
+        expected = [0.0] + [
+            float(np.sqrt((b - a) @ (b - a))) for a, b in itertools.pairwise(points)
+        ]
+        np.testing.assert_array_equal(history.step_sizes, expected)
+        assert history._previous is None
+
+    def test_a_point_shown_by_another_caller_is_copied_not_written_over(self):
+        """After the run's own point, a caller's point goes to a private buffer:
+        History never writes into an array it was shown."""
+        history = History(keep_x_every=None)
+        optimizer = Optimizer(Sphere(), step_rule=FixedStep(0.25), max_steps=1)
+        history.on_start(None, np.array([1.0, 0.0]))
+        steps = list(optimizer.iterate(np.array([1.0, 0.0])))
+        for step in steps:
+            history.on_step(step)
+        shown = steps[-1].x
+        before = shown.copy()
+
+        caller = np.array([0.5, 3.0])
+        history.on_step(info(2, caller))
+        caller[:] = [0.5, 7.0]  # reused in place
+        history.on_step(info(3, caller))
+
+        np.testing.assert_array_equal(shown, before)
+        np.testing.assert_allclose(history.step_sizes, [0.0, 0.5, 3.0, 4.0])
 
 
 class GradientArray(np.ndarray):
