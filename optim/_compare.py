@@ -13,7 +13,9 @@ def same(a: Any, b: Any) -> bool:
     """Whether two states (arrays, attrs records, tuples, numbers) are identical.
 
     Arrays compare by shape and values (`NaN` equals `NaN`), attrs instances and
-    containers field by field.
+    containers field by field, except a field marked as scratch
+    (`metadata={"scratch": True}`: buffers a state keeps for the next update to
+    write into, which are not part of its value).
 
     Examples:
         >>> import numpy as np
@@ -36,7 +38,9 @@ def same(a: Any, b: Any) -> bool:
         )
     if attrs.has(type(a)):
         return type(a) is type(b) and all(
-            same(getattr(a, f.name), getattr(b, f.name)) for f in attrs.fields(type(a))
+            same(getattr(a, f.name), getattr(b, f.name))
+            for f in attrs.fields(type(a))
+            if not f.metadata.get("scratch")
         )
     if isinstance(a, tuple | list):
         return (

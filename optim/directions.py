@@ -164,11 +164,25 @@ class LBFGSDirectionState:
     """How many pairs are stored (the last `count` rows)."""
 
     _spare: tuple[Array, Array, Array] | None = attrs.field(
-        default=None, init=False, eq=False, repr=False
+        default=None, init=False, eq=False, repr=False, metadata={"scratch": True}
     )
     """The `steps`, `gradient_changes` and `inverse` of the state this one was
     made from: the next `observe` writes into them if nothing else refers to
     them then."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickling and `copy.deepcopy` keep: the fields, not the spare arrays."""
+        return {
+            field.name: getattr(self, field.name)
+            for field in attrs.fields(LBFGSDirectionState)
+            if field.init
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore what `__getstate__` kept, with no spare arrays."""
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_spare", None)
 
     @count.validator
     def _check_count(self, attribute: attrs.Attribute[int], value: int) -> None:

@@ -552,6 +552,41 @@ def test_lbfgs_states_recycle_the_arrays_nothing_else_holds():
     assert len(kept_ids) == 3 * len(kept)  # the kept chain's arrays are its own
 
 
+@pytest.mark.parametrize("copy_of", ["pickle", "deepcopy"])
+def test_lbfgs_state_copies_leave_the_spare_arrays_behind(copy_of):
+    """A pickled or deep-copied state holds its own pairs only (not the arrays of
+    the state it came from, kept for reuse), equals the original, and goes on to
+    the same bits."""
+    import copy
+    import pickle
+
+    from optim.testing import same
+
+    rng = np.random.default_rng(5)
+    direction, n = LBFGSDirection(memory=4), 2_000
+    state = direction.init(np.zeros(n))
+    for _ in range(5):
+        s = rng.normal(size=n)
+        state = _step_of_a_dropping_chain(direction, state, s, 2.0 * s)
+    assert state._spare is not None  # the reuse is in play
+    if copy_of == "pickle":
+        copied = pickle.loads(pickle.dumps(state))
+        own = sum(a.nbytes for a in _lbfgs_arrays(state))
+        assert len(pickle.dumps(state)) < 1.1 * own  # one set of arrays, not two
+    else:
+        copied = copy.deepcopy(state)
+    assert copied._spare is None
+    assert copied == state
+    assert same(copied, state)  # the spare arrays are scratch, not the value
+    s = rng.normal(size=n)
+    after, again = (
+        direction.observe(x, step=s, gradient_change=3.0 * s) for x in (state, copied)
+    )
+    assert [a.tobytes() for a in _lbfgs_arrays(after)] == [
+        a.tobytes() for a in _lbfgs_arrays(again)
+    ]
+
+
 def test_lbfgs_observe_never_writes_into_an_older_state():
     """States are values: an older state (a checkpoint's) keeps its pairs and its
     direction after any number of newer pairs, and branching from it is safe."""
