@@ -47,11 +47,13 @@ def test_per_step_ratio_to_hand_loop(benchmark, row, n):
 
 
 def test_peak_memory_in_vectors(benchmark):
-    """Peak traced memory of a FixedStep run at n = 10^6, in n-vectors (target 4)."""
-    vectors = benchmark.pedantic(per_step.peak_vectors, rounds=1, iterations=1)
+    """Peak traced memory of a FixedStep run at n = 10^6, in n-vectors (target 4):
+    what grows with n, measured at n and 2n; the run's small objects apart."""
+    vectors, other = benchmark.pedantic(per_step.peak_vectors, rounds=1, iterations=1)
     benchmark.extra_info["peak_vectors_ratio"] = vectors
+    benchmark.extra_info["peak_other_bytes"] = other
     benchmark.extra_info["target"] = 4.0
-    benchmark.extra_info["met"] = vectors <= 4.0
+    benchmark.extra_info["met"] = round(vectors, 2) <= 4.0
     assert vectors > 0.0
 
 

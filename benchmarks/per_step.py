@@ -323,8 +323,8 @@ def per_step_ratio(row: Row, n: int, *, rounds: int = 15) -> Ratio:
 # -- memory -----------------------------------------------------------------------
 
 
-def peak_vectors(n: int = MEMORY_SIZE, count: int = 5) -> float:
-    """Peak traced memory (tracemalloc) of a `count`-step FixedStep run, in n-vectors.
+def peak_bytes(n: int = MEMORY_SIZE, count: int = 5) -> int:
+    """Peak traced memory (tracemalloc) of a `count`-step FixedStep run, in bytes.
 
     The start point exists before tracing starts; the peak counts everything the
     run allocates, its result included.
@@ -345,7 +345,21 @@ def peak_vectors(n: int = MEMORY_SIZE, count: int = 5) -> float:
     finally:
         tracemalloc.stop()
     assert result.steps == count
-    return peak / x0.nbytes
+    return peak
+
+
+def peak_vectors(n: int = MEMORY_SIZE, count: int = 5) -> tuple[float, int]:
+    """How many n-vectors a FixedStep run's peak memory holds, and what else.
+
+    The peak is measured at `n` and `2 n`: what grows with `n` is n-vectors (the
+    difference, over the size of one), what does not (the run's own small
+    objects, a few kB) is the rest, after a first small run has made what a
+    process makes once. Returns `(n-vectors, other bytes)`.
+    """
+    peak_bytes(1_000, count)
+    small, large = peak_bytes(n, count), peak_bytes(2 * n, count)
+    vectors = (large - small) / (8 * n)
+    return vectors, round(small - vectors * 8 * n)
 
 
 # -- L-BFGS whole solve -----------------------------------------------------------
