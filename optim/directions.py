@@ -24,6 +24,7 @@ import numpy.typing as npt
 from optim import _validators, backend
 from optim._arrays import RUN_DTYPES as _RUN_DTYPES
 from optim._arrays import float_dtype, ratio, run_dtype
+from optim._references import ONE_TUPLE_ITEM as _HELD_ONCE
 from optim._types import Array, override
 
 __all__ = [
@@ -444,15 +445,6 @@ class LBFGSDirection(Direction[LBFGSDirectionState]):
 
 
 _set = object.__setattr__  # a new state's spare arrays (a frozen class)
-
-
-def _held_once() -> int:
-    """What `sys.getrefcount` says of an array held by one tuple only."""
-    pair = (np.empty(0), None)
-    return sys.getrefcount(pair[0])
-
-
-_HELD_ONCE = _held_once()
 
 
 @functools.cache

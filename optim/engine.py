@@ -25,6 +25,7 @@ import numpy as np
 from optim import backend
 from optim._arrays import as_start_point, check_like_x, host_dtype, machine_eps
 from optim._compare import same
+from optim._references import ONE_LOCAL as _UNSHARED
 from optim._types import Array
 from optim.curvature import NewtonDecrease, newton_decrease
 from optim.errors import OptimizationError
@@ -48,13 +49,6 @@ __all__ = ["Engine", "run_to_end", "steps"]
 _logger = logging.getLogger("optim")
 
 
-def _references_of_a_local() -> int:
-    """What `sys.getrefcount` says of an object held by one local name only."""
-    probe = object()
-    return sys.getrefcount(probe)
-
-
-_UNSHARED = _references_of_a_local()
 _F64 = np.dtype(np.float64)
 _new_record = object.__new__  # a RunRecord whose every field `_state` then sets
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from optim import _validators, backend
 from optim._arrays import cast_like, full_for
+from optim._references import ONE_ATTRIBUTE as _SLOT
 from optim._types import Array, override
 from optim.evaluation import TrialEvaluator
 from optim.schedules import LearningRate, learning_rate_at, validate_learning_rate
@@ -294,18 +295,6 @@ class LearningRateRule(StepRule[LearningRateRuleState[S]]):
         return direction_state
 
 
-@attrs.frozen
-class _Probe:
-    item: object
-
-
-def _slot_references() -> int:
-    """What `sys.getrefcount` says of an object held by one attribute only."""
-    probe = _Probe(object())
-    return sys.getrefcount(getattr(probe, "item"))  # noqa: B009 - as _take reads it
-
-
-_SLOT = _slot_references()
 _set = object.__setattr__  # writes into a retired (frozen) state; see _update_into
 
 
