@@ -358,8 +358,9 @@ def peak_vectors(n: int = MEMORY_SIZE, count: int = 5) -> tuple[float, int]:
     """
     peak_bytes(1_000, count)
     small, large = peak_bytes(n, count), peak_bytes(2 * n, count)
-    vectors = (large - small) / (8 * n)
-    return vectors, round(small - vectors * 8 * n)
+    size = start(n).nbytes  # of one n-vector
+    vectors = (large - small) / size
+    return vectors, round(small - vectors * size)
 
 
 # -- L-BFGS whole solve -----------------------------------------------------------

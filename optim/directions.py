@@ -176,7 +176,7 @@ class LBFGSDirectionState:
         return {
             field.name: getattr(self, field.name)
             for field in attrs.fields(LBFGSDirectionState)
-            if field.init
+            if not field.metadata.get("scratch")
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
