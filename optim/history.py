@@ -13,7 +13,7 @@ import attrs
 import numpy as np
 
 from optim import _validators, backend
-from optim._arrays import run_dtype
+from optim._arrays import host_dtype, run_dtype
 from optim._types import Array, override
 from optim.callbacks import Callback
 from optim.result import Result, StepInfo
@@ -40,7 +40,9 @@ class History(Callback):
     recorded, so it is right whichever points are kept: when points are not all
     kept, the last one is held until the next step (the run's own array, which
     the engine never writes into while it is held, and which `History` lets go
-    at the run's end; a point shown by any other caller is copied).
+    at the run's end; a point shown by any other caller is copied). A run in
+    another array library has its step sizes measured there, on its device:
+    only kept points cross to the host.
 
     For long runs in many variables, keep the point every `keep_x_every`-th
     step only (steps `0, k, 2k, ...`), or never (`0` or `None`): the values,
@@ -95,8 +97,10 @@ class History(Callback):
     @override
     def on_start(self, context: RunContext, x0: Array) -> None:
         self._steps, self._values, self._norms, self._sizes = [], [], [], []
-        x0 = _host(x0)
-        shape, dtype = np.shape(x0), run_dtype(np.result_type(x0))  # the run's dtype
+        if backend.is_foreign(x0):  # (known without a copy to the host)
+            shape, dtype = tuple(x0.shape), host_dtype(x0)
+        else:
+            shape, dtype = np.shape(x0), run_dtype(np.result_type(x0))  # the run's
         block = self._block
         if block is not None and (block.shape[1:] != shape or block.dtype != dtype):
             block = None
@@ -181,15 +185,26 @@ class History(Callback):
     def _step_size(self, x: Array, engine: bool) -> float:
         """Distance from the previous step's point.
 
-        The engine's numpy point (`engine`: shown by a
+        The engine's point (`engine`: shown by a
         [`StepInfo`][optim.result.StepInfo]) is held as it is, not copied: the
         engine never writes into a point anyone holds, and holding only the
-        last one lets it reuse its buffers as before. A point from elsewhere
-        (a caller may reuse its array in place) is copied into a private buffer.
+        last one lets it reuse its buffers as before. Another library's point
+        is measured in that library, on its device (one number crosses to the
+        host). A point from elsewhere (a caller may reuse its array in place)
+        is copied into a private buffer on the host.
         """
-        x, previous = _host(x), self._previous
+        previous = self._previous
+        if engine and backend.is_foreign(x):
+            self._previous = x
+            if type(previous) is not type(x) or previous.shape != x.shape:
+                return 0.0  # the first point (or one of another kind)
+            moved = x - previous
+            return math.sqrt(backend.vdot(moved, moved))
+        x = _host(x)
         size = 0.0
         if previous is not None and previous.shape == np.shape(x):
+            if backend.is_foreign(previous):
+                previous = _host(previous)
             difference = self._difference
             if difference is None or difference.shape != previous.shape:
                 difference = self._difference = np.empty_like(previous)

@@ -206,6 +206,43 @@ def test_history_keeps_host_copies_of_another_library_points(every):
     np.testing.assert_array_equal(on_device.step_sizes, on_host.step_sizes)
 
 
+@pytest.mark.parametrize("every", [None, 3])
+def test_history_measures_another_library_run_on_its_device(every, monkeypatch):
+    """In a run of another library, History's step sizes are measured there: only
+    the kept points cross to the host, and the sizes are those of the same run in
+    numpy, to rounding."""
+    import optim.history
+    from optim import FixedStep, History, Optimizer, StopOnZeroGradient
+
+    def record(x0):
+        history = History(keep_x_every=every)
+        Optimizer(
+            OBJECTIVES["per point"],
+            step_rule=FixedStep(0.01),
+            callbacks=[StopOnZeroGradient(1e-12), history],
+            max_steps=7,
+        ).run(x0)
+        return history
+
+    on_host = record(POINT)
+    crossings = []
+    to_host_once = optim.history.backend.to_host
+
+    def counted(x):
+        crossings.append(x)
+        return to_host_once(x)
+
+    monkeypatch.setattr(optim.history.backend, "to_host", counted)
+    on_device = record(xps.asarray(POINT))
+
+    assert len(crossings) == len(on_device.x_steps) == (0 if every is None else 3)
+    assert on_device.step_sizes[0] == 0.0
+    assert all(on_device.step_sizes[1:] > 0.0)
+    # the same run to rounding: each library sums in its own order
+    np.testing.assert_allclose(on_device.step_sizes, on_host.step_sizes, rtol=1e-12)
+    np.testing.assert_allclose(on_device.x, on_host.x, rtol=1e-12, atol=1e-15)
+
+
 def test_a_checkpoint_keeps_host_copies_of_another_library_state(tmp_path):
     import attrs
 
